@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything Soundalike needs on a Debian machine with Node.js. Idempotent: a second run
+# only checks. Used by `npm test`, `npm run demo` and .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: ffmpeg decodes every input; fluidsynth + a General-MIDI soundfont render the
+# synthetic corpus; libfaiss-dev/libopenblas-dev/cmake/patchelf/g++ build faiss-node; python3-numpy,
+# python3-onnx and python3-faiss are independent references for tests and benchmarks; yt-dlp fetches
+# links for the bot; sox measures audio in tests.
+APT_PACKAGES=(ffmpeg fluidsynth fluid-soundfont-gm libfaiss-dev libopenblas-dev cmake patchelf g++ make
+  python3 python3-numpy python3-onnx python3-faiss sox yt-dlp)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages. Install scripts are off: onnxruntime-node's downloads CUDA files and faiss-node's
+# clones faiss from GitHub, neither reachable here; the CPU build of onnxruntime ships in the package
+# and faiss-node is built below against Debian's libfaiss.
+stamp=node_modules/.soundalike-install
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "setup: installing npm packages"
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  touch "$stamp"
+fi
+bash scripts/build_faiss.sh
