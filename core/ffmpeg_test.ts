@@ -1,0 +1,312 @@
+import assert from "node:assert/strict";
+import { ErrorCode, isSoundalikeError, type SoundalikeError } from "./errors.ts";
+import { decodeAudio, decodeAudioBytes, ffmpegAvailable } from "./ffmpeg.ts";
+import { createMemoryLogger } from "./logger.ts";
+import { ffmpeg, writeNoise, writeTone, writeVideoWithTone } from "../tests/audio_fixtures.ts";
+
+const SR = 16000;
+const FMA_SMALL = new URL("../../shared/data/fma_small/000/", import.meta.url);
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "soundalike_ffmpeg_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Frequency estimated from sign changes; good enough to tell 440 Hz from anything else. */
+function zeroCrossingHz(samples: Float32Array, sampleRate: number): number {
+  let crossings = 0;
+  for (let i = 1; i < samples.length; i++) {
+    if ((samples[i - 1]! < 0) !== (samples[i]! < 0)) crossings++;
+  }
+  return crossings / 2 / (samples.length / sampleRate);
+}
+
+function peak(samples: Float32Array): number {
+  let m = 0;
+  for (const v of samples) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
+function isCode(code: ErrorCode) {
+  return (err: unknown): boolean => {
+    assert.ok(isSoundalikeError(err, code), `expected ${code}, got ${String(err)}`);
+    return true;
+  };
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<SoundalikeError> {
+  let caught: unknown;
+  await assert.rejects(promise, (err) => {
+    caught = err;
+    return isCode(code)(err);
+  });
+  return caught as SoundalikeError;
+}
+
+Deno.test("ffmpegAvailable() is true for the installed ffmpeg and false for a missing one", async () => {
+  assert.equal(await ffmpegAvailable(), true);
+  assert.equal(await ffmpegAvailable("/nonexistent/ffmpeg"), false);
+});
+
+for (const ext of ["wav", "mp3", "ogg", "flac"]) {
+  Deno.test(`decodeAudio() reads a ${ext.toUpperCase()} tone as mono float32 at the requested rate`, async () => {
+    await withTempDir(async (dir) => {
+      const path = await writeTone(`${dir}/tone.${ext}`, { seconds: 2, frequency: 440, sampleRate: 44100 });
+      const audio = await decodeAudio(path, { sampleRate: SR });
+      assert.equal(audio.sampleRate, SR);
+      assert.ok(audio.samples instanceof Float32Array);
+      assert.ok(Math.abs(audio.seconds - 2) < 0.06, `${audio.seconds} s`);
+      assert.equal(audio.seconds, audio.samples.length / SR);
+      assert.equal(audio.truncated, false);
+      assert.ok(Math.abs(peak(audio.samples) - 0.5) < 0.05, `peak ${peak(audio.samples)}`);
+      assert.ok(Math.abs(zeroCrossingHz(audio.samples, SR) - 440) < 10);
+    });
+  });
+}
+
+Deno.test("decodeAudio() downmixes stereo 48 kHz to mono 16 kHz keeping the level", async () => {
+  await withTempDir(async (dir) => {
+    const path = await writeTone(`${dir}/stereo.wav`, { seconds: 3, sampleRate: 48000, channels: 2 });
+    const audio = await decodeAudio(path, { sampleRate: SR });
+    assert.equal(audio.samples.length, 3 * SR);
+    assert.ok(Math.abs(peak(audio.samples) - 0.5) < 0.01, `peak ${peak(audio.samples)}`);
+    assert.ok(Math.abs(zeroCrossingHz(audio.samples, SR) - 440) < 5);
+  });
+});
+
+Deno.test("decodeAudio() downmixes 6 channels and resamples odd rates", async () => {
+  await withTempDir(async (dir) => {
+    const six = await writeTone(`${dir}/six.flac`, { seconds: 2, sampleRate: 44100, channels: 6 });
+    const a = await decodeAudio(six, { sampleRate: SR });
+    assert.equal(a.samples.length, 2 * SR);
+    assert.ok(peak(a.samples) > 0.1 && peak(a.samples) <= 1.01, `peak ${peak(a.samples)}`);
+    assert.ok(Math.abs(zeroCrossingHz(a.samples, SR) - 440) < 5);
+    for (const rate of [8000, 11025, 37800]) {
+      const path = await writeTone(`${dir}/odd_${rate}.wav`, {
+        seconds: 1,
+        sampleRate: rate,
+        frequency: 300,
+      });
+      const b = await decodeAudio(path, { sampleRate: SR });
+      assert.equal(b.samples.length, SR, `${rate} Hz`);
+      assert.ok(Math.abs(zeroCrossingHz(b.samples, SR) - 300) < 5, `${rate} Hz`);
+    }
+    const up = await decodeAudio(six, { sampleRate: 22050 });
+    assert.equal(up.sampleRate, 22050);
+    assert.equal(up.samples.length, 2 * 22050);
+  });
+});
+
+Deno.test("decodeAudio() accepts a video with an audio track", async () => {
+  await withTempDir(async (dir) => {
+    const path = await writeVideoWithTone(`${dir}/clip.mp4`, { seconds: 2, frequency: 440 });
+    const audio = await decodeAudio(path, { sampleRate: SR });
+    assert.ok(Math.abs(audio.seconds - 2) < 0.1, `${audio.seconds} s`);
+    assert.ok(Math.abs(zeroCrossingHz(audio.samples, SR) - 440) < 10);
+  });
+});
+
+Deno.test("decodeAudio() reads paths with protocol-like characters as plain files", async () => {
+  await withTempDir(async (dir) => {
+    const path = await writeTone(`${dir}/concat:a|b -i x.wav`, { seconds: 1 });
+    assert.equal((await decodeAudio(path, { sampleRate: SR })).samples.length, SR);
+  });
+});
+
+Deno.test("decodeAudio() refuses a video without audio: unreadable_audio, no audio track", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/mute.mp4`;
+    await ffmpeg(["-f", "lavfi", "-i", "testsrc=duration=1:size=64x48:rate=5", "-c:v", "libx264", path]);
+    const err = await rejectsWith(decodeAudio(path, { sampleRate: SR }), ErrorCode.UnreadableAudio);
+    assert.match(err.message, /no audio track/);
+    assert.match(err.message, /mute\.mp4/);
+  });
+});
+
+Deno.test("decodeAudio() refuses a text file renamed .mp3 and keeps ffmpeg's message as the cause", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/notes.mp3`;
+    await Deno.writeTextFile(path, "These are not the sounds you are looking for.\n".repeat(50));
+    const err = await rejectsWith(decodeAudio(path, { sampleRate: SR }), ErrorCode.UnreadableAudio);
+    assert.match(err.message, /^The file notes\.mp3 could not be read as audio/);
+    assert.ok(err.cause instanceof Error);
+    assert.match(err.cause.message, /ffmpeg exited with code/);
+  });
+});
+
+Deno.test("decodeAudio() refuses an empty file with unreadable_audio", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(`${dir}/empty.wav`, new Uint8Array(0));
+    const err = await rejectsWith(
+      decodeAudio(`${dir}/empty.wav`, { sampleRate: SR }),
+      ErrorCode.UnreadableAudio,
+    );
+    assert.match(err.message, /empty/);
+  });
+});
+
+Deno.test("decodeAudio() decodes what survives of a truncated MP3 (the first 20 % of its bytes)", async () => {
+  await withTempDir(async (dir) => {
+    const full = await writeNoise(`${dir}/full.mp3`, { seconds: 10, volume: 0.3 });
+    const bytes = await Deno.readFile(full);
+    await Deno.writeFile(`${dir}/cut.mp3`, bytes.subarray(0, Math.floor(bytes.length * 0.2)));
+    const { logger } = createMemoryLogger();
+    const audio = await decodeAudio(`${dir}/cut.mp3`, { sampleRate: SR, logger });
+    assert.ok(Math.abs(audio.seconds - 2) < 0.3, `${audio.seconds} s`);
+    assert.equal(audio.truncated, false);
+    assert.ok(peak(audio.samples) > 0.1);
+  });
+});
+
+Deno.test("decodeAudio() refuses a file cut inside its header with unreadable_audio", async () => {
+  await withTempDir(async (dir) => {
+    const full = await writeTone(`${dir}/full.ogg`, { seconds: 2 });
+    const bytes = await Deno.readFile(full);
+    await Deno.writeFile(`${dir}/stub.ogg`, bytes.subarray(0, 40));
+    await rejectsWith(decodeAudio(`${dir}/stub.ogg`, { sampleRate: SR }), ErrorCode.UnreadableAudio);
+  });
+});
+
+Deno.test("decodeAudio() reports a missing path or a directory as file_not_found", async () => {
+  await withTempDir(async (dir) => {
+    const err = await rejectsWith(decodeAudio(`${dir}/nope.mp3`, { sampleRate: SR }), ErrorCode.FileNotFound);
+    assert.match(err.message, /does not exist/);
+    assert.ok(err.message.includes(`${dir}/nope.mp3`));
+    await rejectsWith(decodeAudio(dir, { sampleRate: SR }), ErrorCode.FileNotFound);
+  });
+});
+
+Deno.test("decodeAudio() refuses a file over maxBytes before running ffmpeg, giving both sizes", async () => {
+  await withTempDir(async (dir) => {
+    const path = await writeTone(`${dir}/big.wav`, { seconds: 2 }); // 64 KB of PCM
+    const size = (await Deno.stat(path)).size;
+    const err = await rejectsWith(
+      decodeAudio(path, { sampleRate: SR, maxBytes: 10_000, ffmpegPath: "/nonexistent/ffmpeg" }),
+      ErrorCode.FileTooLarge,
+    );
+    assert.match(err.message, new RegExp(`${(size / 1024).toFixed(1)} KB`));
+    assert.match(err.message, /9\.8 KB/);
+    const ok = await decodeAudio(path, { sampleRate: SR, maxBytes: size });
+    assert.equal(ok.samples.length, 2 * SR);
+  });
+});
+
+Deno.test("decodeAudio() reads only maxSeconds and says when the source was longer", async () => {
+  await withTempDir(async (dir) => {
+    const path = await writeTone(`${dir}/five.flac`, { seconds: 5 });
+    const cut = await decodeAudio(path, { sampleRate: SR, maxSeconds: 2 });
+    assert.equal(cut.samples.length, 2 * SR);
+    assert.equal(cut.seconds, 2);
+    assert.equal(cut.truncated, true);
+    const exact = await decodeAudio(path, { sampleRate: SR, maxSeconds: 5 });
+    assert.equal(exact.samples.length, 5 * SR);
+    assert.equal(exact.truncated, false);
+    const roomy = await decodeAudio(path, { sampleRate: SR, maxSeconds: 60 });
+    assert.equal(roomy.samples.length, 5 * SR);
+    assert.equal(roomy.truncated, false);
+    // The bounded part is the start of the full decode.
+    const full = await decodeAudio(path, { sampleRate: SR });
+    assert.deepEqual(cut.samples, full.samples.subarray(0, 2 * SR));
+  });
+});
+
+Deno.test("decodeAudioBytes() pipes bytes to ffmpeg and gives the same samples as the file", async () => {
+  await withTempDir(async (dir) => {
+    for (const ext of ["mp3", "ogg"]) {
+      const path = await writeTone(`${dir}/tone.${ext}`, { seconds: 3, sampleRate: 44100, channels: 2 });
+      const fromFile = await decodeAudio(path, { sampleRate: SR });
+      const fromBytes = await decodeAudioBytes(await Deno.readFile(path), { sampleRate: SR });
+      // From a pipe ffmpeg cannot seek to the end to learn the MP3 encoder's padding, so a few
+      // milliseconds of near-silence may follow (and the resampler's last samples move a little).
+      const n = fromFile.samples.length;
+      assert.ok(fromBytes.samples.length >= n && fromBytes.samples.length - n < 0.06 * SR, ext);
+      const head = Math.floor(n / 2);
+      assert.deepEqual(fromBytes.samples.subarray(0, head), fromFile.samples.subarray(0, head), ext);
+      let maxDiff = 0;
+      for (let i = 0; i < n; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(fromBytes.samples[i]! - fromFile.samples[i]!));
+      }
+      assert.ok(maxDiff < 0.01, `${ext}: max difference ${maxDiff}`);
+    }
+    const video = await writeVideoWithTone(`${dir}/clip.mp4`, { seconds: 2 });
+    const v = await decodeAudioBytes(await Deno.readFile(video), { sampleRate: SR, maxSeconds: 1 });
+    assert.equal(v.samples.length, SR);
+    assert.equal(v.truncated, true);
+  });
+});
+
+Deno.test("decodeAudioBytes() refuses empty, non-audio and too large uploads", async () => {
+  await rejectsWith(decodeAudioBytes(new Uint8Array(0), { sampleRate: SR }), ErrorCode.UnreadableAudio);
+  const text = new TextEncoder().encode("hello ".repeat(20_000));
+  await rejectsWith(decodeAudioBytes(text, { sampleRate: SR }), ErrorCode.UnreadableAudio);
+  const err = await rejectsWith(
+    decodeAudioBytes(text, { sampleRate: SR, maxBytes: 1000 }),
+    ErrorCode.FileTooLarge,
+  );
+  assert.match(err.message, /^The upload is too large: 117\.2 KB, over the limit of 1000 bytes/);
+});
+
+Deno.test("decodeAudio() says missing_tool when ffmpeg is not installed", async () => {
+  await withTempDir(async (dir) => {
+    const path = await writeTone(`${dir}/t.wav`, { seconds: 1 });
+    const err = await rejectsWith(
+      decodeAudio(path, { sampleRate: SR, ffmpegPath: `${dir}/no_ffmpeg_here` }),
+      ErrorCode.MissingTool,
+    );
+    assert.match(err.message, /^The ffmpeg program is not installed/);
+    await rejectsWith(
+      decodeAudioBytes(new Uint8Array(10), { sampleRate: SR, ffmpegPath: "/x/y" }),
+      ErrorCode.MissingTool,
+    );
+  });
+});
+
+Deno.test("decodeAudio() stops ffmpeg and rejects when its signal aborts", async () => {
+  await withTempDir(async (dir) => {
+    // A stand-in that would run for 30 s: only the abort can end it quickly.
+    const slow = `${dir}/slow_ffmpeg.sh`;
+    await Deno.writeTextFile(slow, "#!/bin/sh\nexec sleep 30\n");
+    await Deno.chmod(slow, 0o755);
+    const path = await writeTone(`${dir}/t.wav`, { seconds: 1 });
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 50);
+    try {
+      await assert.rejects(
+        decodeAudio(path, { sampleRate: SR, signal: controller.signal, ffmpegPath: slow }),
+        (err: unknown) => err instanceof Error && err.name === "AbortError",
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    const already = AbortSignal.abort();
+    await assert.rejects(decodeAudio(path, { sampleRate: SR, signal: already }), { name: "AbortError" });
+  });
+});
+
+Deno.test("decodeAudio() rejects invalid options as programmer errors", async () => {
+  await assert.rejects(decodeAudio("x.wav", { sampleRate: 0 }), RangeError);
+  await assert.rejects(decodeAudio("x.wav", { sampleRate: SR, maxSeconds: -1 }), RangeError);
+});
+
+Deno.test("decodeAudio() reads the real fma_small MP3s (44.1 kHz stereo)", async (t) => {
+  const clip = new URL("000002.mp3", FMA_SMALL);
+  try {
+    await Deno.stat(clip);
+  } catch {
+    console.log(`skipped: ${clip.pathname} is absent (../shared/data not available)`);
+    return;
+  }
+  await t.step("30 s clip", async () => {
+    const audio = await decodeAudio(clip.pathname, { sampleRate: SR });
+    assert.ok(Math.abs(audio.seconds - 30) < 0.5, `${audio.seconds} s`);
+    assert.ok(peak(audio.samples) > 0.1);
+  });
+  await t.step("2 s excerpt", async () => {
+    const audio = await decodeAudio(new URL("000010.mp3", FMA_SMALL).pathname, { sampleRate: SR });
+    assert.ok(audio.seconds > 1.5 && audio.seconds < 2.5, `${audio.seconds} s`);
+  });
+});
