@@ -1,0 +1,195 @@
+/**
+ * The clip embedding: three 10 s segments, each through the three CNNs named by the manifest, give
+ * nine 256-d embeddings concatenated model-major into 2304 dims
+ * (`[genre seg0, genre seg1, genre seg2, emotion seg0, ..., instrument seg2]`), each 256-d block
+ * L2-normalised so every model and segment weighs the same in a distance.
+ *
+ * One onnxruntime session per model; the segments of a clip (or of several clips) go through each
+ * model as one batch.
+ * @module
+ */
+
+import { join } from "node:path";
+import { ErrorCode, SoundalikeError } from "./errors.ts";
+import type { DecodedAudio } from "./ffmpeg.ts";
+import {
+  type FeatureParams,
+  frameCount,
+  type LogMel,
+  logMelSpectrogram,
+  normalizeLogMel,
+} from "./features.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import { EMBEDDING_SIZE, FIX_MODELS_HINT, type Manifest, type ModelTask } from "./manifest.ts";
+import { createSession, type OnnxSession, type OrtProvider, releaseSession, run } from "./onnx.ts";
+import { cutSegments, SEGMENTS_PER_CLIP } from "./segments.ts";
+
+/** Dimensions of a clip embedding: 3 models x 3 segments x 256. */
+export const CLIP_EMBEDDING_SIZE = 3 * SEGMENTS_PER_CLIP * EMBEDDING_SIZE;
+
+/** Options of {@linkcode createEmbedder}. */
+export interface EmbedderOptions {
+  /** A manifest verified by `loadManifest`. */
+  manifest: Manifest;
+  /** Directory holding the manifest's ONNX files. */
+  modelsDir: string;
+  /** Execution provider. @default "cpu" */
+  provider?: OrtProvider;
+  /** Intra-op threads per session. @default 2 */
+  threads?: number;
+  /** Receives the provider choice (once). @default silentLogger */
+  logger?: Logger;
+}
+
+/** Turns audio into clip embeddings. Call {@linkcode Embedder.close} when done. */
+export interface Embedder {
+  /** Dimensions of the vectors returned (2304). */
+  readonly dims: number;
+  /** The provider the sessions run on. */
+  readonly provider: "cuda" | "cpu";
+  /**
+   * Embeds one clip given as its three segments of exactly `segmentSeconds` at the models' rate.
+   * @returns A new 2304-d vector with unit 256-d blocks.
+   */
+  embedSegments(segments: readonly Float32Array[]): Promise<Float32Array>;
+  /** Cuts decoded audio into its three segments (the clip-length policy) and embeds them. */
+  embedAudio(audio: DecodedAudio): Promise<Float32Array>;
+  /** Embeds several clips with one batched run per model (for reindexing throughput). */
+  embedMany(clips: readonly (readonly Float32Array[])[]): Promise<Float32Array[]>;
+  /** Releases the sessions. */
+  close(): Promise<void>;
+}
+
+interface LoadedModel {
+  task: ModelTask;
+  session: OnnxSession;
+  inputName: string;
+  mean: Float32Array;
+  std: Float32Array;
+  classes: number;
+}
+
+/**
+ * Opens one session per model of the manifest.
+ *
+ * @param opts See {@linkcode EmbedderOptions}.
+ * @returns The embedder.
+ * @throws {SoundalikeError} `ModelMismatch` when a model file cannot be loaded.
+ * @example
+ * ```ts ignore
+ * const manifest = await loadManifest("models");
+ * const embedder = await createEmbedder({ manifest, modelsDir: "models", provider: "auto", threads: 2, logger });
+ * const vector = await embedder.embedAudio(await decodeAudio("clip.mp3", { sampleRate: 16000 }));
+ * await embedder.close();
+ * ```
+ */
+export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
+  const { manifest, modelsDir } = opts;
+  const logger = opts.logger ?? silentLogger;
+  const order = manifest.embeddingOrder;
+  const features: FeatureParams = manifest.models[order[0]].features;
+  const segmentLength = Math.round(features.segmentSeconds * features.sampleRate);
+  const frames = frameCount(segmentLength, features);
+  const nMels = features.nMels;
+
+  const models: LoadedModel[] = [];
+  try {
+    for (const task of order) {
+      const e = manifest.models[task];
+      const session = await createSession(join(modelsDir, e.file), {
+        provider: opts.provider ?? "cpu",
+        threads: opts.threads ?? 2,
+        logger,
+      });
+      models.push({
+        task,
+        session,
+        inputName: e.input.name,
+        mean: Float32Array.from(e.normalization.mean),
+        std: Float32Array.from(e.normalization.std),
+        classes: e.classes.length,
+      });
+    }
+  } catch (err) {
+    await Promise.all(models.map((m) => releaseSession(m.session)));
+    throw err;
+  }
+
+  const logMels = (clips: readonly (readonly Float32Array[])[]): LogMel[] => {
+    const specs: LogMel[] = [];
+    for (const segments of clips) {
+      if (segments.length !== SEGMENTS_PER_CLIP) {
+        throw new RangeError(`A clip needs ${SEGMENTS_PER_CLIP} segments, got ${segments.length}`);
+      }
+      for (const s of segments) {
+        if (s.length !== segmentLength) {
+          throw new RangeError(`A segment must have ${segmentLength} samples, got ${s.length}`);
+        }
+        specs.push(logMelSpectrogram(s, features));
+      }
+    }
+    return specs;
+  };
+
+  const embedMany = async (clips: readonly (readonly Float32Array[])[]): Promise<Float32Array[]> => {
+    if (clips.length === 0) return [];
+    const specs = logMels(clips);
+    const batch = specs.length;
+    const out = clips.map(() => new Float32Array(CLIP_EMBEDDING_SIZE));
+    const input = new Float32Array(batch * nMels * frames);
+    for (const [mi, model] of models.entries()) {
+      // NHWC [batch, nMels, frames, 1]: one segment's [mel][frame] data after another.
+      specs.forEach((spec, i) =>
+        input.set(normalizeLogMel(spec, model.mean, model.std).data, i * nMels * frames)
+      );
+      // Sequential on purpose: each session already uses the configured threads.
+      const res = await run(model.session, model.inputName, input, [batch, nMels, frames, 1]);
+      if (res.embeddingSize !== EMBEDDING_SIZE || res.classes !== model.classes) {
+        throw new SoundalikeError(
+          ErrorCode.ModelMismatch,
+          `The ${model.task} model gives ${res.embeddingSize}-d embeddings and ${res.classes} logits, the manifest says ${EMBEDDING_SIZE} and ${model.classes}: ${FIX_MODELS_HINT}`,
+        );
+      }
+      for (let i = 0; i < batch; i++) {
+        const clip = Math.floor(i / SEGMENTS_PER_CLIP);
+        const seg = i % SEGMENTS_PER_CLIP;
+        const block = res.embedding.subarray(i * EMBEDDING_SIZE, (i + 1) * EMBEDDING_SIZE);
+        out[clip]!.set(unitBlock(block), (mi * SEGMENTS_PER_CLIP + seg) * EMBEDDING_SIZE);
+      }
+    }
+    return out;
+  };
+
+  return {
+    dims: CLIP_EMBEDDING_SIZE,
+    provider: models[0]!.session.provider,
+    embedSegments: async (segments) => (await embedMany([segments]))[0]!,
+    embedAudio: async (audio) => {
+      if (audio.sampleRate !== features.sampleRate) {
+        throw new RangeError(`Audio must be decoded at ${features.sampleRate} Hz, got ${audio.sampleRate}`);
+      }
+      return (await embedMany([cutSegments(audio, features.segmentSeconds)]))[0]!;
+    },
+    embedMany,
+    close: async () => {
+      await Promise.all(models.splice(0).map((m) => releaseSession(m.session)));
+    },
+  };
+}
+
+/**
+ * A block scaled to unit L2 norm. An all-zero block (every ReLU unit silent) becomes the uniform unit
+ * vector, so every block of every clip still has norm 1 and the similarity formula holds.
+ *
+ * @param block One model's embedding of one segment.
+ * @returns A new unit-norm array.
+ */
+export function unitBlock(block: Float32Array): Float32Array {
+  let sq = 0;
+  for (const v of block) sq += v * v;
+  const out = new Float32Array(block.length);
+  if (!(sq > 1e-24)) return out.fill(1 / Math.sqrt(block.length));
+  const inv = 1 / Math.sqrt(sq);
+  for (let i = 0; i < block.length; i++) out[i] = block[i]! * inv;
+  return out;
+}
