@@ -30,7 +30,7 @@ export interface Neighbour {
 export interface TrackCard {
   trackId: number;
   title: string;
-  artist: string;
+  artist: string | null;
   album: string | null;
   genre: string | null;
   durationSeconds: number | null;

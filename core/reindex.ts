@@ -35,9 +35,9 @@ export interface ReindexDeps {
   /** Cached clip vectors for these content hashes (under the current models). */
   getCached(hashes: string[]): Promise<Map<string, Float32Array>>;
   /** Stores freshly computed clip vectors. */
-  putCached(entries: { hash: string; vector: Float32Array }[]): Promise<void>;
+  putCached(entries: { contentHash: string; vector: Float32Array }[]): Promise<void>;
   /** Records each track's current content hash. */
-  setHashes(entries: { trackId: number; hash: string }[]): Promise<void>;
+  setHashes(entries: { trackId: number; contentHash: string }[]): Promise<void>;
   /** Decodes, segments and embeds one file into a clip vector. */
   embedFile(path: string): Promise<Float32Array>;
   /** Builds the indexes over these vectors and makes them current; returns the new version. */
@@ -107,7 +107,7 @@ export async function reindexCatalog(
     const hash = hashes[i];
     return hash === undefined ? [] : [{ ...t, hash }];
   });
-  await deps.setHashes(hashed.map((t) => ({ trackId: t.trackId, hash: t.hash })));
+  await deps.setHashes(hashed.map((t) => ({ trackId: t.trackId, contentHash: t.hash })));
 
   // 2. Reuse cached vectors; embed the rest with bounded concurrency, saving as we go so an
   //    interrupted run resumes where it stopped.
@@ -118,7 +118,7 @@ export async function reindexCatalog(
   progress.start(todo.length, "embedding");
   let done = 0;
   let embedded = 0;
-  let pending: { hash: string; vector: Float32Array }[] = [];
+  let pending: { contentHash: string; vector: Float32Array }[] = [];
   const flush = async () => {
     if (pending.length === 0) return;
     const batch = pending;
@@ -132,7 +132,7 @@ export async function reindexCatalog(
       if (vector.length !== dim) throw new Error(`Embedding has ${vector.length} dims: expected ${dim}`);
       vectors.set(track.hash, vector);
       embedded++;
-      pending.push({ hash: track.hash, vector });
+      pending.push({ contentHash: track.hash, vector });
       if (pending.length >= batchSize) await flush();
     } catch (err) {
       if (!isSoundalikeError(err)) logger.warn("Reindex: embedding failed", { path: track.path, err });

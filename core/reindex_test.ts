@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ErrorCode, SoundalikeError } from "./errors.ts";
 import { createMemoryLogger } from "./logger.ts";
-import { noProgress, type ReindexDeps, reindexCatalog } from "./reindex.ts";
+import { noProgress, reindexCatalog, type ReindexDeps } from "./reindex.ts";
 
 const DIM = 4;
 
@@ -9,7 +9,7 @@ const DIM = 4;
 function fakeDeps(files: Record<string, string>, cache = new Map<string, Float32Array>()) {
   const embeddedPaths: string[] = [];
   const published: { vectors: Float32Array; ids: number[] }[] = [];
-  const hashesSet: { trackId: number; hash: string }[] = [];
+  const hashesSet: { trackId: number; contentHash: string }[] = [];
   const deps: ReindexDeps = {
     hashFile: (path) => {
       const content = files[path];
@@ -19,7 +19,7 @@ function fakeDeps(files: Record<string, string>, cache = new Map<string, Float32
     getCached: (hashes) =>
       Promise.resolve(new Map(hashes.flatMap((h) => (cache.has(h) ? [[h, cache.get(h)!]] : [])))),
     putCached: (entries) => {
-      for (const e of entries) cache.set(e.hash, e.vector);
+      for (const e of entries) cache.set(e.contentHash, e.vector);
       return Promise.resolve();
     },
     setHashes: (entries) => {
@@ -62,7 +62,9 @@ Deno.test("reindexCatalog() embeds each distinct file once, skips unreadable one
   assert.match(report.skipped.find((s) => s.trackId === 4)!.reason, /not audio/);
   assert.equal(published.length, 1);
   assert.deepEqual(published[0]!.ids, [1, 2, 3]);
-  assert.deepEqual([...published[0]!.vectors.slice(0, DIM)], [...published[0]!.vectors.slice(2 * DIM, 3 * DIM)]);
+  assert.deepEqual([...published[0]!.vectors.slice(0, DIM)], [
+    ...published[0]!.vectors.slice(2 * DIM, 3 * DIM),
+  ]);
 });
 
 Deno.test("reindexCatalog() resumes from the cache and embeds only changed files", async () => {
@@ -80,7 +82,10 @@ Deno.test("reindexCatalog() resumes from the cache and embeds only changed files
   assert.deepEqual(second.embeddedPaths, ["/b.mp3"]);
   assert.equal(report.cached, 1);
   assert.equal(report.embedded, 1);
-  assert.deepEqual(second.hashesSet, [{ trackId: 1, hash: "h:aaa" }, { trackId: 2, hash: "h:changed!" }]);
+  assert.deepEqual(second.hashesSet, [{ trackId: 1, contentHash: "h:aaa" }, {
+    trackId: 2,
+    contentHash: "h:changed!",
+  }]);
 });
 
 Deno.test("reindexCatalog() fails clearly when nothing can be embedded", async () => {

@@ -19,20 +19,9 @@ import {
   tracks,
 } from "./schema.ts";
 
-/** What the recommender shows for one track. */
-export interface TrackCard {
-  trackId: number;
-  title: string;
-  artist: string | null;
-  album: string | null;
-  /** The top genre's title. */
-  genre: string | null;
-  durationSeconds: number | null;
-  license: string | null;
-  /** The track's public page (FMA page link). */
-  url: string | null;
-  isDemo: boolean;
-}
+/** What the recommender shows for one track (defined with the recommender). */
+export type { TrackCard } from "../recommend.ts";
+import type { TrackCard } from "../recommend.ts";
 
 /** A track as reindex needs it. */
 export interface IndexableTrack {
@@ -442,6 +431,19 @@ export async function listTracksForIndexing(db: Db): Promise<IndexableTrack[]> {
     catalogRoot: tracks.catalogRoot,
     contentHash: tracks.contentHash,
   }).from(tracks).orderBy(asc(tracks.id));
+}
+
+/**
+ * The lowest-id track whose audio file had exactly this content at the last reindex.
+ *
+ * @param db The open database.
+ * @param contentHash SHA-256 (hex) of a file.
+ * @returns The track id, or `undefined` when no catalog file has that content.
+ */
+export async function trackIdByContentHash(db: Db, contentHash: string): Promise<number | undefined> {
+  const rows = await db.orm.select({ id: tracks.id }).from(tracks)
+    .where(eq(tracks.contentHash, contentHash)).orderBy(asc(tracks.id)).limit(1);
+  return rows[0]?.id;
 }
 
 /**

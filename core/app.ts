@@ -1,0 +1,329 @@
+/**
+ * Wires the pipeline's plain functions to the real outside systems (ffmpeg, onnxruntime, FAISS,
+ * PostgreSQL) from a validated {@linkcode Config}. The CLIs and the chat adapters open one
+ * {@linkcode App} at start-up and call its methods; everything heavy is opened lazily, once.
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { type FmaSubset, readFmaCatalog, readSkipList } from "./catalog/fma.ts";
+import { readFolderCatalog } from "./catalog/folder.ts";
+import type { CatalogReadResult, SkippedEntry } from "./catalog/types.ts";
+import { type Db, lockKey, openDatabase, withAdvisoryLock } from "./db/client.ts";
+import {
+  type DbStats,
+  getCachedEmbeddings,
+  getTrackCards,
+  listTracksForIndexing,
+  putCachedEmbeddings,
+  recordIndexVersion,
+  removeTracksNotIn,
+  setContentHashes,
+  stats,
+  trackIdByContentHash,
+  upsertGenres,
+  upsertTracks,
+} from "./db/repository.ts";
+import type { Config } from "./config.ts";
+import { createEmbedder, type Embedder } from "./embed.ts";
+import { ErrorCode, SoundalikeError } from "./errors.ts";
+import { decodeAudio, type DecodedAudio } from "./ffmpeg.ts";
+import { pathExists, sha256File } from "./files.ts";
+import type { Logger } from "./logger.ts";
+import { loadManifest, type Manifest, modelsHash } from "./manifest.ts";
+import { recommendForFile, type RecommendResult } from "./recommend.ts";
+import { noProgress, type ProgressReporter, reindexCatalog, type ReindexReport } from "./reindex.ts";
+import { cutSegments } from "./segments.ts";
+import { buildVectorIndex, type IndexKind, IndexStore, type StoredIndexes } from "./vector_index.ts";
+
+/** Options of {@linkcode App.similar}. */
+export interface SimilarOptions {
+  k?: number;
+  /** @default config.indexKind */
+  index?: IndexKind;
+  /** IVF lists visited. @default config.nprobe */
+  nprobe?: number;
+}
+
+/** Options of {@linkcode App.ingest}. */
+export interface IngestOptions {
+  /** The folder is an FMA tree (`fma_metadata/` + an audio tree). */
+  fma?: boolean;
+  /** FMA subset to keep. @default "small" */
+  subset?: FmaSubset;
+  /** Mark the tracks as the demo catalog. */
+  demo?: boolean;
+}
+
+/** What {@linkcode App.ingest} stored. */
+export interface IngestReport {
+  tracks: number;
+  genres: number;
+  removed: number;
+  skipped: SkippedEntry[];
+}
+
+/** The wired application. */
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** The metadata database, opened on first use. */
+  db(): Promise<Db>;
+  /** The verified model manifest, loaded on first use. */
+  manifest(): Promise<Manifest>;
+  /** The embedder (one ONNX session per model), opened on first use. */
+  embedder(): Promise<Embedder>;
+  /** Decodes a clip with the configured limits at the models' sample rate. */
+  decode(path: string): Promise<DecodedAudio>;
+  /** The k most similar catalog tracks of a clip. */
+  similar(path: string, options?: SimilarOptions): Promise<RecommendResult & { index: IndexKind }>;
+  /** Reads a catalog folder and stores its metadata. */
+  ingest(dir: string, options?: IngestOptions): Promise<IngestReport>;
+  /** Embeds every catalog track and publishes new indexes, one reindex at a time. */
+  reindex(options?: { progress?: ProgressReporter; signal?: AbortSignal }): Promise<ReindexReport>;
+  /** Catalog and index figures. */
+  stats(): Promise<DbStats & { indexVersion: number | undefined; indexedTracks: number | undefined }>;
+  /** Releases sessions and connections. */
+  close(): Promise<void>;
+}
+
+const REINDEX_LOCK = "soundalike:reindex";
+
+/**
+ * Creates the application over a validated configuration. Nothing is opened until first needed.
+ *
+ * @param config From `loadConfig()`.
+ * @param logger The process's logger.
+ * @returns The {@linkcode App}.
+ */
+export function createApp(config: Config, logger: Logger): App {
+  const db = lazy(() => openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger }));
+  const manifest = lazy(() => loadManifest(config.modelsDir));
+  const embedder = lazy(async () =>
+    createEmbedder({
+      manifest: await manifest(),
+      modelsDir: config.modelsDir,
+      provider: config.ortProvider,
+      threads: config.ortThreads,
+      logger,
+    })
+  );
+  const store = new IndexStore(join(config.dataDir, "indexes"), { logger });
+  let loaded: { key: string; indexes: StoredIndexes } | undefined;
+  const indexes = async (): Promise<StoredIndexes> => {
+    const hash = modelsHash(await manifest());
+    const version = await store.currentVersion();
+    const key = `${version}:${hash}`;
+    if (loaded?.key !== key) {
+      loaded = {
+        key,
+        indexes: await store.loadCurrent({ expectModelsHash: hash, defaultNprobe: config.nprobe }),
+      };
+    }
+    return loaded.indexes;
+  };
+  const decode = async (path: string) => {
+    const m = await manifest();
+    return decodeAudio(path, {
+      sampleRate: m.models.genre.features.sampleRate,
+      maxSeconds: config.maxClipSeconds,
+      maxBytes: config.maxUploadBytes,
+      logger,
+    });
+  };
+
+  const app: App = {
+    config,
+    logger,
+    db,
+    manifest,
+    embedder,
+    decode,
+
+    async similar(path, options = {}) {
+      const kind = options.index ?? config.indexKind;
+      const [idx, emb, database] = await Promise.all([indexes(), embedder(), db()]);
+      const index = kind === "flat" ? idx.flat : idx.ivf;
+      const nprobe = options.nprobe ?? config.nprobe;
+      const result = await recommendForFile(
+        {
+          decode,
+          embed: (segments) => emb.embedSegments(segments),
+          search: (vector, k) => index.search(vector, k, { nprobe }),
+          cards: (ids) => getTrackCards(database, ids),
+          trackIdForFile: async (file) => {
+            const hash = await sha256File(file).catch(() => undefined);
+            return hash === undefined ? undefined : trackIdByContentHash(database, hash);
+          },
+          logger,
+        },
+        path,
+        idx.meta.metric,
+        options.k === undefined ? {} : { k: options.k },
+      );
+      return { ...result, index: kind };
+    },
+
+    async ingest(dir, options = {}) {
+      const root = resolve(dir);
+      if (!(await pathExists(root))) {
+        throw new SoundalikeError(ErrorCode.FileNotFound, `There is no catalog folder at ${dir}`);
+      }
+      const source = options.demo ? "demo" : options.fma ? "fma" : "folder";
+      const read = options.fma
+        ? await readFma(root, options.subset ?? "small", options.demo ?? false, logger)
+        : await readFolderCatalog({ root, source: options.demo ? "demo" : "folder", logger });
+      const { audioRoot, result } = options.fma
+        ? read as { audioRoot: string; result: CatalogReadResult }
+        : { audioRoot: root, result: read as CatalogReadResult };
+      if (result.tracks.length === 0) {
+        throw new SoundalikeError(
+          ErrorCode.BadDataset,
+          `No playable tracks found in ${dir}` +
+            (result.skipped.length ? ` (${result.skipped.length} skipped)` : ""),
+        );
+      }
+      const database = await db();
+      const genres = result.genres.length ? await upsertGenres(database, result.genres) : 0;
+      const ids = await upsertTracks(database, audioRoot, result.tracks);
+      const removed = await removeTracksNotIn(database, source, result.tracks.map((t) => t.sourceId));
+      return { tracks: ids.length, genres, removed, skipped: result.skipped };
+    },
+
+    async reindex(options = {}) {
+      const database = await db();
+      return await withAdvisoryLock(database, lockKey(REINDEX_LOCK), async () => {
+        const [m, emb] = await Promise.all([manifest(), embedder()]);
+        const hash = modelsHash(m);
+        const tracks = (await listTracksForIndexing(database)).map((t) => ({
+          trackId: t.trackId,
+          path: join(t.catalogRoot, t.audioPath),
+        }));
+        if (tracks.length === 0) {
+          throw new SoundalikeError(
+            ErrorCode.IndexMissing,
+            "The catalog is empty: run `deno task reindex <catalog-dir>` with a folder of audio files",
+          );
+        }
+        return await reindexCatalog(
+          {
+            hashFile: sha256File,
+            getCached: (hashes) => getCachedEmbeddings(database, hashes, hash),
+            putCached: (entries) => putCachedEmbeddings(database, hash, entries),
+            setHashes: (entries) => setContentHashes(database, entries),
+            embedFile: async (path) => emb.embedSegments(cutSegments(await decode(path))),
+            publish: async (vectors, trackIds) => {
+              const common = { metric: config.metric, vectors, dim: emb.dims, trackIds, logger };
+              const flat = buildVectorIndex({ ...common, kind: "flat" });
+              const ivf = buildVectorIndex({ ...common, kind: "ivf" });
+              const meta = {
+                modelsHash: hash,
+                metric: config.metric,
+                dim: emb.dims,
+                count: trackIds.length,
+                createdAt: new Date().toISOString(),
+              };
+              const version = await store.writeVersion({ flat, ivf, meta });
+              for (const kind of ["flat", "ivf"] as const) {
+                await recordIndexVersion(database, {
+                  version,
+                  kind,
+                  metric: config.metric,
+                  modelsHash: hash,
+                  count: trackIds.length,
+                  path: join(store.dir, `v${version}`),
+                });
+              }
+              return version;
+            },
+            logger,
+            progress: options.progress ?? noProgress,
+          },
+          tracks,
+          {
+            concurrency: config.reindexConcurrency,
+            dim: emb.dims,
+            ...(options.signal ? { signal: options.signal } : {}),
+          },
+        );
+      });
+    },
+
+    async stats() {
+      const s = await stats(await db());
+      const version = await store.currentVersion();
+      let indexedTracks: number | undefined;
+      if (version !== undefined) {
+        try {
+          indexedTracks = (await indexes()).meta.count;
+        } catch {
+          indexedTracks = undefined;
+        }
+      }
+      return { ...s, indexVersion: version, indexedTracks };
+    },
+
+    async close() {
+      // Only what was opened is closed: close() never opens anything.
+      await Promise.allSettled([
+        embedder.opened()?.then((e) => e.close()),
+        db.opened()?.then((d) => d.close()),
+      ]);
+    },
+  };
+  return app;
+}
+
+/** A resource opened on first use; a failed open is retried on the next call. */
+function lazy<T>(open: () => Promise<T>): (() => Promise<T>) & { opened(): Promise<T> | undefined } {
+  let pending: Promise<T> | undefined;
+  const get = () =>
+    pending ??= open().catch((err) => {
+      pending = undefined;
+      throw err;
+    });
+  return Object.assign(get, { opened: () => pending });
+}
+
+async function readFma(
+  root: string,
+  subset: FmaSubset,
+  demo: boolean,
+  logger: Logger,
+): Promise<{ audioRoot: string; result: CatalogReadResult }> {
+  const metadataDir = join(root, "fma_metadata");
+  if (!(await pathExists(join(metadataDir, "tracks.csv")))) {
+    throw new SoundalikeError(
+      ErrorCode.BadDataset,
+      `An FMA catalog needs ${metadataDir}/tracks.csv and genres.csv (the fma_metadata folder)`,
+    );
+  }
+  const candidates = [`fma_${subset}`, "fma_full", "fma_large", "fma_medium", "fma_small", "audio"];
+  let audioRoot: string | undefined;
+  for (const name of candidates) {
+    if (await pathExists(join(root, name))) {
+      audioRoot = join(root, name);
+      break;
+    }
+  }
+  if (audioRoot === undefined) {
+    throw new SoundalikeError(
+      ErrorCode.BadDataset,
+      `No FMA audio tree in ${root}: expected one of ${candidates.join(", ")}`,
+    );
+  }
+  const skipFiles: string[] = [];
+  for (
+    const list of [join(root, "corrupted_files.txt"), join(root, "fma_small_lists", "corrupted_files.txt")]
+  ) {
+    if (await pathExists(list)) skipFiles.push(...await readSkipList(list));
+  }
+  const result = await readFmaCatalog({
+    metadataDir,
+    subset,
+    audioDir: audioRoot,
+    skipFiles,
+    source: demo ? "demo" : "fma",
+    logger,
+  });
+  return { audioRoot, result };
+}

@@ -1,0 +1,72 @@
+/**
+ * The shared shell of every CLI: configuration read once, a logger, and errors turned into one
+ * clear sentence on standard error with a non-zero exit code.
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type Config, loadConfig } from "../config.ts";
+import { isSoundalikeError } from "../errors.ts";
+import { createConsoleLogger, type Logger } from "../logger.ts";
+
+/** A wrong command line: the message is shown with the usage. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Exit codes shared by the CLIs. */
+export const ExitCode = { Ok: 0, Failed: 1, Usage: 2 } as const;
+
+/**
+ * Parses `Deno.args` strictly (unknown flags are errors).
+ *
+ * @param options `node:util` parseArgs options.
+ * @param args The arguments.
+ * @returns The parsed values and positionals.
+ */
+export function parseCliArgs<T extends ParseArgsConfig["options"]>(options: T, args: string[] = Deno.args) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/**
+ * Runs a CLI's main function and exits: 0 on success, 1 for failures (a friendly sentence for
+ * errors users can fix, the logged error otherwise), 2 for a wrong command line.
+ *
+ * @param usage Shown with `--help` and after a usage error.
+ * @param main The command; receives the validated config and a logger.
+ */
+export async function runCli(
+  usage: string,
+  main: (ctx: { config: Config; logger: Logger }) => Promise<number | void>,
+): Promise<never> {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(usage.trim());
+    Deno.exit(ExitCode.Ok);
+  }
+  let logger: Logger = createConsoleLogger("warn");
+  try {
+    const config = loadConfig();
+    logger = createConsoleLogger(config.logLevel);
+    const code = await main({ config, logger });
+    Deno.exit(code ?? ExitCode.Ok);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`${err.message}\n\n${usage.trim()}`);
+      Deno.exit(ExitCode.Usage);
+    }
+    if (isSoundalikeError(err)) {
+      logger.debug("User error", { code: err.code, cause: err.cause });
+      console.error(err.message);
+      Deno.exit(ExitCode.Failed);
+    }
+    logger.error("Unexpected failure", { err });
+    console.error(`Something went wrong: ${err instanceof Error ? err.message : String(err)}`);
+    Deno.exit(ExitCode.Failed);
+  }
+}
