@@ -5,7 +5,9 @@
  * ffmpeg does the work in one process: it takes the first audio stream (`-map 0:a:0`), downmixes
  * every channel layout to mono (`-ac 1`), resamples (`-ar`), stops after the bounded duration
  * (`-t`) and writes raw little-endian float32 (`-f f32le`) to a pipe that is read into one buffer
- * and viewed as a `Float32Array` without a per-sample loop.
+ * and viewed as a `Float32Array` without a per-sample loop. {@linkcode decodeMany} decodes several
+ * files with one process (starting ffmpeg costs about as much as decoding a 30 s MP3), each input
+ * to its own raw output in a private temporary folder.
  *
  * Bad input is answered with a {@linkcode SoundalikeError}: `file_not_found` (missing path,
  * unreadable path, a directory), `file_too_large` (over `maxBytes`), `unreadable_audio` (empty,
@@ -70,21 +72,80 @@ export async function decodeAudio(path: string, opts: DecodeOptions): Promise<De
   checkOptions(opts);
   opts.signal?.throwIfAborted();
   const name = displayName(path);
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new SoundalikeError(ErrorCode.FileNotFound, `The file does not exist: ${path}`, { cause: err });
-    }
-    throw new SoundalikeError(ErrorCode.FileNotFound, `The file cannot be read: ${path}`, { cause: err });
-  }
-  if (!info.isFile) {
-    throw new SoundalikeError(ErrorCode.FileNotFound, `The path is not a file: ${path}`);
-  }
-  checkSize(info.size, opts.maxBytes, name);
+  await checkInputFile(path, opts.maxBytes, name);
   // "file:" keeps a path such as "http:x" or "concat:a|b" from being read as another protocol.
   return await runFfmpeg(`file:${path}`, undefined, opts, name);
+}
+
+/**
+ * Decodes several files with one ffmpeg process, to mono float32 at `opts.sampleRate` each.
+ *
+ * Starting ffmpeg costs about as much CPU as decoding a 30 s MP3, so a catalog decoded one
+ * process per file pays twice; one process with several inputs pays once. Each file gets its own
+ * output (`-map N:a:0`) written to a private temporary folder (in `/dev/shm` when it exists),
+ * which is removed before this returns, also when it fails or is aborted.
+ *
+ * Every file is decoded exactly as {@linkcode decodeAudio} would (same samples, `maxSeconds` and
+ * `truncated`, `maxBytes`, empty and missing files). Files refused before decoding (missing,
+ * empty, too large) get their error without reaching ffmpeg. When the batch's process fails
+ * (one input ffmpeg cannot open makes the whole process exit non-zero), the batch's files are
+ * decoded again one by one, so each bad file gets its own precise error and the good ones
+ * still decode. ffmpeg's complaints from a batch that succeeded (a damaged but readable file) are
+ * logged as a warning naming the file when ffmpeg names the input, else the batch's files.
+ *
+ * The caller picks the batch size: all of `paths` go to one process (bench/decode_bench.ts
+ * measures sizes; 8 to 16 files of 30 s is a good batch).
+ *
+ * @param paths The files to read; may be empty.
+ * @param opts Sample rate, limits, abort signal; see {@linkcode DecodeOptions}.
+ * @returns One entry per path, in the order of `paths`: the decoded samples, or the
+ *   {@linkcode SoundalikeError} (`file_not_found`, `file_too_large`, `unreadable_audio`) that
+ *   {@linkcode decodeAudio} would have thrown for that file.
+ * @throws {SoundalikeError} `missing_tool` when ffmpeg is not installed (no file can be decoded).
+ * @throws The signal's reason when `opts.signal` aborts.
+ * @example
+ * ```ts ignore
+ * import { decodeMany } from "./ffmpeg.ts";
+ * const results = await decodeMany(["a.mp3", "b.ogg"], { sampleRate: 16000, maxSeconds: 1200 });
+ * for (const r of results) console.log(r instanceof Error ? r.code : r.seconds);
+ * ```
+ */
+export async function decodeMany(
+  paths: readonly string[],
+  opts: DecodeOptions,
+): Promise<Array<DecodedAudio | SoundalikeError>> {
+  checkOptions(opts);
+  opts.signal?.throwIfAborted();
+  const results = new Array<DecodedAudio | SoundalikeError>(paths.length);
+  const pending: number[] = [];
+  await Promise.all(paths.map(async (path, i) => {
+    try {
+      await checkInputFile(path, opts.maxBytes, displayName(path));
+      pending.push(i);
+    } catch (err) {
+      if (!(err instanceof SoundalikeError)) throw err;
+      results[i] = err;
+    }
+  }));
+  pending.sort((a, b) => a - b);
+  opts.signal?.throwIfAborted();
+
+  const batch = pending.map((i) => paths[i]!);
+  const decoded = batch.length > 1 ? await runFfmpegBatch(batch, opts) : undefined;
+  if (decoded) {
+    pending.forEach((i, k) => results[i] = decoded[k]!);
+  } else {
+    // One process per file: a lone file, or a failed batch whose culprit ffmpeg does not name.
+    for (const i of pending) {
+      try {
+        results[i] = await decodeAudio(paths[i]!, opts);
+      } catch (err) {
+        if (!(err instanceof SoundalikeError) || err.code === ErrorCode.MissingTool) throw err;
+        results[i] = err;
+      }
+    }
+  }
+  return results;
 }
 
 /**
@@ -144,6 +205,23 @@ function checkOptions(opts: DecodeOptions): void {
   }
 }
 
+/** Refuses a path that is missing, not a file, empty or over `maxBytes`, before ffmpeg runs. */
+async function checkInputFile(path: string, maxBytes: number | undefined, name: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new SoundalikeError(ErrorCode.FileNotFound, `The file does not exist: ${path}`, { cause: err });
+    }
+    throw new SoundalikeError(ErrorCode.FileNotFound, `The file cannot be read: ${path}`, { cause: err });
+  }
+  if (!info.isFile) {
+    throw new SoundalikeError(ErrorCode.FileNotFound, `The path is not a file: ${path}`);
+  }
+  checkSize(info.size, maxBytes, name);
+}
+
 function checkSize(size: number, maxBytes: number | undefined, name: string): void {
   if (size === 0) {
     throw new SoundalikeError(ErrorCode.UnreadableAudio, `${name} is empty: it holds no audio`);
@@ -156,28 +234,30 @@ function checkSize(size: number, maxBytes: number | undefined, name: string): vo
   }
 }
 
-async function runFfmpeg(
-  input: string,
-  stdinBytes: Uint8Array | undefined,
-  opts: DecodeOptions,
-  name: string,
-): Promise<DecodedAudio> {
-  const sampleRate = opts.sampleRate;
-  const maxSamples = opts.maxSeconds === undefined ? undefined : Math.round(opts.maxSeconds * sampleRate);
+/** The start of every ffmpeg command line. */
+function baseArgs(): string[] {
   // The whitelist stops playlists and other indirect inputs from reaching the network.
-  const args = ["-nostdin", "-hide_banner", "-v", "error", "-protocol_whitelist", "file,pipe"];
-  args.push("-i", input, "-map", "0:a:0", "-ac", "1");
-  args.push("-ar", String(sampleRate));
-  if (opts.maxSeconds !== undefined) args.push("-t", String(opts.maxSeconds + OVERSHOOT_SECONDS));
-  args.push("-f", "f32le", "pipe:1");
+  return ["-nostdin", "-hide_banner", "-v", "error", "-protocol_whitelist", "file,pipe"];
+}
 
-  const ffmpegPath = opts.ffmpegPath ?? "ffmpeg";
-  let child: Deno.ChildProcess;
+/** How one input's first audio stream becomes one mono f32le output (before the output's name). */
+function outputArgs(inputIndex: number, opts: DecodeOptions): string[] {
+  const args = ["-map", `${inputIndex}:a:0`, "-ac", "1", "-ar", String(opts.sampleRate)];
+  if (opts.maxSeconds !== undefined) args.push("-t", String(opts.maxSeconds + OVERSHOOT_SECONDS));
+  args.push("-f", "f32le");
+  return args;
+}
+
+function spawnFfmpeg(
+  args: string[],
+  opts: DecodeOptions,
+  io: { stdin: boolean; stdout: boolean },
+): Deno.ChildProcess {
   try {
-    child = new Deno.Command(ffmpegPath, {
+    return new Deno.Command(opts.ffmpegPath ?? "ffmpeg", {
       args,
-      stdin: stdinBytes === undefined ? "null" : "piped",
-      stdout: "piped",
+      stdin: io.stdin ? "piped" : "null",
+      stdout: io.stdout ? "piped" : "null",
       stderr: "piped",
       ...(opts.signal ? { signal: opts.signal } : {}),
     }).spawn();
@@ -191,18 +271,126 @@ async function runFfmpeg(
     }
     throw err;
   }
+}
 
+function stderrText(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes).trim().slice(0, MAX_STDERR_CHARS);
+}
+
+async function runFfmpeg(
+  input: string,
+  stdinBytes: Uint8Array | undefined,
+  opts: DecodeOptions,
+  name: string,
+): Promise<DecodedAudio> {
+  const args = [...baseArgs(), "-i", input, ...outputArgs(0, opts), "pipe:1"];
+  const child = spawnFfmpeg(args, opts, { stdin: stdinBytes !== undefined, stdout: true });
   const feeding = stdinBytes === undefined ? Promise.resolve() : feed(child.stdin, stdinBytes);
   const [output] = await Promise.all([child.output(), feeding]);
   if (opts.signal?.aborted) throw opts.signal.reason;
 
-  const stderr = new TextDecoder().decode(output.stderr).trim().slice(0, MAX_STDERR_CHARS);
+  const stderr = stderrText(output.stderr);
   if (!output.success) {
     const cause = new Error(`ffmpeg exited with code ${output.code}: ${stderr || "(no message)"}`);
     throw new SoundalikeError(ErrorCode.UnreadableAudio, unreadableMessage(name, stderr), { cause });
   }
+  const audio = toDecodedAudio(output.stdout, opts, name, stderr);
+  if (stderr) opts.logger?.warn("ffmpeg reported problems while decoding", { file: name, stderr });
+  return audio;
+}
 
-  let samples = toFloat32(output.stdout);
+/**
+ * Decodes `paths` (at least two, all checked) with one ffmpeg process writing one raw output per
+ * input into a private temporary folder.
+ *
+ * @returns The results in the order of `paths`, or `undefined` when ffmpeg failed as a whole
+ *   (then the caller decodes the files one by one to learn which one is bad).
+ */
+async function runFfmpegBatch(
+  paths: readonly string[],
+  opts: DecodeOptions,
+): Promise<Array<DecodedAudio | SoundalikeError> | undefined> {
+  const dir = await makePrivateTempDir();
+  try {
+    const args = baseArgs();
+    // One thread per decoder and filter graph: the caller already runs batches side by side, and
+    // a frame-threaded decoder (FLAC) would otherwise start a thread pool per input. For MP3 the
+    // flags measured neutral to slightly cheaper (bench/decode_bench.ts, part d).
+    for (const path of paths) args.push(...INPUT_THREAD_ARGS, "-i", `file:${path}`);
+    args.push(...FILTER_THREAD_ARGS);
+    paths.forEach((_, k) => args.push(...outputArgs(k, opts), `file:${dir}/${k}.f32`));
+    const child = spawnFfmpeg(args, opts, { stdin: false, stdout: false });
+    const output = await child.output();
+    if (opts.signal?.aborted) throw opts.signal.reason;
+
+    const names = paths.map(displayName);
+    const stderr = stderrText(output.stderr);
+    if (!output.success) {
+      opts.logger?.debug("A batch decode failed: decoding its files one by one", { files: names, stderr });
+      return undefined;
+    }
+    if (stderr) warnBatch(stderr, names, opts.logger);
+    return await Promise.all(paths.map(async (_, k) => {
+      let bytes: Uint8Array;
+      try {
+        bytes = await Deno.readFile(`${dir}/${k}.f32`);
+      } catch (err) {
+        // ffmpeg creates an output only once it has something to write to it.
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+        bytes = new Uint8Array(0);
+      }
+      try {
+        return toDecodedAudio(bytes, opts, names[k]!, stderr);
+      } catch (err) {
+        if (err instanceof SoundalikeError) return err;
+        throw err;
+      }
+    }));
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Logs ffmpeg's complaints from a batch that succeeded: per file when ffmpeg names the input
+ * (`Error while decoding stream #N:0`), else once for the whole batch.
+ */
+function warnBatch(stderr: string, names: readonly string[], logger: Logger | undefined): void {
+  if (!logger) return;
+  const inputs = new Set<number>();
+  for (const m of stderr.matchAll(/stream #(\d+):\d+/g)) {
+    const k = Number(m[1]);
+    if (k < names.length) inputs.add(k);
+  }
+  if (inputs.size === 0) {
+    logger.warn("ffmpeg reported problems while decoding a batch", { files: names, stderr });
+    return;
+  }
+  for (const k of [...inputs].sort((a, b) => a - b)) {
+    logger.warn("ffmpeg reported problems while decoding", { file: names[k], stderr });
+  }
+}
+
+/** Decoder and filter threads of a batch's ffmpeg (see bench/decode_bench.ts). */
+const INPUT_THREAD_ARGS = ["-threads", "1"];
+const FILTER_THREAD_ARGS = ["-filter_threads", "1"];
+/** Where batch outputs go when it exists: memory, so decoded audio never reaches a disk. */
+const SHM_DIR = "/dev/shm";
+
+/** A folder only this user can read (mode 0700), in memory when possible. */
+async function makePrivateTempDir(): Promise<string> {
+  const prefix = "soundalike_decode_";
+  try {
+    return await Deno.makeTempDir({ dir: SHM_DIR, prefix });
+  } catch {
+    return await Deno.makeTempDir({ prefix });
+  }
+}
+
+/** Turns ffmpeg's raw output into the result, applying the `maxSeconds` bound. */
+function toDecodedAudio(bytes: Uint8Array, opts: DecodeOptions, name: string, stderr: string): DecodedAudio {
+  const sampleRate = opts.sampleRate;
+  let samples = toFloat32(bytes);
   if (samples.length === 0) {
     const cause = stderr ? new Error(stderr) : undefined;
     throw new SoundalikeError(
@@ -211,9 +399,8 @@ async function runFfmpeg(
       cause ? { cause } : undefined,
     );
   }
-  if (stderr) opts.logger?.warn("ffmpeg reported problems while decoding", { file: name, stderr });
-
   let truncated = false;
+  const maxSamples = opts.maxSeconds === undefined ? undefined : Math.round(opts.maxSeconds * sampleRate);
   if (maxSamples !== undefined && samples.length > maxSamples) {
     samples = samples.subarray(0, maxSamples);
     truncated = true;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ErrorCode, isSoundalikeError, type SoundalikeError } from "./errors.ts";
-import { decodeAudio, decodeAudioBytes, ffmpegAvailable } from "./ffmpeg.ts";
+import { decodeAudio, decodeAudioBytes, type DecodedAudio, decodeMany, ffmpegAvailable } from "./ffmpeg.ts";
 import { createMemoryLogger } from "./logger.ts";
 import { ffmpeg, writeNoise, writeTone, writeVideoWithTone } from "../tests/audio_fixtures.ts";
 
@@ -308,5 +308,234 @@ Deno.test("decodeAudio() reads the real fma_small MP3s (44.1 kHz stereo)", async
   await t.step("2 s excerpt", async () => {
     const audio = await decodeAudio(new URL("000010.mp3", FMA_SMALL).pathname, { sampleRate: SR });
     assert.ok(audio.seconds > 1.5 && audio.seconds < 2.5, `${audio.seconds} s`);
+  });
+});
+
+// --- decodeMany() ---
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+function assertAudio(result: unknown, label: string): asserts result is DecodedAudio {
+  assert.ok(!(result instanceof Error), `${label}: expected audio, got ${String(result)}`);
+}
+
+/** Asserts a decodeMany() entry is what decodeAudio() gives for the same file. */
+function assertSameAudio(batched: DecodedAudio | SoundalikeError, single: DecodedAudio, label: string): void {
+  assertAudio(batched, label);
+  assert.equal(batched.samples.length, single.samples.length, `${label}: length`);
+  assert.equal(batched.sampleRate, single.sampleRate, label);
+  assert.equal(batched.seconds, single.seconds, label);
+  assert.equal(batched.truncated, single.truncated, `${label}: truncated`);
+  const diff = maxAbsDiff(batched.samples, single.samples);
+  assert.equal(diff, 0, `${label}: max difference ${diff}`);
+}
+
+/**
+ * An ffmpeg stand-in that appends its arguments (one line per run) to `log`, then runs the real
+ * ffmpeg (or sleeps, for abort tests).
+ */
+async function writeFfmpegSpy(
+  dir: string,
+  opts: { sleep?: boolean } = {},
+): Promise<{ path: string; runs: () => Promise<string[]> }> {
+  const log = `${dir}/ffmpeg_runs.log`;
+  const path = `${dir}/ffmpeg_spy.sh`;
+  const tail = opts.sleep ? "exec sleep 30" : 'exec ffmpeg "$@"';
+  await Deno.writeTextFile(path, `#!/bin/sh\necho "$@" >> '${log}'\n${tail}\n`);
+  await Deno.chmod(path, 0o755);
+  const runs = async () => {
+    try {
+      return (await Deno.readTextFile(log)).split("\n").filter((l) => l !== "");
+    } catch {
+      return [];
+    }
+  };
+  return { path, runs };
+}
+
+/** The temporary folder a batch run wrote to, read from its logged command line. */
+function batchDirOf(run: string): string {
+  const m = run.match(/file:(\S+)\/0\.f32/);
+  assert.ok(m, `no batch output in: ${run}`);
+  return m[1]!;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("decodeMany() decodes WAV, MP3, OGG and FLAC in one ffmpeg run, as decodeAudio() does", async () => {
+  await withTempDir(async (dir) => {
+    const paths = [
+      await writeTone(`${dir}/a.wav`, { seconds: 2, sampleRate: 44100, channels: 2, frequency: 330 }),
+      await writeNoise(`${dir}/b.mp3`, { seconds: 3, sampleRate: 44100, channels: 2, volume: 0.3 }),
+      await writeTone(`${dir}/c.ogg`, { seconds: 1.5, sampleRate: 48000, frequency: 550 }),
+      await writeNoise(`${dir}/d.flac`, { seconds: 2.5, sampleRate: 22050, channels: 6, seed: 3 }),
+      await writeTone(`${dir}/e.mp3`, { seconds: 1, sampleRate: 16000 }),
+    ];
+    const spy = await writeFfmpegSpy(dir);
+    const batched = await decodeMany(paths, { sampleRate: SR, ffmpegPath: spy.path });
+    const runs = await spy.runs();
+    assert.equal(runs.length, 1, "one ffmpeg process for the whole batch");
+    assert.equal(await exists(batchDirOf(runs[0]!)), false, "the temporary folder is removed");
+    assert.equal(batched.length, paths.length);
+    for (const [i, path] of paths.entries()) {
+      const single = await decodeAudio(path, { sampleRate: SR });
+      assertSameAudio(batched[i]!, single, path);
+    }
+    assert.ok(Math.abs(zeroCrossingHz((batched[0] as DecodedAudio).samples, SR) - 330) < 10);
+    assert.ok(Math.abs(zeroCrossingHz((batched[2] as DecodedAudio).samples, SR) - 550) < 10);
+  });
+});
+
+Deno.test("decodeMany() returns errors for corrupt, missing, empty and too large files and decodes the rest", async () => {
+  await withTempDir(async (dir) => {
+    const good1 = await writeTone(`${dir}/good1.wav`, { seconds: 1, frequency: 300 });
+    const corrupt = `${dir}/corrupt.mp3`;
+    await Deno.writeTextFile(corrupt, "These are not the sounds you are looking for.\n".repeat(50));
+    const missing = `${dir}/missing.ogg`;
+    const empty = `${dir}/empty.flac`;
+    await Deno.writeFile(empty, new Uint8Array(0));
+    const good2 = await writeNoise(`${dir}/good2.mp3`, { seconds: 2, volume: 0.3 });
+    const big = await writeTone(`${dir}/big.wav`, { seconds: 8 }); // 256 KB of PCM
+    const paths = [good1, corrupt, missing, empty, good2, big, dir];
+    const spy = await writeFfmpegSpy(dir);
+    const results = await decodeMany(paths, { sampleRate: SR, maxBytes: 100_000, ffmpegPath: spy.path });
+
+    assert.equal(results.length, paths.length);
+    assertSameAudio(results[0]!, await decodeAudio(good1, { sampleRate: SR }), "good1");
+    assertSameAudio(results[4]!, await decodeAudio(good2, { sampleRate: SR }), "good2");
+    const expected: Array<[number, ErrorCode, RegExp]> = [
+      [1, ErrorCode.UnreadableAudio, /^The file corrupt\.mp3 could not be read as audio/],
+      [2, ErrorCode.FileNotFound, /does not exist: .*missing\.ogg/],
+      [3, ErrorCode.UnreadableAudio, /^The file empty\.flac is empty/],
+      [5, ErrorCode.FileTooLarge, /^The file big\.wav is too large/],
+      [6, ErrorCode.FileNotFound, /not a file/],
+    ];
+    for (const [i, code, message] of expected) {
+      const err = results[i];
+      assert.ok(isSoundalikeError(err, code), `${paths[i]}: expected ${code}, got ${String(err)}`);
+      assert.match(err.message, message);
+    }
+    assert.ok((results[1] as SoundalikeError).cause instanceof Error, "ffmpeg's message is the cause");
+
+    // Missing, empty and too large files never reach ffmpeg; the failed batch of the other three
+    // is followed by one run per file.
+    const runs = await spy.runs();
+    assert.equal(runs.length, 4);
+    assert.equal(runs[0]!.split(" -i ").length - 1, 3);
+    assert.equal(await exists(batchDirOf(runs[0]!)), false, "the temporary folder is removed");
+  });
+});
+
+Deno.test("decodeMany() bounds each file to maxSeconds and sets truncated per file", async () => {
+  await withTempDir(async (dir) => {
+    const paths = [
+      await writeTone(`${dir}/five.flac`, { seconds: 5 }),
+      await writeTone(`${dir}/one.wav`, { seconds: 1, sampleRate: 44100 }),
+      await writeNoise(`${dir}/three.mp3`, { seconds: 3, sampleRate: 44100, channels: 2 }),
+      await writeTone(`${dir}/two.ogg`, { seconds: 2 }),
+    ];
+    const results = await decodeMany(paths, { sampleRate: SR, maxSeconds: 2 });
+    const truncated = results.map((r) => (assertAudio(r, "batch"), r.truncated));
+    assert.deepEqual(truncated, [true, false, true, false]);
+    assert.equal((results[0] as DecodedAudio).samples.length, 2 * SR);
+    assert.equal((results[0] as DecodedAudio).seconds, 2);
+    assert.equal((results[1] as DecodedAudio).samples.length, SR);
+    assert.equal((results[2] as DecodedAudio).samples.length, 2 * SR);
+    for (const [i, path] of paths.entries()) {
+      assertSameAudio(results[i]!, await decodeAudio(path, { sampleRate: SR, maxSeconds: 2 }), path);
+    }
+  });
+});
+
+Deno.test("decodeMany() decodes what survives of truncated and damaged MP3s, warning about the damaged one", async () => {
+  await withTempDir(async (dir) => {
+    const full = await writeNoise(`${dir}/full.mp3`, { seconds: 10, volume: 0.3 });
+    const bytes = await Deno.readFile(full);
+    const cut = `${dir}/cut.mp3`;
+    await Deno.writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.2)));
+    // Seeded garbage over a slice in the middle: ffmpeg skips the bad frames and complains.
+    const damaged = bytes.slice();
+    let x = 12345;
+    for (let i = Math.floor(bytes.length * 0.4); i < Math.floor(bytes.length * 0.5); i++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      damaged[i] = x >>> 16 & 255;
+    }
+    const bad = `${dir}/damaged.mp3`;
+    await Deno.writeFile(bad, damaged);
+
+    const { logger, records } = createMemoryLogger();
+    const results = await decodeMany([full, cut, bad], { sampleRate: SR, logger });
+    for (const [i, path] of [full, cut, bad].entries()) {
+      assertSameAudio(results[i]!, await decodeAudio(path, { sampleRate: SR }), path);
+    }
+    assert.ok(Math.abs((results[0] as DecodedAudio).seconds - 10) < 0.1);
+    assert.ok(Math.abs((results[1] as DecodedAudio).seconds - 2) < 0.3);
+    assert.ok((results[2] as DecodedAudio).seconds > 5);
+    const warnings = records.filter((r) => r.level === "warn");
+    assert.deepEqual(warnings.map((w) => w.ctx?.file), ["The file damaged.mp3"]);
+    assert.match(String(warnings[0]!.ctx?.stderr), /stream #2:0/);
+  });
+});
+
+Deno.test("decodeMany() of no paths returns an empty list without running ffmpeg", async () => {
+  assert.deepEqual(await decodeMany([], { sampleRate: SR, ffmpegPath: "/nonexistent/ffmpeg" }), []);
+  await assert.rejects(decodeMany([], { sampleRate: 0 }), RangeError);
+});
+
+Deno.test("decodeMany() of one path decodes it as decodeAudio() does", async () => {
+  await withTempDir(async (dir) => {
+    const path = await writeTone(`${dir}/solo.ogg`, { seconds: 1 });
+    const [result] = await decodeMany([path], { sampleRate: SR });
+    assertSameAudio(result!, await decodeAudio(path, { sampleRate: SR }), "solo");
+  });
+});
+
+Deno.test("decodeMany() throws missing_tool when ffmpeg is not installed", async () => {
+  await withTempDir(async (dir) => {
+    const a = await writeTone(`${dir}/a.wav`, { seconds: 1 });
+    const b = await writeTone(`${dir}/b.wav`, { seconds: 1 });
+    for (const paths of [[a, b], [a], [a, `${dir}/nope.wav`]]) {
+      await rejectsWith(
+        decodeMany(paths, { sampleRate: SR, ffmpegPath: `${dir}/no_ffmpeg` }),
+        ErrorCode.MissingTool,
+      );
+    }
+  });
+});
+
+Deno.test("decodeMany() stops ffmpeg, removes its temporary folder and rejects when aborted", async () => {
+  await withTempDir(async (dir) => {
+    const spy = await writeFfmpegSpy(dir, { sleep: true });
+    const paths = [
+      await writeTone(`${dir}/a.wav`, { seconds: 1 }),
+      await writeTone(`${dir}/b.wav`, { seconds: 1 }),
+    ];
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 100);
+    try {
+      await assert.rejects(
+        decodeMany(paths, { sampleRate: SR, signal: controller.signal, ffmpegPath: spy.path }),
+        (err: unknown) => err instanceof Error && err.name === "AbortError",
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    const runs = await spy.runs();
+    assert.equal(runs.length, 1);
+    assert.equal(await exists(batchDirOf(runs[0]!)), false, "the temporary folder is removed");
+    await assert.rejects(decodeMany(paths, { sampleRate: SR, signal: AbortSignal.abort() }), {
+      name: "AbortError",
+    });
   });
 });

@@ -37,7 +37,12 @@ function fakeDeps(neighbours: Neighbour[], audioSeconds = 30, ownTrack?: number)
         return Promise.reject(new SoundalikeError(ErrorCode.FileNotFound, "No file at /missing"));
       }
       const samples = new Float32Array(Math.round(audioSeconds * SR)).map((_, i) => Math.sin(i / 10) * 0.3);
-      return Promise.resolve<DecodedAudio>({ samples, sampleRate: SR, seconds: audioSeconds, truncated: false });
+      return Promise.resolve<DecodedAudio>({
+        samples,
+        sampleRate: SR,
+        seconds: audioSeconds,
+        truncated: false,
+      });
     },
     embed: (segments) => {
       embeddedSegments.push(segments.length);
@@ -63,14 +68,18 @@ Deno.test("similarityPercent() is the mean block cosine: 100 at distance 0, 0 at
 });
 
 Deno.test("rankNeighbours() orders by distance then track id and drops the query's own track", () => {
-  const ranked = rankNeighbours([
-    { trackId: 9, distance: 2 },
-    { trackId: 3, distance: 1 },
-    { trackId: 7, distance: 1 },
-    { trackId: 5, distance: 0.5 },
-    { trackId: -1, distance: 0.1 }, // faiss pads missing results with -1
-    { trackId: 8, distance: 0 }, // an exact duplicate of the query
-  ], 3, 5);
+  const ranked = rankNeighbours(
+    [
+      { trackId: 9, distance: 2 },
+      { trackId: 3, distance: 1 },
+      { trackId: 7, distance: 1 },
+      { trackId: 5, distance: 0.5 },
+      { trackId: -1, distance: 0.1 }, // faiss pads missing results with -1
+      { trackId: 8, distance: 0 }, // an exact duplicate of the query
+    ],
+    3,
+    5,
+  );
   assert.deepEqual(ranked.map((n) => n.trackId), [3, 7, 9]);
 });
 
@@ -110,8 +119,14 @@ Deno.test("recommendForFile() skips index entries missing from the database and 
 
 Deno.test("recommendForFile() passes user errors through untouched", async () => {
   const { deps } = fakeDeps([]);
-  await assert.rejects(recommendForFile(deps, "/missing", "l2"), (err) => isSoundalikeError(err, "file_not_found"));
+  await assert.rejects(
+    recommendForFile(deps, "/missing", "l2"),
+    (err) => isSoundalikeError(err, "file_not_found"),
+  );
   const short = fakeDeps([], 2).deps;
-  await assert.rejects(recommendForFile(short, "/short.mp3", "l2"), (err) => isSoundalikeError(err, "clip_too_short"));
+  await assert.rejects(
+    recommendForFile(short, "/short.mp3", "l2"),
+    (err) => isSoundalikeError(err, "clip_too_short"),
+  );
   await assert.rejects(recommendForFile(deps, "/clip.mp3", "l2", { k: 0 }), RangeError);
 });

@@ -1,0 +1,232 @@
+/**
+ * `deno task train`: trains one task's CNN and evaluates it on the held-out test split.
+ *
+ * ```
+ * deno task train --task genre|emotion|instrument
+ *   (--data <dir> [--layout gtzan|instruments|mirex|folder] | --synthetic [--corpus .cache/corpus])
+ *   [--epochs 30] [--batch 32] [--seed 1] [--lr 0.001] [--patience 5] [--hop 5]
+ *   [--out .cache/runs/<task>] [--cache .cache/features] [--resume] [--backend auto|wasm|cpu|tensorflow]
+ *   [--oversample] [--no-evaluate] [--verbose]
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import process from "node:process";
+import { join } from "node:path";
+import cliProgress from "cli-progress";
+import { isSoundalikeError } from "../../core/errors.ts";
+import { createConsoleLogger } from "../../core/logger.ts";
+import { type BackendName, setupBackend } from "../backend.ts";
+import { DATASET_LAYOUTS, type DatasetLayout, loadDataset } from "../datasets/mod.ts";
+import { pathIsDir } from "../datasets/_util.ts";
+import { evaluateRun } from "../evaluate.ts";
+import { type Task, TASKS } from "../run_dir.ts";
+import { trainModel, type TrainProgress } from "../train.ts";
+
+const USAGE = `Usage: deno task train --task genre|emotion|instrument
+  (--data <dir> [--layout gtzan|instruments|mirex|folder] | --synthetic [--corpus .cache/corpus])
+  [--epochs 30] [--batch 32] [--seed 1] [--lr 0.001] [--patience 5] [--hop 5]
+  [--out .cache/runs/<task>] [--cache .cache/features] [--resume] [--backend auto|wasm|cpu|tensorflow]
+  [--oversample] [--no-evaluate] [--verbose]`;
+
+/**
+ * A progress bar on standard error (npm `cli-progress`), with the extra fields (loss, accuracy, ETA)
+ * after it; in a non-interactive terminal it prints a line every few seconds.
+ *
+ * @returns The reporter.
+ */
+export function createTrainProgress(): TrainProgress {
+  let bar: InstanceType<typeof cliProgress.SingleBar> | undefined;
+  let started = 0;
+  return {
+    start(total, label) {
+      started = performance.now();
+      bar = new cliProgress.SingleBar({
+        format: `${label.padEnd(22)} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted}{extra}`,
+        barsize: 24,
+        noTTYOutput: true,
+        notTTYSchedule: 10000,
+        hideCursor: false,
+        etaBuffer: 20,
+        stream: process.stderr,
+      }, cliProgress.Presets.shades_classic);
+      bar.start(total, 0, { rate: "0.0", extra: "" });
+    },
+    update(done, detail) {
+      const seconds = (performance.now() - started) / 1000;
+      const extra = detail ? " | " + Object.entries(detail).map(([k, v]) => `${k} ${v}`).join(" ") : "";
+      bar?.update(done, { rate: seconds > 0 ? (done / seconds).toFixed(1) : "0.0", extra });
+    },
+    stop() {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}
+
+/** Class counts of the shipped models (10 genres, 5 mood clusters, 4 instruments). */
+const EXPECTED_CLASSES: Record<Task, number> = { genre: 10, emotion: 5, instrument: 4 };
+
+function fail(message: string): never {
+  console.error(message);
+  Deno.exit(2);
+}
+
+function intArg(name: string, v: string | undefined, fallback: number, min = 1): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) fail(`--${name} must be an integer >= ${min}: ${v}\n${USAGE}`);
+  return n;
+}
+
+function numArg(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!(n > 0)) fail(`--${name} must be a positive number: ${v}\n${USAGE}`);
+  return n;
+}
+
+async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      task: { type: "string" },
+      data: { type: "string" },
+      layout: { type: "string" },
+      synthetic: { type: "boolean", default: false },
+      corpus: { type: "string", default: ".cache/corpus" },
+      epochs: { type: "string" },
+      batch: { type: "string" },
+      seed: { type: "string" },
+      lr: { type: "string" },
+      patience: { type: "string" },
+      hop: { type: "string" },
+      out: { type: "string" },
+      cache: { type: "string", default: ".cache/features" },
+      resume: { type: "boolean", default: false },
+      backend: { type: "string", default: "auto" },
+      oversample: { type: "boolean", default: false },
+      "no-evaluate": { type: "boolean", default: false },
+      verbose: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const task = values.task as Task | undefined;
+  if (task === undefined || !TASKS.includes(task)) {
+    fail(`--task must be one of ${TASKS.join(", ")}\n${USAGE}`);
+  }
+  if ((values.data === undefined) === !values.synthetic) {
+    fail(`Give exactly one of --data <dir> or --synthetic\n${USAGE}`);
+  }
+  const layout = values.layout as DatasetLayout | undefined;
+  if (layout !== undefined && !DATASET_LAYOUTS.includes(layout)) {
+    fail(`--layout must be one of ${DATASET_LAYOUTS.join(", ")}\n${USAGE}`);
+  }
+  const backendName = values.backend as BackendName | "auto";
+  if (!["auto", "wasm", "cpu", "tensorflow"].includes(backendName)) fail(`Unknown --backend: ${backendName}`);
+  const seed = intArg("seed", values.seed, 1, 0);
+  const logger = createConsoleLogger(values.verbose ? "debug" : "info");
+
+  let dir: string;
+  if (values.synthetic) {
+    const perTask = join(values.corpus, task);
+    dir = (await pathIsDir(perTask)) ? perTask : values.corpus;
+  } else {
+    dir = values.data!;
+  }
+  const dataset = await loadDataset(dir, {
+    ...(values.synthetic ? { layout: "folder" as const } : layout === undefined ? {} : { layout }),
+    seed,
+  });
+  logger.info(`Loaded ${dataset.name}`, {
+    dir,
+    layout: dataset.layout,
+    classes: dataset.classes,
+    files: dataset.items.length,
+    skipped: dataset.skipped.length,
+  });
+  const expected = EXPECTED_CLASSES[task];
+  if (dataset.classes.length !== expected) {
+    logger.warn(
+      `The ${task} task usually has ${expected} classes; this dataset has ${dataset.classes.length}`,
+      {
+        classes: dataset.classes,
+      },
+    );
+  }
+  for (const s of dataset.skipped.slice(0, 20)) logger.warn("Skipped", { path: s.path, reason: s.reason });
+  if (dataset.skipped.length > 20) {
+    logger.warn(`… and ${dataset.skipped.length - 20} more (all listed in splits.json)`);
+  }
+
+  const backend = await setupBackend({ prefer: backendName, logger });
+  const outDir = values.out ?? join(".cache", "runs", task);
+  const progress = createTrainProgress();
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) Deno.exit(130); // a second Ctrl-C: stop now, the last checkpoint stays
+    logger.warn(
+      "Interrupted: stopping after this epoch's checkpoint (Ctrl-C again to stop now; resume with --resume)",
+    );
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    const result = await trainModel({
+      task,
+      dataset,
+      kind: values.synthetic ? "synthetic" : "dataset",
+      outDir,
+      epochs: intArg("epochs", values.epochs, 30),
+      batchSize: intArg("batch", values.batch, 32),
+      seed,
+      learningRate: numArg("lr", values.lr, 1e-3),
+      patience: intArg("patience", values.patience, 5),
+      hopSeconds: numArg("hop", values.hop, 5),
+      oversample: values.oversample,
+      cacheDir: values.cache,
+      resume: values.resume,
+      backend: backend.name,
+      logger,
+      progress,
+      signal: controller.signal,
+    });
+    if (result.interrupted) return 130;
+    console.error(`Training examples/s (${backend.name}): ${result.examplesPerSecond.toFixed(1)}`);
+    if (!values["no-evaluate"]) {
+      const m = await evaluateRun(outDir, { cacheDir: values.cache, logger });
+      console.log(JSON.stringify(
+        {
+          task,
+          outDir,
+          accuracy: m.accuracy,
+          macroF1: m.macroF1,
+          loss: m.loss,
+          trackAccuracy: m.trackAccuracy,
+        },
+        null,
+        2,
+      ));
+    }
+    return 0;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (err) {
+    if (isSoundalikeError(err)) {
+      console.error(`Error: ${err.message}`);
+      Deno.exit(1);
+    }
+    throw err;
+  }
+}
