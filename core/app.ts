@@ -26,7 +26,7 @@ import {
 import type { Config } from "./config.ts";
 import { createEmbedder, type Embedder } from "./embed.ts";
 import { ErrorCode, SoundalikeError } from "./errors.ts";
-import { decodeAudio, type DecodedAudio } from "./ffmpeg.ts";
+import { decodeAudio, type DecodedAudio, decodeMany } from "./ffmpeg.ts";
 import { pathExists, sha256File } from "./files.ts";
 import type { Logger } from "./logger.ts";
 import { loadManifest, type Manifest, modelsHash } from "./manifest.ts";
@@ -121,15 +121,13 @@ export function createApp(config: Config, logger: Logger): App {
     }
     return loaded.indexes;
   };
-  const decode = async (path: string) => {
-    const m = await manifest();
-    return decodeAudio(path, {
-      sampleRate: m.models.genre.features.sampleRate,
-      maxSeconds: config.maxClipSeconds,
-      maxBytes: config.maxUploadBytes,
-      logger,
-    });
-  };
+  const decodeOptions = async () => ({
+    sampleRate: (await manifest()).models.genre.features.sampleRate,
+    maxSeconds: config.maxClipSeconds,
+    maxBytes: config.maxUploadBytes,
+    logger,
+  });
+  const decode = async (path: string) => decodeAudio(path, await decodeOptions());
 
   const app: App = {
     config,
@@ -210,7 +208,28 @@ export function createApp(config: Config, logger: Logger): App {
             getCached: (hashes) => getCachedEmbeddings(database, hashes, hash),
             putCached: (entries) => putCachedEmbeddings(database, hash, entries),
             setHashes: (entries) => setContentHashes(database, entries),
-            embedFile: async (path) => emb.embedSegments(cutSegments(await decode(path))),
+            embedFiles: async (paths) => {
+              const decoded = await decodeMany(paths, await decodeOptions());
+              const results: (Float32Array | Error)[] = [];
+              const clips: Float32Array[][] = [];
+              const slots: number[] = [];
+              for (const audio of decoded) {
+                if (audio instanceof Error) {
+                  results.push(audio);
+                  continue;
+                }
+                try {
+                  clips.push(cutSegments(audio));
+                  slots.push(results.length);
+                  results.push(new Error("Not embedded"));
+                } catch (err) {
+                  results.push(err instanceof Error ? err : new Error(String(err)));
+                }
+              }
+              const vectors = clips.length ? await emb.embedMany(clips) : [];
+              vectors.forEach((v, i) => (results[slots[i] as number] = v));
+              return results;
+            },
             publish: async (vectors, trackIds) => {
               const common = { metric: config.metric, vectors, dim: emb.dims, trackIds, logger };
               const flat = buildVectorIndex({ ...common, kind: "flat" });

@@ -38,8 +38,11 @@ export interface ReindexDeps {
   putCached(entries: { contentHash: string; vector: Float32Array }[]): Promise<void>;
   /** Records each track's current content hash. */
   setHashes(entries: { trackId: number; contentHash: string }[]): Promise<void>;
-  /** Decodes, segments and embeds one file into a clip vector. */
-  embedFile(path: string): Promise<Float32Array>;
+  /**
+   * Decodes, segments and embeds several files (one ffmpeg process and one batched model run per
+   * call); a file that fails gets its error in its place.
+   */
+  embedFiles(paths: string[]): Promise<(Float32Array | Error)[]>;
   /** Builds the indexes over these vectors and makes them current; returns the new version. */
   publish(vectors: Float32Array, trackIds: number[]): Promise<number>;
   logger: Logger;
@@ -48,12 +51,14 @@ export interface ReindexDeps {
 
 /** Options of {@linkcode reindexCatalog}. */
 export interface ReindexOptions {
-  /** Files decoded and embedded at once. @default 2 */
+  /** Batches decoded and embedded at once. @default 2 */
   concurrency?: number;
+  /** Files per batch (one ffmpeg process, one model run). @default 16 */
+  filesPerBatch?: number;
   /** Clip embedding size. @default 2304 */
   dim?: number;
   /** Cache writes are batched by this many vectors. @default 64 */
-  batchSize?: number;
+  cacheBatchSize?: number;
   signal?: AbortSignal;
 }
 
@@ -84,7 +89,8 @@ export async function reindexCatalog(
   const started = performance.now();
   const concurrency = options.concurrency ?? 2;
   const dim = options.dim ?? 2304;
-  const batchSize = options.batchSize ?? 64;
+  const cacheBatchSize = options.cacheBatchSize ?? 64;
+  const filesPerBatch = options.filesPerBatch ?? 16;
   const skipped: ReindexReport["skipped"] = [];
   const { logger, progress } = deps;
 
@@ -125,21 +131,36 @@ export async function reindexCatalog(
     pending = [];
     await deps.putCached(batch);
   };
-  await mapPool(todo, concurrency, async (track) => {
+  const batches: (typeof todo)[] = [];
+  for (let i = 0; i < todo.length; i += filesPerBatch) batches.push(todo.slice(i, i + filesPerBatch));
+  await mapPool(batches, concurrency, async (batch) => {
     options.signal?.throwIfAborted();
+    let results: (Float32Array | Error)[];
     try {
-      const vector = await deps.embedFile(track.path);
-      if (vector.length !== dim) throw new Error(`Embedding has ${vector.length} dims: expected ${dim}`);
-      vectors.set(track.hash, vector);
-      embedded++;
-      pending.push({ contentHash: track.hash, vector });
-      if (pending.length >= batchSize) await flush();
+      results = await deps.embedFiles(batch.map((t) => t.path));
     } catch (err) {
-      if (!isSoundalikeError(err)) logger.warn("Reindex: embedding failed", { path: track.path, err });
-      skipped.push({ trackId: track.trackId, path: track.path, reason: describe(err) });
-    } finally {
-      progress.update(++done);
+      if (isAbort(err)) throw err;
+      results = batch.map(() => (err instanceof Error ? err : new Error(String(err))));
     }
+    for (const [i, track] of batch.entries()) {
+      let result = results[i] ?? new Error("No result for this file");
+      if (!(result instanceof Error) && result.length !== dim) {
+        result = new Error(`Embedding has ${result.length} dims: expected ${dim}`);
+      }
+      if (result instanceof Error) {
+        if (!isSoundalikeError(result)) {
+          logger.warn("Reindex: embedding failed", { path: track.path, err: result });
+        }
+        skipped.push({ trackId: track.trackId, path: track.path, reason: result.message });
+      } else {
+        vectors.set(track.hash, result);
+        embedded++;
+        pending.push({ contentHash: track.hash, vector: result });
+      }
+    }
+    if (pending.length >= cacheBatchSize) await flush();
+    done += batch.length;
+    progress.update(done);
   });
   await flush();
   progress.stop();
@@ -158,6 +179,10 @@ export async function reindexCatalog(
     skipped: uniqueBy(skipped, (s) => s.trackId),
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof DOMException && err.name === "AbortError";
 }
 
 function describe(err: unknown): string {

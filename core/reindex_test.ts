@@ -8,6 +8,7 @@ const DIM = 4;
 /** A fake catalog: file contents are strings; "bad" files fail to decode. */
 function fakeDeps(files: Record<string, string>, cache = new Map<string, Float32Array>()) {
   const embeddedPaths: string[] = [];
+  const batches: number[] = [];
   const published: { vectors: Float32Array; ids: number[] }[] = [];
   const hashesSet: { trackId: number; contentHash: string }[] = [];
   const deps: ReindexDeps = {
@@ -26,13 +27,16 @@ function fakeDeps(files: Record<string, string>, cache = new Map<string, Float32
       hashesSet.push(...entries);
       return Promise.resolve();
     },
-    embedFile: (path) => {
-      embeddedPaths.push(path);
-      const content = files[path] ?? "";
-      if (content.startsWith("bad")) {
-        return Promise.reject(new SoundalikeError(ErrorCode.UnreadableAudio, "This file is not audio"));
-      }
-      return Promise.resolve(Float32Array.from({ length: DIM }, (_, i) => content.length + i));
+    embedFiles: (paths) => {
+      batches.push(paths.length);
+      return Promise.resolve(paths.map((path) => {
+        embeddedPaths.push(path);
+        const content = files[path] ?? "";
+        if (content.startsWith("bad")) {
+          return new SoundalikeError(ErrorCode.UnreadableAudio, "This file is not audio");
+        }
+        return Float32Array.from({ length: DIM }, (_, i) => content.length + i);
+      }));
     },
     publish: (vectors, ids) => {
       published.push({ vectors, ids });
@@ -41,12 +45,12 @@ function fakeDeps(files: Record<string, string>, cache = new Map<string, Float32
     logger: createMemoryLogger().logger,
     progress: noProgress,
   };
-  return { deps, cache, embeddedPaths, published, hashesSet };
+  return { deps, cache, embeddedPaths, published, hashesSet, batches };
 }
 
 Deno.test("reindexCatalog() embeds each distinct file once, skips unreadable ones and publishes the rest", async () => {
   const files = { "/a.mp3": "aaa", "/b.mp3": "bbbbb", "/copy-of-a.mp3": "aaa", "/c.mp3": "bad bytes" };
-  const { deps, embeddedPaths, published } = fakeDeps(files);
+  const { deps, embeddedPaths, published, batches } = fakeDeps(files);
   const tracks = [
     { trackId: 1, path: "/a.mp3" },
     { trackId: 2, path: "/b.mp3" },
@@ -54,8 +58,9 @@ Deno.test("reindexCatalog() embeds each distinct file once, skips unreadable one
     { trackId: 4, path: "/c.mp3" },
     { trackId: 5, path: "/missing.mp3" },
   ];
-  const report = await reindexCatalog(deps, tracks, { dim: DIM, concurrency: 2 });
+  const report = await reindexCatalog(deps, tracks, { dim: DIM, concurrency: 2, filesPerBatch: 2 });
   assert.equal(embeddedPaths.length, 3); // a (once for both copies), b, c
+  assert.deepEqual(batches, [2, 1]);
   assert.equal(report.embedded, 2);
   assert.equal(report.indexed, 3);
   assert.deepEqual(report.skipped.map((s) => s.trackId).sort(), [4, 5]);
@@ -97,4 +102,21 @@ Deno.test("reindexCatalog() fails clearly when nothing can be embedded", async (
 Deno.test("reindexCatalog() rejects vectors of the wrong size instead of indexing them", async () => {
   const { deps } = fakeDeps({ "/a.mp3": "aaa" });
   await assert.rejects(reindexCatalog(deps, [{ trackId: 1, path: "/a.mp3" }], { dim: 8 }), /no track/);
+});
+
+Deno.test("reindexCatalog() turns a failed batch into skipped files and keeps the other batches", async () => {
+  const { deps, published } = fakeDeps({ "/a.mp3": "aaa", "/b.mp3": "bbbbb", "/c.mp3": "cc" });
+  const real = deps.embedFiles;
+  deps.embedFiles = (paths) =>
+    paths.includes("/a.mp3") ? Promise.reject(new Error("ffmpeg crashed")) : real(paths);
+  const report = await reindexCatalog(deps, [
+    { trackId: 1, path: "/a.mp3" },
+    { trackId: 2, path: "/b.mp3" },
+    { trackId: 3, path: "/c.mp3" },
+  ], { dim: DIM, filesPerBatch: 2 });
+  assert.deepEqual(report.skipped.map((s) => [s.trackId, s.reason]), [[1, "ffmpeg crashed"], [
+    2,
+    "ffmpeg crashed",
+  ]]);
+  assert.deepEqual(published[0]!.ids, [3]);
 });

@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { fileURLToPath } from "node:url";
-import type { Logger } from "../core/logger.ts";
+import type { Logger } from "../core/mod.ts";
 import { installWasmTrainingKernels } from "./wasm_kernels.ts";
 
 /** Backends this project knows how to run. */

@@ -13,9 +13,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { type FeatureParams, type LogMel, normalizeLogMel } from "../core/features.ts";
-import { writeFileAtomic } from "../core/files.ts";
-import type { Logger } from "../core/logger.ts";
+import { type FeatureParams, type LogMel, normalizeLogMel } from "../core/mod.ts";
+import { writeFileAtomic } from "../core/mod.ts";
+import type { Logger } from "../core/mod.ts";
 import { extractFeatures } from "./features_cache.ts";
 import { confusionMatrixSvg, trainingCurvesSvg } from "./plots.ts";
 import { loadRun, type Metrics, readJsonIfExists, RUN_FILES, type SplitsFile, writeJson } from "./run_dir.ts";

@@ -17,12 +17,12 @@
  */
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { decodeAudio, type DecodedAudio } from "../core/ffmpeg.ts";
-import { type FeatureParams, type LogMel, logMelSpectrogram } from "../core/features.ts";
-import { cutSegments } from "../core/segments.ts";
-import { sha256File, writeFileAtomic } from "../core/files.ts";
-import { isSoundalikeError } from "../core/errors.ts";
-import type { Logger } from "../core/logger.ts";
+import { decodeAudio, type DecodedAudio } from "../core/mod.ts";
+import { type FeatureParams, type LogMel, logMelSpectrogram } from "../core/mod.ts";
+import { cutSegments } from "../core/mod.ts";
+import { sha256File, writeFileAtomic } from "../core/mod.ts";
+import { isSoundalikeError } from "../core/mod.ts";
+import type { Logger } from "../core/mod.ts";
 import type { DatasetItem, SkippedFile } from "./datasets/types.ts";
 
 /** How a clip is cut into segments. */

@@ -13,8 +13,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeFileAtomic } from "../core/files.ts";
-import { createSession, releaseSession, run } from "../core/onnx.ts";
+import { writeFileAtomic } from "../core/mod.ts";
+import { createSession, releaseSession, runSession as run } from "../core/mod.ts";
 import {
   emptyManifest,
   type ModelEntry,
@@ -22,7 +22,7 @@ import {
   readManifest,
   sha256Hex,
   writeManifest,
-} from "../core/manifest.ts";
+} from "../core/mod.ts";
 import onnxProto from "onnx-proto";
 import type { onnx as OnnxNs } from "onnx-proto";
 

@@ -5,9 +5,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../core/files.ts";
-import { ErrorCode, SoundalikeError } from "../core/errors.ts";
-import type { FeatureParams } from "../core/features.ts";
+import { writeFileAtomic } from "../core/mod.ts";
+import { ErrorCode, SoundalikeError } from "../core/mod.ts";
+import type { FeatureParams } from "../core/mod.ts";
 import type { ModelConfig } from "./model.ts";
 
 /** The three tasks. */

@@ -39,10 +39,10 @@ import {
   type FeatureParams,
   type LogMel,
   normalizeLogMel,
-} from "../core/features.ts";
-import { ErrorCode, SoundalikeError } from "../core/errors.ts";
-import { writeFileAtomic } from "../core/files.ts";
-import type { Logger } from "../core/logger.ts";
+} from "../core/mod.ts";
+import { ErrorCode, SoundalikeError } from "../core/mod.ts";
+import { writeFileAtomic } from "../core/mod.ts";
+import type { Logger } from "../core/mod.ts";
 import type { Dataset, DatasetItem, SkippedFile } from "./datasets/types.ts";
 import { extractFeatures, type TrackFeatures } from "./features_cache.ts";
 import { buildModel, DEFAULT_MODEL_CONFIG, type ModelConfig } from "./model.ts";

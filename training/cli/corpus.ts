@@ -3,8 +3,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { isSoundalikeError } from "../../core/errors.ts";
-import { createConsoleLogger } from "../../core/logger.ts";
+import { isSoundalikeError } from "../../core/mod.ts";
+import { createConsoleLogger } from "../../core/mod.ts";
 import {
   buildCorpus,
   CORPUS_PARTS,

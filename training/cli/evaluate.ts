@@ -10,8 +10,8 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { isSoundalikeError } from "../../core/errors.ts";
-import { createConsoleLogger } from "../../core/logger.ts";
+import { isSoundalikeError } from "../../core/mod.ts";
+import { createConsoleLogger } from "../../core/mod.ts";
 import { setupBackend } from "../backend.ts";
 import { pathIsDir } from "../datasets/_util.ts";
 import { evaluateRun } from "../evaluate.ts";

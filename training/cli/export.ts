@@ -10,12 +10,12 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { loadConfig } from "../../core/config.ts";
-import { ErrorCode, isSoundalikeError, SoundalikeError } from "../../core/errors.ts";
-import { DEFAULT_FEATURE_PARAMS, featureParamsDiff, featureParamsEqual } from "../../core/features.ts";
-import { writeFileAtomic } from "../../core/files.ts";
-import { createConsoleLogger, type Logger, silentLogger } from "../../core/logger.ts";
-import { EMBEDDING_SIZE, MODEL_TASKS, type ModelEntry, type ModelTask } from "../../core/manifest.ts";
+import { loadConfig } from "../../core/mod.ts";
+import { ErrorCode, isSoundalikeError, SoundalikeError } from "../../core/mod.ts";
+import { DEFAULT_FEATURE_PARAMS, featureParamsDiff, featureParamsEqual } from "../../core/mod.ts";
+import { writeFileAtomic } from "../../core/mod.ts";
+import { createConsoleLogger, type Logger, silentLogger } from "../../core/mod.ts";
+import { EMBEDDING_SIZE, MODEL_TASKS, type ModelEntry, type ModelTask } from "../../core/mod.ts";
 import { setupBackend } from "../backend.ts";
 import {
   DEFAULT_OPSET,

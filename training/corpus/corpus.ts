@@ -4,7 +4,7 @@
  * cached: a clip whose file exists under the same key (generator version, seed, parameters) is kept.
  * @module
  */
-import type { Logger } from "../../core/logger.ts";
+import type { Logger } from "../../core/mod.ts";
 import { composeDemo, composeEmotion, composeGenre, composeInstrument } from "./compose.ts";
 import { applyEffects, drawEffects } from "./effects.ts";
 import { type DemoTrack, fmaGenresCsv, fmaTracksCsv, planDemoTracks } from "./fma.ts";

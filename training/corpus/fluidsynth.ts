@@ -3,7 +3,7 @@
  * corpus's MP3 encoding with `ffmpeg`.
  * @module
  */
-import { ErrorCode, SoundalikeError } from "../../core/errors.ts";
+import { ErrorCode, SoundalikeError } from "../../core/mod.ts";
 import { encodeWav16, parseWav, type PcmAudio } from "./wav.ts";
 
 /** Soundfonts looked for, in order (Debian's fluid-soundfont-gm, then timgm6mb, then the alternatives link). */

@@ -3,7 +3,7 @@
  * @module
  */
 import { join } from "node:path";
-import { ErrorCode, SoundalikeError } from "../../core/errors.ts";
+import { ErrorCode, SoundalikeError } from "../../core/mod.ts";
 import { readWavInfo } from "./wav_header.ts";
 import type { SkippedFile } from "./types.ts";
 

@@ -1,0 +1,611 @@
+/**
+ * Vector indexes over the catalog's clip embeddings, and their versioned storage.
+ *
+ * - {@linkcode buildVectorIndex} builds an exact (`"flat"`) or approximate (`"ivf"`, IVF-Flat) index
+ *   for the `"l2"` or `"cosine"` metric and keeps the faiss id -> track id mapping beside it.
+ * - Distances returned are always "smaller is closer":
+ *   - `"l2"`: the squared L2 distance `d²`.
+ *   - `"cosine"`: vectors (and queries) are L2-normalised and searched by inner product; the
+ *     returned distance is `2 - 2 cos`, which is the squared L2 distance between the normalised
+ *     vectors (0 = same direction, 2 = orthogonal, 4 = opposite). A zero vector stays zero (distance 2
+ *     to everything).
+ * - {@linkcode IndexStore} keeps versions under one directory: `v<N>/` folders and a `CURRENT` file
+ *   naming the one being served. A build writes `v<N>.tmp/`, renames it to `v<N>/` and then replaces
+ *   `CURRENT` by writing `CURRENT.tmp` and renaming it, so readers always see a complete version and a
+ *   crash mid-build leaves the old version serving. Leftover `*.tmp` folders are removed by the next
+ *   build; only the newest {@linkcode DEFAULT_KEEP_VERSIONS} versions are kept.
+ * @module
+ */
+
+import {
+  createFlatIndex,
+  createIvfFlatIndex,
+  type FaissIndex,
+  type FaissMetric,
+  type FaissSearchResult,
+  readIndexFile,
+} from "./faiss.ts";
+import { ErrorCode, SoundalikeError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+
+/** `"flat"`: exact brute force. `"ivf"`: IVF-Flat, approximate, visits `nprobe` of `nlist` lists. */
+export type IndexKind = "flat" | "ivf";
+
+/** `"l2"`: squared L2. `"cosine"`: normalised vectors + inner product (see the module doc). */
+export type Metric = "l2" | "cosine";
+
+/** One search result. */
+export interface VectorHit {
+  /** The catalog track id given at build time. */
+  trackId: number;
+  /** Smaller is closer: `d²` for `"l2"`, `2 - 2 cos` for `"cosine"`. */
+  distance: number;
+}
+
+/** Per-search options. */
+export interface VectorSearchOptions {
+  /** IVF only: lists visited per query (clamped to `nlist`); ignored by flat indexes. */
+  nprobe?: number;
+}
+
+/** A searchable index with its id mapping. */
+export interface VectorIndex {
+  readonly kind: IndexKind;
+  readonly metric: Metric;
+  /** Vector dimension. */
+  readonly dim: number;
+  /** Number of vectors (tracks). */
+  readonly size: number;
+  /** IVF: number of lists; undefined for flat. */
+  readonly nlist: number | undefined;
+  /** IVF: `nprobe` used when a search does not give one; undefined for flat. */
+  readonly defaultNprobe: number | undefined;
+  /** Track id of each stored vector, in faiss id order. */
+  readonly trackIds: readonly number[];
+  /**
+   * The `k` nearest tracks, closest first; ties in distance are ordered by track id.
+   * IVF with a small `nprobe` can return fewer than `k`.
+   *
+   * @param query One vector of `dim` floats.
+   * @param k Number of results (capped at `size`).
+   * @param opts `nprobe` for IVF.
+   */
+  search(query: Float32Array, k: number, opts?: VectorSearchOptions): VectorHit[];
+  /**
+   * {@linkcode VectorIndex.search} for many queries at once (one native call per chunk).
+   *
+   * @param queries `n x dim` floats, row-major.
+   * @param k Number of results per query.
+   * @param opts `nprobe` for IVF.
+   * @returns One hit list per query.
+   */
+  searchBatch(queries: Float32Array, k: number, opts?: VectorSearchOptions): VectorHit[][];
+}
+
+/** Training points per IVF list: faiss warns below 39 and gains little above ~256. */
+export const TRAIN_POINTS_PER_LIST = 39;
+/**
+ * Upper bound on the floats in an IVF training sample. faiss-node takes a JS `number[]` (8 bytes per
+ * float, one array): 96 Mi floats is ~770 MB of JS heap, about 42,000 vectors of 2304 dims.
+ */
+export const MAX_TRAIN_FLOATS = 96 * 1024 * 1024;
+/** Versions kept by {@linkcode IndexStore} (the current one and the one before). */
+export const DEFAULT_KEEP_VERSIONS = 2;
+
+/**
+ * Default `nlist` for `n` vectors of `dim` floats: `round(4 * sqrt(n))`, clamped so the training
+ * sample (at most `n`, and at most {@linkcode MAX_TRAIN_FLOATS} / `dim` vectors) has at least
+ * {@linkcode TRAIN_POINTS_PER_LIST} points per list, and at least 1.
+ * For 2304 dims: 8,000 -> 205, 100,000 -> 1,120.
+ *
+ * @param n Number of vectors.
+ * @param dim Vector dimension.
+ * @returns The number of lists.
+ */
+export function defaultNlist(n: number, dim: number): number {
+  const trainable = Math.min(n, Math.floor(MAX_TRAIN_FLOATS / dim));
+  return Math.max(1, Math.min(Math.round(4 * Math.sqrt(n)), Math.floor(trainable / TRAIN_POINTS_PER_LIST)));
+}
+
+/**
+ * Default `nprobe` for `nlist` lists: an eighth of the lists, at least 1 (and at most `nlist`).
+ * On clustered 2304-d data this keeps recall@5 near 1 while scanning ~1/8 of the vectors; see
+ * `bench/search_bench.ts` for the measured trade-off.
+ *
+ * @param nlist Number of lists.
+ * @returns Lists visited per query.
+ */
+export function defaultNprobe(nlist: number): number {
+  return Math.min(nlist, Math.max(1, Math.ceil(nlist / 8)));
+}
+
+/** Inputs of {@linkcode buildVectorIndex}. */
+export interface BuildVectorIndexOptions {
+  kind: IndexKind;
+  metric: Metric;
+  /** `trackIds.length x dim` floats, row-major (not modified). */
+  vectors: Float32Array;
+  dim: number;
+  /** The track id of each row. */
+  trackIds: readonly number[];
+  /** IVF lists. @default defaultNlist(n, dim) */
+  nlist?: number;
+  /** IVF `nprobe` used when a search gives none. @default defaultNprobe(nlist) */
+  nprobe?: number;
+  /** IVF training sample size (rows). @default min(n, TRAIN_POINTS_PER_LIST * nlist, MAX_TRAIN_FLOATS / dim) */
+  trainSize?: number;
+  /** Seed of the training sample. @default 1 */
+  seed?: number;
+  logger: Logger;
+}
+
+/** Rows normalised or added per step, so cosine copies stay small. */
+const ROWS_PER_STEP = 4096;
+
+class FaissVectorIndex implements VectorIndex {
+  readonly kind: IndexKind;
+  readonly metric: Metric;
+  readonly dim: number;
+  readonly nlist: number | undefined;
+  readonly defaultNprobe: number | undefined;
+  readonly trackIds: readonly number[];
+  readonly faiss: FaissIndex;
+
+  constructor(
+    faiss: FaissIndex,
+    metric: Metric,
+    trackIds: readonly number[],
+    defaultNprobe: number | undefined,
+  ) {
+    if (faiss.size !== trackIds.length) {
+      throw new Error(`Index holds ${faiss.size} vectors but ${trackIds.length} track ids were given`);
+    }
+    this.faiss = faiss;
+    this.kind = faiss.kind;
+    this.metric = metric;
+    this.dim = faiss.dim;
+    this.nlist = faiss.nlist;
+    this.defaultNprobe = faiss.kind === "ivf" ? defaultNprobe : undefined;
+    this.trackIds = trackIds;
+  }
+
+  get size(): number {
+    return this.trackIds.length;
+  }
+
+  search(query: Float32Array, k: number, opts?: VectorSearchOptions): VectorHit[] {
+    if (query.length !== this.dim) {
+      throw new RangeError(`Query has ${query.length} floats, expected ${this.dim}`);
+    }
+    return this.searchBatch(query, k, opts)[0]!;
+  }
+
+  searchBatch(queries: Float32Array, k: number, opts?: VectorSearchOptions): VectorHit[][] {
+    if (queries.length % this.dim !== 0) {
+      throw new RangeError(`Query data of length ${queries.length} is not a multiple of dim ${this.dim}`);
+    }
+    const n = queries.length / this.dim;
+    const kk = Math.min(k, this.size);
+    if (n === 0 || kk === 0) return Array.from({ length: n }, () => []);
+    const q = this.metric === "cosine" ? normalizedCopy(queries, this.dim) : queries;
+    let index = this.faiss;
+    if (index.kind === "ivf") {
+      const nprobe = opts?.nprobe ?? this.defaultNprobe ?? 1;
+      index = index.withNprobe(nprobe);
+    }
+    return this.#toHits(index.search(q, kk), n, kk);
+  }
+
+  #toHits(res: FaissSearchResult, n: number, k: number): VectorHit[][] {
+    const out: VectorHit[][] = [];
+    for (let i = 0; i < n; i++) {
+      const hits: VectorHit[] = [];
+      for (let j = 0; j < k; j++) {
+        const label = res.labels[i * k + j]!;
+        if (label < 0) continue; // IVF found fewer than k
+        const raw = res.distances[i * k + j]!;
+        const distance = this.metric === "cosine" ? Math.max(0, 2 - 2 * raw) : Math.max(0, raw);
+        hits.push({ trackId: this.trackIds[label]!, distance });
+      }
+      hits.sort((a, b) => a.distance - b.distance || a.trackId - b.trackId);
+      out.push(hits);
+    }
+    return out;
+  }
+}
+
+/** L2-normalises each row of a copy; zero rows stay zero. */
+function normalizedCopy(vectors: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(vectors);
+  for (let off = 0; off < out.length; off += dim) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += out[off + j]! * out[off + j]!;
+    if (s === 0) continue;
+    const inv = 1 / Math.sqrt(s);
+    for (let j = 0; j < dim; j++) out[off + j]! *= inv;
+  }
+  return out;
+}
+
+function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `m` distinct rows out of `n`, seeded, in increasing order. */
+function sampleRows(n: number, m: number, seed: number): Uint32Array {
+  if (m >= n) return Uint32Array.from({ length: n }, (_, i) => i);
+  const rand = mulberry32(seed);
+  const picked = new Set<number>();
+  while (picked.size < m) picked.add(Math.floor(rand() * n));
+  return Uint32Array.from(picked).sort();
+}
+
+/**
+ * Builds an index over `vectors`.
+ *
+ * @param opts See {@linkcode BuildVectorIndexOptions}.
+ * @returns The index.
+ * @example
+ * ```ts
+ * import { buildVectorIndex } from "./vector_index.ts";
+ * import { silentLogger } from "./logger.ts";
+ * const index = buildVectorIndex({
+ *   kind: "flat", metric: "l2", dim: 2, logger: silentLogger,
+ *   vectors: new Float32Array([0, 0, 1, 1, 5, 5]), trackIds: [10, 11, 12],
+ * });
+ * console.assert(index.search(new Float32Array([0.9, 0.9]), 1)[0]?.trackId === 11);
+ * ```
+ */
+export function buildVectorIndex(opts: BuildVectorIndexOptions): VectorIndex {
+  const { kind, metric, vectors, dim, trackIds, logger } = opts;
+  if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`dim must be an integer >= 1: ${dim}`);
+  if (vectors.length !== trackIds.length * dim) {
+    throw new RangeError(`Expected ${trackIds.length} x ${dim} floats, got ${vectors.length}`);
+  }
+  const n = trackIds.length;
+  const faissMetric: FaissMetric = metric === "l2" ? "l2" : "ip";
+  const started = performance.now();
+  let index: FaissIndex;
+  let nprobe: number | undefined;
+  if (kind === "flat") {
+    index = createFlatIndex(dim, faissMetric);
+  } else {
+    if (n === 0) throw new RangeError("Cannot train an IVF index on 0 vectors");
+    const nlist = opts.nlist ?? defaultNlist(n, dim);
+    if (!Number.isInteger(nlist) || nlist < 1 || nlist > n) {
+      throw new RangeError(`nlist must be an integer in 1..${n}: ${nlist}`);
+    }
+    const trainSize = Math.min(
+      n,
+      opts.trainSize ??
+        Math.max(nlist, Math.min(TRAIN_POINTS_PER_LIST * nlist, Math.floor(MAX_TRAIN_FLOATS / dim))),
+    );
+    if (trainSize < nlist) throw new RangeError(`trainSize ${trainSize} is below nlist ${nlist}`);
+    nprobe = Math.min(nlist, opts.nprobe ?? defaultNprobe(nlist));
+    index = createIvfFlatIndex(dim, faissMetric, nlist);
+    const rows = sampleRows(n, trainSize, opts.seed ?? 1);
+    const sample = new Float32Array(rows.length * dim);
+    rows.forEach((r, i) => sample.set(vectors.subarray(r * dim, (r + 1) * dim), i * dim));
+    const trainStarted = performance.now();
+    index.train(metric === "cosine" ? normalizedCopy(sample, dim) : sample);
+    logger.debug("Trained IVF quantizer", {
+      nlist,
+      trainSize,
+      ms: Math.round(performance.now() - trainStarted),
+    });
+  }
+  const step = ROWS_PER_STEP * dim;
+  for (let off = 0; off < vectors.length; off += step) {
+    const part = vectors.subarray(off, Math.min(vectors.length, off + step));
+    index.add(metric === "cosine" ? normalizedCopy(part, dim) : part);
+  }
+  if (nprobe !== undefined && nprobe !== index.nprobe) {
+    // Store the default in the index itself so searches at the default need no patched copy.
+    index = index.withNprobe(nprobe);
+  }
+  logger.info("Built vector index", {
+    kind,
+    metric,
+    count: n,
+    dim,
+    nlist: index.nlist,
+    nprobe,
+    ms: Math.round(performance.now() - started),
+  });
+  return new FaissVectorIndex(index, metric, [...trackIds], nprobe);
+}
+
+/** What is stored beside each `<name>.faiss` file. */
+interface IndexSidecar {
+  formatVersion: 1;
+  kind: IndexKind;
+  metric: Metric;
+  dim: number;
+  count: number;
+  nlist?: number;
+  defaultNprobe?: number;
+  trackIds: number[];
+}
+
+function asFaissVectorIndex(index: VectorIndex): FaissVectorIndex {
+  if (!(index instanceof FaissVectorIndex)) throw new TypeError("Not an index made by buildVectorIndex()");
+  return index;
+}
+
+/**
+ * Writes `<dir>/<name>.faiss` and `<dir>/<name>.json` (the track id mapping and settings), flushed to
+ * disk.
+ *
+ * @param index An index from {@linkcode buildVectorIndex} or {@linkcode loadVectorIndex}.
+ * @param dir An existing directory.
+ * @param name File base name, such as `"flat"`.
+ */
+export async function saveVectorIndex(index: VectorIndex, dir: string, name: string): Promise<void> {
+  const idx = asFaissVectorIndex(index);
+  const sidecar: IndexSidecar = {
+    formatVersion: 1,
+    kind: idx.kind,
+    metric: idx.metric,
+    dim: idx.dim,
+    count: idx.size,
+    trackIds: [...idx.trackIds],
+  };
+  if (idx.nlist !== undefined) sidecar.nlist = idx.nlist;
+  if (idx.defaultNprobe !== undefined) sidecar.defaultNprobe = idx.defaultNprobe;
+  idx.faiss.writeFile(`${dir}/${name}.faiss`);
+  await syncFile(`${dir}/${name}.faiss`);
+  await writeFileSynced(`${dir}/${name}.json`, JSON.stringify(sidecar));
+}
+
+/**
+ * Reads an index written by {@linkcode saveVectorIndex}.
+ *
+ * @param dir The directory.
+ * @param name File base name.
+ * @param opts `defaultNprobe` overrides the stored one (IVF).
+ * @returns The index.
+ * @throws Error when the files are missing or inconsistent.
+ */
+export async function loadVectorIndex(
+  dir: string,
+  name: string,
+  opts: { defaultNprobe?: number } = {},
+): Promise<VectorIndex> {
+  const sidecar = JSON.parse(await Deno.readTextFile(`${dir}/${name}.json`)) as IndexSidecar;
+  if (sidecar.formatVersion !== 1) throw new Error(`Unknown index format version: ${sidecar.formatVersion}`);
+  const faiss = readIndexFile(`${dir}/${name}.faiss`);
+  if (faiss.kind !== sidecar.kind || faiss.dim !== sidecar.dim || faiss.size !== sidecar.count) {
+    throw new Error(`Index files disagree: ${dir}/${name}.faiss and ${name}.json`);
+  }
+  const nprobe = opts.defaultNprobe ?? sidecar.defaultNprobe;
+  return new FaissVectorIndex(faiss, sidecar.metric, sidecar.trackIds, nprobe);
+}
+
+async function syncFile(path: string): Promise<void> {
+  const file = await Deno.open(path, { read: true, write: true });
+  try {
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+}
+
+async function writeFileSynced(path: string, text: string): Promise<void> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    const bytes = new TextEncoder().encode(text);
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+}
+
+/** Facts recorded with each stored version. */
+export interface IndexMeta {
+  /** Hash of the models that produced the embeddings (a mismatch means reindexing). */
+  modelsHash: string;
+  metric: Metric;
+  dim: number;
+  /** Number of tracks. */
+  count: number;
+  /** ISO 8601 time of the build. */
+  createdAt: string;
+}
+
+/** A loaded version. */
+export interface StoredIndexes {
+  version: number;
+  flat: VectorIndex;
+  ivf: VectorIndex;
+  meta: IndexMeta;
+}
+
+/** Options of {@linkcode IndexStore}. */
+export interface IndexStoreOptions {
+  logger: Logger;
+  /** Versions kept after a build. @default DEFAULT_KEEP_VERSIONS */
+  keep?: number;
+  /** Catalog argument shown in "run `deno task reindex ...`" messages. @default "<catalog-dir>" */
+  reindexHint?: string;
+}
+
+const VERSION_DIR = /^v(\d+)$/;
+const TMP_DIR = /^v\d+\.tmp$/;
+
+/**
+ * Versioned index storage in one directory (`<dataDir>/indexes`): `v<N>/` folders holding
+ * `flat.faiss`, `flat.json`, `ivf.faiss`, `ivf.json`, `meta.json`, and a `CURRENT` file naming the
+ * version served. Meant for a single writer at a time (reindex holds a database lock).
+ */
+export class IndexStore {
+  /** The directory. */
+  readonly dir: string;
+  readonly #logger: Logger;
+  readonly #keep: number;
+  readonly #hint: string;
+
+  /**
+   * @param dir The directory (created on the first write).
+   * @param opts Logger and pruning.
+   */
+  constructor(dir: string, opts: IndexStoreOptions) {
+    this.dir = dir;
+    this.#logger = opts.logger;
+    this.#keep = Math.max(1, opts.keep ?? DEFAULT_KEEP_VERSIONS);
+    this.#hint = opts.reindexHint ?? "<catalog-dir>";
+  }
+
+  /**
+   * The version `CURRENT` names, or undefined when there is none.
+   *
+   * @returns The version number.
+   */
+  async currentVersion(): Promise<number | undefined> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(`${this.dir}/CURRENT`);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return undefined;
+      throw err;
+    }
+    const m = VERSION_DIR.exec(text.trim());
+    if (m === null) throw this.#missing(`the pointer file ${this.dir}/CURRENT is unreadable`);
+    return Number(m[1]);
+  }
+
+  /**
+   * The complete version folders present, ascending.
+   *
+   * @returns Version numbers.
+   */
+  async listVersions(): Promise<number[]> {
+    const out: number[] = [];
+    for (const name of await this.#entries()) {
+      const m = VERSION_DIR.exec(name);
+      if (m !== null) out.push(Number(m[1]));
+    }
+    return out.sort((a, b) => a - b);
+  }
+
+  /**
+   * Writes a new version and makes it current: leftover `*.tmp` folders from a crashed build are
+   * removed, the files go to `v<N>.tmp/`, which is renamed to `v<N>/`, then `CURRENT` is replaced
+   * atomically and versions beyond the newest `keep` are deleted. If anything throws before the
+   * swap, `CURRENT` still names the previous version.
+   *
+   * @param input The two indexes (same tracks, same order) and the metadata.
+   * @param hooks Test seam: `afterFile` runs after each file is written (throw to simulate a crash).
+   * @returns The new version number.
+   */
+  async writeVersion(
+    input: { flat: VectorIndex; ivf: VectorIndex; meta: IndexMeta },
+    hooks: { afterFile?: (path: string) => void } = {},
+  ): Promise<number> {
+    const { flat, ivf, meta } = input;
+    if (flat.kind !== "flat" || ivf.kind !== "ivf") throw new TypeError("Expected a flat and an IVF index");
+    for (const idx of [flat, ivf]) {
+      if (idx.size !== meta.count || idx.dim !== meta.dim || idx.metric !== meta.metric) {
+        throw new Error(`A ${idx.kind} index disagrees with the metadata (count, dim or metric)`);
+      }
+    }
+    if (!flat.trackIds.every((id, i) => ivf.trackIds[i] === id)) {
+      throw new Error("The flat and IVF indexes map ids to different tracks");
+    }
+    await Deno.mkdir(this.dir, { recursive: true });
+    for (const name of await this.#entries()) {
+      if (TMP_DIR.test(name)) {
+        this.#logger.warn("Removing an unfinished index build", { dir: `${this.dir}/${name}` });
+        await Deno.remove(`${this.dir}/${name}`, { recursive: true });
+      }
+    }
+    const versions = await this.listVersions();
+    const version = Math.max(0, (await this.currentVersion()) ?? 0, ...versions) + 1;
+    const tmp = `${this.dir}/v${version}.tmp`;
+    const final = `${this.dir}/v${version}`;
+    await Deno.mkdir(tmp);
+    const after = hooks.afterFile ?? (() => {});
+    await saveVectorIndex(flat, tmp, "flat");
+    after(`${tmp}/flat.faiss`);
+    await saveVectorIndex(ivf, tmp, "ivf");
+    after(`${tmp}/ivf.faiss`);
+    await writeFileSynced(
+      `${tmp}/meta.json`,
+      JSON.stringify({ formatVersion: 1, version, ...meta }, null, 2),
+    );
+    after(`${tmp}/meta.json`);
+    await Deno.rename(tmp, final);
+    await writeFileSynced(`${this.dir}/CURRENT.tmp`, `v${version}\n`);
+    await Deno.rename(`${this.dir}/CURRENT.tmp`, `${this.dir}/CURRENT`);
+    this.#logger.info("Index version is now current", { dir: this.dir, version, count: meta.count });
+    for (const old of (await this.listVersions()).filter((v) => v <= version - this.#keep)) {
+      await Deno.remove(`${this.dir}/v${old}`, { recursive: true });
+      this.#logger.debug("Pruned index version", { version: old });
+    }
+    return version;
+  }
+
+  /**
+   * Loads the version `CURRENT` names.
+   *
+   * @param opts `expectModelsHash`: refuse indexes built from other models; `defaultNprobe`: override
+   *   the stored IVF default.
+   * @returns Both indexes and the metadata.
+   * @throws SoundalikeError `IndexMissing` when there is no usable index or it was built with other
+   *   models; the message names the reindex command.
+   */
+  async loadCurrent(
+    opts: { expectModelsHash?: string; defaultNprobe?: number } = {},
+  ): Promise<StoredIndexes> {
+    const version = await this.currentVersion();
+    if (version === undefined) throw this.#missing(`there is no search index in ${this.dir} yet`);
+    const dir = `${this.dir}/v${version}`;
+    let meta: IndexMeta;
+    let flat: VectorIndex;
+    let ivf: VectorIndex;
+    try {
+      meta = JSON.parse(await Deno.readTextFile(`${dir}/meta.json`)) as IndexMeta;
+      if (opts.expectModelsHash !== undefined && meta.modelsHash !== opts.expectModelsHash) {
+        throw this.#missing("the search index was built with other models");
+      }
+      flat = await loadVectorIndex(dir, "flat");
+      ivf = await loadVectorIndex(
+        dir,
+        "ivf",
+        opts.defaultNprobe === undefined ? {} : { defaultNprobe: opts.defaultNprobe },
+      );
+    } catch (err) {
+      if (err instanceof SoundalikeError) throw err;
+      throw this.#missing(`the search index in ${dir} is missing or damaged`, err);
+    }
+    if (flat.size !== meta.count || ivf.size !== meta.count) {
+      throw this.#missing(`the search index in ${dir} does not match its metadata`);
+    }
+    this.#logger.debug("Loaded index version", { version, count: meta.count });
+    return { version, flat, ivf, meta };
+  }
+
+  #missing(detail: string, cause?: unknown): SoundalikeError {
+    const msg = `Cannot search: ${detail}: run \`deno task reindex ${this.#hint}\` to build it`;
+    return new SoundalikeError(ErrorCode.IndexMissing, msg, cause === undefined ? {} : { cause });
+  }
+
+  async #entries(): Promise<string[]> {
+    const names: string[] = [];
+    try {
+      for await (const e of Deno.readDir(this.dir)) if (e.isDirectory) names.push(e.name);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return [];
+      throw err;
+    }
+    return names;
+  }
+}

@@ -1,0 +1,380 @@
+import assert from "node:assert/strict";
+import { isSoundalikeError } from "./errors.ts";
+import { createMemoryLogger, silentLogger } from "./logger.ts";
+import {
+  buildVectorIndex,
+  defaultNlist,
+  defaultNprobe,
+  IndexStore,
+  loadVectorIndex,
+  saveVectorIndex,
+  type VectorHit,
+  type VectorIndex,
+} from "./vector_index.ts";
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function clustered(n: number, dim: number, clusters: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const centres = Array.from(
+    { length: clusters },
+    () => Float32Array.from({ length: dim }, () => r() * 4 - 2),
+  );
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const c = centres[Math.floor(r() * clusters)]!;
+    for (let j = 0; j < dim; j++) out[i * dim + j] = c[j]! + (r() - 0.5) * 0.8;
+  }
+  return out;
+}
+
+/** Track ids deliberately unlike faiss ids (0..n-1). */
+function trackIdsFor(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => 100_000 + i * 7);
+}
+
+function bruteForce(
+  base: Float32Array,
+  ids: number[],
+  q: Float32Array,
+  dim: number,
+  k: number,
+  metric: "l2" | "cosine",
+) {
+  const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  const qn = norm(q);
+  const scored = ids.map((trackId, i) => {
+    const row = base.subarray(i * dim, (i + 1) * dim);
+    let d = 0;
+    if (metric === "l2") {
+      for (let j = 0; j < dim; j++) d += (row[j]! - q[j]!) ** 2;
+    } else {
+      let dot = 0;
+      for (let j = 0; j < dim; j++) dot += row[j]! * q[j]!;
+      d = 1 - dot / (norm(row) * qn); // cosine distance: same order as 2 - 2 cos
+    }
+    return { trackId, d };
+  });
+  scored.sort((a, b) => a.d - b.d || a.trackId - b.trackId);
+  return scored.slice(0, k);
+}
+
+/** Same track ids in the same order, distances equal up to float rounding (faiss uses BLAS for batches). */
+function assertSameHits(actual: VectorHit[][], expected: VectorHit[][], msg = ""): void {
+  assert.deepEqual(
+    actual.map((hits) => hits.map((h) => h.trackId)),
+    expected.map((hits) => hits.map((h) => h.trackId)),
+    msg,
+  );
+  actual.forEach((hits, q) =>
+    hits.forEach((h, j) => {
+      const want = expected[q]![j]!.distance;
+      assert.ok(Math.abs(h.distance - want) <= 1e-4 * Math.max(1, want), `${msg}: ${h.distance} vs ${want}`);
+    })
+  );
+}
+
+const DIM = 24;
+const N = 2000;
+
+Deno.test("buildVectorIndex(flat) returns the exact neighbours as track ids, for l2 and cosine", () => {
+  const base = clustered(N, DIM, 20, 1);
+  const queries = clustered(20, DIM, 20, 2);
+  const ids = trackIdsFor(N);
+  for (const metric of ["l2", "cosine"] as const) {
+    const index = buildVectorIndex({
+      kind: "flat",
+      metric,
+      vectors: base,
+      dim: DIM,
+      trackIds: ids,
+      logger: silentLogger,
+    });
+    assert.equal(index.size, N);
+    assert.equal(index.dim, DIM);
+    assert.equal(index.nlist, undefined);
+    const batch = index.searchBatch(queries, 5);
+    for (let q = 0; q < 20; q++) {
+      const query = queries.subarray(q * DIM, (q + 1) * DIM);
+      const truth = bruteForce(base, ids, query, DIM, 5, metric);
+      const hits = index.search(query, 5);
+      assert.deepEqual(hits.map((h) => h.trackId), truth.map((t) => t.trackId), `${metric} query ${q}`);
+      assertSameHits([batch[q]!], [hits]);
+      for (let j = 0; j < 5; j++) {
+        const want = metric === "l2" ? truth[j]!.d : 2 * truth[j]!.d; // 2 - 2cos = 2 (1 - cos)
+        assert.ok(
+          Math.abs(hits[j]!.distance - want) < 1e-3 * Math.max(1, want),
+          `${hits[j]!.distance} vs ${want}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("buildVectorIndex(cosine) ignores vector length and gives 0 for the same direction", () => {
+  const vectors = new Float32Array([1, 0, 0, 0, 1, 0, 3, 3, 0]);
+  const index = buildVectorIndex({
+    kind: "flat",
+    metric: "cosine",
+    vectors,
+    dim: 3,
+    trackIds: [1, 2, 3],
+    logger: silentLogger,
+  });
+  const hits = index.search(new Float32Array([10, 0, 0]), 3);
+  assert.equal(hits[0]!.trackId, 1);
+  assert.ok(hits[0]!.distance < 1e-6);
+  assert.equal(hits[1]!.trackId, 3);
+  assert.ok(Math.abs(hits[1]!.distance - (2 - Math.SQRT2)) < 1e-5);
+  assert.ok(Math.abs(hits[2]!.distance - 2) < 1e-5);
+  assert.deepEqual([...vectors], [1, 0, 0, 0, 1, 0, 3, 3, 0], "input left unnormalised");
+});
+
+Deno.test("buildVectorIndex(ivf): recall@5 rises with nprobe and equals flat at nprobe = nlist", () => {
+  const base = clustered(N, DIM, 40, 3);
+  const queries = clustered(100, DIM, 40, 4);
+  const ids = trackIdsFor(N);
+  for (const metric of ["l2", "cosine"] as const) {
+    const flat = buildVectorIndex({
+      kind: "flat",
+      metric,
+      vectors: base,
+      dim: DIM,
+      trackIds: ids,
+      logger: silentLogger,
+    });
+    const ivf = buildVectorIndex({
+      kind: "ivf",
+      metric,
+      vectors: base,
+      dim: DIM,
+      trackIds: ids,
+      nlist: 32,
+      logger: silentLogger,
+    });
+    assert.equal(ivf.nlist, 32);
+    assert.equal(ivf.defaultNprobe, defaultNprobe(32));
+    const truth = flat.searchBatch(queries, 5);
+    const recallAt = (nprobe: number) => {
+      const got = ivf.searchBatch(queries, 5, { nprobe });
+      let hit = 0;
+      got.forEach((hits, q) => {
+        const want = new Set(truth[q]!.map((h) => h.trackId));
+        for (const h of hits) if (want.has(h.trackId)) hit++;
+      });
+      return hit / (queries.length / DIM) / 5;
+    };
+    const recalls = [1, 2, 4, 8, 16, 32].map(recallAt);
+    for (let i = 1; i < recalls.length; i++) {
+      assert.ok(recalls[i]! >= recalls[i - 1]!, `${metric}: ${recalls}`);
+    }
+    assert.ok(recalls[0]! < 0.95, `${metric}: nprobe 1 should lose some neighbours: ${recalls}`);
+    assertSameHits(ivf.searchBatch(queries, 5, { nprobe: 32 }), truth, metric);
+  }
+});
+
+Deno.test("defaultNlist() follows 4 sqrt(n) with >= 39 training points per list", () => {
+  assert.equal(defaultNlist(1, 2304), 1);
+  assert.equal(defaultNlist(100, 2304), 2);
+  assert.equal(defaultNlist(8000, 2304), 205);
+  assert.equal(defaultNlist(100_000, 2304), 1120);
+  assert.equal(defaultNlist(1_000_000, 64), 4000);
+  assert.equal(defaultNprobe(1), 1);
+  assert.equal(defaultNprobe(205), 26);
+});
+
+Deno.test("buildVectorIndex(ivf) works with a default nlist on a tiny catalog and caps k", () => {
+  const base = clustered(10, DIM, 2, 5);
+  const { logger, records } = createMemoryLogger();
+  const ivf = buildVectorIndex({
+    kind: "ivf",
+    metric: "l2",
+    vectors: base,
+    dim: DIM,
+    trackIds: trackIdsFor(10),
+    logger,
+  });
+  assert.equal(ivf.nlist, 1);
+  assert.equal(ivf.search(base.subarray(0, DIM), 50).length, 10);
+  assert.ok(records.some((r) => r.msg === "Built vector index"));
+});
+
+Deno.test("buildVectorIndex() rejects mismatched ids and dimensions", () => {
+  assert.throws(
+    () =>
+      buildVectorIndex({
+        kind: "flat",
+        metric: "l2",
+        vectors: new Float32Array(10),
+        dim: 3,
+        trackIds: [1, 2, 3],
+        logger: silentLogger,
+      }),
+    RangeError,
+  );
+  const index = buildVectorIndex({
+    kind: "flat",
+    metric: "l2",
+    vectors: new Float32Array(9),
+    dim: 3,
+    trackIds: [1, 2, 3],
+    logger: silentLogger,
+  });
+  assert.throws(() => index.search(new Float32Array(2), 1), RangeError);
+});
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "vector_index_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function buildPair(n: number, seed: number): { flat: VectorIndex; ivf: VectorIndex; vectors: Float32Array } {
+  const vectors = clustered(n, DIM, 8, seed);
+  const ids = trackIdsFor(n);
+  const common = { metric: "l2" as const, vectors, dim: DIM, trackIds: ids, logger: silentLogger };
+  return {
+    vectors,
+    flat: buildVectorIndex({ kind: "flat", ...common }),
+    ivf: buildVectorIndex({ kind: "ivf", nlist: 8, nprobe: 3, ...common }),
+  };
+}
+
+function metaFor(n: number, modelsHash = "models-a") {
+  return { modelsHash, metric: "l2" as const, dim: DIM, count: n, createdAt: "2026-01-01T00:00:00.000Z" };
+}
+
+Deno.test("saveVectorIndex()/loadVectorIndex() round trip keeps results, ids and nprobe", async () => {
+  await withTempDir(async (dir) => {
+    const { flat, ivf, vectors } = buildPair(300, 6);
+    await saveVectorIndex(flat, dir, "flat");
+    await saveVectorIndex(ivf, dir, "ivf");
+    const flat2 = await loadVectorIndex(dir, "flat");
+    const ivf2 = await loadVectorIndex(dir, "ivf");
+    const queries = vectors.subarray(0, 10 * DIM);
+    assert.deepEqual(flat2.searchBatch(queries, 5), flat.searchBatch(queries, 5));
+    assert.deepEqual(ivf2.searchBatch(queries, 5), ivf.searchBatch(queries, 5));
+    assert.deepEqual(ivf2.trackIds, ivf.trackIds);
+    assert.equal(ivf2.defaultNprobe, 3);
+    assert.equal(ivf2.nlist, 8);
+    assert.equal((await loadVectorIndex(dir, "ivf", { defaultNprobe: 8 })).defaultNprobe, 8);
+  });
+});
+
+Deno.test("IndexStore.loadCurrent() without any version is IndexMissing naming reindex", async () => {
+  await withTempDir(async (dir) => {
+    const store = new IndexStore(`${dir}/indexes`, { logger: silentLogger });
+    await assert.rejects(store.loadCurrent(), (err: unknown) => {
+      assert.ok(isSoundalikeError(err, "index_missing"));
+      assert.match(err.message, /run `deno task reindex <catalog-dir>`/);
+      return true;
+    });
+  });
+});
+
+Deno.test("IndexStore.writeVersion() swaps CURRENT, serves the new version and keeps the last 2", async () => {
+  await withTempDir(async (dir) => {
+    const store = new IndexStore(dir, { logger: silentLogger });
+    const a = buildPair(200, 7);
+    const b = buildPair(250, 8);
+    const c = buildPair(300, 9);
+    assert.equal(await store.writeVersion({ flat: a.flat, ivf: a.ivf, meta: metaFor(200) }), 1);
+    assert.equal(await store.writeVersion({ flat: b.flat, ivf: b.ivf, meta: metaFor(250) }), 2);
+    assert.equal(await store.writeVersion({ flat: c.flat, ivf: c.ivf, meta: metaFor(300, "models-b") }), 3);
+    assert.equal((await Deno.readTextFile(`${dir}/CURRENT`)).trim(), "v3");
+    assert.deepEqual(await store.listVersions(), [2, 3]);
+    const loaded = await store.loadCurrent({ expectModelsHash: "models-b" });
+    assert.equal(loaded.version, 3);
+    assert.equal(loaded.meta.count, 300);
+    assert.equal(loaded.flat.size, 300);
+    assert.equal(loaded.ivf.defaultNprobe, 3);
+    const q = c.vectors.subarray(5 * DIM, 6 * DIM);
+    assert.equal(loaded.flat.search(q, 1)[0]!.trackId, trackIdsFor(300)[5]);
+    await assert.rejects(
+      store.loadCurrent({ expectModelsHash: "models-a" }),
+      (err: unknown) =>
+        isSoundalikeError(err, "index_missing") && /other models.*deno task reindex/.test(err.message),
+    );
+  });
+});
+
+Deno.test("IndexStore: a crash mid-build leaves the old version serving; the next build cleans up", async () => {
+  await withTempDir(async (dir) => {
+    const store = new IndexStore(dir, { logger: silentLogger });
+    const a = buildPair(200, 10);
+    const b = buildPair(220, 11);
+    await store.writeVersion({ flat: a.flat, ivf: a.ivf, meta: metaFor(200) });
+    await assert.rejects(
+      store.writeVersion({ flat: b.flat, ivf: b.ivf, meta: metaFor(220) }, {
+        afterFile: (path) => {
+          if (path.endsWith("ivf.faiss")) throw new Error("simulated crash");
+        },
+      }),
+      /simulated crash/,
+    );
+    assert.ok((await Deno.stat(`${dir}/v2.tmp/flat.faiss`)).isFile, "partial build left behind");
+    assert.equal((await Deno.readTextFile(`${dir}/CURRENT`)).trim(), "v1");
+    const served = await store.loadCurrent();
+    assert.equal(served.version, 1);
+    assert.equal(served.meta.count, 200);
+
+    const { logger, records } = createMemoryLogger();
+    const store2 = new IndexStore(dir, { logger });
+    assert.equal(await store2.writeVersion({ flat: b.flat, ivf: b.ivf, meta: metaFor(220) }), 2);
+    assert.ok(records.some((r) => r.msg === "Removing an unfinished index build"));
+    const names = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assert.deepEqual(names.sort(), ["CURRENT", "v1", "v2"]);
+    assert.equal((await store2.loadCurrent()).meta.count, 220);
+  });
+});
+
+Deno.test("IndexStore.loadCurrent() reports a damaged version as IndexMissing", async () => {
+  await withTempDir(async (dir) => {
+    const store = new IndexStore(dir, { logger: silentLogger, reindexHint: "data/catalog" });
+    const a = buildPair(200, 12);
+    await store.writeVersion({ flat: a.flat, ivf: a.ivf, meta: metaFor(200) });
+    await Deno.remove(`${dir}/v1/ivf.faiss`);
+    await assert.rejects(
+      store.loadCurrent(),
+      (err: unknown) =>
+        isSoundalikeError(err, "index_missing") && /deno task reindex data\/catalog/.test(err.message),
+    );
+  });
+});
+
+Deno.test("IndexStore.writeVersion() refuses indexes that disagree with each other or the metadata", async () => {
+  await withTempDir(async (dir) => {
+    const store = new IndexStore(dir, { logger: silentLogger });
+    const a = buildPair(200, 13);
+    const b = buildPair(200, 14);
+    await assert.rejects(store.writeVersion({ flat: a.flat, ivf: a.ivf, meta: metaFor(201) }), /disagrees/);
+    await assert.rejects(store.writeVersion({ flat: a.ivf, ivf: a.flat, meta: metaFor(200) }), TypeError);
+    const shuffled = buildVectorIndex({
+      kind: "ivf",
+      metric: "l2",
+      vectors: b.vectors,
+      dim: DIM,
+      trackIds: trackIdsFor(200).reverse(),
+      nlist: 4,
+      logger: silentLogger,
+    });
+    await assert.rejects(
+      store.writeVersion({ flat: a.flat, ivf: shuffled, meta: metaFor(200) }),
+      /different tracks/,
+    );
+    assert.equal(await store.currentVersion(), undefined);
+  });
+});
