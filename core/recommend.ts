@@ -28,7 +28,12 @@ export interface Neighbour {
 
 /** What the catalog knows about a track, as shown on a card. */
 export interface TrackCard {
+  /** The catalog's own id (database key; also what the indexes store). */
   trackId: number;
+  /** Where the track comes from: `fma`, `folder` or `demo`. */
+  source: string;
+  /** The source's id: the FMA `track_id` as text, or the file's path in a folder catalog. */
+  sourceId: string;
   title: string;
   artist: string | null;
   album: string | null;

@@ -16,6 +16,8 @@ const SR = 16000;
 function card(trackId: number): TrackCard {
   return {
     trackId,
+    source: "demo",
+    sourceId: String(900000 + trackId),
     title: `Track ${trackId}`,
     artist: "Artist",
     album: null,

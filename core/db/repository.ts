@@ -375,6 +375,8 @@ export async function getTrackCards(db: Db, ids: readonly number[]): Promise<Tra
   if (ids.length === 0) return [];
   const rows = await db.orm.select({
     trackId: tracks.id,
+    source: tracks.source,
+    sourceId: tracks.sourceId,
     title: tracks.title,
     artist: artists.name,
     album: albums.title,
