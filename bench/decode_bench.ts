@@ -20,65 +20,15 @@
 import { decodeAudio, decodeMany, type DecodeOptions } from "../core/ffmpeg.ts";
 import { DEFAULT_FEATURE_PARAMS } from "../core/features.ts";
 import { mapPool } from "../core/pool.ts";
-import { ffmpeg } from "../tests/audio_fixtures.ts";
-
-function arg(name: string): string | undefined {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 ? Deno.args[i + 1] : undefined;
-}
+import { arg, benchMp3s, cpuSeconds, loadAverage } from "./_util.ts";
 
 const fileCount = Number(arg("files") ?? 64);
 const runs = Number(arg("runs") ?? 2);
-const cacheDir = new URL("../.cache/bench_audio/mp3_30s/", import.meta.url).pathname;
 const opts: DecodeOptions = {
   sampleRate: DEFAULT_FEATURE_PARAMS.sampleRate,
   maxSeconds: 1200,
   maxBytes: 50 * 1024 * 1024,
 };
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).size > 0;
-  } catch {
-    return false;
-  }
-}
-
-/** Makes (or reuses) the 30 s MP3s; each is written under a temporary name, then renamed. */
-async function benchFiles(): Promise<string[]> {
-  await Deno.mkdir(cacheDir, { recursive: true });
-  const paths = Array.from({ length: fileCount }, (_, i) => `${cacheDir}${String(i).padStart(3, "0")}.mp3`);
-  await mapPool(paths, 2, async (path, i) => {
-    if (await exists(path)) return;
-    const f = 110 + 37 * i;
-    const tmp = `${path}.tmp.mp3`;
-    await ffmpeg([
-      ...[
-        "-f",
-        "lavfi",
-        "-i",
-        `aevalsrc=0.3*sin(2*PI*${f}*t)+0.2*sin(2*PI*(${f * 1.5}+40*t)*t):s=44100:d=30`,
-      ],
-      ...["-f", "lavfi", "-i", `anoisesrc=color=pink:amplitude=0.15:seed=${i + 1}:r=44100:d=30`],
-      ...["-filter_complex", "amix=inputs=2", "-ac", "2", "-b:a", "192k", tmp],
-    ]);
-    await Deno.rename(tmp, path);
-  });
-  return paths;
-}
-
-/** CPU seconds used so far by this process and its reaped children (ffmpeg). */
-function cpuSeconds(): number {
-  const stat = Deno.readTextFileSync("/proc/self/stat");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields 14-17 of proc(5): utime, stime, cutime, cstime; index 0 here is field 3.
-  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
-  return ticks / 100; // USER_HZ is 100 on Linux
-}
-
-function loadAverage(): string {
-  return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-}
 
 interface Figure {
   label: string;
@@ -131,7 +81,7 @@ async function rawBatch(paths: string[], dir: string, threadFlags: boolean): Pro
   await run(args);
 }
 
-const paths = await benchFiles();
+const paths = await benchMp3s(fileCount);
 const n = paths.length;
 const cores = navigator.hardwareConcurrency;
 console.log(`${n} MP3s of 30 s (44.1 kHz stereo, 192 kb/s) -> ${opts.sampleRate} Hz mono float32`);

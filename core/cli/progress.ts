@@ -31,9 +31,7 @@ export function createTerminalProgress(unit = "items"): ProgressReporter {
     update(done, detail) {
       const seconds = (performance.now() - started) / 1000;
       const rate = seconds > 0 ? (done / seconds).toFixed(1) : "0.0";
-      const extra = detail
-        ? " | " + Object.entries(detail).map(([k, v]) => `${k} ${v}`).join(", ")
-        : "";
+      const extra = detail ? " | " + Object.entries(detail).map(([k, v]) => `${k} ${v}`).join(", ") : "";
       bar?.update(done, { rate, extra });
     },
     stop() {

@@ -62,4 +62,3 @@ function printSkipped(lines: string[], max = 20): void {
   for (const line of lines.slice(0, max)) console.error(`  ${line}`);
   if (lines.length > max) console.error(`  … and ${lines.length - max} more`);
 }
-

@@ -32,11 +32,15 @@ await runCli(USAGE, async ({ config, logger }) => {
   });
   if (positionals.length !== 1) throw new UsageError("Give exactly one audio file");
   const k = values.k === undefined ? 5 : Number(values.k);
-  if (!Number.isInteger(k) || k < 1 || k > 100) throw new UsageError(`--k must be a whole number from 1 to 100`);
+  if (!Number.isInteger(k) || k < 1 || k > 100) {
+    throw new UsageError(`--k must be a whole number from 1 to 100`);
+  }
   const index = values.index ?? config.indexKind;
   if (index !== "flat" && index !== "ivf") throw new UsageError(`--index must be flat or ivf`);
   const nprobe = values.nprobe === undefined ? config.nprobe : Number(values.nprobe);
-  if (!Number.isInteger(nprobe) || nprobe < 1) throw new UsageError(`--nprobe must be a positive whole number`);
+  if (!Number.isInteger(nprobe) || nprobe < 1) {
+    throw new UsageError(`--nprobe must be a positive whole number`);
+  }
 
   const app = createApp(config, logger);
   try {
@@ -49,7 +53,9 @@ await runCli(USAGE, async ({ config, logger }) => {
     if (values.timings) {
       const t = result.timings;
       console.error(
-        `decode ${t.decode.toFixed(1)} ms, embed ${t.embed.toFixed(1)} ms, search ${t.search.toFixed(1)} ms, ` +
+        `decode ${t.decode.toFixed(1)} ms, embed ${t.embed.toFixed(1)} ms, search ${
+          t.search.toFixed(1)
+        } ms, ` +
           `metadata ${t.metadata.toFixed(1)} ms, total ${t.total.toFixed(1)} ms (${result.index})`,
       );
     }
@@ -61,13 +67,17 @@ await runCli(USAGE, async ({ config, logger }) => {
 function formatTable(recs: Recommendation[], clip: { seconds: number; truncated: boolean }): string {
   if (recs.length === 0) return "No similar tracks found: the catalog may be empty.";
   const lines = [
-    `Most similar to your ${clip.seconds.toFixed(1)} s clip${clip.truncated ? " (read up to the limit)" : ""}:`,
+    `Most similar to your ${clip.seconds.toFixed(1)} s clip${
+      clip.truncated ? " (read up to the limit)" : ""
+    }:`,
     "",
   ];
   for (const r of recs) {
-    const duration = r.durationSeconds === null ? "" : ` ${Math.floor(r.durationSeconds / 60)}:${
-      String(Math.round(r.durationSeconds % 60)).padStart(2, "0")
-    }`;
+    const duration = r.durationSeconds === null
+      ? ""
+      : ` ${Math.floor(r.durationSeconds / 60)}:${
+        String(Math.round(r.durationSeconds % 60)).padStart(2, "0")
+      }`;
     lines.push(
       `${r.rank}. ${r.title} — ${r.artist ?? "Unknown artist"}  ${r.similarity.toFixed(1)} %` +
         `${r.isDemo ? "  [demo]" : ""}`,

@@ -27,7 +27,9 @@ await runCli(USAGE, async ({ config, logger }) => {
     console.log(`Genres        ${s.genres}`);
     console.log(`Embeddings    ${s.embeddings} cached`);
     console.log(
-      `Index         ${s.indexVersion === undefined ? "none: run `deno task reindex <catalog-dir>`" : `v${s.indexVersion}`}` +
+      `Index         ${
+        s.indexVersion === undefined ? "none: run `deno task reindex <catalog-dir>`" : `v${s.indexVersion}`
+      }` +
         (s.indexedTracks === undefined ? "" : `, ${s.indexedTracks} tracks`),
     );
     if (s.byTopGenre.length) {

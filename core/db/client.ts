@@ -157,6 +157,9 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Db>
   return db;
 }
 
+/** Shared buffers of the embedded database (PostgreSQL's default is 128MB). */
+const PGLITE_SHARED_BUFFERS = "32MB";
+
 async function openPglite(dataDir: string, logger: Logger): Promise<Db> {
   let client: PGlite;
   let release = () => Promise.resolve();
@@ -176,7 +179,9 @@ async function openPglite(dataDir: string, logger: Logger): Promise<Db> {
     }
     release = await claimDataDir(`${root}/pglite.pid`);
     try {
-      client = new PGlite(dir);
+      // PostgreSQL's default 128 MB of shared buffers costs a serving process ~120 MB of resident
+      // memory in WASM; a catalog's metadata needs far less.
+      client = new PGlite(dir, { postgresqlconf: [`shared_buffers = ${PGLITE_SHARED_BUFFERS}`] });
       await client.waitReady;
     } catch (err) {
       await release();

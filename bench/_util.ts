@@ -1,0 +1,83 @@
+/**
+ * Helpers shared by the benchmarks: flags, the cached 30 s MP3 set, CPU time and load average.
+ * @module
+ */
+import { mapPool } from "../core/pool.ts";
+import { ffmpeg } from "../tests/audio_fixtures.ts";
+
+/** The value after `--name` on the command line. */
+export function arg(name: string): string | undefined {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+
+/** Whether a non-empty file exists. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The median of some numbers. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Where {@linkcode benchMp3s} keeps its files (git-ignored). */
+export const BENCH_AUDIO_DIR = new URL("../.cache/bench_audio/mp3_30s/", import.meta.url).pathname;
+
+/**
+ * Makes (or reuses) `count` 30 s, 44.1 kHz stereo MP3s like fma_small's: sine sweeps over seeded
+ * pink noise, so they are not trivially compressible. Each is written under a temporary name, then
+ * renamed, so an interrupted run leaves no half file.
+ */
+export async function benchMp3s(count: number): Promise<string[]> {
+  await Deno.mkdir(BENCH_AUDIO_DIR, { recursive: true });
+  const paths = Array.from(
+    { length: count },
+    (_, i) => `${BENCH_AUDIO_DIR}${String(i).padStart(3, "0")}.mp3`,
+  );
+  await mapPool(paths, 2, async (path, i) => {
+    if (await exists(path)) return;
+    const f = 110 + 37 * i;
+    const tmp = `${path}.tmp.mp3`;
+    await ffmpeg([
+      ...[
+        "-f",
+        "lavfi",
+        "-i",
+        `aevalsrc=0.3*sin(2*PI*${f}*t)+0.2*sin(2*PI*(${f * 1.5}+40*t)*t):s=44100:d=30`,
+      ],
+      ...["-f", "lavfi", "-i", `anoisesrc=color=pink:amplitude=0.15:seed=${i + 1}:r=44100:d=30`],
+      ...["-filter_complex", "amix=inputs=2", "-ac", "2", "-b:a", "192k", tmp],
+    ]);
+    await Deno.rename(tmp, path);
+  });
+  return paths;
+}
+
+/** CPU seconds used so far by this process and its reaped children (ffmpeg). */
+export function cpuSeconds(): number {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 14-17 of proc(5): utime, stime, cutime, cstime; index 0 here is field 3.
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+/** The 1, 5 and 15 minute load averages, as the kernel prints them. */
+export function loadAverage(): string {
+  return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+}
+
+/** Runs `ffmpeg -i file -f null -` (decode only, output discarded), failing loudly. */
+export async function ffmpegDecodeOnly(path: string, extra: string[] = []): Promise<void> {
+  const args = ["-nostdin", "-v", "error", "-i", path, ...extra, "-f", "null", "-"];
+  const out = await new Deno.Command("ffmpeg", { args, stdin: "null", stdout: "null", stderr: "null" })
+    .output();
+  if (!out.success) throw new Error(`ffmpeg could not decode ${path}`);
+}
