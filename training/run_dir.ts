@@ -27,6 +27,15 @@ export interface TrainedOn {
   examples: { train: number; validation: number; test: number };
   /** Segments per split (training uses overlapping windows; validation and test use inference's three). */
   segments: { train: number; validation: number; test: number };
+  /** For the synthetic corpus: what `corpus.json` says made it (generator version, corpus seed). */
+  corpus?: CorpusProvenance;
+}
+
+/** Where a synthetic corpus came from, as recorded in its `corpus.json`. */
+export interface CorpusProvenance {
+  generator: string;
+  generatorVersion: string;
+  seed: number;
 }
 
 /** Per-band statistics used to normalise log-mels (computed on the training split). */

@@ -47,6 +47,7 @@ import type { Dataset, DatasetItem, SkippedFile } from "./datasets/types.ts";
 import { extractFeatures, type TrackFeatures } from "./features_cache.ts";
 import { buildModel, DEFAULT_MODEL_CONFIG, type ModelConfig } from "./model.ts";
 import {
+  type CorpusProvenance,
   type EpochRecord,
   type History,
   loadModel,
@@ -84,6 +85,8 @@ export interface TrainOptions {
   dataset: Dataset;
   /** Whether the data is the synthetic corpus. */
   kind: "synthetic" | "dataset";
+  /** The synthetic corpus's provenance, recorded in `trainedOn`. */
+  corpus?: CorpusProvenance;
   /** Run directory. */
   outDir: string;
   /** @default 30 */
@@ -385,6 +388,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     seed,
     examples: { train: trainTracks.length, validation: valTracks.length, test: splits.test.length },
     segments: { train: train.x.length, validation: val.x.length, test: splits.test.length * 3 },
+    ...(opts.corpus ? { corpus: opts.corpus } : {}),
   };
   logger.info("Training data ready", {
     task: opts.task,

@@ -20,6 +20,7 @@ import { type BackendName, setupBackend } from "../backend.ts";
 import { DATASET_LAYOUTS, type DatasetLayout, loadDataset } from "../datasets/mod.ts";
 import { pathIsDir } from "../datasets/_util.ts";
 import { evaluateRun } from "../evaluate.ts";
+import type { CorpusProvenance } from "../run_dir.ts";
 import { type Task, TASKS } from "../run_dir.ts";
 import { trainModel, type TrainProgress } from "../train.ts";
 
@@ -181,6 +182,7 @@ async function main(args: string[]): Promise<number> {
       task,
       dataset,
       kind: values.synthetic ? "synthetic" : "dataset",
+      ...(values.synthetic ? await corpusProvenance(values.corpus) : {}),
       outDir,
       epochs: intArg("epochs", values.epochs, 30),
       batchSize: intArg("batch", values.batch, 32),
@@ -228,5 +230,21 @@ if (import.meta.main) {
       Deno.exit(1);
     }
     throw err;
+  }
+}
+
+/** The corpus's `corpus.json` (generator, version, seed), when it has one. */
+async function corpusProvenance(corpusDir: string): Promise<{ corpus?: CorpusProvenance }> {
+  try {
+    const c = JSON.parse(await Deno.readTextFile(join(corpusDir, "corpus.json")));
+    return {
+      corpus: {
+        generator: String(c.generator),
+        generatorVersion: String(c.generatorVersion),
+        seed: Number(c.seed),
+      },
+    };
+  } catch {
+    return {};
   }
 }
