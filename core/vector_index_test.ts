@@ -189,7 +189,9 @@ Deno.test("defaultNlist() follows 4 sqrt(n) with >= 39 training points per list"
   assert.equal(defaultNlist(100_000, 2304), 1120);
   assert.equal(defaultNlist(1_000_000, 64), 4000);
   assert.equal(defaultNprobe(1), 1);
-  assert.equal(defaultNprobe(205), 26);
+  assert.equal(defaultNprobe(4), 4);
+  assert.equal(defaultNprobe(205), 8);
+  assert.equal(defaultNprobe(1120), 35);
 });
 
 Deno.test("buildVectorIndex(ivf) works with a default nlist on a tiny catalog and caps k", () => {

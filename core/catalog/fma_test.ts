@@ -305,6 +305,8 @@ if (haveShared) {
       const [card] = await getTrackCards(db, [id]);
       assert.deepEqual(card, {
         trackId: id,
+        source: "fma",
+        sourceId: "2",
         title: "Food",
         artist: "AWOL",
         album: "AWOL - A Way Of Life",

@@ -125,6 +125,8 @@ withTestDatabases("repository", async ({ db, t }) => {
     assert.deepEqual(cards.map((c) => c.trackId), [order[0], order[2], order[3]]);
     assert.deepEqual(cards[0], {
       trackId: order[0],
+      source: "fma",
+      sourceId: "5",
       title: "Track 5",
       artist: "AWOL",
       album: "A Way Of Life",
