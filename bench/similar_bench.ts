@@ -77,7 +77,7 @@ async function prepare(): Promise<void> {
   const store = new IndexStore(join(dataDir, "indexes"), { logger });
   await store.writeVersion({
     flat: buildVectorIndex({ ...common, kind: "flat" }),
-    ivf: buildVectorIndex({ ...common, kind: "ivf" }),
+    ivf: buildVectorIndex({ ...common, nprobe: config.nprobe, kind: "ivf" }),
     meta: {
       modelsHash: modelsHash(await app.manifest()),
       metric: "l2",
