@@ -232,8 +232,8 @@ export function createApp(config: Config, logger: Logger): App {
             },
             publish: async (vectors, trackIds) => {
               const common = { metric: config.metric, vectors, dim: emb.dims, trackIds, logger };
-            // Stored with the configured nprobe, so serving does not keep a second IVF copy.
-            const ivfOptions = { ...common, nprobe: config.nprobe };
+              // Stored with the configured nprobe, so serving does not keep a second IVF copy.
+              const ivfOptions = { ...common, nprobe: config.nprobe };
               const flat = buildVectorIndex({ ...common, kind: "flat" });
               const ivf = buildVectorIndex({ ...ivfOptions, kind: "ivf" });
               const meta = {
