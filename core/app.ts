@@ -54,6 +54,12 @@ export interface IngestOptions {
   demo?: boolean;
 }
 
+/** Options of {@linkcode App.reindex}. */
+export interface ReindexRunOptions {
+  progress?: ProgressReporter;
+  signal?: AbortSignal;
+}
+
 /** What {@linkcode App.ingest} stored. */
 export interface IngestReport {
   tracks: number;
@@ -79,7 +85,12 @@ export interface App {
   /** Reads a catalog folder and stores its metadata. */
   ingest(dir: string, options?: IngestOptions): Promise<IngestReport>;
   /** Embeds every catalog track and publishes new indexes, one reindex at a time. */
-  reindex(options?: { progress?: ProgressReporter; signal?: AbortSignal }): Promise<ReindexReport>;
+  reindex(options?: ReindexRunOptions): Promise<ReindexReport>;
+  /** Ingest (when a folder is given) and reindex under one lock. */
+  update(
+    dir: string | undefined,
+    options?: IngestOptions & ReindexRunOptions,
+  ): Promise<{ ingest: IngestReport | undefined; reindex: ReindexReport }>;
   /** Catalog and index figures. */
   stats(): Promise<DbStats & { indexVersion: number | undefined; indexedTracks: number | undefined }>;
   /** Releases sessions and connections. */
@@ -129,6 +140,122 @@ export function createApp(config: Config, logger: Logger): App {
   });
   const decode = async (path: string) => decodeAudio(path, await decodeOptions());
 
+  // One writer at a time: ingest and reindex share one PostgreSQL advisory lock, so a second
+  // `deno task reindex` is refused instead of changing the catalog under a running one.
+  const locked = async <T>(fn: () => Promise<T>): Promise<T> =>
+    withAdvisoryLock(await db(), lockKey(REINDEX_LOCK), fn);
+
+  const ingestUnlocked = async (dir: string, options: IngestOptions = {}): Promise<IngestReport> => {
+    const root = resolve(dir);
+    if (!(await pathExists(root))) {
+      throw new SoundalikeError(ErrorCode.FileNotFound, `There is no catalog folder at ${dir}`);
+    }
+    const source = options.demo ? "demo" : options.fma ? "fma" : "folder";
+    const read = options.fma
+      ? await readFma(root, options.subset ?? "small", options.demo ?? false, logger)
+      : await readFolderCatalog({ root, source: options.demo ? "demo" : "folder", logger });
+    const { audioRoot, result } = options.fma
+      ? read as { audioRoot: string; result: CatalogReadResult }
+      : { audioRoot: root, result: read as CatalogReadResult };
+    if (result.tracks.length === 0) {
+      throw new SoundalikeError(
+        ErrorCode.BadDataset,
+        `No playable tracks found in ${dir}` +
+          (result.skipped.length
+            ? `: ${result.skipped.length} skipped, e.g. ` +
+              result.skipped.slice(0, 3).map((s) => `${s.item} (${s.reason})`).join("; ")
+            : ""),
+      );
+    }
+    const database = await db();
+    const genres = result.genres.length ? await upsertGenres(database, result.genres) : 0;
+    const ids = await upsertTracks(database, audioRoot, result.tracks);
+    const removed = await removeTracksNotIn(database, source, result.tracks.map((t) => t.sourceId));
+    return { tracks: ids.length, genres, removed, skipped: result.skipped };
+  };
+
+  const reindexUnlocked = async (options: ReindexRunOptions = {}): Promise<ReindexReport> => {
+    const database = await db();
+    {
+      const [m, emb] = await Promise.all([manifest(), embedder()]);
+      const hash = modelsHash(m);
+      const tracks = (await listTracksForIndexing(database)).map((t) => ({
+        trackId: t.trackId,
+        path: join(t.catalogRoot, t.audioPath),
+      }));
+      if (tracks.length === 0) {
+        throw new SoundalikeError(
+          ErrorCode.IndexMissing,
+          "The catalog is empty: run `deno task reindex <catalog-dir>` with a folder of audio files",
+        );
+      }
+      return await reindexCatalog(
+        {
+          hashFile: sha256File,
+          getCached: (hashes) => getCachedEmbeddings(database, hashes, hash),
+          putCached: (entries) => putCachedEmbeddings(database, hash, entries),
+          setHashes: (entries) => setContentHashes(database, entries),
+          embedFiles: async (paths) => {
+            const decoded = await decodeMany(paths, await decodeOptions());
+            const results: (Float32Array | Error)[] = [];
+            const clips: Float32Array[][] = [];
+            const slots: number[] = [];
+            for (const audio of decoded) {
+              if (audio instanceof Error) {
+                results.push(audio);
+                continue;
+              }
+              try {
+                clips.push(cutSegments(audio));
+                slots.push(results.length);
+                results.push(new Error("Not embedded"));
+              } catch (err) {
+                results.push(err instanceof Error ? err : new Error(String(err)));
+              }
+            }
+            const vectors = clips.length ? await emb.embedMany(clips) : [];
+            vectors.forEach((v, i) => (results[slots[i] as number] = v));
+            return results;
+          },
+          publish: async (vectors, trackIds) => {
+            const common = { metric: config.metric, vectors, dim: emb.dims, trackIds, logger };
+            // Stored with the configured nprobe, so serving does not keep a second IVF copy.
+            const ivfOptions = { ...common, nprobe: config.nprobe };
+            const flat = buildVectorIndex({ ...common, kind: "flat" });
+            const ivf = buildVectorIndex({ ...ivfOptions, kind: "ivf" });
+            const meta = {
+              modelsHash: hash,
+              metric: config.metric,
+              dim: emb.dims,
+              count: trackIds.length,
+              createdAt: new Date().toISOString(),
+            };
+            const version = await store.writeVersion({ flat, ivf, meta });
+            for (const kind of ["flat", "ivf"] as const) {
+              await recordIndexVersion(database, {
+                version,
+                kind,
+                metric: config.metric,
+                modelsHash: hash,
+                count: trackIds.length,
+                path: join(store.dir, `v${version}`),
+              });
+            }
+            return version;
+          },
+          logger,
+          progress: options.progress ?? noProgress,
+        },
+        tracks,
+        {
+          concurrency: config.reindexConcurrency,
+          dim: emb.dims,
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+      );
+    }
+  };
+
   const app: App = {
     config,
     logger,
@@ -139,148 +266,44 @@ export function createApp(config: Config, logger: Logger): App {
 
     async similar(path, options = {}) {
       const kind = options.index ?? config.indexKind;
-      const [idx, emb, database] = await Promise.all([indexes(), embedder(), db()]);
-      const index = kind === "flat" ? idx.flat : idx.ivf;
       const nprobe = options.nprobe ?? config.nprobe;
+      // Everything is opened lazily by recommendForFile's order (decode first), so a bad clip
+      // loads no model or index and creates no database.
       const result = await recommendForFile(
         {
           decode,
-          embed: (segments) => emb.embedSegments(segments),
-          search: (vector, k) => index.search(vector, k, { nprobe }),
-          cards: (ids) => getTrackCards(database, ids),
+          embed: async (segments) => (await embedder()).embedSegments(segments),
+          search: async (vector, k) => {
+            const idx = await indexes();
+            const index = kind === "flat" ? idx.flat : idx.ivf;
+            return { neighbours: index.search(vector, k, { nprobe }), metric: idx.meta.metric };
+          },
+          cards: async (ids) => getTrackCards(await db(), ids),
           trackIdForFile: async (file) => {
             const hash = await sha256File(file).catch(() => undefined);
-            return hash === undefined ? undefined : trackIdByContentHash(database, hash);
+            return hash === undefined ? undefined : trackIdByContentHash(await db(), hash);
           },
           logger,
         },
         path,
-        idx.meta.metric,
         options.k === undefined ? {} : { k: options.k },
       );
       return { ...result, index: kind };
     },
 
-    async ingest(dir, options = {}) {
-      const root = resolve(dir);
-      if (!(await pathExists(root))) {
-        throw new SoundalikeError(ErrorCode.FileNotFound, `There is no catalog folder at ${dir}`);
-      }
-      const source = options.demo ? "demo" : options.fma ? "fma" : "folder";
-      const read = options.fma
-        ? await readFma(root, options.subset ?? "small", options.demo ?? false, logger)
-        : await readFolderCatalog({ root, source: options.demo ? "demo" : "folder", logger });
-      const { audioRoot, result } = options.fma
-        ? read as { audioRoot: string; result: CatalogReadResult }
-        : { audioRoot: root, result: read as CatalogReadResult };
-      if (result.tracks.length === 0) {
-        throw new SoundalikeError(
-          ErrorCode.BadDataset,
-          `No playable tracks found in ${dir}` +
-            (result.skipped.length ? ` (${result.skipped.length} skipped)` : ""),
-        );
-      }
-      const database = await db();
-      const genres = result.genres.length ? await upsertGenres(database, result.genres) : 0;
-      const ids = await upsertTracks(database, audioRoot, result.tracks);
-      const removed = await removeTracksNotIn(database, source, result.tracks.map((t) => t.sourceId));
-      return { tracks: ids.length, genres, removed, skipped: result.skipped };
-    },
-
-    async reindex(options = {}) {
-      const database = await db();
-      return await withAdvisoryLock(database, lockKey(REINDEX_LOCK), async () => {
-        const [m, emb] = await Promise.all([manifest(), embedder()]);
-        const hash = modelsHash(m);
-        const tracks = (await listTracksForIndexing(database)).map((t) => ({
-          trackId: t.trackId,
-          path: join(t.catalogRoot, t.audioPath),
-        }));
-        if (tracks.length === 0) {
-          throw new SoundalikeError(
-            ErrorCode.IndexMissing,
-            "The catalog is empty: run `deno task reindex <catalog-dir>` with a folder of audio files",
-          );
-        }
-        return await reindexCatalog(
-          {
-            hashFile: sha256File,
-            getCached: (hashes) => getCachedEmbeddings(database, hashes, hash),
-            putCached: (entries) => putCachedEmbeddings(database, hash, entries),
-            setHashes: (entries) => setContentHashes(database, entries),
-            embedFiles: async (paths) => {
-              const decoded = await decodeMany(paths, await decodeOptions());
-              const results: (Float32Array | Error)[] = [];
-              const clips: Float32Array[][] = [];
-              const slots: number[] = [];
-              for (const audio of decoded) {
-                if (audio instanceof Error) {
-                  results.push(audio);
-                  continue;
-                }
-                try {
-                  clips.push(cutSegments(audio));
-                  slots.push(results.length);
-                  results.push(new Error("Not embedded"));
-                } catch (err) {
-                  results.push(err instanceof Error ? err : new Error(String(err)));
-                }
-              }
-              const vectors = clips.length ? await emb.embedMany(clips) : [];
-              vectors.forEach((v, i) => (results[slots[i] as number] = v));
-              return results;
-            },
-            publish: async (vectors, trackIds) => {
-              const common = { metric: config.metric, vectors, dim: emb.dims, trackIds, logger };
-              // Stored with the configured nprobe, so serving does not keep a second IVF copy.
-              const ivfOptions = { ...common, nprobe: config.nprobe };
-              const flat = buildVectorIndex({ ...common, kind: "flat" });
-              const ivf = buildVectorIndex({ ...ivfOptions, kind: "ivf" });
-              const meta = {
-                modelsHash: hash,
-                metric: config.metric,
-                dim: emb.dims,
-                count: trackIds.length,
-                createdAt: new Date().toISOString(),
-              };
-              const version = await store.writeVersion({ flat, ivf, meta });
-              for (const kind of ["flat", "ivf"] as const) {
-                await recordIndexVersion(database, {
-                  version,
-                  kind,
-                  metric: config.metric,
-                  modelsHash: hash,
-                  count: trackIds.length,
-                  path: join(store.dir, `v${version}`),
-                });
-              }
-              return version;
-            },
-            logger,
-            progress: options.progress ?? noProgress,
-          },
-          tracks,
-          {
-            concurrency: config.reindexConcurrency,
-            dim: emb.dims,
-            ...(options.signal ? { signal: options.signal } : {}),
-          },
-        );
-      });
-    },
+    ingest: (dir, options) => locked(() => ingestUnlocked(dir, options)),
+    reindex: (options) => locked(() => reindexUnlocked(options)),
+    update: (dir, options = {}) =>
+      locked(async () => ({
+        ingest: dir === undefined ? undefined : await ingestUnlocked(dir, options),
+        reindex: await reindexUnlocked(options),
+      })),
 
     async stats() {
       const s = await stats(await db());
-      const version = await store.currentVersion();
-      let indexedTracks: number | undefined;
-      if (version !== undefined) {
-        try {
-          indexedTracks = (await indexes()).meta.count;
-        } catch {
-          indexedTracks = undefined;
-        }
-      }
-      return { ...s, indexVersion: version, indexedTracks };
+      // The index's own metadata file is enough: stats never loads the (large) index files.
+      const meta = await store.currentMeta();
+      return { ...s, indexVersion: meta?.version, indexedTracks: meta?.count };
     },
 
     async close() {

@@ -31,8 +31,18 @@ export interface Config {
   nprobe: number;
   /** Tracks decoded and embedded at once during a reindex. @default 2 */
   reindexConcurrency: number;
-  /** Least severe log level written. @default "info" */
+  /** Least severe log level written. @default "info" (the CLIs default to "warn") */
   logLevel: LogLevel;
+  /** The directory relative paths on the command line are resolved against (`INIT_CWD` under `deno task`). */
+  cwd: string;
+}
+
+/** Options of {@linkcode parseConfig}. */
+export interface ParseConfigOptions {
+  /** Log level when `LOG_LEVEL` is unset. @default "info" */
+  defaultLogLevel?: LogLevel;
+  /** Working directory when `INIT_CWD` is unset. @default Deno.cwd() */
+  cwd?: string;
 }
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -50,7 +60,9 @@ const schema = z.object({
   SOUNDALIKE_METRIC: z.enum(["l2", "cosine"]).default("l2"),
   SOUNDALIKE_NPROBE: intIn(1, 65536).default(16),
   SOUNDALIKE_REINDEX_CONCURRENCY: intIn(1, 64).default(2),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).optional(),
+  // Set by `deno task` (and npm) to the directory the command was typed in.
+  INIT_CWD: z.string().optional(),
 });
 
 /** The variables {@linkcode loadConfig} reads. */
@@ -69,7 +81,10 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
  * console.assert(config.ortThreads === 4 && config.indexKind === "flat");
  * ```
  */
-export function parseConfig(env: Record<string, string | undefined>): Config {
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  options: ParseConfigOptions = {},
+): Config {
   const relevant: Record<string, string> = {};
   for (const key of CONFIG_VARIABLES) {
     const value = env[key];
@@ -99,16 +114,18 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     metric: v.SOUNDALIKE_METRIC,
     nprobe: v.SOUNDALIKE_NPROBE,
     reindexConcurrency: v.SOUNDALIKE_REINDEX_CONCURRENCY,
-    logLevel: v.LOG_LEVEL,
+    logLevel: v.LOG_LEVEL ?? options.defaultLogLevel ?? "info",
+    cwd: v.INIT_CWD ?? options.cwd ?? Deno.cwd(),
   };
 }
 
 /**
  * Reads and validates the process environment. Call once, at start-up.
  *
+ * @param options Defaults that depend on the program (the CLIs log warnings only by default).
  * @returns The validated {@linkcode Config}.
  * @throws {SoundalikeError} `bad_config` when any variable is invalid.
  */
-export function loadConfig(): Config {
-  return parseConfig(Deno.env.toObject());
+export function loadConfig(options: ParseConfigOptions = {}): Config {
+  return parseConfig(Deno.env.toObject(), options);
 }

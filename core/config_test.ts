@@ -32,3 +32,10 @@ Deno.test("parseConfig() reports every invalid variable in one message", () => {
     },
   );
 });
+
+Deno.test("parseConfig() takes the program's default log level and INIT_CWD for relative paths", () => {
+  assert.equal(parseConfig({}, { defaultLogLevel: "warn" }).logLevel, "warn");
+  assert.equal(parseConfig({ LOG_LEVEL: "debug" }, { defaultLogLevel: "warn" }).logLevel, "debug");
+  assert.equal(parseConfig({ INIT_CWD: "/home/me/music" }).cwd, "/home/me/music");
+  assert.equal(parseConfig({}, { cwd: "/srv" }).cwd, "/srv");
+});

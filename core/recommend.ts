@@ -60,17 +60,23 @@ export interface StageTimings {
   total: number;
 }
 
+/** What an index answers: neighbours, and the metric that gives their distances meaning. */
+export interface SearchAnswer {
+  neighbours: Neighbour[];
+  metric: "l2" | "cosine";
+}
+
 /** What {@linkcode recommendForFile} needs, already configured. */
 export interface RecommendDeps {
   /** Decodes a file to mono float32 at the models' sample rate (limits already bound). */
   decode(path: string): Promise<DecodedAudio>;
   /** Embeds three equal-length segments into one clip vector. */
   embed(segments: Float32Array[]): Promise<Float32Array>;
-  /** Finds the `k` nearest catalog tracks of a clip vector. */
-  search(vector: Float32Array, k: number): Promise<Neighbour[]> | Neighbour[];
+  /** Finds the `k` nearest catalog tracks of a clip vector, with the metric of the index searched. */
+  search(vector: Float32Array, k: number): Promise<SearchAnswer> | SearchAnswer;
   /** Metadata of tracks, in the order of `ids` (missing ids are left out). */
   cards(ids: number[]): Promise<TrackCard[]>;
-  /** The catalog track whose file has exactly these bytes, if any. */
+  /** The catalog track whose file has exactly these bytes, if any (asked only for decodable clips). */
   trackIdForFile?(path: string): Promise<number | undefined>;
   logger: Logger;
 }
@@ -137,8 +143,10 @@ export function rankNeighbours(
  * Recommends the `k` catalog tracks most similar to an audio file.
  *
  * @param deps Decoder, embedder, index and metadata, see {@linkcode RecommendDeps}.
+ * The clip is decoded first, so a bad file is refused before any index, model or database is
+ * opened: nothing is loaded or written for it.
+ *
  * @param path The clip.
- * @param metric The metric the index was built with (for the similarity percentage).
  * @param options `k` and an optional track to exclude.
  * @returns Recommendations, best first, with stage timings.
  * @throws {SoundalikeError} For unreadable, too short, silent or too large clips.
@@ -146,22 +154,20 @@ export function rankNeighbours(
 export async function recommendForFile(
   deps: RecommendDeps,
   path: string,
-  metric: "l2" | "cosine",
   options: RecommendOptions = {},
 ): Promise<RecommendResult> {
   const k = options.k ?? 5;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer: got ${k}`);
   const t0 = performance.now();
-  const [audio, ownTrack] = await Promise.all([
-    deps.decode(path),
-    options.excludeTrackId ?? deps.trackIdForFile?.(path),
-  ]);
+  const audio = await deps.decode(path);
+  const segments = cutSegments(audio);
   const t1 = performance.now();
-  const vector = await deps.embed(cutSegments(audio));
+  const vector = await deps.embed(segments);
   const t2 = performance.now();
   // Ask for a few more than k: the query's own track and duplicates are dropped afterwards.
-  const raw = await deps.search(vector, k + 5);
-  const ranked = rankNeighbours(raw, k, ownTrack);
+  const { neighbours, metric } = await deps.search(vector, k + 5);
+  const ownTrack = options.excludeTrackId ?? await deps.trackIdForFile?.(path);
+  const ranked = rankNeighbours(neighbours, k, ownTrack);
   const t3 = performance.now();
   const cards = new Map((await deps.cards(ranked.map((n) => n.trackId))).map((c) => [c.trackId, c]));
   const t4 = performance.now();

@@ -52,7 +52,7 @@ function fakeDeps(neighbours: Neighbour[], audioSeconds = 30, ownTrack?: number)
     },
     search: (_vector, k) => {
       searched.push(k);
-      return neighbours;
+      return { neighbours, metric: "l2" };
     },
     cards: (ids) => Promise.resolve(ids.filter((id) => id !== 404).map(card)),
     trackIdForFile: () => Promise.resolve(ownTrack),
@@ -92,7 +92,7 @@ Deno.test("recommendForFile() returns k cards with rank, similarity and distance
     { trackId: 3, distance: 2 },
     { trackId: 4, distance: 4 },
   ]);
-  const result = await recommendForFile(deps, "/clip.mp3", "l2", { k: 3 });
+  const result = await recommendForFile(deps, "/clip.mp3", { k: 3 });
   assert.deepEqual(result.recommendations.map((r) => [r.rank, r.trackId, r.distance]), [
     [1, 2, 1],
     [2, 3, 2],
@@ -107,28 +107,29 @@ Deno.test("recommendForFile() returns k cards with rank, similarity and distance
 
 Deno.test("recommendForFile() leaves out the clip's own catalog track", async () => {
   const { deps } = fakeDeps([{ trackId: 1, distance: 0.2 }, { trackId: 2, distance: 1 }], 30, 1);
-  const result = await recommendForFile(deps, "/catalog/000001.mp3", "l2", { k: 5 });
+  const result = await recommendForFile(deps, "/catalog/000001.mp3", { k: 5 });
   assert.deepEqual(result.recommendations.map((r) => r.trackId), [2]);
   assert.equal(result.excludedTrackId, 1);
 });
 
 Deno.test("recommendForFile() skips index entries missing from the database and logs them", async () => {
   const { deps, records } = fakeDeps([{ trackId: 404, distance: 0.5 }, { trackId: 2, distance: 1 }]);
-  const result = await recommendForFile(deps, "/clip.mp3", "l2");
+  const result = await recommendForFile(deps, "/clip.mp3");
   assert.deepEqual(result.recommendations.map((r) => [r.rank, r.trackId]), [[1, 2]]);
   assert.ok(records.some((r) => r.level === "warn" && r.ctx?.trackId === 404));
 });
 
-Deno.test("recommendForFile() passes user errors through untouched", async () => {
-  const { deps } = fakeDeps([]);
+Deno.test("recommendForFile() passes user errors through untouched and opens nothing for them", async () => {
+  const { deps, searched, embeddedSegments } = fakeDeps([]);
   await assert.rejects(
-    recommendForFile(deps, "/missing", "l2"),
+    recommendForFile(deps, "/missing"),
     (err) => isSoundalikeError(err, "file_not_found"),
   );
   const short = fakeDeps([], 2).deps;
   await assert.rejects(
-    recommendForFile(short, "/short.mp3", "l2"),
+    recommendForFile(short, "/short.mp3"),
     (err) => isSoundalikeError(err, "clip_too_short"),
   );
-  await assert.rejects(recommendForFile(deps, "/clip.mp3", "l2", { k: 0 }), RangeError);
+  await assert.rejects(recommendForFile(deps, "/clip.mp3", { k: 0 }), RangeError);
+  assert.deepEqual([searched, embeddedSegments], [[], []], "no model or index was used for a bad clip");
 });

@@ -6,7 +6,7 @@
  * decoded are skipped and reported, never fatal. The caller holds the one-reindex-at-a-time lock.
  * @module
  */
-import { isSoundalikeError } from "./errors.ts";
+import { ErrorCode, isSoundalikeError, SoundalikeError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { mapPool } from "./pool.ts";
 
@@ -79,7 +79,7 @@ export interface ReindexReport {
  * @param tracks The catalog's tracks.
  * @param options Concurrency and batching.
  * @returns Counts, the new index version and the skipped files with reasons.
- * @throws {Error} When no track at all could be embedded.
+ * @throws {SoundalikeError} `bad_dataset` when no track at all could be embedded, with examples.
  */
 export async function reindexCatalog(
   deps: ReindexDeps,
@@ -120,6 +120,8 @@ export async function reindexCatalog(
   const cached = await deps.getCached([...new Set(hashed.map((t) => t.hash))]);
   const vectors = new Map<string, Float32Array>(cached);
   const todo = uniqueBy(hashed.filter((t) => !vectors.has(t.hash)), (t) => t.hash);
+  const byHash = new Map<string, typeof hashed>();
+  for (const t of hashed) byHash.set(t.hash, [...(byHash.get(t.hash) ?? []), t]);
   logger.info("Reindex: embedding", { tracks: tracks.length, cached: cached.size, toEmbed: todo.length });
   progress.start(todo.length, "embedding");
   let done = 0;
@@ -151,7 +153,10 @@ export async function reindexCatalog(
         if (!isSoundalikeError(result)) {
           logger.warn("Reindex: embedding failed", { path: track.path, err: result });
         }
-        skipped.push({ trackId: track.trackId, path: track.path, reason: result.message });
+        // Every track with these bytes is left out, and each is reported.
+        for (const same of byHash.get(track.hash) ?? [track]) {
+          skipped.push({ trackId: same.trackId, path: same.path, reason: result.message });
+        }
       } else {
         vectors.set(track.hash, result);
         embedded++;
@@ -167,7 +172,14 @@ export async function reindexCatalog(
 
   // 3. Every track whose file embedded goes in, duplicates of one file included.
   const indexed = hashed.filter((t) => vectors.has(t.hash));
-  if (indexed.length === 0) throw new Error("Reindex: no track could be embedded; see the skipped files");
+  if (indexed.length === 0) {
+    const examples = uniqueBy(skipped, (s) => s.trackId).slice(0, 3).map((s) => `${s.path}: ${s.reason}`);
+    throw new SoundalikeError(
+      ErrorCode.BadDataset,
+      `None of the ${tracks.length} catalog tracks could be embedded` +
+        (examples.length ? `, e.g. ${examples.join("; ")}` : ""),
+    );
+  }
   const matrix = new Float32Array(indexed.length * dim);
   indexed.forEach((t, i) => matrix.set(vectors.get(t.hash) as Float32Array, i * dim));
   const version = await deps.publish(matrix, indexed.map((t) => t.trackId));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ErrorCode, SoundalikeError } from "./errors.ts";
+import { ErrorCode, isSoundalikeError, SoundalikeError } from "./errors.ts";
 import { createMemoryLogger } from "./logger.ts";
 import { noProgress, reindexCatalog, type ReindexDeps } from "./reindex.ts";
 
@@ -95,13 +95,19 @@ Deno.test("reindexCatalog() resumes from the cache and embeds only changed files
 
 Deno.test("reindexCatalog() fails clearly when nothing can be embedded", async () => {
   const { deps, published } = fakeDeps({ "/x.mp3": "bad" });
-  await assert.rejects(reindexCatalog(deps, [{ trackId: 1, path: "/x.mp3" }], { dim: DIM }), /no track/);
+  await assert.rejects(
+    reindexCatalog(deps, [{ trackId: 1, path: "/x.mp3" }], { dim: DIM }),
+    (err) => isSoundalikeError(err, "bad_dataset") && /\/x\.mp3: This file is not audio/.test(err.message),
+  );
   assert.equal(published.length, 0);
 });
 
 Deno.test("reindexCatalog() rejects vectors of the wrong size instead of indexing them", async () => {
   const { deps } = fakeDeps({ "/a.mp3": "aaa" });
-  await assert.rejects(reindexCatalog(deps, [{ trackId: 1, path: "/a.mp3" }], { dim: 8 }), /no track/);
+  await assert.rejects(
+    reindexCatalog(deps, [{ trackId: 1, path: "/a.mp3" }], { dim: 8 }),
+    /4 dims: expected 8/,
+  );
 });
 
 Deno.test("reindexCatalog() turns a failed batch into skipped files and keeps the other batches", async () => {
@@ -119,4 +125,15 @@ Deno.test("reindexCatalog() turns a failed batch into skipped files and keeps th
     "ffmpeg crashed",
   ]]);
   assert.deepEqual(published[0]!.ids, [3]);
+});
+
+Deno.test("reindexCatalog() reports every track that shares a file that failed", async () => {
+  const { deps } = fakeDeps({ "/a.mp3": "bad", "/a-copy.mp3": "bad", "/b.mp3": "bbbbb" });
+  const report = await reindexCatalog(deps, [
+    { trackId: 1, path: "/a.mp3" },
+    { trackId: 2, path: "/a-copy.mp3" },
+    { trackId: 3, path: "/b.mp3" },
+  ], { dim: DIM });
+  assert.deepEqual(report.skipped.map((s) => s.trackId).sort(), [1, 2]);
+  assert.equal(report.indexed, 1);
 });

@@ -485,6 +485,23 @@ export class IndexStore {
   }
 
   /**
+   * The metadata of the version `CURRENT` names, without loading its index files.
+   *
+   * @returns The version number and its {@linkcode IndexMeta}, or undefined when there is none or
+   *   it cannot be read.
+   */
+  async currentMeta(): Promise<(IndexMeta & { version: number }) | undefined> {
+    const version = await this.currentVersion().catch(() => undefined);
+    if (version === undefined) return undefined;
+    try {
+      const meta = JSON.parse(await Deno.readTextFile(`${this.dir}/v${version}/meta.json`)) as IndexMeta;
+      return { ...meta, version };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
    * The complete version folders present, ascending.
    *
    * @returns Version numbers.

@@ -23,7 +23,7 @@ async function cli(dataDir: string, args: string[]): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", ...args],
     cwd: ROOT,
-    env: { ...MODELS_ENV, SOUNDALIKE_DATA_DIR: dataDir, LOG_LEVEL: "warn", NO_COLOR: "1", DATABASE_URL: "" },
+    env: { ...MODELS_ENV, SOUNDALIKE_DATA_DIR: dataDir, NO_COLOR: "1", DATABASE_URL: "", LOG_LEVEL: "" },
     stdin: "null",
   }).output();
   const dec = new TextDecoder();
@@ -132,7 +132,15 @@ Deno.test({
           assert.equal(res.code, code, `${args.join(" ")}: ${res.stderr}`);
           assert.match(res.stderr, message);
           assert.equal(res.stdout, "", "nothing on standard output");
+          if (code === 1) assert.equal(res.stderr.trim().split("\n").length, 1, `one sentence: ${res.stderr}`);
         }
+      });
+
+      await t.step("a bad clip writes nothing: no database or index appears in a fresh data dir", async () => {
+        const fresh = join(dir, "fresh-data");
+        const res = await cli(fresh, ["core/cli/similar.ts", join(dir, "notes.mp3")]);
+        assert.equal(res.code, 1);
+        await assert.rejects(Deno.stat(fresh), Deno.errors.NotFound);
       });
 
       await t.step("a second reindex reuses every cached embedding", async () => {

@@ -51,7 +51,8 @@ export async function runCli(
   }
   let logger: Logger = createConsoleLogger("warn");
   try {
-    const config = loadConfig();
+    // Standard error is for the one sentence a failure needs: log warnings only unless asked.
+    const config = loadConfig({ defaultLogLevel: "warn" });
     logger = createConsoleLogger(config.logLevel);
     const code = await main({ config, logger });
     Deno.exit(code ?? ExitCode.Ok);

@@ -7,6 +7,7 @@
  * standard error.
  * @module
  */
+import { resolve } from "node:path";
 import { createApp } from "../app.ts";
 import type { Recommendation } from "../recommend.ts";
 import { parseCliArgs, runCli, UsageError } from "./_run.ts";
@@ -22,47 +23,49 @@ Finds the catalog tracks that sound most like the clip (any format ffmpeg reads,
   --timings      print the time spent in each stage on standard error
 `;
 
-await runCli(USAGE, async ({ config, logger }) => {
-  const { values, positionals } = parseCliArgs({
-    k: { type: "string" },
-    index: { type: "string" },
-    nprobe: { type: "string" },
-    json: { type: "boolean" },
-    timings: { type: "boolean" },
-  });
-  if (positionals.length !== 1) throw new UsageError("Give exactly one audio file");
-  const k = values.k === undefined ? 5 : Number(values.k);
-  if (!Number.isInteger(k) || k < 1 || k > 100) {
-    throw new UsageError(`--k must be a whole number from 1 to 100`);
-  }
-  const index = values.index ?? config.indexKind;
-  if (index !== "flat" && index !== "ivf") throw new UsageError(`--index must be flat or ivf`);
-  const nprobe = values.nprobe === undefined ? config.nprobe : Number(values.nprobe);
-  if (!Number.isInteger(nprobe) || nprobe < 1) {
-    throw new UsageError(`--nprobe must be a positive whole number`);
-  }
+if (import.meta.main) {
+  await runCli(USAGE, async ({ config, logger }) => {
+    const { values, positionals } = parseCliArgs({
+      k: { type: "string" },
+      index: { type: "string" },
+      nprobe: { type: "string" },
+      json: { type: "boolean" },
+      timings: { type: "boolean" },
+    });
+    if (positionals.length !== 1) throw new UsageError("Give exactly one audio file");
+    const k = values.k === undefined ? 5 : Number(values.k);
+    if (!Number.isInteger(k) || k < 1 || k > 100) {
+      throw new UsageError(`--k must be a whole number from 1 to 100`);
+    }
+    const index = values.index ?? config.indexKind;
+    if (index !== "flat" && index !== "ivf") throw new UsageError(`--index must be flat or ivf`);
+    const nprobe = values.nprobe === undefined ? config.nprobe : Number(values.nprobe);
+    if (!Number.isInteger(nprobe) || nprobe < 1) {
+      throw new UsageError(`--nprobe must be a positive whole number`);
+    }
 
-  const app = createApp(config, logger);
-  try {
-    const result = await app.similar(positionals[0] as string, { k, index, nprobe });
-    if (values.json) {
-      console.log(JSON.stringify(result.recommendations, null, 2));
-    } else {
-      console.log(formatTable(result.recommendations, result.clip));
+    const app = createApp(config, logger);
+    try {
+      const result = await app.similar(resolve(config.cwd, positionals[0] as string), { k, index, nprobe });
+      if (values.json) {
+        console.log(JSON.stringify(result.recommendations, null, 2));
+      } else {
+        console.log(formatTable(result.recommendations, result.clip));
+      }
+      if (values.timings) {
+        const t = result.timings;
+        console.error(
+          `decode ${t.decode.toFixed(1)} ms, embed ${t.embed.toFixed(1)} ms, search ${
+            t.search.toFixed(1)
+          } ms, ` +
+            `metadata ${t.metadata.toFixed(1)} ms, total ${t.total.toFixed(1)} ms (${result.index})`,
+        );
+      }
+    } finally {
+      await app.close();
     }
-    if (values.timings) {
-      const t = result.timings;
-      console.error(
-        `decode ${t.decode.toFixed(1)} ms, embed ${t.embed.toFixed(1)} ms, search ${
-          t.search.toFixed(1)
-        } ms, ` +
-          `metadata ${t.metadata.toFixed(1)} ms, total ${t.total.toFixed(1)} ms (${result.index})`,
-      );
-    }
-  } finally {
-    await app.close();
-  }
-});
+  });
+}
 
 function formatTable(recs: Recommendation[], clip: { seconds: number; truncated: boolean }): string {
   if (recs.length === 0) return "No similar tracks found: the catalog may be empty.";
@@ -73,18 +76,20 @@ function formatTable(recs: Recommendation[], clip: { seconds: number; truncated:
     "",
   ];
   for (const r of recs) {
-    const duration = r.durationSeconds === null
-      ? ""
-      : ` ${Math.floor(r.durationSeconds / 60)}:${
-        String(Math.round(r.durationSeconds % 60)).padStart(2, "0")
-      }`;
     lines.push(
       `${r.rank}. ${r.title} — ${r.artist ?? "Unknown artist"}  ${r.similarity.toFixed(1)} %` +
         `${r.isDemo ? "  [demo]" : ""}`,
     );
-    const details = [r.album, r.genre, duration.trim() || null, r.license].filter((x) => x);
+    const duration = r.durationSeconds === null ? null : formatDuration(r.durationSeconds);
+    const details = [r.album, r.genre, duration, r.license].filter((x) => x);
     lines.push(`   ${details.join(" · ")}`);
     if (r.url) lines.push(`   ${r.url}`);
   }
   return lines.join("\n");
+}
+
+/** `m:ss`, rounding the whole length first so 59.6 s reads 1:00, not 0:60. */
+export function formatDuration(seconds: number): string {
+  const total = Math.round(seconds);
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`;
 }

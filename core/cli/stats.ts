@@ -12,31 +12,33 @@ Prints catalog counts (tracks, artists, genres, demo vs real), tracks per top ge
 current index version.
 `;
 
-await runCli(USAGE, async ({ config, logger }) => {
-  const { values } = parseCliArgs({ json: { type: "boolean" } });
-  const app = createApp(config, logger);
-  try {
-    const s = await app.stats();
-    if (values.json) {
-      console.log(JSON.stringify(s, null, 2));
-      return;
+if (import.meta.main) {
+  await runCli(USAGE, async ({ config, logger }) => {
+    const { values } = parseCliArgs({ json: { type: "boolean" } });
+    const app = createApp(config, logger);
+    try {
+      const s = await app.stats();
+      if (values.json) {
+        console.log(JSON.stringify(s, null, 2));
+        return;
+      }
+      console.log(`Tracks        ${s.tracks} (${s.realTracks} real, ${s.demoTracks} demo)`);
+      console.log(`Artists       ${s.artists}`);
+      console.log(`Albums        ${s.albums}`);
+      console.log(`Genres        ${s.genres}`);
+      console.log(`Embeddings    ${s.embeddings} cached`);
+      console.log(
+        `Index         ${
+          s.indexVersion === undefined ? "none: run `deno task reindex <catalog-dir>`" : `v${s.indexVersion}`
+        }` +
+          (s.indexedTracks === undefined ? "" : `, ${s.indexedTracks} tracks`),
+      );
+      if (s.byTopGenre.length) {
+        console.log("\nTracks per top genre:");
+        for (const g of s.byTopGenre) console.log(`  ${String(g.count).padStart(6)}  ${g.genre ?? "(none)"}`);
+      }
+    } finally {
+      await app.close();
     }
-    console.log(`Tracks        ${s.tracks} (${s.realTracks} real, ${s.demoTracks} demo)`);
-    console.log(`Artists       ${s.artists}`);
-    console.log(`Albums        ${s.albums}`);
-    console.log(`Genres        ${s.genres}`);
-    console.log(`Embeddings    ${s.embeddings} cached`);
-    console.log(
-      `Index         ${
-        s.indexVersion === undefined ? "none: run `deno task reindex <catalog-dir>`" : `v${s.indexVersion}`
-      }` +
-        (s.indexedTracks === undefined ? "" : `, ${s.indexedTracks} tracks`),
-    );
-    if (s.byTopGenre.length) {
-      console.log("\nTracks per top genre:");
-      for (const g of s.byTopGenre) console.log(`  ${String(g.count).padStart(6)}  ${g.genre ?? "(none)"}`);
-    }
-  } finally {
-    await app.close();
-  }
-});
+  });
+}
