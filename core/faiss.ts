@@ -165,6 +165,12 @@ export function patchIvfNprobe(bytes: Uint8Array, nprobe: number): Uint8Array {
 }
 
 /**
+ * How many `nprobe` copies one IVF index keeps ({@linkcode FaissIndex.withNprobe}): the serving
+ * value and one more (e.g. a benchmark's or an evaluation's), as each copy holds all vectors again.
+ */
+export const NPROBE_CACHE_SIZE = 2;
+
+/**
  * A typed handle on one faiss index. Create with {@linkcode createFlatIndex},
  * {@linkcode createIvfFlatIndex} or {@linkcode deserializeIndex}.
  */
@@ -285,8 +291,10 @@ export class FaissIndex {
 
   /**
    * An IVF index searching `nprobe` lists per query. The copy is made by writing the index to a
-   * temporary file, patching `nprobe` in its validated header and reading it back; it is cached per
-   * `nprobe` (each copy holds all vectors again: keep the set of values used small).
+   * temporary file, patching `nprobe` in its validated header and reading it back. Each copy holds
+   * all vectors again, so at most {@linkcode NPROBE_CACHE_SIZE} copies are cached, the least
+   * recently used dropped first (faiss-node has no way to free an index: a dropped copy's memory
+   * is freed when it is garbage collected, once no caller holds it either).
    * `nprobe` above `nlist` is clamped to `nlist`, as faiss itself does.
    *
    * @param nprobe Lists visited per query, an integer >= 1.
@@ -300,13 +308,20 @@ export class FaissIndex {
     const effective = Math.min(nprobe, this.nlist);
     if (effective === this.nprobe) return this;
     let copy = this.#nprobeCache.get(effective);
-    if (copy === undefined) {
+    if (copy !== undefined) {
+      // A Map iterates in insertion order: re-inserting marks the copy most recently used.
+      this.#nprobeCache.delete(effective);
+    } else {
       copy = withTempFile((path) => {
         this.writeFile(path);
         patchIvfNprobeFile(path, effective);
         return readIndexFile(path);
       });
-      this.#nprobeCache.set(effective, copy);
+    }
+    this.#nprobeCache.set(effective, copy);
+    for (const key of this.#nprobeCache.keys()) {
+      if (this.#nprobeCache.size <= NPROBE_CACHE_SIZE) break;
+      this.#nprobeCache.delete(key);
     }
     return copy;
   }

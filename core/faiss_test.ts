@@ -4,6 +4,7 @@ import {
   createIvfFlatIndex,
   deserializeIndex,
   type FaissMetric,
+  NPROBE_CACHE_SIZE,
   patchIvfNprobe,
   patchIvfNprobeFile,
   readFaissHeader,
@@ -212,4 +213,30 @@ Deno.test("patchIvfNprobeFile() patches a file in place and refuses a flat file"
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("withNprobe() caches at most two copies, dropping the least recently used", () => {
+  assert.equal(NPROBE_CACHE_SIZE, 2);
+  const base = clustered(600, DIM, 8, 5);
+  const ivf = createIvfFlatIndex(DIM, "l2", 8);
+  ivf.train(base);
+  ivf.add(base);
+  const two = ivf.withNprobe(2);
+  const three = ivf.withNprobe(3);
+  assert.equal(ivf.withNprobe(2), two, "a cached copy is reused");
+  // 2 was used last, so adding 4 drops 3.
+  const four = ivf.withNprobe(4);
+  assert.equal(ivf.withNprobe(2), two);
+  assert.equal(ivf.withNprobe(4), four);
+  const threeAgain = ivf.withNprobe(3);
+  assert.notEqual(threeAgain, three, "the evicted copy is made afresh");
+  assert.equal(threeAgain.nprobe, 3);
+  // Now 3 and 4 are cached (2 was the least recently used).
+  assert.equal(ivf.withNprobe(4), four);
+  assert.notEqual(ivf.withNprobe(2), two);
+  // A dropped copy its caller still holds keeps working.
+  const queries = clustered(5, DIM, 8, 6);
+  assert.deepEqual([...three.search(queries, 3).labels], [...threeAgain.search(queries, 3).labels]);
+  // The index's own nprobe needs no copy.
+  assert.equal(ivf.withNprobe(1), ivf);
 });

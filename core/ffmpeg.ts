@@ -1,6 +1,7 @@
 /**
- * Decoding through ffmpeg: the only module that spawns `ffmpeg`. Any file ffmpeg can read (audio,
- * or a video with an audio track) becomes mono float32 samples at the models' sample rate.
+ * Decoding (and the synthetic corpus's MP3 encoding) through ffmpeg: the only module that spawns
+ * `ffmpeg`. Any file ffmpeg can read (audio, or a video with an audio track) becomes mono float32
+ * samples at the models' sample rate; {@linkcode encodeMp3} writes PCM to a constant bit rate MP3.
  *
  * ffmpeg does the work in one process: it takes the first audio stream (`-map 0:a:0`), downmixes
  * every channel layout to mono (`-ac 1`), resamples (`-ar`), stops after the bounded duration
@@ -10,8 +11,9 @@
  * to its own raw output in a private temporary folder.
  *
  * Bad input is answered with a {@linkcode SoundalikeError}: `file_not_found` (missing path,
- * unreadable path, a directory), `file_too_large` (over `maxBytes`), `unreadable_audio` (empty,
- * not audio, corrupt, no audio track, no samples; ffmpeg's own message is kept as the `cause`)
+ * a directory), `file_too_large` (over `maxBytes`, sizes given in KiB/MiB), `unreadable_audio`
+ * (permission denied, empty, not audio, corrupt, no audio track, no samples; ffmpeg's own
+ * message is kept as the `cause`)
  * and `missing_tool` (ffmpeg is not installed). A truncated file decodes to the samples that
  * survive (ffmpeg's complaint is logged as a warning); it fails only when nothing is left.
  * @module
@@ -172,6 +174,84 @@ export async function decodeAudioBytes(bytes: Uint8Array, opts: DecodeOptions): 
   return await runFfmpeg("pipe:0", bytes, opts, "The upload");
 }
 
+/** Audio to encode: one array per channel, all the same length, samples nominally in [-1, 1]. */
+export interface MultichannelAudio {
+  /** Samples per second. */
+  sampleRate: number;
+  /** One array per channel (1 for mono, 2 for stereo). */
+  channels: readonly Float32Array[];
+}
+
+/** How to encode an MP3. */
+export interface EncodeMp3Options {
+  /** Constant bit rate in kbit/s. @default 256 */
+  bitrateKbps?: number;
+  /** The ffmpeg executable. @default "ffmpeg" */
+  ffmpegPath?: string;
+}
+
+/**
+ * Encodes audio to an MP3 file with ffmpeg's libmp3lame at a constant bit rate (like
+ * fma_small's files), keeping its channel count and sample rate and writing no metadata.
+ *
+ * The samples are clipped to [-1, 1] and rounded to 16-bit PCM (as a 16-bit WAV would hold
+ * them), then piped to ffmpeg.
+ *
+ * @param audio The audio; all channels must have the same length.
+ * @param path The output file; overwritten.
+ * @param opts Bit rate and ffmpeg executable; see {@linkcode EncodeMp3Options}.
+ * @throws {SoundalikeError} `missing_tool` when ffmpeg is not installed.
+ * @throws {Error} When ffmpeg fails (e.g. the output folder does not exist), with its message.
+ * @example
+ * ```ts ignore
+ * import { encodeMp3 } from "./ffmpeg.ts";
+ * const tone = Float32Array.from({ length: 44100 }, (_, i) => 0.2 * Math.sin(i / 10));
+ * await encodeMp3({ sampleRate: 44100, channels: [tone, tone] }, "tone.mp3", { bitrateKbps: 128 });
+ * ```
+ */
+export async function encodeMp3(
+  audio: MultichannelAudio,
+  path: string,
+  opts: EncodeMp3Options = {},
+): Promise<void> {
+  const bitrate = opts.bitrateKbps ?? 256;
+  if (!(bitrate > 0)) throw new RangeError(`bitrateKbps must be positive, got ${bitrate}`);
+  if (!Number.isInteger(audio.sampleRate) || audio.sampleRate <= 0) {
+    throw new RangeError(`sampleRate must be a positive integer, got ${audio.sampleRate}`);
+  }
+  if (audio.channels.length === 0) throw new RangeError("audio needs at least one channel");
+  const args = [
+    ...baseArgs(),
+    "-f",
+    "s16le",
+    "-ar",
+    String(audio.sampleRate),
+    "-ac",
+    String(audio.channels.length),
+    "-i",
+    "pipe:0",
+    "-codec:a",
+    "libmp3lame",
+    "-b:a",
+    `${bitrate}k`,
+    "-map_metadata",
+    "-1",
+    "-y",
+    `file:${path}`,
+  ];
+  const decodeOpts: DecodeOptions = { sampleRate: audio.sampleRate };
+  if (opts.ffmpegPath !== undefined) decodeOpts.ffmpegPath = opts.ffmpegPath;
+  const child = spawnFfmpeg(args, decodeOpts, { stdin: true, stdout: false });
+  const [output] = await Promise.all([child.output(), feed(child.stdin, interleaveS16le(audio.channels))]);
+  if (!output.success) {
+    throw new Error(
+      `ffmpeg could not encode ${path} as MP3 (exit code ${output.code}): ${
+        stderrText(output.stderr) || "(no message)"
+      }`,
+    );
+  }
+}
+
 /**
  * Whether ffmpeg can be started.
  *
@@ -205,7 +285,7 @@ function checkOptions(opts: DecodeOptions): void {
   }
 }
 
-/** Refuses a path that is missing, not a file, empty or over `maxBytes`, before ffmpeg runs. */
+/** Refuses a path that is missing, not a file, not readable, empty or over `maxBytes`, before ffmpeg runs. */
 async function checkInputFile(path: string, maxBytes: number | undefined, name: string): Promise<void> {
   let info: Deno.FileInfo;
   try {
@@ -219,7 +299,24 @@ async function checkInputFile(path: string, maxBytes: number | undefined, name: 
   if (!info.isFile) {
     throw new SoundalikeError(ErrorCode.FileNotFound, `The path is not a file: ${path}`);
   }
+  // stat() succeeds on a file this user may not read; opening it is the only sure test.
+  try {
+    (await Deno.open(path, { read: true })).close();
+  } catch (err) {
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new SoundalikeError(ErrorCode.UnreadableAudio, permissionDeniedMessage(name), { cause: err });
+    }
+    if (err instanceof Deno.errors.NotFound) {
+      throw new SoundalikeError(ErrorCode.FileNotFound, `The file does not exist: ${path}`, { cause: err });
+    }
+    throw new SoundalikeError(ErrorCode.FileNotFound, `The file cannot be read: ${path}`, { cause: err });
+  }
   checkSize(info.size, maxBytes, name);
+}
+
+/** The one sentence for a file ffmpeg or this process is not allowed to read. */
+function permissionDeniedMessage(name: string): string {
+  return `${name} cannot be read (permission denied)`;
 }
 
 function checkSize(size: number, maxBytes: number | undefined, name: string): void {
@@ -422,6 +519,26 @@ async function feed(stdin: WritableStream<Uint8Array>, bytes: Uint8Array): Promi
   }
 }
 
+/**
+ * Interleaves channels into raw s16le bytes: clipped to [-1, 1], scaled by 32767 and rounded, as
+ * a 16-bit WAV holds them (a channel shorter than the first is padded with silence).
+ */
+function interleaveS16le(channels: readonly Float32Array[]): Uint8Array {
+  const nch = channels.length;
+  const frames = channels[0]?.length ?? 0;
+  const out = new Uint8Array(frames * nch * 2);
+  const view = new DataView(out.buffer);
+  let o = 0;
+  for (let i = 0; i < frames; i++) {
+    for (let c = 0; c < nch; c++) {
+      const v = Math.max(-1, Math.min(1, channels[c]![i] ?? 0));
+      view.setInt16(o, Math.round(v * 32767), true);
+      o += 2;
+    }
+  }
+  return out;
+}
+
 /** Views raw f32le bytes as samples, copying only when the buffer is misaligned or the host big-endian. */
 function toFloat32(bytes: Uint8Array): Float32Array {
   const count = Math.floor(bytes.byteLength / 4);
@@ -437,6 +554,7 @@ function toFloat32(bytes: Uint8Array): Float32Array {
 
 function unreadableMessage(name: string, stderr: string): string {
   if (/matches no streams/i.test(stderr)) return `${name} has no audio track`;
+  if (/permission denied/i.test(stderr)) return permissionDeniedMessage(name);
   return `${name} could not be read as audio: it is not an audio file or it is corrupt`;
 }
 
@@ -447,6 +565,7 @@ function displayName(path: string): string {
 
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} bytes`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  // Binary units, named as such: 1 KiB = 1024 bytes, 1 MiB = 1024 * 1024 bytes.
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
 }

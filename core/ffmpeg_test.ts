@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { ErrorCode, isSoundalikeError, type SoundalikeError } from "./errors.ts";
-import { decodeAudio, decodeAudioBytes, type DecodedAudio, decodeMany, ffmpegAvailable } from "./ffmpeg.ts";
+import {
+  decodeAudio,
+  decodeAudioBytes,
+  type DecodedAudio,
+  decodeMany,
+  encodeMp3,
+  ffmpegAvailable,
+} from "./ffmpeg.ts";
 import { createMemoryLogger } from "./logger.ts";
 import { ffmpeg, writeNoise, writeTone, writeVideoWithTone } from "../tests/audio_fixtures.ts";
 
@@ -180,6 +187,62 @@ Deno.test("decodeAudio() reports a missing path or a directory as file_not_found
   });
 });
 
+Deno.test("decodeAudio() gives sizes of a MiB and more in MiB (1024 * 1024 bytes)", async () => {
+  // 3 MiB of zeros is refused before ffmpeg runs: only its size matters.
+  const bytes = new Uint8Array(3 * 1024 * 1024 + 512 * 1024);
+  const err = await rejectsWith(
+    decodeAudioBytes(bytes, { sampleRate: SR, maxBytes: 2 * 1024 * 1024, ffmpegPath: "/nonexistent/ffmpeg" }),
+    ErrorCode.FileTooLarge,
+  );
+  assert.equal(err.message, "The upload is too large: 3.5 MiB, over the limit of 2.0 MiB");
+});
+
+Deno.test('decodeAudio() answers ffmpeg\'s "Permission denied" with unreadable_audio and one plain sentence', async () => {
+  await withTempDir(async (dir) => {
+    // Tests run as root, who may read any file: a stand-in ffmpeg reports the denial instead.
+    const denied = `${dir}/denied_ffmpeg.sh`;
+    await Deno.writeTextFile(
+      denied,
+      "#!/bin/sh\necho 'file:/music/locked.mp3: Permission denied' >&2\nexit 1\n",
+    );
+    await Deno.chmod(denied, 0o755);
+    const path = await writeTone(`${dir}/locked.mp3`, { seconds: 1 });
+    const err = await rejectsWith(
+      decodeAudio(path, { sampleRate: SR, ffmpegPath: denied }),
+      ErrorCode.UnreadableAudio,
+    );
+    assert.equal(err.message, "The file locked.mp3 cannot be read (permission denied)");
+    assert.ok(err.cause instanceof Error);
+    assert.match(err.cause.message, /Permission denied/);
+
+    const other = await writeTone(`${dir}/other.wav`, { seconds: 1 });
+    const results = await decodeMany([path, other], { sampleRate: SR, ffmpegPath: denied });
+    for (const [i, name] of ["locked.mp3", "other.wav"].entries()) {
+      const r = results[i];
+      assert.ok(isSoundalikeError(r, ErrorCode.UnreadableAudio), `${name}: ${String(r)}`);
+      assert.equal(r.message, `The file ${name} cannot be read (permission denied)`);
+    }
+  });
+});
+
+Deno.test({
+  name: "decodeAudio() refuses a file it may not open with unreadable_audio before running ffmpeg",
+  // root opens any file whatever its mode, so the refusal can only be seen as another user.
+  ignore: Deno.build.os === "windows" || Deno.uid() === 0,
+  fn: async () => {
+    await withTempDir(async (dir) => {
+      const path = await writeTone(`${dir}/locked.wav`, { seconds: 1 });
+      await Deno.chmod(path, 0o000);
+      const err = await rejectsWith(
+        decodeAudio(path, { sampleRate: SR, ffmpegPath: "/nonexistent/ffmpeg" }),
+        ErrorCode.UnreadableAudio,
+      );
+      assert.equal(err.message, "The file locked.wav cannot be read (permission denied)");
+      assert.ok(err.cause instanceof Deno.errors.PermissionDenied);
+    });
+  },
+});
+
 Deno.test("decodeAudio() refuses a file over maxBytes before running ffmpeg, giving both sizes", async () => {
   await withTempDir(async (dir) => {
     const path = await writeTone(`${dir}/big.wav`, { seconds: 2 }); // 64 KB of PCM
@@ -188,8 +251,8 @@ Deno.test("decodeAudio() refuses a file over maxBytes before running ffmpeg, giv
       decodeAudio(path, { sampleRate: SR, maxBytes: 10_000, ffmpegPath: "/nonexistent/ffmpeg" }),
       ErrorCode.FileTooLarge,
     );
-    assert.match(err.message, new RegExp(`${(size / 1024).toFixed(1)} KB`));
-    assert.match(err.message, /9\.8 KB/);
+    assert.match(err.message, new RegExp(`${(size / 1024).toFixed(1)} KiB`));
+    assert.match(err.message, /9\.8 KiB/);
     const ok = await decodeAudio(path, { sampleRate: SR, maxBytes: size });
     assert.equal(ok.samples.length, 2 * SR);
   });
@@ -247,7 +310,7 @@ Deno.test("decodeAudioBytes() refuses empty, non-audio and too large uploads", a
     decodeAudioBytes(text, { sampleRate: SR, maxBytes: 1000 }),
     ErrorCode.FileTooLarge,
   );
-  assert.match(err.message, /^The upload is too large: 117\.2 KB, over the limit of 1000 bytes/);
+  assert.match(err.message, /^The upload is too large: 117\.2 KiB, over the limit of 1000 bytes/);
 });
 
 Deno.test("decodeAudio() says missing_tool when ffmpeg is not installed", async () => {
@@ -537,5 +600,64 @@ Deno.test("decodeMany() stops ffmpeg, removes its temporary folder and rejects w
     await assert.rejects(decodeMany(paths, { sampleRate: SR, signal: AbortSignal.abort() }), {
       name: "AbortError",
     });
+  });
+});
+
+// --- encodeMp3() ---
+
+Deno.test("encodeMp3() writes a constant bit rate MP3 that decodes back to the same tone", async () => {
+  await withTempDir(async (dir) => {
+    const sr = 44100;
+    const tone = Float32Array.from({ length: 2 * sr }, (_, i) => 0.4 * Math.sin(2 * Math.PI * 440 * i / sr));
+    const path = `${dir}/tone.mp3`;
+    await encodeMp3({ sampleRate: sr, channels: [tone, tone] }, path);
+    const bytes = await Deno.readFile(path);
+    // ffmpeg's small ID3 tag (the encoder's name only: metadata is not copied), or a frame sync.
+    const id3 = bytes[0] === 0x49 && bytes[1] === 0x44 && bytes[2] === 0x33;
+    assert.ok(id3 || (bytes[0] === 0xff && (bytes[1]! & 0xe0) === 0xe0), `starts ${bytes[0]} ${bytes[1]}`);
+    // 2 s at 256 kbit/s is 64000 bytes, plus a frame or two of encoder delay and padding.
+    assert.ok(bytes.length > 62_000 && bytes.length < 68_000, `${bytes.length} bytes`);
+    const audio = await decodeAudio(path, { sampleRate: SR });
+    assert.ok(Math.abs(audio.seconds - 2) < 0.06, `${audio.seconds} s`);
+    assert.ok(Math.abs(zeroCrossingHz(audio.samples, SR) - 440) < 10);
+
+    // Mono keeps the level (a stereo file's level after the downmix is ffmpeg's matter, not ours).
+    const mono = `${dir}/mono.mp3`;
+    await encodeMp3({ sampleRate: sr, channels: [tone] }, mono, { bitrateKbps: 64 });
+    const monoBytes = (await Deno.stat(mono)).size;
+    assert.ok(monoBytes > 15_000 && monoBytes < 18_000, `${monoBytes} bytes for 2 s at 64 kbit/s`);
+    const monoAudio = await decodeAudio(mono, { sampleRate: SR });
+    assert.ok(Math.abs(peak(monoAudio.samples) - 0.4) < 0.03, `peak ${peak(monoAudio.samples)}`);
+  });
+});
+
+Deno.test("encodeMp3() clips samples beyond [-1, 1] instead of wrapping them", async () => {
+  await withTempDir(async (dir) => {
+    const sr = 22050;
+    // A square wave at +-1.5: wrapped 16-bit samples would flip sign and halve; clipped ones stay at full scale.
+    const square = Float32Array.from({ length: sr }, (_, i) => (Math.floor(i / 50) % 2 === 0 ? 1.5 : -1.5));
+    await encodeMp3({ sampleRate: sr, channels: [square] }, `${dir}/loud.mp3`);
+    const audio = await decodeAudio(`${dir}/loud.mp3`, { sampleRate: sr });
+    const p = peak(audio.samples);
+    assert.ok(p > 0.9 && p < 1.3, `peak ${p}`);
+    const mid = audio.samples.subarray(sr / 4, sr / 2);
+    let mean = 0;
+    for (const v of mid) mean += Math.abs(v);
+    assert.ok(mean / mid.length > 0.8, `mean level ${mean / mid.length}`);
+  });
+});
+
+Deno.test("encodeMp3() says missing_tool without ffmpeg and reports ffmpeg's failure", async () => {
+  await withTempDir(async (dir) => {
+    const audio = { sampleRate: 8000, channels: [new Float32Array(8000)] };
+    await rejectsWith(
+      encodeMp3(audio, `${dir}/x.mp3`, { ffmpegPath: `${dir}/no_ffmpeg` }),
+      ErrorCode.MissingTool,
+    );
+    await assert.rejects(
+      encodeMp3(audio, `${dir}/no/such/folder/x.mp3`),
+      (err: unknown) => err instanceof Error && /could not encode .*x\.mp3 as MP3/.test(err.message),
+    );
+    await assert.rejects(encodeMp3({ sampleRate: 8000, channels: [] }, `${dir}/x.mp3`), RangeError);
   });
 });

@@ -7,6 +7,7 @@
  */
 
 export * from "./config.ts";
+export * from "./csv.ts";
 export * from "./embed.ts";
 export * from "./errors.ts";
 export * from "./features.ts";
@@ -15,6 +16,7 @@ export * from "./files.ts";
 export * from "./logger.ts";
 export * from "./manifest.ts";
 export * from "./pool.ts";
+export * from "./progress.ts";
 export * from "./recommend.ts";
 export * from "./reindex.ts";
 export * from "./segments.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parse } from "csv-parse/sync";
+import { parseCsv } from "../csv.ts";
 import { ErrorCode, SoundalikeError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { CatalogGenre, CatalogReadResult, CatalogTrack, SkippedEntry } from "./types.ts";
@@ -152,7 +152,7 @@ export function parsePythonList(text: string): (number | string)[] {
  * @throws SoundalikeError `BadDataset` when the header or a row is malformed.
  */
 export function parseGenresCsv(text: string): CatalogGenre[] {
-  const rows = parse(text, { columns: true, skip_empty_lines: true, bom: true }) as Record<string, string>[];
+  const rows = parseCsv(text, { columns: true, skipEmptyLines: true });
   const need = ["genre_id", "#tracks", "parent", "title", "top_level"];
   const header = rows[0] ? Object.keys(rows[0]) : [];
   const missing = need.filter((c) => !header.includes(c));
@@ -210,7 +210,7 @@ async function* streamRecords(path: string): AsyncGenerator<string[]> {
     pending = pending.slice(upTo);
     scanned -= upTo;
     lastBoundary = -1;
-    return parse(text, { relax_column_count: true, bom: true }) as string[][];
+    return parseCsv(text, { relaxColumnCount: true });
   };
   // file.readable closes the file when the stream ends or is cancelled.
   for await (const chunk of file.readable) {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parse } from "csv-parse/sync";
+import { parseCsv } from "../csv.ts";
 import { ErrorCode, SoundalikeError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { CatalogReadResult, CatalogTrack, SkippedEntry } from "./types.ts";
@@ -158,12 +158,11 @@ async function readMetadata(
   }
   let rows: Record<string, string>[];
   try {
-    rows = parse(text, {
-      columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
-      skip_empty_lines: true,
-      bom: true,
-      relax_column_count: true,
-    }) as Record<string, string>[];
+    rows = parseCsv(text, {
+      columns: (h) => h.map((c) => c.trim().toLowerCase()),
+      skipEmptyLines: true,
+      relaxColumnCount: true,
+    });
   } catch (err) {
     throw new SoundalikeError(
       ErrorCode.BadDataset,

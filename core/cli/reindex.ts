@@ -7,7 +7,7 @@
  */
 import { resolve } from "node:path";
 import { createApp } from "../app.ts";
-import { createTerminalProgress } from "./progress.ts";
+import { createTerminalProgress } from "../progress.ts";
 import { parseCliArgs, runCli, UsageError } from "./_run.ts";
 
 const USAGE = `

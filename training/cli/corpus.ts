@@ -3,7 +3,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { isSoundalikeError } from "../../core/mod.ts";
+import { createTerminalProgress, isSoundalikeError } from "../../core/mod.ts";
 import { createConsoleLogger } from "../../core/mod.ts";
 import {
   buildCorpus,
@@ -55,12 +55,6 @@ function num(name: string, value: string | undefined, fallback: number): number 
   const n = Number(value);
   if (!Number.isFinite(n) || n < 3) fail(`--${name} must be a number of seconds >= 3: got ${value}`);
   return n;
-}
-
-function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.round(s)}s`;
 }
 
 async function main(): Promise<void> {
@@ -126,23 +120,16 @@ async function main(): Promise<void> {
   if (v.soundfont !== undefined) opts.soundfont = v.soundfont;
 
   const logger = createConsoleLogger("info");
-  const started = performance.now();
-  let lastPrint = 0;
-  const tty = Deno.stderr.isTerminal();
-  const enc = new TextEncoder();
+  // One bar for the whole corpus, started by the first clip (when the total is known). Clips
+  // already rendered by an earlier run count as done at once and are shown as "cached".
+  const bar = createTerminalProgress({ unit: "clips", labelWidth: 6 });
+  let barStarted = false;
   const onProgress = (p: CorpusProgress) => {
-    const now = performance.now();
-    if (p.done !== p.total && now - lastPrint < (tty ? 250 : 5000)) return;
-    lastPrint = now;
-    const elapsed = (now - started) / 1000;
-    const rendered = p.done - p.cached;
-    const rate = rendered / Math.max(elapsed, 1e-3);
-    const eta = rate > 0 ? (p.total - p.done) / rate : Number.NaN;
-    const line = `corpus ${p.done}/${p.total} (${p.cached} cached) ${rate.toFixed(1)} clips/s ` +
-      `elapsed ${formatSeconds(elapsed)} eta ${
-        p.done === p.total ? "0s" : formatSeconds(eta)
-      } ${p.last.path}`;
-    Deno.stderr.writeSync(enc.encode(tty ? `\r\x1b[K${line}` : `${line}\n`));
+    if (!barStarted) {
+      bar.start(p.total, "corpus");
+      barStarted = true;
+    }
+    bar.update(p.done, { cached: p.cached });
   };
   // Ctrl-C: finish the clips in flight and save the cache manifest, so a rerun resumes.
   const stop = new AbortController();
@@ -152,7 +139,7 @@ async function main(): Promise<void> {
     const deps = defaultCorpusDeps(logger, onProgress);
     deps.signal = stop.signal;
     const summary = await buildCorpus(opts, deps);
-    if (tty) Deno.stderr.writeSync(enc.encode("\n"));
+    bar.stop();
     if (!summary.complete) {
       console.error(
         `Interrupted: ${summary.rendered} clips rendered this run; rerun the same command to finish`,
@@ -169,7 +156,7 @@ async function main(): Promise<void> {
       } s`,
     );
   } catch (err) {
-    if (tty) Deno.stderr.writeSync(enc.encode("\n"));
+    bar.stop();
     if (isSoundalikeError(err)) fail(err.message);
     throw err;
   } finally {

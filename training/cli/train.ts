@@ -11,10 +11,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import process from "node:process";
 import { join } from "node:path";
-import cliProgress from "cli-progress";
-import { isSoundalikeError } from "../../core/mod.ts";
+import { createTerminalProgress, isSoundalikeError } from "../../core/mod.ts";
 import { createConsoleLogger } from "../../core/mod.ts";
 import { type BackendName, setupBackend } from "../backend.ts";
 import { DATASET_LAYOUTS, type DatasetLayout, loadDataset } from "../datasets/mod.ts";
@@ -31,38 +29,20 @@ const USAGE = `Usage: deno task train --task genre|emotion|instrument
   [--oversample] [--no-evaluate] [--verbose]`;
 
 /**
- * A progress bar on standard error (npm `cli-progress`), with the extra fields (loss, accuracy, ETA)
- * after it; in a non-interactive terminal it prints a line every few seconds.
+ * A progress bar on standard error (core's terminal bar), with the extra fields (loss, accuracy,
+ * ETA) after it; in a non-interactive terminal it prints a line every 10 s.
  *
  * @returns The reporter.
  */
 export function createTrainProgress(): TrainProgress {
-  let bar: InstanceType<typeof cliProgress.SingleBar> | undefined;
-  let started = 0;
-  return {
-    start(total, label) {
-      started = performance.now();
-      bar = new cliProgress.SingleBar({
-        format: `${label.padEnd(22)} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted}{extra}`,
-        barsize: 24,
-        noTTYOutput: true,
-        notTTYSchedule: 10000,
-        hideCursor: false,
-        etaBuffer: 20,
-        stream: process.stderr,
-      }, cliProgress.Presets.shades_classic);
-      bar.start(total, 0, { rate: "0.0", extra: "" });
-    },
-    update(done, detail) {
-      const seconds = (performance.now() - started) / 1000;
-      const extra = detail ? " | " + Object.entries(detail).map(([k, v]) => `${k} ${v}`).join(" ") : "";
-      bar?.update(done, { rate: seconds > 0 ? (done / seconds).toFixed(1) : "0.0", extra });
-    },
-    stop() {
-      bar?.stop();
-      bar = undefined;
-    },
-  };
+  return createTerminalProgress({
+    unit: "",
+    labelWidth: 22,
+    barSize: 24,
+    nonTtyIntervalMs: 10000,
+    etaBuffer: 20,
+    detailSeparator: " ",
+  });
 }
 
 /** Class counts of the shipped models (10 genres, 5 mood clusters, 4 instruments). */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parse } from "csv-parse/sync";
+import { parseCsv } from "../../core/mod.ts";
 import { createMemoryLogger } from "../../core/logger.ts";
 import { buildCorpus, type CorpusDeps, type CorpusOptions, planCorpus } from "./corpus.ts";
 import { parseWav, type PcmAudio } from "./wav.ts";
@@ -69,16 +69,16 @@ Deno.test("buildCorpus() writes clips of the asked length, labels and metadata, 
       parseWav(await Deno.readFile(`${out}/instrument/drum/drum.00001.wav`)).channels[0]!.length,
       2 * 8000,
     );
-    const labels: string[][] = parse(await Deno.readTextFile(`${out}/labels/genre.csv`));
+    const labels: string[][] = parseCsv(await Deno.readTextFile(`${out}/labels/genre.csv`));
     assert.equal(labels.length, 1 + 10);
     assert.deepEqual(labels[1]!.slice(0, 2), ["genre/blues/blues.00000.wav", "blues"]);
-    const demoLabels: string[][] = parse(await Deno.readTextFile(`${out}/labels/demo.csv`));
+    const demoLabels: string[][] = parseCsv(await Deno.readTextFile(`${out}/labels/demo.csv`));
     assert.match(demoLabels[1]![2]!, /^cluster[1-5]$/);
     const corpus = JSON.parse(await Deno.readTextFile(`${out}/corpus.json`));
     assert.equal(corpus.seed, 1);
     assert.equal(corpus.counts.genre.jazz, 1);
     assert.equal(corpus.counts.instrument.piano, 2);
-    const tracks: string[][] = parse(await Deno.readTextFile(`${out}/fma_demo/fma_metadata/tracks.csv`));
+    const tracks: string[][] = parseCsv(await Deno.readTextFile(`${out}/fma_demo/fma_metadata/tracks.csv`));
     assert.equal(tracks.length, 3 + 3);
 
     const second = fakeDeps();

@@ -1,10 +1,10 @@
 /**
- * The only module that runs `fluidsynth` (MIDI to audio with a General-MIDI soundfont) and the
- * corpus's MP3 encoding with `ffmpeg`.
+ * The only module that runs `fluidsynth` (MIDI to audio with a General-MIDI soundfont); the corpus's
+ * MP3 encoding is core's (`encodeMp3` in core/ffmpeg.ts), kept here under its old signature.
  * @module
  */
-import { ErrorCode, SoundalikeError } from "../../core/mod.ts";
-import { encodeWav16, parseWav, type PcmAudio } from "./wav.ts";
+import { encodeMp3 as coreEncodeMp3, ErrorCode, SoundalikeError } from "../../core/mod.ts";
+import { parseWav, type PcmAudio } from "./wav.ts";
 
 /** Soundfonts looked for, in order (Debian's fluid-soundfont-gm, then timgm6mb, then the alternatives link). */
 export const SOUNDFONT_CANDIDATES: readonly string[] = [
@@ -38,12 +38,12 @@ export function findSoundfont(candidates: readonly string[] = SOUNDFONT_CANDIDAT
   );
 }
 
-async function run(cmd: string, args: string[], pkg: string, stdin?: Uint8Array): Promise<Uint8Array> {
+async function run(cmd: string, args: string[], pkg: string): Promise<Uint8Array> {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(cmd, {
       args,
-      stdin: stdin ? "piped" : "null",
+      stdin: "null",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
@@ -56,11 +56,6 @@ async function run(cmd: string, args: string[], pkg: string, stdin?: Uint8Array)
       );
     }
     throw err;
-  }
-  if (stdin) {
-    const w = child.stdin.getWriter();
-    await w.write(stdin);
-    await w.close();
   }
   const out = await child.output();
   if (!out.success) {
@@ -148,7 +143,8 @@ export async function renderMidi(midi: Uint8Array, opts: RenderOptions = {}): Pr
 }
 
 /**
- * Encodes audio to an MP3 file with ffmpeg's libmp3lame (constant bit rate, like fma_small's files).
+ * Encodes audio to an MP3 file with ffmpeg's libmp3lame (constant bit rate, like fma_small's files),
+ * through core's {@linkcode coreEncodeMp3} (core/ffmpeg.ts is the only module that runs ffmpeg).
  *
  * @param audio The audio (its channel count and rate are kept).
  * @param path Output file.
@@ -156,27 +152,5 @@ export async function renderMidi(midi: Uint8Array, opts: RenderOptions = {}): Pr
  * @throws {SoundalikeError} `MissingTool` when ffmpeg is missing.
  */
 export async function encodeMp3(audio: PcmAudio, path: string, bitrateKbps = 256): Promise<void> {
-  await run(
-    "ffmpeg",
-    [
-      "-hide_banner",
-      "-loglevel",
-      "error",
-      "-nostdin",
-      "-f",
-      "wav",
-      "-i",
-      "pipe:0",
-      "-codec:a",
-      "libmp3lame",
-      "-b:a",
-      `${bitrateKbps}k`,
-      "-map_metadata",
-      "-1",
-      "-y",
-      path,
-    ],
-    "ffmpeg",
-    encodeWav16(audio),
-  );
+  await coreEncodeMp3(audio, path, { bitrateKbps });
 }

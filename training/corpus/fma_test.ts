@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parse } from "csv-parse/sync";
+import { parseCsv } from "../../core/mod.ts";
 import {
   FMA_TRACK_COLUMNS,
   fmaAudioPath,
@@ -22,7 +22,7 @@ function readReal(name: string): string | null {
 
 Deno.test("fmaTracksCsv() parses back with FMA's three header rows and 52 columns", () => {
   const tracks = planDemoTracks(40, 1);
-  const rows: string[][] = parse(fmaTracksCsv(tracks), { relaxColumnCount: false });
+  const rows: string[][] = parseCsv(fmaTracksCsv(tracks), { relaxColumnCount: false }) as string[][];
   assert.equal(rows.length, 3 + 40);
   for (const row of rows) assert.equal(row.length, 53);
   assert.equal(rows[2]![0], "track_id");
@@ -49,18 +49,18 @@ Deno.test("fmaTracksCsv() uses exactly the real file's header rows", () => {
     console.log("skipped: ../shared/data/fma_metadata/tracks.csv is absent");
     return;
   }
-  const realHead: string[][] = parse(real.split("\n").slice(0, 3).join("\n"));
-  const ours: string[][] = parse(fmaTracksCsv(planDemoTracks(2, 1)));
+  const realHead: string[][] = parseCsv(real.split("\n").slice(0, 3).join("\n"));
+  const ours: string[][] = parseCsv(fmaTracksCsv(planDemoTracks(2, 1)));
   assert.deepEqual(ours.slice(0, 3), realHead);
 });
 
 Deno.test("fmaGenresCsv() writes the real genres.csv header and real ids and titles", () => {
   const tracks = planDemoTracks(60, 2);
-  const rows: string[][] = parse(fmaGenresCsv(tracks));
+  const rows: string[][] = parseCsv(fmaGenresCsv(tracks));
   assert.deepEqual(rows[0], ["genre_id", "#tracks", "parent", "title", "top_level"]);
   const real = readReal("genres.csv");
   if (real !== null) {
-    const realRows: string[][] = parse(real);
+    const realRows: string[][] = parseCsv(real);
     for (const row of rows.slice(1)) {
       const match = realRows.find((r) => r[0] === row[0]);
       assert.ok(match, `genre ${row[0]} exists in FMA`);

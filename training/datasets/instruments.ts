@@ -11,7 +11,7 @@
  * @module
  */
 import { join } from "node:path";
-import { parse } from "csv-parse/sync";
+import { parseCsv } from "../../core/mod.ts";
 import { seededRandom, shuffled } from "../split.ts";
 import { badDataset, checkAudioFile, extensionOf, listDir, pathIsDir, requireDir } from "./_util.ts";
 import type { Dataset, DatasetItem, SkippedFile } from "./types.ts";
@@ -47,12 +47,7 @@ async function readMetadata(csvPath: string): Promise<{ file: string; cls: strin
   }
   let rows: string[][];
   try {
-    rows = parse(text, {
-      skip_empty_lines: true,
-      trim: true,
-      bom: true,
-      relax_column_count: true,
-    }) as string[][];
+    rows = parseCsv(text, { skipEmptyLines: true, trim: true, relaxColumnCount: true });
   } catch (err) {
     badDataset(`Instrument metadata is not valid CSV: ${csvPath}`, err);
   }
