@@ -31,6 +31,7 @@
 import { parseArgs } from "node:util";
 import { createFlatIndex, createIvfFlatIndex, type FaissIndex } from "../core/faiss.ts";
 import { defaultNlist, MAX_TRAIN_FLOATS, TRAIN_POINTS_PER_LIST } from "../core/vector_index.ts";
+import { mulberry32 } from "../core/random.ts";
 
 type DataKind = "random" | "clustered";
 
@@ -49,17 +50,6 @@ interface PyResult {
 
 const ROWS_PER_CHUNK = 2048;
 const PYTHON = "/usr/bin/python3"; // Debian's interpreter, which has python3-faiss
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(rand: () => number): () => number {
   let spare: number | undefined;

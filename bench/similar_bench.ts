@@ -21,6 +21,7 @@ import { modelsHash } from "../core/manifest.ts";
 import { cutSegments } from "../core/segments.ts";
 import { buildVectorIndex, IndexStore } from "../core/vector_index.ts";
 import { arg, benchMp3s, exists, ffmpegDecodeOnly, loadAverage, median } from "./_util.ts";
+import { mulberry32 } from "../core/random.ts";
 
 const runs = Number(arg("runs") ?? 15);
 const trackCount = Number(arg("tracks") ?? 8000);
@@ -34,15 +35,6 @@ const logger = createConsoleLogger("warn");
 const config = parseConfig({ ...Deno.env.toObject(), SOUNDALIKE_DATA_DIR: dataDir, LOG_LEVEL: "warn" });
 const app = createApp(config, logger);
 const dim = 2304;
-
-function seeded(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function prepare(): Promise<void> {
   console.log(
@@ -66,7 +58,7 @@ async function prepare(): Promise<void> {
     isDemo: true,
   }));
   const ids = await upsertTracks(db, "/nonexistent", tracks);
-  const rand = seeded(1);
+  const rand = mulberry32(1);
   const vectors = new Float32Array(trackCount * dim);
   for (let b = 0; b < trackCount * 9; b++) {
     let norm = 0;

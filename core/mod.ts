@@ -27,3 +27,4 @@ export {
   releaseSession,
   run as runSession,
 } from "./onnx.ts";
+export * from "./random.ts";

@@ -11,20 +11,10 @@ import {
   type VectorHit,
   type VectorIndex,
 } from "./vector_index.ts";
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "./random.ts";
 
 function clustered(n: number, dim: number, clusters: number, seed: number): Float32Array {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const centres = Array.from(
     { length: clusters },
     () => Float32Array.from({ length: dim }, () => r() * 4 - 2),

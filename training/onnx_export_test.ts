@@ -16,6 +16,7 @@ import {
   runOnnxChecker,
   verifyParity,
 } from "./onnx_export.ts";
+import { mulberry32 } from "../core/mod.ts";
 
 const TINY: ModelConfig = {
   nMels: 16,
@@ -29,27 +30,15 @@ const TINY: ModelConfig = {
 
 await setupBackend({ prefer: "cpu" });
 
-/** A seeded uniform generator, so the random inputs are the same on every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomInput(batch: number, cfg: ModelConfig, seed: number): Float32Array {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   return Float32Array.from({ length: batch * cfg.nMels * cfg.frames }, () => (r() - 0.5) * 4);
 }
 
 /** Trains a few steps so weights move and BatchNorm's moving statistics leave their initial 0 / 1. */
 async function trainedTinyModel(): Promise<tf.LayersModel> {
   const model = buildModel(TINY, { seed: 7 });
-  const r = rng(3);
+  const r = mulberry32(3);
   const x = tf.tensor4d(randomInput(8, TINY, 11), [8, TINY.nMels, TINY.frames, 1]);
   const y = tf.oneHot(
     tf.tensor1d(Array.from({ length: 8 }, () => Math.floor(r() * TINY.nClasses)), "int32"),
@@ -68,7 +57,7 @@ async function trainedTinyModel(): Promise<tf.LayersModel> {
     const bn = model.getLayer(`bn${n}`);
     const [gamma, beta, mean, variance] = bn.getWeights() as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
     const c = gamma.shape[0]!;
-    const rr = rng(100 + n);
+    const rr = mulberry32(100 + n);
     const vec = (f: () => number) => tf.tensor1d(Array.from({ length: c }, f));
     bn.setWeights([
       gamma.add(vec(() => (rr() - 0.5) * 0.6)),

@@ -17,17 +17,11 @@
  * @module
  */
 import type { DatasetItem } from "./datasets/types.ts";
+import { mulberry32 } from "../core/mod.ts";
 
 /** A seeded uniform generator in [0, 1) (mulberry32). */
 export function seededRandom(seed: number): () => number {
-  let a = (seed >>> 0) ^ 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32((seed >>> 0) ^ 0x9e3779b9);
 }
 
 /**

@@ -8,21 +8,14 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { setupBackend } from "./backend.ts";
 import { buildModel, type ModelConfig } from "./model.ts";
+import { mulberry32 } from "../core/mod.ts";
 
 const TOLERANCE = 1e-4;
 
 /** mulberry32: a tiny seeded PRNG so both backends see identical inputs. */
 function uniform(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  const next = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => next() * 2 - 1);
 }
 
 function rand(shape: number[], seed: number): tf.Tensor {

@@ -27,6 +27,7 @@ import {
   verifyParity,
 } from "../onnx_export.ts";
 import { loadRun, RUN_FILES } from "../run_dir.ts";
+import { mulberry32 } from "../../core/mod.ts";
 
 const HELP = `Export a trained model to ONNX, verify it, and install it in the models folder.
 
@@ -70,13 +71,8 @@ export interface ExportReport {
 
 /** Seeded standard-normal values: what normalised log-mels look like to the model. */
 function gaussian(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  const uniform = () => next() + 0.5 / 4294967296; // never 0, so the log below is finite
   return Float32Array.from(
     { length: n },
     () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()),

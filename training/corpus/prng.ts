@@ -3,6 +3,7 @@
  * function of its seed: the same seed gives the same MIDI bytes on every machine.
  * @module
  */
+import { mulberry32 } from "../../core/mod.ts";
 
 /** A seeded random source. All draws advance one internal 32-bit state. */
 export interface Rng {
@@ -57,14 +58,7 @@ export function hashSeed(...parts: readonly (string | number)[]): number {
  */
 export function createRng(seed: number): Rng {
   const origin = seed >>> 0;
-  let state = origin;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(origin);
   const rng: Rng = {
     next,
     int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
