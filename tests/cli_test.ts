@@ -132,16 +132,21 @@ Deno.test({
           assert.equal(res.code, code, `${args.join(" ")}: ${res.stderr}`);
           assert.match(res.stderr, message);
           assert.equal(res.stdout, "", "nothing on standard output");
-          if (code === 1) assert.equal(res.stderr.trim().split("\n").length, 1, `one sentence: ${res.stderr}`);
+          if (code === 1) {
+            assert.equal(res.stderr.trim().split("\n").length, 1, `one sentence: ${res.stderr}`);
+          }
         }
       });
 
-      await t.step("a bad clip writes nothing: no database or index appears in a fresh data dir", async () => {
-        const fresh = join(dir, "fresh-data");
-        const res = await cli(fresh, ["core/cli/similar.ts", join(dir, "notes.mp3")]);
-        assert.equal(res.code, 1);
-        await assert.rejects(Deno.stat(fresh), Deno.errors.NotFound);
-      });
+      await t.step(
+        "a bad clip writes nothing: no database or index appears in a fresh data dir",
+        async () => {
+          const fresh = join(dir, "fresh-data");
+          const res = await cli(fresh, ["core/cli/similar.ts", join(dir, "notes.mp3")]);
+          assert.equal(res.code, 1);
+          await assert.rejects(Deno.stat(fresh), Deno.errors.NotFound);
+        },
+      );
 
       await t.step("a second reindex reuses every cached embedding", async () => {
         const again = await cli(dataDir, ["core/cli/reindex.ts"]);
