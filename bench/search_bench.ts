@@ -124,7 +124,7 @@ function forEachChunk(path: string, dim: number, maxRows: number, fn: (rows: Flo
   const file = Deno.openSync(path, { read: true });
   try {
     let left = maxRows;
-    const whole = new Uint8Array(ROWS_PER_CHUNK * dim * 4); // reused, like the chunks in core/faiss.ts
+    const whole = new Uint8Array(ROWS_PER_CHUNK * dim * 4); // reused for every chunk
     while (left > 0) {
       const rows = Math.min(ROWS_PER_CHUNK, left);
       const buf = whole.subarray(0, rows * dim * 4);

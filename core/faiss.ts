@@ -1,9 +1,13 @@
 /**
  * The one module that talks to faiss-node (built against Debian's libfaiss 1.7.3).
  *
- * faiss-node only takes `number[]` and has no way to set `nprobe`, so this wrapper:
- * - converts `Float32Array` input to `number[]` in bounded chunks (the native side copies each chunk),
- * - returns typed arrays from searches,
+ * faiss-node 0.5.1 only takes `number[]` and has no way to set `nprobe`, so:
+ * - scripts/build_faiss.sh patches its `train`/`add`/`search` to also take a `Float32Array`, read in
+ *   place (scripts/faiss_shim/faiss_node_typed_arrays.patch); a search with a `Float32Array` query
+ *   returns `{ distances: Float32Array, labels: BigInt64Array }`. This wrapper passes `Float32Array`s
+ *   only (subarrays included: the native side respects `byteOffset`), and fails with a pointer to the
+ *   build script when the loaded addon lacks the patch,
+ * - returns typed arrays from searches (labels narrowed to `Int32Array`),
  * - sets `nprobe` by patching the serialised IVF header and reading the index back
  *   ({@linkcode withNprobe}), after checking that the header has exactly the layout faiss 1.7.3 writes,
  * - serialises through files (`write`/`read`), never `toBuffer`/`fromBuffer`: faiss-node 0.5.1 never
@@ -73,8 +77,27 @@ const TAGS: Record<string, { kind: FaissKind; metric?: FaissMetric }> = {
 const METRIC_IP = 0;
 const METRIC_L2 = 1;
 const HEADER_DUMMY = 1n << 20n;
-/** Floats converted to a JS array per native call (8 MB of doubles). */
-const CHUNK_FLOATS = 1 << 20;
+/** Labels are narrowed to `Int32Array`, so an index holds at most this many vectors. */
+const MAX_VECTORS = 2 ** 31 - 1;
+
+/** The error for an addon built without scripts/faiss_shim/faiss_node_typed_arrays.patch. */
+function unpatchedAddon(cause?: unknown): Error {
+  return new Error(
+    "faiss-node was built without the typed-array patch (scripts/faiss_shim/faiss_node_typed_arrays.patch): " +
+      "run scripts/build_faiss.sh",
+    { cause },
+  );
+}
+
+/** Calls faiss-node with a `Float32Array` argument, translating an unpatched addon's refusal. */
+function callTyped<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof TypeError && err.message.includes("must be an Array.")) throw unpatchedAddon(err);
+    throw err;
+  }
+}
 
 function headerError(detail: string): Error {
   return new Error(`Unexpected faiss index layout: ${detail}`);
@@ -221,24 +244,24 @@ export class FaissIndex {
     if (this.nlist !== undefined && n < this.nlist) {
       throw new RangeError(`IVF training needs at least nlist = ${this.nlist} vectors: got ${n}`);
     }
-    this.#native.train(fillNumbers([], vectors, 0, vectors.length));
+    callTyped(() => this.#native.train(vectors));
     this.#nprobeCache.clear();
   }
 
   /**
-   * Appends vectors; they get ids `size .. size + n - 1`. Converted and passed in chunks so only one
-   * chunk is held as a JS array at a time.
+   * Appends vectors; they get ids `size .. size + n - 1`. The native side reads `vectors` in place.
    *
    * @param vectors Row-major vectors, `n x dim`.
+   * @throws RangeError when the index would exceed 2^31 - 1 vectors (labels are `Int32Array`).
    */
   add(vectors: Float32Array): void {
-    this.#rows(vectors);
+    const n = this.#rows(vectors);
     if (!this.isTrained) throw new Error("Index is not trained: call train() before add()");
-    const chunk = Math.max(1, Math.floor(CHUNK_FLOATS / this.dim)) * this.dim;
-    const buf: number[] = []; // reused: a fresh array per chunk would leave GBs of garbage at 100k x 2304
-    for (let start = 0; start < vectors.length; start += chunk) {
-      this.#native.add(fillNumbers(buf, vectors, start, Math.min(vectors.length, start + chunk)));
+    if (n === 0) return;
+    if (this.size + n > MAX_VECTORS) {
+      throw new RangeError(`Adding ${n} vectors to ${this.size} would exceed ${MAX_VECTORS} vectors`);
     }
+    callTyped(() => this.#native.add(vectors));
     this.#nprobeCache.clear();
   }
 
@@ -254,18 +277,16 @@ export class FaissIndex {
     if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be an integer >= 1: ${k}`);
     if (!this.isTrained) throw new Error("Index is not trained: call train() before search()");
     if (k > this.size) throw new RangeError(`k = ${k} exceeds the ${this.size} vectors in the index`);
-    const distances = new Float32Array(n * k);
-    const labels = new Int32Array(n * k);
-    // Bounded chunks of queries, as for add().
-    const perChunk = Math.max(1, Math.floor(CHUNK_FLOATS / this.dim));
-    const buf: number[] = [];
-    for (let q = 0; q < n; q += perChunk) {
-      const end = Math.min(n, q + perChunk);
-      const res = this.#native.search(fillNumbers(buf, queries, q * this.dim, end * this.dim), k);
-      distances.set(res.distances, q * k);
-      labels.set(res.labels, q * k);
+    if (n === 0) return { distances: new Float32Array(0), labels: new Int32Array(0) };
+    const res = callTyped(() => this.#native.search(queries, k));
+    if (!(res.distances instanceof Float32Array) || !(res.labels instanceof BigInt64Array)) {
+      throw unpatchedAddon();
     }
-    return { distances, labels };
+    const wide: BigInt64Array = res.labels;
+    const labels = new Int32Array(wide.length);
+    // Ids are < size <= MAX_VECTORS (checked in add()), and -1 for missing results.
+    for (let i = 0; i < wide.length; i++) labels[i] = Number(wide[i]!);
+    return { distances: res.distances, labels };
   }
 
   /**
@@ -337,16 +358,6 @@ export class FaissIndex {
     }
     return vectors.length / this.dim;
   }
-}
-
-/** Copies `src[start..end)` into `out` (resized to fit) and returns it. */
-function fillNumbers(out: number[], src: Float32Array, start: number, end: number): number[] {
-  const len = end - start;
-  if (out.length > len) out.length = len;
-  const have = out.length;
-  for (let i = 0; i < have; i++) out[i] = src[start + i]!;
-  for (let i = have; i < len; i++) out.push(src[start + i]!);
-  return out;
 }
 
 function metricType(metric: FaissMetric): number {

@@ -12,21 +12,11 @@ import {
   readNlist,
   withNprobe,
 } from "./faiss.ts";
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "./random.ts";
 
 /** `n` points around `clusters` seeded centres. */
 function clustered(n: number, dim: number, clusters: number, seed: number): Float32Array {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const centres = Array.from({ length: clusters }, () => Float32Array.from({ length: dim }, () => r() * 10));
   const out = new Float32Array(n * dim);
   for (let i = 0; i < n; i++) {
@@ -159,14 +149,73 @@ Deno.test("serialize()/deserializeIndex() round trip keeps vectors, kind, metric
   assert.deepEqual(flatBack.search(queries, 5), flat.search(queries, 5));
 });
 
-Deno.test("add() in several chunks gives the same ids as one add", () => {
+Deno.test("add() in several batches gives consecutive ids, at 2304 dims", () => {
   const dim = 2304;
-  const base = clustered(600, dim, 5, 9); // 600 x 2304 floats > one 1 Mi-float chunk
+  const base = clustered(600, dim, 5, 9);
   const index = createFlatIndex(dim, "l2");
-  index.add(base);
+  index.add(base.subarray(0, 250 * dim));
+  index.add(base.subarray(250 * dim));
   assert.equal(index.size, 600);
   const res = index.search(base.subarray(599 * dim), 1);
   assert.equal(res.labels[0], 599);
+  assert.equal(index.search(base.subarray(3 * dim, 4 * dim), 1).labels[0], 3);
+});
+
+Deno.test("train()/add()/search() read Float32Array subarrays at a non-zero byteOffset in place", () => {
+  const n = 500, nq = 12, k = 4;
+  const base = clustered(n, DIM, 10, 21);
+  const queries = clustered(nq, DIM, 10, 22);
+  // Views 7 floats into buffers of junk (not a multiple of DIM, so a wrong offset shifts every row).
+  const junk = 1e6;
+  const baseBuffer = new Float32Array(7 + base.length + 9).fill(junk);
+  const baseView = baseBuffer.subarray(7, 7 + base.length);
+  baseView.set(base);
+  const queryBuffer = new Float32Array(7 + queries.length + 9).fill(-junk);
+  const queryView = queryBuffer.subarray(7, 7 + queries.length);
+  queryView.set(queries);
+  assert.equal(baseView.byteOffset, 28);
+  assert.equal(queryView.byteOffset, 28);
+
+  const flat = createFlatIndex(DIM, "l2");
+  flat.add(baseView);
+  assert.equal(flat.size, n);
+  const res = flat.search(queryView, k);
+  assert.ok(res.distances instanceof Float32Array && res.labels instanceof Int32Array);
+  assert.equal(res.distances.length, nq * k);
+  assert.equal(res.labels.length, nq * k);
+  for (let q = 0; q < nq; q++) {
+    const truth = bruteForce(base, queries.subarray(q * DIM, q * DIM + DIM), DIM, k, "l2");
+    assert.deepEqual([...res.labels.subarray(q * k, q * k + k)], truth.map((t) => t.id));
+    for (let j = 0; j < k; j++) {
+      const rel = Math.abs(res.distances[q * k + j]! - truth[j]!.score) / Math.max(1, truth[j]!.score);
+      assert.ok(rel < 1e-4, `score ${res.distances[q * k + j]} vs ${truth[j]!.score}`);
+    }
+  }
+  // The same search through a zero-offset copy agrees exactly.
+  assert.deepEqual(flat.search(queries.slice(), k), res);
+
+  // IVF: trained and filled from the view; at nprobe = nlist it is exact, so it matches flat.
+  const nlist = 8;
+  const ivf = createIvfFlatIndex(DIM, "l2", nlist);
+  ivf.train(baseView);
+  ivf.add(baseView);
+  assert.equal(ivf.size, n);
+  assert.deepEqual([...ivf.withNprobe(nlist).search(queryView, k).labels], [...res.labels]);
+  // The inputs were only read.
+  assert.deepEqual(baseView, base);
+  assert.ok(baseBuffer.subarray(0, 7).every((v) => v === junk));
+});
+
+Deno.test("search() returns -1 labels where an IVF search finds fewer than k vectors", () => {
+  // Two far-apart clusters of 40 in two lists: at nprobe 1 a query sees only its own cluster.
+  const base = new Float32Array(80 * DIM);
+  for (let i = 0; i < 80; i++) base.fill(i < 40 ? i * 0.01 : 100 + i * 0.01, i * DIM, (i + 1) * DIM);
+  const ivf = createIvfFlatIndex(DIM, "l2", 2);
+  ivf.train(base);
+  ivf.add(base);
+  const res = ivf.search(base.subarray(0, DIM), 42);
+  assert.deepEqual([...res.labels], [...Array.from({ length: 40 }, (_, i) => i), -1, -1]);
+  assert.ok(res.distances.subarray(0, 40).every(Number.isFinite));
 });
 
 Deno.test("patchIvfNprobe() rejects a flat index, garbage and an unexpected layout", () => {

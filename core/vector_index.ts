@@ -27,6 +27,7 @@ import {
 } from "./faiss.ts";
 import { ErrorCode, SoundalikeError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { mulberry32 } from "./random.ts";
 
 /** `"flat"`: exact brute force. `"ivf"`: IVF-Flat, approximate, visits `nprobe` of `nlist` lists. */
 export type IndexKind = "flat" | "ivf";
@@ -85,8 +86,8 @@ export interface VectorIndex {
 /** Training points per IVF list: faiss warns below 39 and gains little above ~256. */
 export const TRAIN_POINTS_PER_LIST = 39;
 /**
- * Upper bound on the floats in an IVF training sample. faiss-node takes a JS `number[]` (8 bytes per
- * float, one array): 96 Mi floats is ~770 MB of JS heap, about 42,000 vectors of 2304 dims.
+ * Upper bound on the floats in an IVF training sample (a Float32Array copy of sampled rows): 96 Mi
+ * floats is 384 MB, about 42,000 vectors of 2304 dims, which bounds `nlist` near 1,100.
  */
 export const MAX_TRAIN_FLOATS = 96 * 1024 * 1024;
 /** Versions kept by {@linkcode IndexStore} (the current one and the one before). */
@@ -227,17 +228,6 @@ function normalizedCopy(vectors: Float32Array, dim: number): Float32Array {
     for (let j = 0; j < dim; j++) out[off + j]! *= inv;
   }
   return out;
-}
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `m` distinct rows out of `n`, seeded, in increasing order. */

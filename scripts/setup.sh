@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # synthetic corpus; libfaiss-dev/libopenblas-dev/cmake/patchelf/g++ build faiss-node; python3-numpy,
 # python3-onnx and python3-faiss are independent references for tests and benchmarks; yt-dlp fetches
 # links for the bot; sox measures audio in tests.
-APT_PACKAGES=(ffmpeg fluidsynth fluid-soundfont-gm libfaiss-dev libopenblas-dev cmake patchelf g++ make
+APT_PACKAGES=(ffmpeg fluidsynth fluid-soundfont-gm libfaiss-dev libopenblas-dev cmake patchelf patch g++ make
   python3 python3-numpy python3-onnx python3-faiss sox yt-dlp)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
