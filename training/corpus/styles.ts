@@ -4,20 +4,10 @@
  * @module
  */
 import type { ModeName } from "./theory.ts";
+import { GTZAN_GENRES } from "../datasets/gtzan.ts";
 
-/** The 10 GTZAN genre classes, in the loaders' order. */
-export const GENRES = [
-  "blues",
-  "classical",
-  "country",
-  "disco",
-  "hiphop",
-  "jazz",
-  "metal",
-  "pop",
-  "reggae",
-  "rock",
-] as const;
+/** The 10 GTZAN genre classes, in the loaders' order (the corpus imitates GTZAN's classes). */
+export const GENRES = GTZAN_GENRES;
 /** A genre class. */
 export type Genre = typeof GENRES[number];
 
