@@ -10,12 +10,12 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { isSoundalikeError } from "../../core/mod.ts";
 import { createConsoleLogger } from "../../core/mod.ts";
 import { setupBackend } from "../backend.ts";
 import { pathIsDir } from "../datasets/_util.ts";
 import { evaluateRun } from "../evaluate.ts";
 import { RUN_FILES, type Task, TASKS } from "../run_dir.ts";
+import { runMain } from "./_main.ts";
 
 const USAGE =
   "Usage: deno task evaluate [--task genre|emotion|instrument | --run <dir>] [--runs .cache/runs] [--cache .cache/features]";
@@ -68,14 +68,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (err) {
-    if (isSoundalikeError(err)) {
-      console.error(`Error: ${err.message}`);
-      Deno.exit(1);
-    }
-    throw err;
-  }
-}
+if (import.meta.main) await runMain(main);

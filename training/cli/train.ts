@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { createTerminalProgress, isSoundalikeError } from "../../core/mod.ts";
+import { createTerminalProgress } from "../../core/mod.ts";
 import { createConsoleLogger } from "../../core/mod.ts";
 import { type BackendName, setupBackend } from "../backend.ts";
 import { DATASET_LAYOUTS, type DatasetLayout, loadDataset } from "../datasets/mod.ts";
@@ -21,6 +21,7 @@ import { evaluateRun } from "../evaluate.ts";
 import type { CorpusProvenance } from "../run_dir.ts";
 import { type Task, TASKS } from "../run_dir.ts";
 import { trainModel, type TrainProgress } from "../train.ts";
+import { runMain } from "./_main.ts";
 
 const USAGE = `Usage: deno task train --task genre|emotion|instrument
   (--data <dir> [--layout gtzan|instruments|mirex|folder] | --synthetic [--corpus .cache/corpus])
@@ -201,17 +202,7 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (err) {
-    if (isSoundalikeError(err)) {
-      console.error(`Error: ${err.message}`);
-      Deno.exit(1);
-    }
-    throw err;
-  }
-}
+if (import.meta.main) await runMain(main);
 
 /** The corpus's `corpus.json` (generator, version, seed), when it has one. */
 async function corpusProvenance(corpusDir: string): Promise<{ corpus?: CorpusProvenance }> {

@@ -1,0 +1,23 @@
+/**
+ * The shared ending of the training CLIs: run `main`, exit with its code, and turn an error a
+ * user can fix into one line on standard error instead of a stack trace.
+ * @module
+ */
+import { isSoundalikeError } from "../../core/mod.ts";
+
+/**
+ * Runs a CLI's `main` with the process arguments and exits.
+ *
+ * @param main Returns the exit code.
+ */
+export async function runMain(main: (args: string[]) => Promise<number>): Promise<never> {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (err) {
+    if (isSoundalikeError(err)) {
+      console.error(`Error: ${err.message}`);
+      Deno.exit(1);
+    }
+    throw err;
+  }
+}
