@@ -35,6 +35,60 @@ export interface Config {
   logLevel: LogLevel;
   /** The directory relative paths on the command line are resolved against (`INIT_CWD` under `deno task`). */
   cwd: string;
+  /** The catalog folder a chat `/reindex` re-reads; `undefined`: re-embed the stored catalog only. */
+  catalogDir: string | undefined;
+  /** Whether {@linkcode Config.catalogDir} is an FMA tree. @default false */
+  catalogIsFma: boolean;
+  /** Limits of the chat bots. */
+  bot: BotLimits;
+  /** Discord, when `DISCORD_TOKEN` is set. */
+  discord: DiscordConfig | undefined;
+  /** Slack, when its credentials are set. */
+  slack: SlackConfig | undefined;
+}
+
+/** How much work the bot takes on. */
+export interface BotLimits {
+  /** Clips processed at once. @default 2 */
+  concurrency: number;
+  /** Requests waiting beyond those running; more are refused as busy. @default 20 */
+  queueSize: number;
+  /** Requests per user per minute. @default 6 */
+  perUserPerMinute: number;
+  /** Seconds a download may take. @default 30 */
+  downloadTimeoutSeconds: number;
+  /** Largest `k` a chat user may ask for. @default 10 */
+  maxResults: number;
+}
+
+/** The Discord bot's settings. */
+export interface DiscordConfig {
+  token: string;
+  /** The application id, needed by `deno task register` (read from the token's gateway session otherwise). */
+  applicationId: string | undefined;
+  /** REST base URL (a local fake in tests). @default "https://discord.com/api" */
+  apiUrl: string;
+  /** Hosts attachments may be downloaded from. @default Discord's CDN hosts */
+  cdnHosts: string[];
+}
+
+/** The Slack app's settings. */
+export interface SlackConfig {
+  botToken: string;
+  /** Verifies HTTP requests; required without Socket Mode. */
+  signingSecret: string | undefined;
+  /** An app-level token (`xapp-…`) selects Socket Mode. */
+  appToken: string | undefined;
+  /** HTTP receiver port. @default 3000 */
+  port: number;
+  /** Web API base URL (a local fake in tests). @default "https://slack.com/api/" */
+  apiUrl: string;
+  /** Hosts the bot token may be sent to when downloading files. @default Slack's file hosts */
+  fileHosts: string[];
+  /** User ids allowed to run `/reindex`. */
+  adminUserIds: string[];
+  /** Whether workspace admins and owners may run `/reindex` too. @default false */
+  allowWorkspaceAdmins: boolean;
 }
 
 /** Options of {@linkcode parseConfig}. */
@@ -46,6 +100,11 @@ export interface ParseConfigOptions {
 }
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));
+const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL");
+// Hosts as `name` or `name:port` (tests point the allowlists at 127.0.0.1:<port>).
+const hostList = z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean).map((h) => h.toLowerCase()))
+  .pipe(z.array(z.string().regex(/^[a-z0-9.-]+(:\d{1,5})?$/, "must be host names, comma-separated")).min(1));
 
 const schema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
@@ -63,10 +122,47 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).optional(),
   // Set by `deno task` (and npm) to the directory the command was typed in.
   INIT_CWD: z.string().optional(),
+  SOUNDALIKE_CATALOG_DIR: z.string().optional(),
+  SOUNDALIKE_CATALOG_FMA: bool.default(false),
+  SOUNDALIKE_BOT_CONCURRENCY: intIn(1, 64).default(2),
+  SOUNDALIKE_BOT_QUEUE: intIn(0, 10_000).default(20),
+  SOUNDALIKE_BOT_RATE_PER_MINUTE: intIn(1, 10_000).default(6),
+  SOUNDALIKE_DOWNLOAD_TIMEOUT_S: intIn(1, 600).default(30),
+  SOUNDALIKE_BOT_MAX_RESULTS: intIn(1, 10).default(10),
+  DISCORD_TOKEN: z.string().optional(),
+  DISCORD_APPLICATION_ID: z.string().regex(/^\d{15,22}$/, "must be the application's numeric id").optional(),
+  DISCORD_API_URL: httpUrl.default("https://discord.com/api"),
+  DISCORD_CDN_HOSTS: hostList.default(["cdn.discordapp.com", "media.discordapp.net"]),
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, "must be a bot token (xoxb-…)").optional(),
+  SLACK_SIGNING_SECRET: z.string().optional(),
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, "must be an app-level token (xapp-…)").optional(),
+  SLACK_PORT: intIn(1, 65535).default(3000),
+  SLACK_API_URL: httpUrl.default("https://slack.com/api/"),
+  SLACK_FILE_HOSTS: hostList.default(["files.slack.com", "files-origin.slack.com"]),
+  SLACK_ADMIN_USER_IDS: z.string().default("").transform((v) => v.split(/[\s,]+/).filter(Boolean)),
+  SLACK_ALLOW_WORKSPACE_ADMINS: bool.default(false),
+}).superRefine((v, ctx) => {
+  const slackParts = [v.SLACK_BOT_TOKEN, v.SLACK_SIGNING_SECRET, v.SLACK_APP_TOKEN].filter((x) => x);
+  if (slackParts.length > 0 && v.SLACK_BOT_TOKEN === undefined) {
+    ctx.addIssue({ code: "custom", path: ["SLACK_BOT_TOKEN"], message: "is needed with the other SLACK_ variables" });
+  }
+  if (v.SLACK_BOT_TOKEN !== undefined && !v.SLACK_SIGNING_SECRET && !v.SLACK_APP_TOKEN) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["SLACK_SIGNING_SECRET"],
+      message: "is needed with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)",
+    });
+  }
+  if (v.DISCORD_TOKEN !== undefined && !/^[\w-]{20,}\.[\w-]{4,}\.[\w-]{20,}$/.test(v.DISCORD_TOKEN)) {
+    ctx.addIssue({ code: "custom", path: ["DISCORD_TOKEN"], message: "does not look like a bot token" });
+  }
 });
 
 /** The variables {@linkcode loadConfig} reads. */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
+/** Variables whose values are secrets: never echoed in error messages. */
+const SECRET_VARIABLES = new Set(["DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"]);
 
 /**
  * Parses the configuration from an environment record.
@@ -94,7 +190,8 @@ export function parseConfig(
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? "?");
-      return `${key}=${JSON.stringify(relevant[key] ?? "")}: ${issue.message}`;
+      const shown = SECRET_VARIABLES.has(key) ? "(hidden)" : JSON.stringify(relevant[key] ?? "");
+      return `${key}=${shown}: ${issue.message}`;
     });
     throw new SoundalikeError(
       ErrorCode.BadConfig,
@@ -116,6 +213,31 @@ export function parseConfig(
     reindexConcurrency: v.SOUNDALIKE_REINDEX_CONCURRENCY,
     logLevel: v.LOG_LEVEL ?? options.defaultLogLevel ?? "info",
     cwd: v.INIT_CWD ?? options.cwd ?? Deno.cwd(),
+    catalogDir: v.SOUNDALIKE_CATALOG_DIR,
+    catalogIsFma: v.SOUNDALIKE_CATALOG_FMA,
+    bot: {
+      concurrency: v.SOUNDALIKE_BOT_CONCURRENCY,
+      queueSize: v.SOUNDALIKE_BOT_QUEUE,
+      perUserPerMinute: v.SOUNDALIKE_BOT_RATE_PER_MINUTE,
+      downloadTimeoutSeconds: v.SOUNDALIKE_DOWNLOAD_TIMEOUT_S,
+      maxResults: v.SOUNDALIKE_BOT_MAX_RESULTS,
+    },
+    discord: v.DISCORD_TOKEN === undefined ? undefined : {
+      token: v.DISCORD_TOKEN,
+      applicationId: v.DISCORD_APPLICATION_ID,
+      apiUrl: v.DISCORD_API_URL.replace(/\/+$/, ""),
+      cdnHosts: v.DISCORD_CDN_HOSTS,
+    },
+    slack: v.SLACK_BOT_TOKEN === undefined ? undefined : {
+      botToken: v.SLACK_BOT_TOKEN,
+      signingSecret: v.SLACK_SIGNING_SECRET,
+      appToken: v.SLACK_APP_TOKEN,
+      port: v.SLACK_PORT,
+      apiUrl: v.SLACK_API_URL.endsWith("/") ? v.SLACK_API_URL : `${v.SLACK_API_URL}/`,
+      fileHosts: v.SLACK_FILE_HOSTS,
+      adminUserIds: v.SLACK_ADMIN_USER_IDS,
+      allowWorkspaceAdmins: v.SLACK_ALLOW_WORKSPACE_ADMINS,
+    },
   };
 }
 

@@ -39,3 +39,44 @@ Deno.test("parseConfig() takes the program's default log level and INIT_CWD for 
   assert.equal(parseConfig({ INIT_CWD: "/home/me/music" }).cwd, "/home/me/music");
   assert.equal(parseConfig({}, { cwd: "/srv" }).cwd, "/srv");
 });
+
+Deno.test("parseConfig() leaves the chat platforms off without credentials and reads the bot limits", () => {
+  const config = parseConfig({ SOUNDALIKE_BOT_QUEUE: "3", SOUNDALIKE_BOT_RATE_PER_MINUTE: "2" });
+  assert.equal(config.discord, undefined);
+  assert.equal(config.slack, undefined);
+  assert.equal(config.bot.queueSize, 3);
+  assert.equal(config.bot.perUserPerMinute, 2);
+  assert.equal(config.bot.maxResults, 10);
+});
+
+Deno.test("parseConfig() reads Discord and Slack settings, with hosts normalised", () => {
+  const config = parseConfig({
+    DISCORD_TOKEN: "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123",
+    DISCORD_API_URL: "http://127.0.0.1:9999/api/",
+    DISCORD_CDN_HOSTS: "127.0.0.1:9998, CDN.example.org",
+    SLACK_BOT_TOKEN: "xoxb-1-2-3",
+    SLACK_SIGNING_SECRET: "s3cret",
+    SLACK_ADMIN_USER_IDS: "U1, U2",
+    SLACK_API_URL: "http://127.0.0.1:9997/api",
+  });
+  assert.equal(config.discord?.apiUrl, "http://127.0.0.1:9999/api");
+  assert.deepEqual(config.discord?.cdnHosts, ["127.0.0.1:9998", "cdn.example.org"]);
+  assert.equal(config.slack?.apiUrl, "http://127.0.0.1:9997/api/");
+  assert.deepEqual(config.slack?.adminUserIds, ["U1", "U2"]);
+  assert.equal(config.slack?.appToken, undefined);
+});
+
+Deno.test("parseConfig() names incomplete Slack credentials and never echoes a secret", () => {
+  assert.throws(
+    () => parseConfig({ SLACK_SIGNING_SECRET: "topsecretvalue", DISCORD_TOKEN: "not-a-token-really" }),
+    (err: unknown) => {
+      assert.ok(isSoundalikeError(err, "bad_config"));
+      assert.match(err.message, /SLACK_BOT_TOKEN/);
+      assert.match(err.message, /DISCORD_TOKEN/);
+      assert.doesNotMatch(err.message, /topsecretvalue|not-a-token-really/);
+      return true;
+    },
+  );
+  assert.throws(() => parseConfig({ SLACK_BOT_TOKEN: "xoxb-1" }), /SLACK_SIGNING_SECRET/);
+  assert.equal(parseConfig({ SLACK_BOT_TOKEN: "xoxb-1", SLACK_APP_TOKEN: "xapp-1" }).slack?.appToken, "xapp-1");
+});

@@ -41,6 +41,23 @@ export interface EmbedderOptions {
   logger?: Logger;
 }
 
+/** What one model hears in a clip: its classes and their probabilities, averaged over the segments. */
+export interface ModelHearing {
+  task: ModelTask;
+  /** Class names in the model's order (from the manifest). */
+  classes: readonly string[];
+  /** Softmax of the logits, averaged over the clip's segments; sums to 1. */
+  probabilities: Float32Array;
+}
+
+/** A clip's embedding and what each model hears in it. */
+export interface ClipAnalysis {
+  /** The 2304-d clip vector (unit 256-d blocks). */
+  vector: Float32Array;
+  /** One entry per model, in the manifest's embedding order. */
+  hearing: ModelHearing[];
+}
+
 /** Turns audio into clip embeddings. Call {@linkcode Embedder.close} when done. */
 export interface Embedder {
   /** Dimensions of the vectors returned (2304). */
@@ -56,6 +73,8 @@ export interface Embedder {
   embedAudio(audio: DecodedAudio): Promise<Float32Array>;
   /** Embeds several clips with one batched run per model (for reindexing throughput). */
   embedMany(clips: readonly (readonly Float32Array[])[]): Promise<Float32Array[]>;
+  /** {@linkcode Embedder.embedMany}, plus each model's class probabilities per clip. */
+  analyzeMany(clips: readonly (readonly Float32Array[])[]): Promise<ClipAnalysis[]>;
   /** Releases the sessions. */
   close(): Promise<void>;
 }
@@ -66,7 +85,7 @@ interface LoadedModel {
   inputName: string;
   mean: Float32Array;
   std: Float32Array;
-  classes: number;
+  classes: readonly string[];
 }
 
 /**
@@ -107,7 +126,7 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
         inputName: e.input.name,
         mean: Float32Array.from(e.normalization.mean),
         std: Float32Array.from(e.normalization.std),
-        classes: e.classes.length,
+        classes: e.classes,
       });
     }
   } catch (err) {
@@ -131,11 +150,18 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
     return specs;
   };
 
-  const embedMany = async (clips: readonly (readonly Float32Array[])[]): Promise<Float32Array[]> => {
+  const analyzeMany = async (clips: readonly (readonly Float32Array[])[]): Promise<ClipAnalysis[]> => {
     if (clips.length === 0) return [];
     const specs = logMels(clips);
     const batch = specs.length;
-    const out = clips.map(() => new Float32Array(CLIP_EMBEDDING_SIZE));
+    const out: ClipAnalysis[] = clips.map(() => ({
+      vector: new Float32Array(CLIP_EMBEDDING_SIZE),
+      hearing: models.map((m) => ({
+        task: m.task,
+        classes: m.classes,
+        probabilities: new Float32Array(m.classes.length),
+      })),
+    }));
     const input = new Float32Array(batch * nMels * frames);
     for (const [mi, model] of models.entries()) {
       // NHWC [batch, nMels, frames, 1]: one segment's [mel][frame] data after another.
@@ -144,21 +170,27 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
       );
       // Sequential on purpose: each session already uses the configured threads.
       const res = await run(model.session, model.inputName, input, [batch, nMels, frames, 1]);
-      if (res.embeddingSize !== EMBEDDING_SIZE || res.classes !== model.classes) {
+      const nClasses = model.classes.length;
+      if (res.embeddingSize !== EMBEDDING_SIZE || res.classes !== nClasses) {
         throw new SoundalikeError(
           ErrorCode.ModelMismatch,
-          `The ${model.task} model gives ${res.embeddingSize}-d embeddings and ${res.classes} logits, the manifest says ${EMBEDDING_SIZE} and ${model.classes}: ${FIX_MODELS_HINT}`,
+          `The ${model.task} model gives ${res.embeddingSize}-d embeddings and ${res.classes} logits, the manifest says ${EMBEDDING_SIZE} and ${nClasses}: ${FIX_MODELS_HINT}`,
         );
       }
       for (let i = 0; i < batch; i++) {
-        const clip = Math.floor(i / SEGMENTS_PER_CLIP);
+        const clip = out[Math.floor(i / SEGMENTS_PER_CLIP)]!;
         const seg = i % SEGMENTS_PER_CLIP;
         const block = res.embedding.subarray(i * EMBEDDING_SIZE, (i + 1) * EMBEDDING_SIZE);
-        out[clip]!.set(unitBlock(block), (mi * SEGMENTS_PER_CLIP + seg) * EMBEDDING_SIZE);
+        clip.vector.set(unitBlock(block), (mi * SEGMENTS_PER_CLIP + seg) * EMBEDDING_SIZE);
+        const probs = softmax(res.logits.subarray(i * nClasses, (i + 1) * nClasses));
+        const mean = clip.hearing[mi]!.probabilities;
+        for (let c = 0; c < nClasses; c++) mean[c]! += probs[c]! / SEGMENTS_PER_CLIP;
       }
     }
     return out;
   };
+  const embedMany = async (clips: readonly (readonly Float32Array[])[]) =>
+    (await analyzeMany(clips)).map((a) => a.vector);
 
   return {
     dims: CLIP_EMBEDDING_SIZE,
@@ -171,10 +203,33 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
       return (await embedMany([cutSegments(audio, features.segmentSeconds)]))[0]!;
     },
     embedMany,
+    analyzeMany,
     close: async () => {
       await Promise.all(models.splice(0).map((m) => releaseSession(m.session)));
     },
   };
+}
+
+/**
+ * The softmax of a row of logits, computed stably (the largest logit is subtracted first).
+ *
+ * @param logits One row.
+ * @returns Probabilities summing to 1.
+ * @example
+ * ```ts
+ * import { softmax } from "./embed.ts";
+ * const p = softmax(Float32Array.of(0, 0));
+ * console.assert(p[0] === 0.5 && p[1] === 0.5);
+ * ```
+ */
+export function softmax(logits: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  const out = new Float32Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! - max);
+  for (let i = 0; i < out.length; i++) out[i]! /= sum;
+  return out;
 }
 
 /**

@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { setupBackend } from "../training/backend.ts";
 import { buildModel, embeddingModel } from "../training/model.ts";
 import { exportToOnnx } from "../training/onnx_export.ts";
-import { CLIP_EMBEDDING_SIZE, createEmbedder, type Embedder, unitBlock } from "./embed.ts";
+import { CLIP_EMBEDDING_SIZE, createEmbedder, type Embedder, type ModelHearing, softmax, unitBlock } from "./embed.ts";
 import { DEFAULT_FEATURE_PARAMS, logMelSpectrogram, normalizeLogMel } from "./features.ts";
 import { createMemoryLogger } from "./logger.ts";
 import {
@@ -209,4 +209,35 @@ Deno.test("createEmbedder() reports a missing model file as ModelMismatch", asyn
   } finally {
     await Deno.remove(empty, { recursive: true });
   }
+});
+
+Deno.test("analyzeMany() gives each model's softmax averaged over the three segments", async () => {
+  await withEmbedder(async (e) => {
+    const analysis = (await e.analyzeMany([SEGMENTS]))[0]!;
+    assert.deepEqual(analysis.vector, await e.embedSegments(SEGMENTS));
+    assert.deepEqual(analysis.hearing.map((h) => h.task), [...MODEL_TASKS]);
+    for (const [mi, task] of MODEL_TASKS.entries()) {
+      const hearing: ModelHearing = analysis.hearing[mi]!;
+      assert.equal(hearing.classes.length, SHIPPED_CLASS_COUNTS[task]);
+      // Reference: tfjs logits of each normalised segment, softmaxed, then averaged.
+      const want = tf.tidy(() => {
+        const batch = tf.concat(SEGMENTS.map((s) =>
+          tf.tensor4d(normalizeLogMel(logMelSpectrogram(s), MEAN, STD).data, [1, NMELS, 200, 1])
+        ));
+        const logits = tfModels.get(task)!.predict(batch) as tf.Tensor2D;
+        return tf.softmax(logits).mean(0).dataSync() as Float32Array;
+      });
+      const total = hearing.probabilities.reduce((a: number, b: number) => a + b, 0);
+      assert.ok(Math.abs(total - 1) < 1e-5, `${task} sums to ${total}`);
+      for (let c = 0; c < want.length; c++) {
+        assert.ok(Math.abs(want[c]! - hearing.probabilities[c]!) < 1e-4, `${task} class ${c}`);
+      }
+    }
+  });
+});
+
+Deno.test("softmax() is stable for large logits", () => {
+  const p = softmax(Float32Array.of(1000, 999, -1000));
+  assert.ok(Math.abs(p[0]! - 1 / (1 + Math.exp(-1))) < 1e-6);
+  assert.equal(p[2], 0);
 });
