@@ -9,6 +9,7 @@ import { type FmaSubset, readFmaCatalog, readSkipList } from "./catalog/fma.ts";
 import { readFolderCatalog } from "./catalog/folder.ts";
 import type { CatalogReadResult, SkippedEntry } from "./catalog/types.ts";
 import { type Db, lockKey, openDatabase, withAdvisoryLock } from "./db/client.ts";
+import { catalogTopGenres, type GenreCount, trackIdsWithTopGenre, trackVector } from "./db/lookup.ts";
 import {
   type DbStats,
   getCachedEmbeddings,
@@ -30,7 +31,15 @@ import { decodeAudio, type DecodedAudio, decodeMany } from "./ffmpeg.ts";
 import { pathExists, sha256File } from "./files.ts";
 import type { Logger } from "./logger.ts";
 import { loadManifest, type Manifest, modelsHash } from "./manifest.ts";
-import { recommendForFile, type RecommendResult } from "./recommend.ts";
+import {
+  recommendForFile,
+  recommendForVector,
+  type RecommendResult,
+  type SearchDeps,
+  searchKeeping,
+  type TrackCard,
+  type VectorQueryResult,
+} from "./recommend.ts";
 import { noProgress, type ProgressReporter, reindexCatalog, type ReindexReport } from "./reindex.ts";
 import { cutSegments } from "./segments.ts";
 import { buildVectorIndex, type IndexKind, IndexStore, type StoredIndexes } from "./vector_index.ts";
@@ -42,6 +51,26 @@ export interface SimilarOptions {
   index?: IndexKind;
   /** IVF lists visited. @default config.nprobe */
   nprobe?: number;
+  /** Only catalog tracks with this top genre (case-insensitive). */
+  genre?: string;
+  /** Where the clip begins in the file, in seconds. @default 0 */
+  startSeconds?: number;
+}
+
+/** Which index answered, and which version of it. */
+export interface AnsweredBy {
+  index: IndexKind;
+  indexVersion: number;
+}
+
+/** What {@linkcode App.warm} opened. */
+export interface WarmReport {
+  /** Tracks in the served index, or `undefined` when there is no usable index yet. */
+  indexedTracks: number | undefined;
+  indexVersion: number | undefined;
+  /** Why there is no usable index, when there is none. */
+  indexProblem: string | undefined;
+  provider: "cuda" | "cpu";
 }
 
 /** Options of {@linkcode App.ingest}. */
@@ -81,7 +110,22 @@ export interface App {
   /** Decodes a clip with the configured limits at the models' sample rate. */
   decode(path: string): Promise<DecodedAudio>;
   /** The k most similar catalog tracks of a clip. */
-  similar(path: string, options?: SimilarOptions): Promise<RecommendResult & { index: IndexKind }>;
+  similar(path: string, options?: SimilarOptions): Promise<RecommendResult & AnsweredBy>;
+  /**
+   * The k catalog tracks most similar to a catalog track, from its stored vector (nothing decoded).
+   * @throws {SoundalikeError} `track_gone` when the track is no longer in the catalog or its index.
+   */
+  similarToTrack(
+    trackId: number,
+    options?: Omit<SimilarOptions, "startSeconds">,
+  ): Promise<VectorQueryResult & AnsweredBy & { seed: TrackCard }>;
+  /** The catalog's top genres with their track counts, most common first. */
+  genres(): Promise<GenreCount[]>;
+  /**
+   * Opens the database, models and current index now (a long-running bot does this at start so
+   * the first answer is fast). A missing index is reported, not thrown.
+   */
+  warm(): Promise<WarmReport>;
   /** Reads a catalog folder and stores its metadata. */
   ingest(dir: string, options?: IngestOptions): Promise<IngestReport>;
   /** Embeds every catalog track and publishes new indexes, one reindex at a time. */
@@ -256,6 +300,38 @@ export function createApp(config: Config, logger: Logger): App {
     }
   };
 
+  /** The tracks of one top genre; an unknown genre is refused with the genres there are. */
+  const genreTracks = async (genre: string): Promise<Set<number>> => {
+    const database = await db();
+    const ids = await trackIdsWithTopGenre(database, genre.trim());
+    if (ids.length > 0) return new Set(ids);
+    const known = (await catalogTopGenres(database)).map((g) => g.genre);
+    throw new SoundalikeError(
+      ErrorCode.BadRequest,
+      known.length
+        ? `The catalog has no ${JSON.stringify(genre.trim())} tracks: choose one of ${known.join(", ")}`
+        : "The catalog has no genres to filter by: search without a genre",
+    );
+  };
+
+  /** Searching the current index of one kind; `onVersion` hears which version answered. */
+  const searchDeps = (kind: IndexKind, nprobe: number, onVersion: (v: number) => void): SearchDeps => ({
+    search: async (vector, k, keep) => {
+      const idx = await indexes();
+      onVersion(idx.version);
+      const index = kind === "flat" ? idx.flat : idx.ivf;
+      const neighbours = searchKeeping(
+        (depth) => index.search(vector, depth, { nprobe }),
+        index.size,
+        k,
+        keep,
+      );
+      return { neighbours, metric: idx.meta.metric };
+    },
+    cards: async (ids) => getTrackCards(await db(), ids),
+    logger,
+  });
+
   const app: App = {
     config,
     logger,
@@ -267,28 +343,77 @@ export function createApp(config: Config, logger: Logger): App {
     async similar(path, options = {}) {
       const kind = options.index ?? config.indexKind;
       const nprobe = options.nprobe ?? config.nprobe;
-      // Everything is opened lazily by recommendForFile's order (decode first), so a bad clip
+      // The genre is checked before anything is decoded: a typo costs nothing.
+      const keep = options.genre === undefined ? undefined : await genreTracks(options.genre);
+      let version = 0;
+      // Everything else is opened lazily by recommendForFile's order (decode first), so a bad clip
       // loads no model or index and creates no database.
       const result = await recommendForFile(
         {
           decode,
-          embed: async (segments) => (await embedder()).embedSegments(segments),
-          search: async (vector, k) => {
-            const idx = await indexes();
-            const index = kind === "flat" ? idx.flat : idx.ivf;
-            return { neighbours: index.search(vector, k, { nprobe }), metric: idx.meta.metric };
-          },
-          cards: async (ids) => getTrackCards(await db(), ids),
+          embed: async (segments) => (await (await embedder()).analyzeMany([segments]))[0]!,
+          ...searchDeps(kind, nprobe, (v) => (version = v)),
           trackIdForFile: async (file) => {
             const hash = await sha256File(file).catch(() => undefined);
             return hash === undefined ? undefined : trackIdByContentHash(await db(), hash);
           },
-          logger,
         },
         path,
-        options.k === undefined ? {} : { k: options.k },
+        {
+          ...(options.k === undefined ? {} : { k: options.k }),
+          ...(options.startSeconds === undefined ? {} : { startSeconds: options.startSeconds }),
+          ...(keep === undefined ? {} : { keep }),
+        },
       );
-      return { ...result, index: kind };
+      return { ...result, index: kind, indexVersion: version };
+    },
+
+    async similarToTrack(trackId, options = {}) {
+      const kind = options.index ?? config.indexKind;
+      const nprobe = options.nprobe ?? config.nprobe;
+      const keep = options.genre === undefined ? undefined : await genreTracks(options.genre);
+      const [database, m, idx] = await Promise.all([db(), manifest(), indexes()]);
+      const gone = () =>
+        new SoundalikeError(
+          ErrorCode.TrackGone,
+          "That track is no longer in the catalog (a reindex removed it): send the clip again to search afresh",
+        );
+      if (!idx.flat.trackIds.includes(trackId)) throw gone();
+      const [lookup, seed] = await Promise.all([
+        trackVector(database, trackId, modelsHash(m)),
+        getTrackCards(database, [trackId]).then((c) => c[0]),
+      ]);
+      if (lookup.found !== "vector" || seed === undefined) throw gone();
+      let version = 0;
+      const result = await recommendForVector(searchDeps(kind, nprobe, (v) => (version = v)), lookup.vector, {
+        excludeTrackId: trackId,
+        ...(options.k === undefined ? {} : { k: options.k }),
+        ...(keep === undefined ? {} : { keep }),
+      });
+      return { ...result, seed, index: kind, indexVersion: version };
+    },
+
+    genres: async () => catalogTopGenres(await db()),
+
+    async warm() {
+      const [emb] = await Promise.all([embedder(), db()]);
+      try {
+        const idx = await indexes();
+        return {
+          indexedTracks: idx.meta.count,
+          indexVersion: idx.version,
+          indexProblem: undefined,
+          provider: emb.provider,
+        };
+      } catch (err) {
+        if (!(err instanceof SoundalikeError)) throw err;
+        return {
+          indexedTracks: undefined,
+          indexVersion: undefined,
+          indexProblem: err.message,
+          provider: emb.provider,
+        };
+      }
     },
 
     ingest: (dir, options) => locked(() => ingestUnlocked(dir, options)),

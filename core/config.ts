@@ -100,7 +100,9 @@ export interface ParseConfigOptions {
 }
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));
+const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) =>
+  ["1", "true", "yes"].includes(v)
+);
 const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL");
 // Hosts as `name` or `name:port` (tests point the allowlists at 127.0.0.1:<port>).
 const hostList = z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean).map((h) => h.toLowerCase()))
@@ -144,7 +146,11 @@ const schema = z.object({
 }).superRefine((v, ctx) => {
   const slackParts = [v.SLACK_BOT_TOKEN, v.SLACK_SIGNING_SECRET, v.SLACK_APP_TOKEN].filter((x) => x);
   if (slackParts.length > 0 && v.SLACK_BOT_TOKEN === undefined) {
-    ctx.addIssue({ code: "custom", path: ["SLACK_BOT_TOKEN"], message: "is needed with the other SLACK_ variables" });
+    ctx.addIssue({
+      code: "custom",
+      path: ["SLACK_BOT_TOKEN"],
+      message: "is needed with the other SLACK_ variables",
+    });
   }
   if (v.SLACK_BOT_TOKEN !== undefined && !v.SLACK_SIGNING_SECRET && !v.SLACK_APP_TOKEN) {
     ctx.addIssue({
@@ -162,7 +168,12 @@ const schema = z.object({
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
 /** Variables whose values are secrets: never echoed in error messages. */
-const SECRET_VARIABLES = new Set(["DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"]);
+const SECRET_VARIABLES = new Set([
+  "DISCORD_TOKEN",
+  "SLACK_BOT_TOKEN",
+  "SLACK_SIGNING_SECRET",
+  "SLACK_APP_TOKEN",
+]);
 
 /**
  * Parses the configuration from an environment record.

@@ -78,5 +78,8 @@ Deno.test("parseConfig() names incomplete Slack credentials and never echoes a s
     },
   );
   assert.throws(() => parseConfig({ SLACK_BOT_TOKEN: "xoxb-1" }), /SLACK_SIGNING_SECRET/);
-  assert.equal(parseConfig({ SLACK_BOT_TOKEN: "xoxb-1", SLACK_APP_TOKEN: "xapp-1" }).slack?.appToken, "xapp-1");
+  assert.equal(
+    parseConfig({ SLACK_BOT_TOKEN: "xoxb-1", SLACK_APP_TOKEN: "xapp-1" }).slack?.appToken,
+    "xapp-1",
+  );
 });

@@ -5,7 +5,14 @@ import * as tf from "@tensorflow/tfjs";
 import { setupBackend } from "../training/backend.ts";
 import { buildModel, embeddingModel } from "../training/model.ts";
 import { exportToOnnx } from "../training/onnx_export.ts";
-import { CLIP_EMBEDDING_SIZE, createEmbedder, type Embedder, type ModelHearing, softmax, unitBlock } from "./embed.ts";
+import {
+  CLIP_EMBEDDING_SIZE,
+  createEmbedder,
+  type Embedder,
+  type ModelHearing,
+  softmax,
+  unitBlock,
+} from "./embed.ts";
 import { DEFAULT_FEATURE_PARAMS, logMelSpectrogram, normalizeLogMel } from "./features.ts";
 import { createMemoryLogger } from "./logger.ts";
 import {
@@ -221,9 +228,11 @@ Deno.test("analyzeMany() gives each model's softmax averaged over the three segm
       assert.equal(hearing.classes.length, SHIPPED_CLASS_COUNTS[task]);
       // Reference: tfjs logits of each normalised segment, softmaxed, then averaged.
       const want = tf.tidy(() => {
-        const batch = tf.concat(SEGMENTS.map((s) =>
-          tf.tensor4d(normalizeLogMel(logMelSpectrogram(s), MEAN, STD).data, [1, NMELS, 200, 1])
-        ));
+        const batch = tf.concat(
+          SEGMENTS.map((s) =>
+            tf.tensor4d(normalizeLogMel(logMelSpectrogram(s), MEAN, STD).data, [1, NMELS, 200, 1])
+          ),
+        );
         const logits = tfModels.get(task)!.predict(batch) as tf.Tensor2D;
         return tf.softmax(logits).mean(0).dataSync() as Float32Array;
       });

@@ -29,6 +29,10 @@ export const ErrorCode = {
   Busy: "busy",
   /** An external tool (ffmpeg, fluidsynth, yt-dlp) is not installed. */
   MissingTool: "missing_tool",
+  /** A request's options are invalid (an unknown genre, a bad start time). */
+  BadRequest: "bad_request",
+  /** A catalog track asked for by id is no longer in the catalog or its index. */
+  TrackGone: "track_gone",
 } as const;
 
 /** One of {@linkcode ErrorCode}'s values. */

@@ -9,9 +9,11 @@
  * normalised vectors, whose cosine is the same mean of block cosines.
  * @module
  */
+import type { ClipAnalysis, ModelHearing } from "./embed.ts";
+import { ErrorCode, SoundalikeError } from "./errors.ts";
 import type { DecodedAudio } from "./ffmpeg.ts";
 import type { Logger } from "./logger.ts";
-import { cutSegments } from "./segments.ts";
+import { cutSegments, MIN_CLIP_SECONDS } from "./segments.ts";
 
 /** Squared L2 distance of two clip embeddings whose nine blocks are unit vectors, at most. */
 export const MAX_SQUARED_DISTANCE = 18;
@@ -66,34 +68,60 @@ export interface SearchAnswer {
   metric: "l2" | "cosine";
 }
 
-/** What {@linkcode recommendForFile} needs, already configured. */
-export interface RecommendDeps {
-  /** Decodes a file to mono float32 at the models' sample rate (limits already bound). */
-  decode(path: string): Promise<DecodedAudio>;
-  /** Embeds three equal-length segments into one clip vector. */
-  embed(segments: Float32Array[]): Promise<Float32Array>;
-  /** Finds the `k` nearest catalog tracks of a clip vector, with the metric of the index searched. */
-  search(vector: Float32Array, k: number): Promise<SearchAnswer> | SearchAnswer;
+/** What {@linkcode recommendForVector} needs, already configured. */
+export interface SearchDeps {
+  /**
+   * Finds the `k` nearest catalog tracks of a clip vector, with the metric of the index searched.
+   * With `keep`, only those tracks count: the search goes as deep as it must to find `k` of them.
+   */
+  search(vector: Float32Array, k: number, keep?: ReadonlySet<number>): Promise<SearchAnswer> | SearchAnswer;
   /** Metadata of tracks, in the order of `ids` (missing ids are left out). */
   cards(ids: number[]): Promise<TrackCard[]>;
-  /** The catalog track whose file has exactly these bytes, if any (asked only for decodable clips). */
-  trackIdForFile?(path: string): Promise<number | undefined>;
   logger: Logger;
 }
 
-/** Options of {@linkcode recommendForFile}. */
-export interface RecommendOptions {
+/** What {@linkcode recommendForFile} needs, already configured. */
+export interface RecommendDeps extends SearchDeps {
+  /** Decodes a file to mono float32 at the models' sample rate (limits already bound). */
+  decode(path: string): Promise<DecodedAudio>;
+  /** Embeds three equal-length segments into one clip vector, with what each model hears. */
+  embed(segments: Float32Array[]): Promise<ClipAnalysis>;
+  /** The catalog track whose file has exactly these bytes, if any (asked only for decodable clips). */
+  trackIdForFile?(path: string): Promise<number | undefined>;
+}
+
+/** Options of {@linkcode recommendForVector}. */
+export interface VectorQueryOptions {
   /** How many tracks to return. @default 5 */
   k?: number;
   /** A catalog track to leave out (the clip's own track), besides exact duplicates. */
   excludeTrackId?: number;
+  /** Only these catalog tracks may be returned (a genre filter, say). */
+  keep?: ReadonlySet<number>;
+}
+
+/** Options of {@linkcode recommendForFile}. */
+export interface RecommendOptions extends VectorQueryOptions {
+  /** Seconds from the start of the file where the clip begins. @default 0 */
+  startSeconds?: number;
+}
+
+/** The neighbours of one vector, with their cards. */
+export interface VectorQueryResult {
+  recommendations: Recommendation[];
+  /** The query's own catalog track, when it was recognised and left out. */
+  excludedTrackId: number | undefined;
+  /** Milliseconds spent searching and reading metadata. */
+  timings: { search: number; metadata: number };
 }
 
 /** The answer to one query. */
 export interface RecommendResult {
   recommendations: Recommendation[];
-  /** Length of the decoded clip in seconds, and whether it was cut at the configured maximum. */
-  clip: { seconds: number; truncated: boolean };
+  /** Length of the decoded clip in seconds (after `startSeconds`), and whether it was cut at the maximum. */
+  clip: { seconds: number; truncated: boolean; startSeconds: number };
+  /** What each model hears in the clip. */
+  hearing: ModelHearing[];
   /** The query's own catalog track, when it was recognised and left out. */
   excludedTrackId: number | undefined;
   timings: StageTimings;
@@ -140,37 +168,110 @@ export function rankNeighbours(
 }
 
 /**
- * Recommends the `k` catalog tracks most similar to an audio file.
+ * Searches an index for the `k` nearest tracks among `keep` only, going deeper (4x each time) until
+ * `k` allowed tracks are found or the whole index has been searched.
  *
- * @param deps Decoder, embedder, index and metadata, see {@linkcode RecommendDeps}.
- * The clip is decoded first, so a bad file is refused before any index, model or database is
- * opened: nothing is loaded or written for it.
- *
- * @param path The clip.
- * @param options `k` and an optional track to exclude.
- * @returns Recommendations, best first, with stage timings.
- * @throws {SoundalikeError} For unreadable, too short, silent or too large clips.
+ * @param search One index search for the `depth` nearest tracks.
+ * @param size How many vectors the index holds.
+ * @param k How many allowed tracks are wanted.
+ * @param keep The allowed tracks; `undefined` allows all.
+ * @returns Up to `k` allowed neighbours, nearest first.
+ * @example
+ * ```ts
+ * import { searchKeeping } from "./recommend.ts";
+ * const all = Array.from({ length: 100 }, (_, i) => ({ trackId: i, distance: i }));
+ * const hits = searchKeeping((depth) => all.slice(0, depth), 100, 2, new Set([90, 95, 99]));
+ * console.assert(hits.map((h) => h.trackId).join() === "90,95");
+ * ```
  */
-export async function recommendForFile(
-  deps: RecommendDeps,
-  path: string,
-  options: RecommendOptions = {},
-): Promise<RecommendResult> {
+export function searchKeeping(
+  search: (depth: number) => Neighbour[],
+  size: number,
+  k: number,
+  keep: ReadonlySet<number> | undefined,
+): Neighbour[] {
+  if (keep === undefined) return search(Math.min(k, size));
+  if (keep.size === 0 || size === 0) return [];
+  let depth = Math.min(size, Math.max(k * 8, 64));
+  for (;;) {
+    const hits = search(depth).filter((n) => keep.has(n.trackId));
+    if (hits.length >= k || depth >= size) return hits.slice(0, k);
+    depth = Math.min(size, depth * 4);
+  }
+}
+
+/**
+ * The part of a decoded clip from `startSeconds` on.
+ *
+ * @param audio A decoded clip.
+ * @param startSeconds Where the clip should begin; 0 keeps it whole.
+ * @returns The same audio from that point (sharing the samples).
+ * @throws {SoundalikeError} `clip_too_short` when less than the minimum clip length is left.
+ * @example
+ * ```ts
+ * import { clipFrom } from "./recommend.ts";
+ * const audio = { samples: new Float32Array(16000 * 30), sampleRate: 16000, seconds: 30, truncated: false };
+ * console.assert(clipFrom(audio, 10).seconds === 20);
+ * ```
+ */
+export function clipFrom(audio: DecodedAudio, startSeconds: number): DecodedAudio {
+  if (!(startSeconds >= 0)) throw new RangeError(`startSeconds must be >= 0: got ${startSeconds}`);
+  if (startSeconds === 0) return audio;
+  const from = Math.round(startSeconds * audio.sampleRate);
+  const left = (audio.samples.length - from) / audio.sampleRate;
+  if (left < MIN_CLIP_SECONDS) {
+    const latest = Math.max(0, audio.seconds - MIN_CLIP_SECONDS);
+    throw new SoundalikeError(
+      ErrorCode.ClipTooShort,
+      `The clip is ${formatClock(audio.seconds)} long, so starting at ${formatClock(startSeconds)} leaves ` +
+        `less than ${MIN_CLIP_SECONDS} s: choose a start at or before ${formatClock(latest)}`,
+    );
+  }
+  const samples = audio.samples.subarray(from);
+  return { ...audio, samples, seconds: samples.length / audio.sampleRate };
+}
+
+/**
+ * `m:ss` (or `h:mm:ss`) for a number of seconds, rounded down.
+ *
+ * @param seconds A duration.
+ * @returns The clock text.
+ * @example
+ * ```ts
+ * import { formatClock } from "./recommend.ts";
+ * console.assert(formatClock(75.9) === "1:15");
+ * ```
+ */
+export function formatClock(seconds: number): string {
+  const total = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const ss = String(total % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+/**
+ * The `k` catalog tracks nearest a clip vector, with their cards.
+ *
+ * @param deps Index and metadata, see {@linkcode SearchDeps}.
+ * @param vector A clip vector (from the embedder, or a catalog track's stored one).
+ * @param options `k`, a track to leave out and an optional set of allowed tracks.
+ * @returns Recommendations, best first.
+ */
+export async function recommendForVector(
+  deps: SearchDeps,
+  vector: Float32Array,
+  options: VectorQueryOptions = {},
+): Promise<VectorQueryResult> {
   const k = options.k ?? 5;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer: got ${k}`);
   const t0 = performance.now();
-  const audio = await deps.decode(path);
-  const segments = cutSegments(audio);
-  const t1 = performance.now();
-  const vector = await deps.embed(segments);
-  const t2 = performance.now();
   // Ask for a few more than k: the query's own track and duplicates are dropped afterwards.
-  const { neighbours, metric } = await deps.search(vector, k + 5);
-  const ownTrack = options.excludeTrackId ?? await deps.trackIdForFile?.(path);
-  const ranked = rankNeighbours(neighbours, k, ownTrack);
-  const t3 = performance.now();
+  const { neighbours, metric } = await deps.search(vector, k + 5, options.keep);
+  const ranked = rankNeighbours(neighbours, k, options.excludeTrackId);
+  const t1 = performance.now();
   const cards = new Map((await deps.cards(ranked.map((n) => n.trackId))).map((c) => [c.trackId, c]));
-  const t4 = performance.now();
+  const t2 = performance.now();
   const recommendations: Recommendation[] = [];
   for (const n of ranked) {
     const card = cards.get(n.trackId);
@@ -187,8 +288,57 @@ export async function recommendForFile(
   }
   return {
     recommendations,
-    clip: { seconds: audio.seconds, truncated: audio.truncated },
+    excludedTrackId: options.excludeTrackId,
+    timings: { search: t1 - t0, metadata: t2 - t1 },
+  };
+}
+
+/**
+ * Recommends the `k` catalog tracks most similar to an audio file.
+ *
+ * @param deps Decoder, embedder, index and metadata, see {@linkcode RecommendDeps}.
+ * The clip is decoded first, so a bad file is refused before any index, model or database is
+ * opened: nothing is loaded or written for it.
+ *
+ * @param path The clip.
+ * @param options `k`, a start offset, an optional track to exclude and allowed tracks.
+ * @returns Recommendations, best first, with what the models hear and stage timings.
+ * @throws {SoundalikeError} For unreadable, too short, silent or too large clips.
+ */
+export async function recommendForFile(
+  deps: RecommendDeps,
+  path: string,
+  options: RecommendOptions = {},
+): Promise<RecommendResult> {
+  const k = options.k ?? 5;
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer: got ${k}`);
+  const startSeconds = options.startSeconds ?? 0;
+  const t0 = performance.now();
+  const audio = clipFrom(await deps.decode(path), startSeconds);
+  const segments = cutSegments(audio);
+  const t1 = performance.now();
+  const analysis = await deps.embed(segments);
+  const t2 = performance.now();
+  // A clip cut from a catalog file is not that file: only whole files are recognised as their track.
+  const ownTrack = options.excludeTrackId ??
+    (startSeconds === 0 ? await deps.trackIdForFile?.(path) : undefined);
+  const found = await recommendForVector(deps, analysis.vector, {
+    k,
+    ...(ownTrack === undefined ? {} : { excludeTrackId: ownTrack }),
+    ...(options.keep ? { keep: options.keep } : {}),
+  });
+  const t3 = performance.now();
+  return {
+    recommendations: found.recommendations,
+    clip: { seconds: audio.seconds, truncated: audio.truncated, startSeconds },
+    hearing: analysis.hearing,
     excludedTrackId: ownTrack,
-    timings: { decode: t1 - t0, embed: t2 - t1, search: t3 - t2, metadata: t4 - t3, total: t4 - t0 },
+    timings: {
+      decode: t1 - t0,
+      embed: t2 - t1,
+      search: found.timings.search,
+      metadata: found.timings.metadata,
+      total: t3 - t0,
+    },
   };
 }

@@ -3,10 +3,14 @@ import type { DecodedAudio } from "./ffmpeg.ts";
 import { ErrorCode, isSoundalikeError, SoundalikeError } from "./errors.ts";
 import { createMemoryLogger } from "./logger.ts";
 import {
+  clipFrom,
+  formatClock,
   type Neighbour,
   rankNeighbours,
   type RecommendDeps,
   recommendForFile,
+  recommendForVector,
+  searchKeeping,
   similarityPercent,
   type TrackCard,
 } from "./recommend.ts";
@@ -48,11 +52,18 @@ function fakeDeps(neighbours: Neighbour[], audioSeconds = 30, ownTrack?: number)
     },
     embed: (segments) => {
       embeddedSegments.push(segments.length);
-      return Promise.resolve(new Float32Array(2304));
+      return Promise.resolve({
+        vector: new Float32Array(2304),
+        hearing: [{
+          task: "genre" as const,
+          classes: ["rock", "pop"],
+          probabilities: Float32Array.of(0.75, 0.25),
+        }],
+      });
     },
-    search: (_vector, k) => {
+    search: (_vector, k, keep) => {
       searched.push(k);
-      return { neighbours, metric: "l2" };
+      return { neighbours: keep ? neighbours.filter((n) => keep.has(n.trackId)) : neighbours, metric: "l2" };
     },
     cards: (ids) => Promise.resolve(ids.filter((id) => id !== 404).map(card)),
     trackIdForFile: () => Promise.resolve(ownTrack),
@@ -132,4 +143,54 @@ Deno.test("recommendForFile() passes user errors through untouched and opens not
   );
   await assert.rejects(recommendForFile(deps, "/clip.mp3", { k: 0 }), RangeError);
   assert.deepEqual([searched, embeddedSegments], [[], []], "no model or index was used for a bad clip");
+});
+
+Deno.test("recommendForFile() starts the clip at startSeconds and never treats a cut clip as its own file", async () => {
+  const { deps } = fakeDeps([{ trackId: 1, distance: 0.2 }, { trackId: 2, distance: 1 }], 60, 1);
+  const result = await recommendForFile(deps, "/catalog/000001.mp3", { startSeconds: 45 });
+  assert.equal(result.clip.seconds, 15);
+  assert.equal(result.clip.startSeconds, 45);
+  assert.deepEqual(result.recommendations.map((r) => r.trackId), [1, 2]);
+  assert.equal(result.hearing[0]?.classes[0], "rock");
+  await assert.rejects(
+    recommendForFile(deps, "/catalog/000001.mp3", { startSeconds: 58 }),
+    (err) => isSoundalikeError(err, "clip_too_short") && /at or before 0:57/.test(err.message),
+  );
+});
+
+Deno.test("recommendForFile() passes the allowed tracks to the search", async () => {
+  const { deps } = fakeDeps([{ trackId: 1, distance: 1 }, { trackId: 2, distance: 2 }, {
+    trackId: 3,
+    distance: 3,
+  }]);
+  const result = await recommendForFile(deps, "/clip.mp3", { keep: new Set([3, 2]) });
+  assert.deepEqual(result.recommendations.map((r) => r.trackId), [2, 3]);
+});
+
+Deno.test("recommendForVector() ranks a stored vector's neighbours without decoding", async () => {
+  const { deps, embeddedSegments } = fakeDeps([{ trackId: 7, distance: 0 }, { trackId: 5, distance: 2 }]);
+  const result = await recommendForVector(deps, new Float32Array(2304), { k: 3, excludeTrackId: 7 });
+  assert.deepEqual(result.recommendations.map((r) => [r.rank, r.trackId]), [[1, 5]]);
+  assert.deepEqual(embeddedSegments, []);
+});
+
+Deno.test("searchKeeping() goes deeper until k allowed tracks are found, and stops at the index size", () => {
+  const all = Array.from({ length: 1000 }, (_, i) => ({ trackId: i, distance: i }));
+  const depths: number[] = [];
+  const search = (depth: number) => (depths.push(depth), all.slice(0, depth));
+  assert.deepEqual(searchKeeping(search, 1000, 2, new Set([500, 999, 3])).map((n) => n.trackId), [3, 500]);
+  assert.deepEqual(depths, [64, 256, 1000]);
+  assert.deepEqual(searchKeeping(search, 1000, 5, new Set([4242])), []);
+  assert.deepEqual(searchKeeping(search, 1000, 2, new Set()), []);
+  assert.equal(searchKeeping(search, 1000, 3, undefined).length, 3);
+});
+
+Deno.test("clipFrom() and formatClock() cut and show clip times", () => {
+  const audio = { samples: new Float32Array(16000 * 10), sampleRate: 16000, seconds: 10, truncated: false };
+  assert.equal(clipFrom(audio, 0), audio);
+  assert.equal(clipFrom(audio, 7).seconds, 3);
+  assert.throws(() => clipFrom(audio, 7.5), /choose a start at or before 0:07/);
+  assert.throws(() => clipFrom(audio, -1), RangeError);
+  assert.equal(formatClock(3725), "1:02:05");
+  assert.equal(formatClock(59.9), "0:59");
 });

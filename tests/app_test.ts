@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { isSoundalikeError } from "../core/errors.ts";
+import { openTestCatalog } from "./catalog_fixture.ts";
+
+Deno.test("App answers similar, genre-filtered, offset and More-like queries on a real indexed catalog", async (t) => {
+  const catalog = await openTestCatalog({ tracks: 9 });
+  const { app } = catalog;
+  try {
+    await t.step("warm() opens everything and reports the served index", async () => {
+      const warm = await app.warm();
+      assert.equal(warm.indexedTracks, 9);
+      assert.equal(warm.indexVersion, 1);
+      assert.equal(warm.indexProblem, undefined);
+    });
+
+    const query = join(catalog.catalogDir, catalog.tracks[0]!.path);
+    await t.step("similar() leaves the clip's own track out and says what the models hear", async () => {
+      const result = await app.similar(query, { k: 5 });
+      assert.equal(result.recommendations.length, 5);
+      assert.ok(result.excludedTrackId !== undefined);
+      assert.ok(result.recommendations.every((r) => r.title !== catalog.tracks[0]!.title));
+      assert.deepEqual(result.hearing.map((h) => h.task), ["genre", "emotion", "instrument"]);
+      assert.equal(result.indexVersion, 1);
+    });
+
+    await t.step("genre keeps only tracks of that top genre, case-insensitively", async () => {
+      const result = await app.similar(query, { k: 5, genre: "jazz" });
+      assert.equal(result.recommendations.length, 3, "the fixture has three Jazz tracks");
+      assert.ok(result.recommendations.every((r) => r.genre === "Jazz"));
+    });
+
+    await t.step("an unknown genre is refused with the genres there are, before decoding", async () => {
+      await assert.rejects(
+        app.similar("/no/such/file.mp3", { genre: "Polka" }),
+        (err) =>
+          isSoundalikeError(err, "bad_request") && /Rock/.test(err.message) && /Jazz/.test(err.message),
+      );
+    });
+
+    await t.step("startSeconds cuts the clip and the cut clip may find its own file", async () => {
+      const result = await app.similar(query, { k: 3, startSeconds: 4 });
+      assert.equal(result.clip.startSeconds, 4);
+      assert.ok(Math.abs(result.clip.seconds - 8) < 0.1);
+      assert.equal(result.excludedTrackId, undefined);
+    });
+
+    await t.step("genres() lists the catalog's top genres with counts", async () => {
+      assert.deepEqual(await app.genres(), [
+        { genre: "Hip-Hop", tracks: 3 },
+        { genre: "Jazz", tracks: 3 },
+        { genre: "Rock", tracks: 3 },
+      ]);
+    });
+
+    const first = await app.similar(query, { k: 5 });
+    const seedId = first.recommendations[0]!.trackId;
+    await t.step("similarToTrack() searches from a stored vector and leaves the seed out", async () => {
+      const more = await app.similarToTrack(seedId, { k: 4 });
+      assert.equal(more.seed.trackId, seedId);
+      assert.equal(more.recommendations.length, 4);
+      assert.ok(more.recommendations.every((r) => r.trackId !== seedId));
+    });
+
+    await t.step("similarToTrack() on a track a reindex removed says it is gone", async () => {
+      const gone = (await app.similarToTrack(seedId)).seed;
+      await Deno.remove(join(catalog.catalogDir, gone.sourceId));
+      await app.update(catalog.catalogDir);
+      await assert.rejects(app.similarToTrack(seedId), (err) => isSoundalikeError(err, "track_gone"));
+      await assert.rejects(app.similarToTrack(987654), (err) => isSoundalikeError(err, "track_gone"));
+      assert.equal((await app.warm()).indexVersion, 2, "the new version is served without a restart");
+    });
+  } finally {
+    await catalog.close();
+  }
+});
