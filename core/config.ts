@@ -79,7 +79,7 @@ export interface SlackConfig {
   signingSecret: string | undefined;
   /** An app-level token (`xapp-…`) selects Socket Mode. */
   appToken: string | undefined;
-  /** HTTP receiver port. @default 3000 */
+  /** HTTP receiver port (0 picks a free one). @default 3000 */
   port: number;
   /** Web API base URL (a local fake in tests). @default "https://slack.com/api/" */
   apiUrl: string;
@@ -138,7 +138,7 @@ const schema = z.object({
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, "must be a bot token (xoxb-…)").optional(),
   SLACK_SIGNING_SECRET: z.string().optional(),
   SLACK_APP_TOKEN: z.string().regex(/^xapp-/, "must be an app-level token (xapp-…)").optional(),
-  SLACK_PORT: intIn(1, 65535).default(3000),
+  SLACK_PORT: intIn(0, 65535).default(3000),
   SLACK_API_URL: httpUrl.default("https://slack.com/api/"),
   SLACK_FILE_HOSTS: hostList.default(["files.slack.com", "files-origin.slack.com"]),
   SLACK_ADMIN_USER_IDS: z.string().default("").transform((v) => v.split(/[\s,]+/).filter(Boolean)),

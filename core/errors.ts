@@ -33,6 +33,10 @@ export const ErrorCode = {
   BadRequest: "bad_request",
   /** A catalog track asked for by id is no longer in the catalog or its index. */
   TrackGone: "track_gone",
+  /** A link or attachment is refused before downloading (scheme, host, size, type). */
+  DownloadRefused: "download_refused",
+  /** A download failed (not found, expired, timed out, not audio). */
+  DownloadFailed: "download_failed",
 } as const;
 
 /** One of {@linkcode ErrorCode}'s values. */

@@ -1,0 +1,248 @@
+/**
+ * The platform-neutral answer model: what a handler returns and what the Discord, Slack and console
+ * adapters render (embeds, Block Kit, text). Nothing here knows a platform.
+ * @module
+ */
+import type { ModelHearing } from "../core/embed.ts";
+import type { Recommendation } from "../core/recommend.ts";
+import type { ModelTask } from "../core/manifest.ts";
+
+/** The best class of one model, as shown to users. */
+export interface HeardLabel {
+  task: ModelTask;
+  /** The model's class name, e.g. `hiphop`, `cluster2`. */
+  className: string;
+  /** A readable name, e.g. `Hip-hop`, `Cheerful, fun`. */
+  label: string;
+  /** 0..1. */
+  probability: number;
+}
+
+/** One result card. */
+export interface TrackAnswer extends Recommendation {
+  /** What this track shares with the query (labels of {@linkcode SimilarAnswer.hearing}), if known. */
+  shared: HeardLabel[];
+}
+
+/** Five (or k) similar tracks. */
+export interface SimilarAnswer {
+  kind: "similar";
+  /** What was searched, e.g. `a clip (song.mp3)` or `More like #2: Food by AWOL`. */
+  heading: string;
+  /** The top class of each model for the query (empty when unknown). */
+  hearing: HeardLabel[];
+  tracks: TrackAnswer[];
+  /** Short remarks: the start offset used, the genre filter, a clip read only up to the limit. */
+  notes: string[];
+  /** Milliseconds from the request to the answer. */
+  elapsedMs: number;
+  index: "flat" | "ivf";
+  indexVersion: number;
+}
+
+/** Stable identifiers of notices, for logs and tests. */
+export type NoticeCode =
+  | "bad_request"
+  | "busy"
+  | "rate_limited"
+  | "forbidden"
+  | "queued"
+  | "working"
+  | "unavailable"
+  | "failed"
+  | string;
+
+/** A short message: an error a user can fix, a refusal, or a wait. */
+export interface NoticeAnswer {
+  kind: "notice";
+  tone: "error" | "info" | "wait";
+  code: NoticeCode;
+  text: string;
+}
+
+/** One command as the help lists it. */
+export interface HelpEntry {
+  usage: string;
+  description: string;
+}
+
+/** The help text. */
+export interface HelpAnswer {
+  kind: "help";
+  intro: string;
+  commands: HelpEntry[];
+  /** Catalog size and index version, when known. */
+  footer: string;
+}
+
+/** A reindex in progress. */
+export interface ReindexProgressAnswer {
+  kind: "reindex_progress";
+  /** `reading the catalog`, `hashing`, `embedding`, `publishing`. */
+  stage: string;
+  done: number;
+  total: number;
+  /** Overall progress, 0..100. */
+  percent: number;
+  /** Seconds left in this stage, when it can be estimated. */
+  etaSeconds: number | undefined;
+  startedBy: string;
+}
+
+/** One file a reindex left out, and why. */
+export interface SkippedFile {
+  item: string;
+  reason: string;
+}
+
+/** A finished reindex. */
+export interface ReindexSummaryAnswer {
+  kind: "reindex_summary";
+  ok: boolean;
+  /** One sentence when it failed. */
+  error: string | undefined;
+  indexedTracks: number;
+  embedded: number;
+  cached: number;
+  removed: number;
+  duplicates: SkippedFile[];
+  skipped: SkippedFile[];
+  indexVersion: number | undefined;
+  seconds: number;
+}
+
+/** Everything a handler can answer. */
+export type Answer =
+  | SimilarAnswer
+  | NoticeAnswer
+  | HelpAnswer
+  | ReindexProgressAnswer
+  | ReindexSummaryAnswer;
+
+/**
+ * A notice.
+ *
+ * @param tone `error`, `info` or `wait`.
+ * @param code A stable identifier.
+ * @param text One friendly sentence.
+ * @returns The {@linkcode NoticeAnswer}.
+ */
+export function notice(tone: NoticeAnswer["tone"], code: NoticeCode, text: string): NoticeAnswer {
+  return { kind: "notice", tone, code, text };
+}
+
+const GENRE_LABELS: Record<string, string> = { hiphop: "Hip-hop", rnb: "R&B" };
+
+/**
+ * MIREX mood clusters by their adjectives (Hu & Downie's five clusters, as used by the mood set).
+ */
+export const MOOD_LABELS: Readonly<Record<string, string>> = Object.freeze({
+  cluster1: "Passionate, rousing",
+  cluster2: "Cheerful, fun",
+  cluster3: "Wistful, bittersweet",
+  cluster4: "Witty, whimsical",
+  cluster5: "Fiery, intense",
+});
+
+const INSTRUMENT_LABELS: Record<string, string> = { drum: "Drums" };
+
+/**
+ * A readable name for a model class.
+ *
+ * @param task The model.
+ * @param className The manifest's class name.
+ * @returns E.g. `Hip-hop`, `Cheerful, fun`, `Drums`, or the name capitalised.
+ * @example
+ * ```ts
+ * import { classLabel } from "./answer.ts";
+ * console.assert(classLabel("emotion", "cluster2") === "Cheerful, fun");
+ * console.assert(classLabel("genre", "rock") === "Rock");
+ * ```
+ */
+export function classLabel(task: ModelTask, className: string): string {
+  const table = task === "genre" ? GENRE_LABELS : task === "emotion" ? MOOD_LABELS : INSTRUMENT_LABELS;
+  return table[className] ?? className.charAt(0).toUpperCase() + className.slice(1);
+}
+
+/**
+ * The best class of each model.
+ *
+ * @param hearing What the embedder heard.
+ * @returns One label per model, in the same order.
+ */
+export function topLabels(hearing: readonly ModelHearing[]): HeardLabel[] {
+  return hearing.map((h) => {
+    let best = 0;
+    for (let c = 1; c < h.probabilities.length; c++) {
+      if (h.probabilities[c]! > h.probabilities[best]!) best = c;
+    }
+    const className = h.classes[best] ?? "?";
+    return {
+      task: h.task,
+      className,
+      label: classLabel(h.task, className),
+      probability: h.probabilities[best] ?? 0,
+    };
+  });
+}
+
+/** What {@linkcode similarAnswer} is built from. */
+export interface SimilarAnswerInput {
+  heading: string;
+  hearing: HeardLabel[];
+  recommendations: Recommendation[];
+  /** Each track's own top labels, when stored. */
+  trackLabels?: ReadonlyMap<number, readonly HeardLabel[]>;
+  notes?: string[];
+  elapsedMs: number;
+  index: "flat" | "ivf";
+  indexVersion: number;
+}
+
+/**
+ * Builds a {@linkcode SimilarAnswer}, marking on each track the labels it shares with the query.
+ *
+ * @param input The search result and its context.
+ * @returns The answer.
+ */
+export function similarAnswer(input: SimilarAnswerInput): SimilarAnswer {
+  const wanted = new Map(input.hearing.map((h) => [h.task, h.className]));
+  return {
+    kind: "similar",
+    heading: input.heading,
+    hearing: input.hearing,
+    tracks: input.recommendations.map((r) => ({
+      ...r,
+      shared: (input.trackLabels?.get(r.trackId) ?? []).filter((l) => wanted.get(l.task) === l.className),
+    })),
+    notes: input.notes ?? [],
+    elapsedMs: input.elapsedMs,
+    index: input.index,
+    indexVersion: input.indexVersion,
+  };
+}
+
+/**
+ * A text progress bar of `width` cells.
+ *
+ * @param percent 0..100.
+ * @param width Cells. @default 20
+ * @returns E.g. `▓▓▓▓░░░░`.
+ */
+export function progressBar(percent: number, width = 20): string {
+  const filled = Math.round((Math.min(100, Math.max(0, percent)) / 100) * width);
+  return "▓".repeat(filled) + "░".repeat(width - filled);
+}
+
+/**
+ * `1:05`-style durations and `2 min 5 s`-style ETAs.
+ *
+ * @param seconds Seconds.
+ * @returns Short text.
+ */
+export function formatEta(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${s % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}

@@ -1,0 +1,122 @@
+/**
+ * The warm bot process: opens the models, the current index and the database once, then serves
+ * Discord and/or Slack (whichever has credentials) or, with neither, the console. It watches the
+ * index's `CURRENT` pointer so a reindex run elsewhere is served without a restart, and shuts down
+ * in order: stop taking work, finish what runs, close the database.
+ * @module
+ */
+import { type App, createApp } from "../core/app.ts";
+import type { Config, Logger } from "../core/mod.ts";
+import type { BotServices } from "./context.ts";
+import { type ConsoleOptions, runConsole } from "./console/console.ts";
+import { type DiscordBot, startDiscord } from "./discord/adapter.ts";
+import { ReindexRunner } from "./handlers/reindex.ts";
+import { RateLimiter } from "./rate_limit.ts";
+import { type SlackBot, startSlack } from "./slack/adapter.ts";
+import { WorkQueue } from "./work_queue.ts";
+
+/** Options of {@linkcode startBot}. */
+export interface StartBotOptions {
+  config: Config;
+  logger: Logger;
+  /** The console's input and output, used when no platform is configured. */
+  console?: Omit<ConsoleOptions, "cwd">;
+  /** How often the index pointer is checked, in milliseconds. @default 5000 */
+  watchIntervalMs?: number;
+  /** Least time between two reindex progress edits. @default 2000 */
+  progressIntervalMs?: number;
+  /** An app to use instead of opening one from `config` (benchmarks). */
+  app?: App;
+}
+
+/** A running bot. */
+export interface RunningBot {
+  readonly app: App;
+  readonly services: BotServices;
+  readonly discord: DiscordBot | undefined;
+  readonly slack: SlackBot | undefined;
+  /** Resolves when the console's input ends (never, with a chat platform). */
+  readonly finished: Promise<void>;
+  /** Stops taking work, finishes what runs, disconnects, closes the database. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the bot.
+ *
+ * @param options Configuration, logger and console streams.
+ * @returns The running bot.
+ */
+export async function startBot(options: StartBotOptions): Promise<RunningBot> {
+  const { config, logger } = options;
+  const app = options.app ?? createApp(config, logger);
+  const stopping = new AbortController();
+  const services: BotServices = {
+    app,
+    queue: new WorkQueue({ concurrency: config.bot.concurrency, capacity: config.bot.queueSize }),
+    limiter: new RateLimiter({ limit: config.bot.perUserPerMinute, windowMs: 60_000 }),
+    reindex: new ReindexRunner(app, logger, { progressIntervalMs: options.progressIntervalMs ?? 2000 }),
+    logger,
+    signal: stopping.signal,
+  };
+
+  let discord: DiscordBot | undefined;
+  let slack: SlackBot | undefined;
+  let watcher: ReturnType<typeof setInterval> | undefined;
+  try {
+    const warm = await app.warm();
+    let served = warm.indexVersion;
+    if (warm.indexVersion === undefined) {
+      logger.warn(`Soundalike is up without a search index: ${warm.indexProblem}`);
+    } else {
+      logger.info(
+        `Soundalike ready: ${warm.indexedTracks} tracks, index v${warm.indexVersion}, models on ${warm.provider}`,
+      );
+    }
+    // A reindex in another process (PostgreSQL) swaps CURRENT: load the new version before a query needs it.
+    watcher = setInterval(() => {
+      app.warm().then((w) => {
+        if (w.indexVersion !== undefined && w.indexVersion !== served) {
+          logger.info(`Now serving index v${w.indexVersion} (${w.indexedTracks} tracks)`);
+          served = w.indexVersion;
+        }
+      }).catch((err) => logger.debug("Index check failed", { err }));
+    }, options.watchIntervalMs ?? 5000);
+    if (config.discord) discord = await startDiscord(services, config.discord);
+    if (config.slack) slack = await startSlack(services, config.slack);
+  } catch (err) {
+    clearInterval(watcher);
+    await Promise.allSettled([discord?.stop(), slack?.stop()]);
+    await app.close();
+    throw err;
+  }
+
+  let finished: Promise<void> = new Promise(() => {});
+  if (!discord && !slack && options.console) {
+    logger.info("No DISCORD_TOKEN or SLACK_BOT_TOKEN: console mode (type /help)");
+    finished = runConsole(services, { ...options.console, cwd: config.cwd });
+  } else {
+    logger.info(`Serving ${[discord && "Discord", slack && "Slack"].filter(Boolean).join(" and ")}`);
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    app,
+    services,
+    discord,
+    slack,
+    finished,
+    stop() {
+      return stopped ??= (async () => {
+        stopping.abort();
+        clearInterval(watcher);
+        logger.info("Shutting down: finishing the requests in progress");
+        await services.reindex.stop();
+        await services.queue.close();
+        await Promise.allSettled([discord?.stop(), slack?.stop()]);
+        await app.close();
+        logger.info("Stopped");
+      })();
+    },
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * `/reindex` for admins: re-reads the configured catalog (or a folder given in the console) and
+ * rebuilds the indexes in the background, one run at a time. Progress is reported as answers (at
+ * most one every `progressIntervalMs`, plus each stage change) so an adapter can keep editing one
+ * message; queries go on being answered from the old index until the new one is swapped in.
+ * @module
+ */
+import type { App } from "../../core/app.ts";
+import { isSoundalikeError, type Logger, type ProgressReporter } from "../../core/mod.ts";
+import {
+  notice,
+  type NoticeAnswer,
+  type ReindexProgressAnswer,
+  type ReindexSummaryAnswer,
+  type SkippedFile,
+} from "../answer.ts";
+import type { OnUpdate, Requester } from "../context.ts";
+
+/** A reindex request. */
+export interface ReindexRequest {
+  requester: Requester;
+  /** A catalog folder; only the console may name one. @default config.catalogDir */
+  dir?: string | undefined;
+}
+
+/** Options of {@linkcode ReindexRunner}. */
+export interface ReindexRunnerOptions {
+  /** Least time between two progress answers. @default 2000 */
+  progressIntervalMs?: number;
+}
+
+/** Which share of the whole run each stage of core's reindex stands for (percent from, to). */
+const STAGES: Record<string, [number, number]> = {
+  "reading the catalog": [0, 5],
+  hashing: [5, 15],
+  embedding: [15, 95],
+  publishing: [95, 100],
+};
+
+/** Runs one reindex at a time and knows how far it is. */
+export class ReindexRunner {
+  readonly #app: Pick<App, "update" | "config">;
+  readonly #logger: Logger;
+  readonly #interval: number;
+  #current: ReindexProgressAnswer | undefined;
+  #running: Promise<unknown> | undefined;
+  #abort = new AbortController();
+
+  /**
+   * @param app The application whose catalog is rebuilt.
+   * @param logger Where failures are logged.
+   * @param options Progress pacing.
+   */
+  constructor(app: Pick<App, "update" | "config">, logger: Logger, options: ReindexRunnerOptions = {}) {
+    this.#app = app;
+    this.#logger = logger;
+    this.#interval = options.progressIntervalMs ?? 2000;
+  }
+
+  /** The running reindex's progress, or `undefined` when none runs. */
+  get current(): ReindexProgressAnswer | undefined {
+    return this.#current;
+  }
+
+  /**
+   * Starts a reindex unless one runs or the requester is not an admin.
+   *
+   * @param request Who asks, and the folder.
+   * @param onUpdate Hears progress answers while it runs.
+   * @returns A refusal, or the first progress answer and the summary to come.
+   */
+  start(
+    request: ReindexRequest,
+    onUpdate: OnUpdate,
+  ): { started: false; answer: NoticeAnswer } | {
+    started: true;
+    answer: ReindexProgressAnswer;
+    done: Promise<ReindexSummaryAnswer>;
+  } {
+    if (!request.requester.isAdmin) {
+      return {
+        started: false,
+        answer: notice(
+          "error",
+          "forbidden",
+          request.requester.platform === "discord"
+            ? "Only members who can manage this server can rebuild the catalog"
+            : "Only the bot's admins can rebuild the catalog: ask one to add your user id",
+        ),
+      };
+    }
+    if (this.#current) {
+      const c = this.#current;
+      return {
+        started: false,
+        answer: notice(
+          "wait",
+          "busy",
+          `A reindex is already running (${
+            Math.floor(c.percent)
+          } %, ${c.stage}, started by ${c.startedBy}): ` +
+            "I'll post its summary when it ends",
+        ),
+      };
+    }
+    if (this.#abort.signal.aborted) {
+      return {
+        started: false,
+        answer: notice("error", "unavailable", "I'm restarting: try again in a moment"),
+      };
+    }
+    const dir = request.dir ?? this.#app.config.catalogDir;
+    const first = this.#progress(request.requester.name, dir ? "reading the catalog" : "hashing", 0, 0);
+    this.#current = first;
+    const done = this.#run(request, dir, onUpdate);
+    this.#running = done;
+    return { started: true, answer: first, done };
+  }
+
+  /**
+   * Stops a running reindex at the next batch (shutdown) and waits for it to end. The old index
+   * keeps serving: a run that does not finish publishes nothing.
+   */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#running?.catch(() => {});
+  }
+
+  async #run(
+    request: ReindexRequest,
+    dir: string | undefined,
+    onUpdate: OnUpdate,
+  ): Promise<ReindexSummaryAnswer> {
+    const started = performance.now();
+    const who = request.requester.name;
+    let last = 0;
+    const emit = (answer: ReindexProgressAnswer, force: boolean) => {
+      this.#current = answer;
+      const now = performance.now();
+      if (!force && now - last < this.#interval) return;
+      last = now;
+      Promise.resolve(onUpdate(answer)).catch((err) => this.#logger.debug("Progress not shown", { err }));
+    };
+    let stage = "hashing";
+    let total = 0;
+    let stageStart = performance.now();
+    const progress: ProgressReporter = {
+      start: (t, label) => {
+        stage = label;
+        total = t;
+        stageStart = performance.now();
+        emit(this.#progress(who, stage, 0, total), true);
+      },
+      update: (done) => {
+        const elapsed = (performance.now() - stageStart) / 1000;
+        const eta = done > 0 && elapsed > 0.5 ? ((total - done) * elapsed) / done : undefined;
+        emit(this.#progress(who, stage, done, total, eta), false);
+      },
+      // Core publishes right after the last embedding batch: say so, as nothing else reports it.
+      stop: () => {
+        if (stage === "embedding") emit(this.#progress(who, "publishing", 0, 0), true);
+      },
+    };
+    try {
+      if (dir) emit(this.#progress(who, "reading the catalog", 0, 0), true);
+      const result = await this.#app.update(dir, {
+        ...(dir && this.#app.config.catalogIsFma && request.dir === undefined ? { fma: true } : {}),
+        progress,
+        signal: this.#abort.signal,
+      });
+      const r = result.reindex;
+      const skipped: SkippedFile[] = [
+        ...(result.ingest?.skipped ?? []),
+        ...r.skipped.map((s) => ({ item: s.path, reason: s.reason })),
+      ];
+      return {
+        kind: "reindex_summary",
+        ok: true,
+        error: undefined,
+        indexedTracks: r.indexed,
+        embedded: r.embedded,
+        cached: r.cached,
+        removed: result.ingest?.removed ?? 0,
+        duplicates: [],
+        skipped,
+        indexVersion: r.version,
+        seconds: (performance.now() - started) / 1000,
+      };
+    } catch (err) {
+      const aborted = this.#abort.signal.aborted;
+      if (!isSoundalikeError(err) && !aborted) this.#logger.error("Reindex failed", { err, by: who });
+      return {
+        kind: "reindex_summary",
+        ok: false,
+        error: aborted
+          ? "The reindex was stopped because the bot is shutting down: the previous index is still served"
+          : isSoundalikeError(err)
+          ? err.message
+          : "The reindex failed on my side (it has been logged): the previous index is still served",
+        indexedTracks: 0,
+        embedded: 0,
+        cached: 0,
+        removed: 0,
+        duplicates: [],
+        skipped: [],
+        indexVersion: undefined,
+        seconds: (performance.now() - started) / 1000,
+      };
+    } finally {
+      this.#current = undefined;
+      this.#running = undefined;
+    }
+  }
+
+  #progress(
+    startedBy: string,
+    stage: string,
+    done: number,
+    total: number,
+    etaSeconds?: number,
+  ): ReindexProgressAnswer {
+    const [from, to] = STAGES[stage] ?? [0, 100];
+    const fraction = total > 0 ? Math.min(1, done / total) : 0;
+    return {
+      kind: "reindex_progress",
+      stage,
+      done,
+      total,
+      percent: from + (to - from) * fraction,
+      etaSeconds,
+      startedBy,
+    };
+  }
+}

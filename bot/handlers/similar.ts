@@ -1,0 +1,230 @@
+/**
+ * `/similar`: a shared clip in, five (or k) similar catalog tracks out. Split in two so adapters
+ * can answer cheap refusals at once (privately, before any "thinking…") and defer only real work:
+ * {@linkcode checkSimilar} validates synchronously, {@linkcode runSimilar} queues, downloads, searches.
+ * @module
+ */
+import { join } from "node:path";
+import { ErrorCode, SoundalikeError } from "../../core/errors.ts";
+import { formatClock } from "../../core/recommend.ts";
+import { notice, type NoticeAnswer, type SimilarAnswer, similarAnswer, topLabels } from "../answer.ts";
+import type { BotServices, ClipRef, OnUpdate, Requester } from "../context.ts";
+import { checkUrl, downloadToFile } from "../download.ts";
+import { errorNotice } from "./_errors.ts";
+
+/** A `/similar` request as the adapters parse it. */
+export interface SimilarRequest {
+  requester: Requester;
+  /** The clip; `undefined` when the command came without one. */
+  clip: ClipRef | undefined;
+  /** How many tracks. @default 5 */
+  k?: number | undefined;
+  /** Only catalog tracks of this top genre. */
+  genre?: string | undefined;
+  /** Where the clip starts: `m:ss`, `h:mm:ss` or seconds. */
+  start?: string | undefined;
+}
+
+/** A request that passed {@linkcode checkSimilar}. */
+export interface CheckedSimilar {
+  kind: "checked";
+  request: SimilarRequest;
+  clip: ClipRef;
+  k: number;
+  startSeconds: number;
+  /** When the request arrived, for the time shown with the answer. */
+  receivedAt: number;
+}
+
+const AUDIO_TYPE = /^(audio\/|video\/|application\/(ogg|octet-stream|x-matroska|mp4))/i;
+const AUDIO_NAME = /\.(mp3|ogg|oga|opus|wav|flac|m4a|aac|wma|aif|aiff|webm|mp4|mkv|mov|weba)$/i;
+
+/**
+ * Parses a start time.
+ *
+ * @param text `m:ss`, `h:mm:ss` or a number of seconds.
+ * @returns Seconds.
+ * @throws {SoundalikeError} `bad_request` for anything else.
+ * @example
+ * ```ts
+ * import { parseStart } from "./similar.ts";
+ * console.assert(parseStart("1:30") === 90 && parseStart("1:00:05") === 3605 && parseStart("45") === 45);
+ * ```
+ */
+export function parseStart(text: string): number {
+  const t = text.trim();
+  const clock = /^(?:(\d+):)?(\d{1,3}):([0-5]\d)(?:\.\d+)?$/.exec(t);
+  if (clock) return Number(clock[1] ?? 0) * 3600 + Number(clock[2]) * 60 + Number(clock[3]);
+  if (/^\d+(\.\d+)?s?$/.test(t)) return Number(t.replace(/s$/, ""));
+  throw new SoundalikeError(
+    ErrorCode.BadRequest,
+    `I can't read the start time ${JSON.stringify(t)}: write it as m:ss, like 1:30`,
+  );
+}
+
+/**
+ * Validates a request without waiting on anything: a clip is there, it looks like audio and is not
+ * too large, the options are valid, the user is within the rate limit and the queue has room.
+ *
+ * @param services The bot's services (limits and configuration).
+ * @param request The request.
+ * @returns A refusal to show privately, or the checked request to run.
+ */
+export function checkSimilar(services: BotServices, request: SimilarRequest): NoticeAnswer | CheckedSimilar {
+  const { config } = services.app;
+  const clip = request.clip;
+  if (clip === undefined) {
+    return notice(
+      "error",
+      "bad_request",
+      "Attach an audio clip (MP3, OGG, WAV, FLAC, M4A…) and I'll find tracks that sound like it",
+    );
+  }
+  if (clip.contentType !== undefined && !AUDIO_TYPE.test(clip.contentType) && !AUDIO_NAME.test(clip.name)) {
+    return notice(
+      "error",
+      "bad_request",
+      `${clip.name} is ${clip.contentType}, not audio: attach an audio clip (MP3, OGG, WAV, FLAC, M4A…)`,
+    );
+  }
+  if (clip.size !== undefined && clip.size > config.maxUploadBytes) {
+    const mb = (n: number) => (n / (1024 * 1024)).toFixed(1);
+    return notice(
+      "error",
+      "file_too_large",
+      `${clip.name} is ${mb(clip.size)} MB, more than the ${
+        mb(config.maxUploadBytes)
+      } MB limit: send a shorter clip`,
+    );
+  }
+  if (clip.location.kind === "url") {
+    try {
+      checkUrl(clip.location.url, clip.location.policy);
+    } catch (err) {
+      return errorNotice(err, services.logger, {});
+    }
+  }
+  const k = request.k ?? 5;
+  if (!Number.isInteger(k) || k < 1 || k > config.bot.maxResults) {
+    return notice("error", "bad_request", `Ask for 1 to ${config.bot.maxResults} tracks`);
+  }
+  let startSeconds = 0;
+  if (request.start !== undefined && request.start.trim() !== "") {
+    try {
+      startSeconds = parseStart(request.start);
+    } catch (err) {
+      return errorNotice(err, services.logger, {});
+    }
+  }
+  const refusal = admit(services, request.requester);
+  if (refusal) return refusal;
+  return { kind: "checked", request, clip, k, startSeconds, receivedAt: performance.now() };
+}
+
+/**
+ * The rate limit and the queue's room, checked before any work is accepted.
+ *
+ * @param services Limits.
+ * @param requester Who asks.
+ * @returns A refusal, or `undefined` to go ahead.
+ */
+export function admit(services: BotServices, requester: Requester): NoticeAnswer | undefined {
+  const { queue, limiter } = services;
+  if (services.signal.aborted) return notice("error", "unavailable", "I'm restarting: try again in a moment");
+  if (queue.nextPosition() > services.app.config.bot.queueSize) {
+    return notice("error", "busy", "I'm busy with a lot of clips right now: try again in a minute");
+  }
+  const rate = limiter.take(`${requester.platform}:${requester.userId}`);
+  if (!rate.ok) {
+    return notice(
+      "error",
+      "rate_limited",
+      `You're sending clips faster than I can listen: try again in ${rate.retryAfterSeconds} s`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Runs a checked request: waits for its turn (telling `onUpdate` its place in line), fetches the
+ * clip into a temporary folder that is always removed, and searches.
+ *
+ * @param services The bot's services.
+ * @param checked From {@linkcode checkSimilar}.
+ * @param onUpdate Hears interim answers (the place in line).
+ * @returns The similar tracks, or a notice saying what went wrong and what to do.
+ */
+export async function runSimilar(
+  services: BotServices,
+  checked: CheckedSimilar,
+  onUpdate: OnUpdate = () => {},
+): Promise<SimilarAnswer | NoticeAnswer> {
+  const { request, clip } = checked;
+  const context = { user: `${request.requester.platform}:${request.requester.userId}`, clip: clip.name };
+  try {
+    return await services.queue.run(
+      () => search(services, checked),
+      (position) =>
+        void Promise.resolve(onUpdate(
+          notice("wait", "queued", `You're #${position} in line: your tracks are coming`),
+        )).catch((err) => services.logger.debug("Queue update not shown", { err })),
+    );
+  } catch (err) {
+    return errorNotice(err, services.logger, context);
+  }
+}
+
+async function search(services: BotServices, checked: CheckedSimilar): Promise<SimilarAnswer> {
+  const { app } = services;
+  const { clip, request } = checked;
+  const options = {
+    k: checked.k,
+    ...(request.genre ? { genre: request.genre } : {}),
+    ...(checked.startSeconds > 0 ? { startSeconds: checked.startSeconds } : {}),
+  };
+  const result = await withLocalClip(services, clip, (path) => app.similar(path, options));
+  const notes: string[] = [];
+  if (checked.startSeconds > 0) notes.push(`from ${formatClock(checked.startSeconds)}`);
+  if (request.genre) notes.push(`${request.genre.trim()} tracks only`);
+  if (result.clip.truncated) notes.push(`listened to the first ${formatClock(app.config.maxClipSeconds)}`);
+  return similarAnswer({
+    heading: `Tracks that sound like ${clip.name}`,
+    hearing: topLabels(result.hearing),
+    recommendations: result.recommendations,
+    notes,
+    elapsedMs: performance.now() - checked.receivedAt,
+    index: result.index,
+    indexVersion: result.indexVersion,
+  });
+}
+
+/**
+ * Gives `fn` a local path of the clip: the path itself, or a download into a fresh temporary
+ * folder that is removed afterwards, whatever happens.
+ *
+ * @param services Limits, the shutdown signal.
+ * @param clip The clip.
+ * @param fn Work on the local file.
+ * @returns What `fn` returns.
+ */
+export async function withLocalClip<T>(
+  services: BotServices,
+  clip: ClipRef,
+  fn: (path: string) => Promise<T>,
+): Promise<T> {
+  if (clip.location.kind === "path") return await fn(clip.location.path);
+  const { config } = services.app;
+  const dir = await Deno.makeTempDir({ prefix: "soundalike_clip_" });
+  try {
+    // The name is the platform's: only a safe extension is kept for ffmpeg's format guess.
+    const ext = /\.[a-z0-9]{1,5}$/i.exec(clip.name)?.[0] ?? "";
+    const downloaded = await downloadToFile(clip.location.url, join(dir, `clip${ext}`), {
+      ...clip.location.policy,
+      maxBytes: config.maxUploadBytes,
+      timeoutMs: config.bot.downloadTimeoutSeconds * 1000,
+    }, services.signal);
+    return await fn(downloaded.path);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}

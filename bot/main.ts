@@ -1,0 +1,43 @@
+/**
+ * `deno task bot`: the long-running bot. Discord when `DISCORD_TOKEN` is set, Slack when its
+ * credentials are, both when both are; with neither, the console mode on this terminal.
+ * SIGINT/SIGTERM stop it cleanly (exit 0).
+ * @module
+ */
+import { createConsoleLogger, isSoundalikeError, loadConfig, type Logger } from "../core/mod.ts";
+import { startBot } from "./bot.ts";
+
+if (import.meta.main) {
+  let logger: Logger = createConsoleLogger("info");
+  try {
+    const config = loadConfig({ defaultLogLevel: "info" });
+    logger = createConsoleLogger(config.logLevel);
+    const encoder = new TextEncoder();
+    const bot = await startBot({
+      config,
+      logger,
+      console: {
+        input: Deno.stdin.readable,
+        write: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
+        prompt: Deno.stdin.isTerminal(),
+      },
+    });
+    const shutdown = async () => {
+      await bot.stop();
+      Deno.exit(0);
+    };
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(signal, () => void shutdown());
+    }
+    await bot.finished;
+    await shutdown();
+  } catch (err) {
+    if (isSoundalikeError(err)) {
+      console.error(err.message);
+    } else {
+      logger.error("The bot could not start", { err });
+      console.error(`The bot could not start: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    Deno.exit(1);
+  }
+}

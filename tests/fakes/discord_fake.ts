@@ -1,0 +1,242 @@
+/**
+ * A local stand-in for Discord, enough for the real discord.js client: the REST API (`/api/v10/…`,
+ * every call recorded), `GET /gateway/bot` naming a gateway WebSocket on the same port, and that
+ * gateway (HELLO, READY after IDENTIFY, heartbeat ACKs, and whatever dispatches a test sends, such
+ * as `INTERACTION_CREATE`). No network beyond 127.0.0.1.
+ *
+ * @module
+ */
+
+/** One REST call the bot made. */
+export interface RestCall {
+  method: string;
+  /** Path after `/api/v10`, e.g. `/interactions/1/tok/callback`. */
+  path: string;
+  /** The parsed JSON body (or the `payload_json` part of a multipart body), if any. */
+  body: unknown;
+  /** Names of files sent in a multipart body. */
+  files: string[];
+  /** When the call arrived (`performance.now()`). */
+  at: number;
+}
+
+/** The fake's handle. */
+export interface DiscordFake {
+  /** `http://127.0.0.1:<port>/api`: the bot's `DISCORD_API_URL`. */
+  readonly apiUrl: string;
+  readonly applicationId: string;
+  readonly botUserId: string;
+  /** Every REST call, in order. */
+  readonly calls: RestCall[];
+  /** Resolves once a client has identified and received READY. */
+  ready(): Promise<void>;
+  /** Sends a gateway dispatch (op 0) to the connected client. */
+  dispatch(type: string, data: unknown): void;
+  /**
+   * Sends an `INTERACTION_CREATE` and returns its id and token (to find its REST calls).
+   * Fills `id`, `token`, `application_id`, `version` unless given.
+   */
+  interact(data: Record<string, unknown>): { id: string; token: string };
+  /** A complete message object (as Discord sends them), remembered by id. */
+  message(fields: Record<string, unknown>): Record<string, unknown>;
+  /** Waits until a recorded call satisfies `match` (polling), or fails after `timeoutMs`. */
+  waitFor(match: (call: RestCall) => boolean, timeoutMs?: number): Promise<RestCall>;
+  /** Closes the server and any socket. */
+  close(): Promise<void>;
+}
+
+const APP_ID = "111111111111111111";
+const BOT_ID = "222222222222222222";
+let nextSnowflake = 300000000000000000n;
+/** A fresh Discord-style id. */
+export const snowflake = (): string => String(nextSnowflake++);
+
+/**
+ * Starts the fake on a random local port.
+ *
+ * @returns The fake's handle.
+ */
+export function startDiscordFake(): DiscordFake {
+  const calls: RestCall[] = [];
+  let socket: WebSocket | undefined;
+  let seq = 0;
+  let resolveReady: () => void;
+  const readyPromise = new Promise<void>((r) => (resolveReady = r));
+  const messages = new Map<string, Record<string, unknown>>();
+
+  const send = (payload: unknown) => socket?.send(JSON.stringify(payload));
+  const message = (body: Record<string, unknown>, id = snowflake()): Record<string, unknown> => {
+    const msg = {
+      id,
+      channel_id: "444444444444444444",
+      author: { id: BOT_ID, username: "Soundalike", discriminator: "0", avatar: null, bot: true },
+      content: "",
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      components: [],
+      pinned: false,
+      type: 0,
+      flags: 0,
+      ...body,
+    };
+    messages.set(id, msg);
+    return msg;
+  };
+
+  let port = 0;
+  const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {},
+  }, async (req): Promise<Response> => {
+    const url = new URL(req.url);
+    if (url.pathname === "/gateway") {
+      const { socket: ws, response } = Deno.upgradeWebSocket(req);
+      socket = ws;
+      ws.onopen = () => send({ op: 10, d: { heartbeat_interval: 45000 }, s: null, t: null });
+      ws.onmessage = (ev) => {
+        const msg = JSON.parse(String(ev.data)) as { op: number; d: unknown };
+        if (msg.op === 1) send({ op: 11, d: null, s: null, t: null });
+        if (msg.op === 2) {
+          send({
+            op: 0,
+            s: ++seq,
+            t: "READY",
+            d: {
+              v: 10,
+              user: { id: BOT_ID, username: "Soundalike", discriminator: "0", avatar: null, bot: true },
+              guilds: [],
+              session_id: "fake-session",
+              resume_gateway_url: `ws://127.0.0.1:${port}/gateway`,
+              application: { id: APP_ID, flags: 0 },
+              private_channels: [],
+            },
+          });
+          resolveReady();
+        }
+      };
+      return response;
+    }
+    const m = /^\/api\/v\d+(\/.*)$/.exec(url.pathname);
+    if (!m) return new Response("not found", { status: 404 });
+    const path = decodeURIComponent(m[1]!);
+    const { body, files } = await readBody(req);
+    calls.push({ method: req.method, path, body, files, at: performance.now() });
+    if (path === "/gateway/bot") {
+      return Response.json({
+        url: `ws://127.0.0.1:${port}/gateway`,
+        shards: 1,
+        session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 },
+      });
+    }
+    if (/^\/interactions\/\d+\/[^/]+\/callback$/.test(path)) {
+      return url.searchParams.get("with_response") === "true"
+        ? Response.json({ interaction: { id: path.split("/")[2], type: 2 } })
+        : new Response(null, { status: 204 });
+    }
+    const hook = /^\/webhooks\/\d+\/([^/]+)(?:\/messages\/([^/?]+))?$/.exec(path);
+    if (hook) {
+      const key = hook[2] === "@original" ? `original:${hook[1]}` : hook[2];
+      if (req.method === "DELETE") {
+        if (key) messages.delete(key);
+        return new Response(null, { status: 204 });
+      }
+      if (req.method === "PATCH" && key) {
+        const prior = messages.get(key) ?? message({}, key);
+        return Response.json(message({ ...prior, ...(body as object) }, key));
+      }
+      if (req.method === "GET" && key) return Response.json(messages.get(key) ?? message({}, key));
+      return Response.json(message(body as Record<string, unknown>));
+    }
+    if (/^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(path)) {
+      return Response.json(Array.isArray(body) ? body.map((c) => ({ ...c, id: snowflake() })) : []);
+    }
+    const channelMsg = /^\/channels\/(\d+)\/messages(?:\/(\d+))?$/.exec(path);
+    if (channelMsg) {
+      if (req.method === "PATCH") {
+        return Response.json(message(body as Record<string, unknown>, channelMsg[2]));
+      }
+      return Response.json(message({ ...(body as object), channel_id: channelMsg[1] }));
+    }
+    return Response.json({});
+  });
+
+  port = server.addr.port;
+  const fake: DiscordFake = {
+    apiUrl: `http://127.0.0.1:${server.addr.port}/api`,
+    applicationId: APP_ID,
+    botUserId: BOT_ID,
+    calls,
+    ready: () => readyPromise,
+    message: (fields) => message(fields),
+    dispatch(type, data) {
+      send({ op: 0, s: ++seq, t: type, d: data });
+    },
+    interact(data) {
+      const id = (data.id as string | undefined) ?? snowflake();
+      const token = (data.token as string | undefined) ?? `tok-${id}`;
+      fake.dispatch("INTERACTION_CREATE", {
+        application_id: APP_ID,
+        version: 1,
+        locale: "en-US",
+        app_permissions: "0",
+        entitlements: [],
+        authorizing_integration_owners: {},
+        ...data,
+        id,
+        token,
+      });
+      return { id, token };
+    },
+    async waitFor(match, timeoutMs = 20_000) {
+      const until = performance.now() + timeoutMs;
+      while (performance.now() < until) {
+        const hit = calls.find(match);
+        if (hit) return hit;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(
+        `No matching Discord call within ${timeoutMs} ms; calls: ${
+          JSON.stringify(calls.map((c) => `${c.method} ${c.path}`))
+        }`,
+      );
+    },
+    async close() {
+      try {
+        socket?.close();
+      } catch { /* already closed */ }
+      await server.shutdown();
+    },
+  };
+  return fake;
+}
+
+async function readBody(req: Request): Promise<{ body: unknown; files: string[] }> {
+  const type = req.headers.get("content-type") ?? "";
+  if (type.startsWith("multipart/form-data")) {
+    const form = await req.formData();
+    const files: string[] = [];
+    let body: unknown;
+    for (const [key, value] of form.entries()) {
+      if (typeof value === "string") {
+        if (key === "payload_json") body = JSON.parse(value);
+      } else {
+        files.push(value.name);
+      }
+    }
+    return { body, files };
+  }
+  const text = await req.text();
+  if (!text) return { body: undefined, files: [] };
+  try {
+    return { body: JSON.parse(text), files: [] };
+  } catch {
+    return { body: text, files: [] };
+  }
+}
