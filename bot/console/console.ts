@@ -5,7 +5,7 @@
  * production, a pipe in tests); end of input finishes running work and returns.
  * @module
  */
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import type { Answer, SimilarAnswer } from "../answer.ts";
 import type { BotServices, Requester } from "../context.ts";
 import { runHelp } from "../handlers/help.ts";

@@ -5,13 +5,17 @@
  * @module
  */
 import {
+  type APIApplication,
   ApplicationCommandType,
   ContextMenuCommandBuilder,
   InteractionContextType,
   PermissionFlagsBits,
+  REST,
   type RESTPostAPIApplicationCommandsJSONBody,
+  Routes,
   SlashCommandBuilder,
 } from "discord.js";
+import type { DiscordConfig } from "../../core/mod.ts";
 
 /** The context-menu command's name, as users see it. */
 export const FIND_SIMILAR = "Find similar tracks";
@@ -54,4 +58,37 @@ export function discordCommands(maxResults = 10): RESTPostAPIApplicationCommands
     "What Soundalike does and how to use it",
   );
   return [similar.toJSON(), findSimilar.toJSON(), reindex.toJSON(), help.toJSON()];
+}
+
+/** What {@linkcode registerCommands} did. */
+export interface RegisterReport {
+  applicationId: string;
+  /** `global`, or the guild's id. */
+  scope: string;
+  commands: string[];
+}
+
+/**
+ * Registers (overwrites) the commands with Discord: globally (they appear within about an hour)
+ * or in one guild (at once, for testing).
+ *
+ * @param config The token and REST base; the application id is asked from Discord when not set.
+ * @param options `guildId` for one guild; `maxResults` for `/similar`'s `k`.
+ * @returns The application, scope and command names.
+ */
+export async function registerCommands(
+  config: DiscordConfig,
+  options: { guildId?: string | undefined; maxResults?: number } = {},
+): Promise<RegisterReport> {
+  const rest = new REST({ api: config.apiUrl }).setToken(config.token);
+  const applicationId = config.applicationId ??
+    ((await rest.get(Routes.currentApplication())) as APIApplication).id;
+  const body = discordCommands(options.maxResults);
+  await rest.put(
+    options.guildId
+      ? Routes.applicationGuildCommands(applicationId, options.guildId)
+      : Routes.applicationCommands(applicationId),
+    { body },
+  );
+  return { applicationId, scope: options.guildId ?? "global", commands: body.map((c) => c.name) };
 }

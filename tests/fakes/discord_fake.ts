@@ -135,6 +135,9 @@ export function startDiscordFake(): DiscordFake {
         session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 },
       });
     }
+    if (path === "/oauth2/applications/@me" || path === "/applications/@me") {
+      return Response.json({ id: APP_ID, name: "Soundalike", flags: 0, bot_public: true });
+    }
     if (/^\/interactions\/\d+\/[^/]+\/callback$/.test(path)) {
       return url.searchParams.get("with_response") === "true"
         ? Response.json({ interaction: { id: path.split("/")[2], type: 2 } })

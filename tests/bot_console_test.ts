@@ -1,0 +1,109 @@
+/**
+ * `deno task bot` with no credentials: the console mode, driven through its standard input as a
+ * person would type, then stopped by end of input and by SIGTERM (exit 0 both times).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openTestCatalog, writeFixtureAudio } from "./catalog_fixture.ts";
+
+const decoder = new TextDecoder();
+
+/** Starts the bot as its own process on the fixture's data directory. */
+function spawnBot(dataDir: string, catalogDir: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "bot/main.ts"],
+    env: {
+      SOUNDALIKE_DATA_DIR: dataDir,
+      SOUNDALIKE_CATALOG_DIR: catalogDir,
+      ORT_PROVIDER: "cpu",
+      NO_COLOR: "1",
+      // The credentials of the developer's shell must not switch the test to a platform.
+      DISCORD_TOKEN: "",
+      SLACK_BOT_TOKEN: "",
+      SLACK_SIGNING_SECRET: "",
+      SLACK_APP_TOKEN: "",
+      DATABASE_URL: "",
+    },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+Deno.test("console mode: /help, /similar, /more, /genres, bad input and /reindex typed on stdin", async () => {
+  const catalog = await openTestCatalog({ tracks: 9 });
+  // PGlite is one process at a time: the bot process opens the same data directory next.
+  await catalog.app.close();
+  try {
+    const query = join(catalog.dataDir, "query.mp3");
+    await writeFixtureAudio(query, 40);
+    const bot = spawnBot(catalog.dataDir, catalog.catalogDir);
+    const input = [
+      "/help",
+      `/similar "${query}" --k 3`,
+      "/more 1",
+      "/genres",
+      "/similar /no/such/clip.mp3",
+      `/similar ${join(catalog.catalogDir, "metadata.csv")}`,
+      `/similar "${query}" --k 99`,
+      "/more 9",
+      "/dance",
+      "/reindex",
+    ].join("\n") + "\n";
+    const writer = bot.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
+    const out = await bot.output();
+    const stdout = decoder.decode(out.stdout);
+    const stderr = decoder.decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.match(stderr, /Soundalike ready: 9 tracks, index v1, models on cpu/);
+    assert.match(stderr, /console mode/);
+    assert.match(stdout, /\/similar <file> \[--k 5\]/, "the help");
+    assert.match(
+      stdout,
+      /Tracks that sound like .*query\.mp3\nSounds like: genre \S+ \d+ % · mood .* · instrument/,
+    );
+    assert.match(stdout, / 1\. Fixture Song \d+ — Fixture Artist \d +\d+\.\d %\n/);
+    assert.match(stdout, /More like “Fixture Song \d+” by Fixture Artist \d/);
+    assert.match(stdout, /Genres in the catalog: Hip-Hop \(3\), Jazz \(3\), Rock \(3\)/);
+    assert.match(stdout, /✗ The file does not exist: \/no\/such\/clip\.mp3/);
+    assert.match(stdout, /✗ The file metadata\.csv could not be read as audio|✗ .*metadata\.csv.*audio/);
+    assert.match(stdout, /✗ Ask for 1 to 10 tracks/);
+    assert.match(stdout, /✗ Give a result number from 1 to \d/);
+    assert.match(stdout, /✗ I don't know "\/dance"/);
+    assert.match(stdout, /Reindexing .* \d+ %/);
+    assert.match(stdout, /✓ Reindex done in .*: 9 tracks in index v2/);
+    assert.match(stderr, /Stopped/);
+  } finally {
+    await catalog.close();
+  }
+});
+
+Deno.test("console mode stops cleanly on SIGTERM: exit 0, the database closed", async () => {
+  const catalog = await openTestCatalog({ tracks: 4 });
+  await catalog.app.close();
+  try {
+    const bot = spawnBot(catalog.dataDir, catalog.catalogDir);
+    const reader = bot.stderr.getReader();
+    let stderr = "";
+    while (!/console mode/.test(stderr)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += decoder.decode(value);
+    }
+    bot.kill("SIGTERM");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += decoder.decode(value);
+    }
+    const status = await bot.status;
+    await bot.stdin.close().catch(() => {});
+    await bot.stdout.cancel();
+    assert.equal(status.code, 0, stderr);
+    assert.match(stderr, /Shutting down[\s\S]*Stopped/);
+  } finally {
+    await catalog.close();
+  }
+});
