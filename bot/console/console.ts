@@ -115,7 +115,7 @@ export async function runConsole(services: BotServices, options: ConsoleOptions)
         const checked = checkSimilar(services, {
           requester,
           clip: path === undefined ? undefined : {
-            name: parsed.file!,
+            name: basename(path),
             size: undefined,
             contentType: undefined,
             location: { kind: "path", path },
