@@ -10,18 +10,13 @@
  * embeddings: search and metadata cost depend on the catalog's size, not on what it holds.
  * @module
  */
-import { join } from "node:path";
 import { createApp } from "../core/app.ts";
-import type { CatalogTrack } from "../core/catalog/types.ts";
 import { parseConfig } from "../core/config.ts";
-import { upsertTracks } from "../core/db/repository.ts";
 import { logMelSpectrogram } from "../core/features.ts";
 import { createConsoleLogger } from "../core/logger.ts";
-import { modelsHash } from "../core/manifest.ts";
 import { cutSegments } from "../core/segments.ts";
-import { buildVectorIndex, IndexStore } from "../core/vector_index.ts";
+import { writeSyntheticCatalog } from "./_catalog.ts";
 import { arg, benchMp3s, exists, ffmpegDecodeOnly, loadAverage, median } from "./_util.ts";
-import { mulberry32 } from "../core/random.ts";
 
 const runs = Number(arg("runs") ?? 15);
 const trackCount = Number(arg("tracks") ?? 8000);
@@ -34,50 +29,12 @@ const dataDir = serveDir ?? await Deno.makeTempDir({ prefix: "soundalike_similar
 const logger = createConsoleLogger("warn");
 const config = parseConfig({ ...Deno.env.toObject(), SOUNDALIKE_DATA_DIR: dataDir, LOG_LEVEL: "warn" });
 const app = createApp(config, logger);
-const dim = 2304;
 
 async function prepare(): Promise<void> {
   console.log(
     `similar bench: ${file}, ${trackCount} catalog tracks, ${runs} runs; load average ${loadAverage()}`,
   );
-  const db = await app.db();
-  const tracks: CatalogTrack[] = Array.from({ length: trackCount }, (_, i) => ({
-    source: "folder",
-    sourceId: `bench/${i}.mp3`,
-    title: `Bench track ${i}`,
-    artist: { sourceId: `artist-${i % 900}`, name: `Artist ${i % 900}`, url: null },
-    album: null,
-    topGenre: ["Rock", "Pop", "Electronic", "Folk"][i % 4]!,
-    genreIds: [],
-    durationSeconds: 30,
-    license: "CC BY 4.0",
-    bitRate: null,
-    dateCreated: null,
-    url: null,
-    audioPath: `bench/${i}.mp3`,
-    isDemo: true,
-  }));
-  const ids = await upsertTracks(db, "/nonexistent", tracks);
-  const rand = mulberry32(1);
-  const vectors = new Float32Array(trackCount * dim);
-  for (let b = 0; b < trackCount * 9; b++) {
-    let norm = 0;
-    for (let j = 0; j < 256; j++) norm += (vectors[b * 256 + j] = rand()) ** 2;
-    for (let j = 0; j < 256; j++) vectors[b * 256 + j]! /= Math.sqrt(norm);
-  }
-  const common = { metric: "l2" as const, vectors, dim, trackIds: ids, logger };
-  const store = new IndexStore(join(dataDir, "indexes"), { logger });
-  await store.writeVersion({
-    flat: buildVectorIndex({ ...common, kind: "flat" }),
-    ivf: buildVectorIndex({ ...common, nprobe: config.nprobe, kind: "ivf" }),
-    meta: {
-      modelsHash: modelsHash(await app.manifest()),
-      metric: "l2",
-      dim,
-      count: trackCount,
-      createdAt: "",
-    },
-  });
+  await writeSyntheticCatalog(app, dataDir, trackCount, logger);
 }
 
 async function measure(): Promise<void> {

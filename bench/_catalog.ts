@@ -1,0 +1,64 @@
+/**
+ * A synthetic catalog of any size for benchmarks: `count` metadata rows in the app's database and
+ * random unit-block 2304-d vectors in a published index version. Search and metadata cost depend
+ * on the catalog's size, not on what it holds.
+ * @module
+ */
+import { join } from "node:path";
+import type { App } from "../core/app.ts";
+import type { CatalogTrack } from "../core/catalog/types.ts";
+import { upsertTracks } from "../core/db/repository.ts";
+import type { Logger } from "../core/logger.ts";
+import { modelsHash } from "../core/manifest.ts";
+import { mulberry32 } from "../core/random.ts";
+import { buildVectorIndex, IndexStore } from "../core/vector_index.ts";
+
+const DIM = 2304;
+
+/**
+ * Stores `count` synthetic tracks and publishes flat and IVF indexes over random vectors.
+ *
+ * @param app An app on the data directory to fill.
+ * @param dataDir Its data directory.
+ * @param count Tracks.
+ * @param logger For the index store.
+ */
+export async function writeSyntheticCatalog(
+  app: App,
+  dataDir: string,
+  count: number,
+  logger: Logger,
+): Promise<void> {
+  const db = await app.db();
+  const tracks: CatalogTrack[] = Array.from({ length: count }, (_, i) => ({
+    source: "folder",
+    sourceId: `bench/${i}.mp3`,
+    title: `Bench track ${i}`,
+    artist: { sourceId: `artist-${i % 900}`, name: `Artist ${i % 900}`, url: null },
+    album: null,
+    topGenre: ["Rock", "Pop", "Electronic", "Folk"][i % 4]!,
+    genreIds: [],
+    durationSeconds: 30,
+    license: "CC BY 4.0",
+    bitRate: null,
+    dateCreated: null,
+    url: `https://example.org/bench/${i}`,
+    audioPath: `bench/${i}.mp3`,
+    isDemo: true,
+  }));
+  const ids = await upsertTracks(db, "/nonexistent", tracks);
+  const rand = mulberry32(1);
+  const vectors = new Float32Array(count * DIM);
+  for (let b = 0; b < count * 9; b++) {
+    let norm = 0;
+    for (let j = 0; j < 256; j++) norm += (vectors[b * 256 + j] = rand()) ** 2;
+    for (let j = 0; j < 256; j++) vectors[b * 256 + j]! /= Math.sqrt(norm);
+  }
+  const common = { metric: "l2" as const, vectors, dim: DIM, trackIds: ids, logger };
+  const store = new IndexStore(join(dataDir, "indexes"), { logger });
+  await store.writeVersion({
+    flat: buildVectorIndex({ ...common, kind: "flat" }),
+    ivf: buildVectorIndex({ ...common, nprobe: app.config.nprobe, kind: "ivf" }),
+    meta: { modelsHash: modelsHash(await app.manifest()), metric: "l2", dim: DIM, count, createdAt: "" },
+  });
+}
