@@ -46,7 +46,12 @@ interface Destination {
 }
 
 const MODAL_ID = "similar_modal";
-const SHORTCUT_ID = "find_similar";
+/** The message shortcut's callback id (as in `manifest.json`). */
+export const SLACK_SHORTCUT = "find_similar";
+/** The slash commands the app answers (as in `manifest.json`). */
+export const SLACK_COMMANDS: readonly string[] = ["/similar", "/reindex", "/soundalike"];
+/** The Events API events the app subscribes to (as in `manifest.json`). */
+export const SLACK_EVENTS: readonly string[] = ["app_mention"];
 const AUDIO_NAME = /\.(mp3|ogg|oga|opus|wav|flac|m4a|aac|wma|aif|aiff|webm|mp4|mkv|mov|weba)$/i;
 const SEEN_EVENTS = 2000;
 
@@ -218,7 +223,7 @@ export async function startSlack(services: BotServices, config: SlackConfig): Pr
   });
 
   // ---- message shortcut and mentions: answer in the thread --------------------------------
-  app.shortcut(SHORTCUT_ID, async ({ ack, shortcut }) => {
+  app.shortcut(SLACK_SHORTCUT, async ({ ack, shortcut }) => {
     await ack();
     if (shortcut.type !== "message_action" || stopping) return;
     const message = shortcut.message as { ts: string; thread_ts?: string; files?: SlackFile[] };
