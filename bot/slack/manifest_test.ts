@@ -9,7 +9,10 @@ const manifest = JSON.parse(await Deno.readTextFile(new URL("./manifest.json", i
 
 Deno.test("the Slack app manifest declares exactly the commands, shortcut and events the adapter handles", () => {
   assert.deepEqual(manifest.features.slash_commands.map((c) => c.command).sort(), [...SLACK_COMMANDS].sort());
-  assert.deepEqual(manifest.features.shortcuts.map((s) => [s.callback_id, s.type]), [[SLACK_SHORTCUT, "message"]]);
+  assert.deepEqual(manifest.features.shortcuts.map((s) => [s.callback_id, s.type]), [[
+    SLACK_SHORTCUT,
+    "message",
+  ]]);
   assert.deepEqual(manifest.settings.event_subscriptions.bot_events.sort(), [...SLACK_EVENTS].sort());
   assert.equal(manifest.settings.interactivity.is_enabled, true, "modals and buttons need interactivity");
 });
