@@ -36,7 +36,7 @@ const NOT_AUDIO_TYPES = /^(text\/|image\/|application\/(json|xml|xhtml|pdf|zip|j
  * Whether `host` (as in `URL.host`, lower case) is on the list.
  *
  * @param host A URL's host, with its port when not the default.
- * @param allowed Entries as in {@linkcode DownloadPolicy.allowedHosts}.
+ * @param allowed Entries as in {@linkcode DownloadPolicy.allowedHosts}; `*` allows any host.
  * @returns `true` when an entry matches exactly or as a `*.` suffix.
  * @example
  * ```ts
@@ -50,6 +50,7 @@ export function hostAllowed(host: string, allowed: readonly string[]): boolean {
   const h = host.toLowerCase();
   return allowed.some((entry) => {
     const e = entry.toLowerCase();
+    if (e === "*") return true;
     return e.startsWith("*.") ? h.endsWith(e.slice(1)) && h.length > e.length - 1 : h === e;
   });
 }

@@ -1,0 +1,173 @@
+/**
+ * Media links shared in chat: finding them in a message, and deciding whether the bot may fetch
+ * one. Only http(s), only hosts on the allowlist, never a private, loopback or link-local address
+ * (checked for the host's resolved addresses and for every redirect hop), unless a test or an
+ * operator explicitly allows that one private host.
+ * @module
+ */
+import { ErrorCode, SoundalikeError } from "../core/mod.ts";
+import { hostAllowed } from "./download.ts";
+
+/** What a link may be. */
+export interface LinkPolicy {
+  /** Hosts (`name`, `name:port` or `*.domain`) links may point at. */
+  allowedHosts: readonly string[];
+  /**
+   * Hosts (`name:port` as in the allowlist) allowed even though they are private, loopback or
+   * link-local (a LAN media server; the tests' local server). @default none
+   */
+  privateHostsAllowed?: readonly string[];
+  /** Resolves a host name to addresses (a seam for tests). @default Deno.resolveDns A + AAAA */
+  resolve?: (host: string) => Promise<string[]>;
+  /** Redirects followed when checking where a link leads. @default 5 */
+  maxRedirects?: number;
+  /** Milliseconds for the redirect check. @default 10000 */
+  timeoutMs?: number;
+}
+
+/**
+ * The links in a chat message, in order, without duplicates. Understands Slack's `<url|label>`
+ * and Discord's `<url>` (no embed) forms; trailing punctuation is not part of a link.
+ *
+ * @param text The message text.
+ * @returns The URLs as written (any scheme), to be checked with {@linkcode checkLink}.
+ * @example
+ * ```ts
+ * import { findLinks } from "./links.ts";
+ * const found = findLinks("try <https://youtu.be/abc|this> and https://soundcloud.com/x/y.");
+ * console.assert(found.join(" ") === "https://youtu.be/abc https://soundcloud.com/x/y");
+ * ```
+ */
+export function findLinks(text: string): string[] {
+  const out: string[] = [];
+  const re = /<([a-z][a-z0-9+.-]*:[^|>\s]+)(?:\|[^>]*)?>|\b([a-z][a-z0-9+.-]*:\/\/[^\s<>"']+)/gi;
+  for (const m of text.matchAll(re)) {
+    const url = (m[1] ?? m[2] ?? "").replace(/[.,;:!?)\]}]+$/, "");
+    if (url && !out.includes(url)) out.push(url);
+  }
+  return out;
+}
+
+/**
+ * Whether an IP address is private, loopback, link-local, unspecified or otherwise not public.
+ *
+ * @param address An IPv4 or IPv6 address.
+ * @returns `true` for addresses a public link must never reach.
+ * @example
+ * ```ts
+ * import { isPrivateAddress } from "./links.ts";
+ * console.assert(isPrivateAddress("10.1.2.3") && isPrivateAddress("::1") && !isPrivateAddress("8.8.8.8"));
+ * ```
+ */
+export function isPrivateAddress(address: string): boolean {
+  const a = address.replace(/^\[|\]$/g, "").toLowerCase();
+  const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a);
+  if (v4) {
+    const [p, q] = [Number(v4[1]), Number(v4[2])];
+    return p === 0 || p === 10 || p === 127 || p >= 224 ||
+      (p === 100 && q >= 64 && q <= 127) || (p === 169 && q === 254) ||
+      (p === 172 && q >= 16 && q <= 31) || (p === 192 && q === 168) ||
+      (p === 192 && q === 0) || (p === 198 && (q === 18 || q === 19));
+  }
+  if (!a.includes(":")) return false;
+  return a === "::" || a === "::1" || /^f[cd]/.test(a) || /^fe[89ab]/.test(a) || /^ff/.test(a) ||
+    /^::ffff:/.test(a) || /^64:ff9b:/.test(a);
+}
+
+const IP_LITERAL = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])$/i;
+
+async function defaultResolve(host: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const type of ["A", "AAAA"] as const) {
+    try {
+      found.push(...await Deno.resolveDns(host, type));
+    } catch {
+      // No record of this type.
+    }
+  }
+  return found;
+}
+
+function refuse(message: string): SoundalikeError {
+  return new SoundalikeError(ErrorCode.DownloadRefused, message);
+}
+
+/**
+ * Checks one URL without following it: scheme, credentials, allowlist, and the addresses its host
+ * resolves to.
+ *
+ * @param raw The URL.
+ * @param policy The allowlist and private-address rule.
+ * @returns The parsed URL.
+ * @throws {SoundalikeError} `download_refused`, saying why.
+ */
+export async function checkUrlTarget(raw: string, policy: LinkPolicy): Promise<URL> {
+  if (/^\s*-/.test(raw)) throw refuse("That is an option, not a link: share a link to a page or a file");
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw refuse(`${JSON.stringify(raw.slice(0, 80))} is not a link I can read`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw refuse(`Only http(s) links are fetched, not ${url.protocol} links`);
+  }
+  if (url.username || url.password) throw refuse("Links with a user name or password are not fetched");
+  const host = url.hostname.toLowerCase();
+  if (!hostAllowed(url.host, policy.allowedHosts)) {
+    throw refuse(`I don't fetch links from ${url.host}: share one from a supported site, or the file itself`);
+  }
+  if (hostAllowed(url.host, policy.privateHostsAllowed ?? [])) return url;
+  if (
+    host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") ||
+    host.endsWith(".internal")
+  ) {
+    throw refuse(`${url.host} is a local address: links must point at public sites`);
+  }
+  const addresses = IP_LITERAL.test(host) ? [host] : await (policy.resolve ?? defaultResolve)(host);
+  if (addresses.length === 0) throw refuse(`${url.host} could not be found: check the link`);
+  if (addresses.some(isPrivateAddress)) {
+    throw refuse(`${url.host} leads to a private network address: links must point at public sites`);
+  }
+  return url;
+}
+
+/**
+ * Checks a shared link and every redirect it leads through (each hop against the allowlist and
+ * the private-address rule), returning where it ends.
+ *
+ * @param raw The shared URL.
+ * @param policy The allowlist and private-address rule.
+ * @returns The final URL, safe to hand to yt-dlp.
+ * @throws {SoundalikeError} `download_refused` for a refused link or hop, `download_failed` when
+ *   the site does not answer.
+ */
+export async function checkLink(raw: string, policy: LinkPolicy): Promise<URL> {
+  let url = await checkUrlTarget(raw, policy);
+  const signal = AbortSignal.timeout(policy.timeoutMs ?? 10_000);
+  for (let hop = 0; hop <= (policy.maxRedirects ?? 5); hop++) {
+    let response: Response;
+    try {
+      response = await fetch(url, { method: "GET", redirect: "manual", signal });
+    } catch (err) {
+      throw new SoundalikeError(ErrorCode.DownloadFailed, `${url.host} did not answer: try again later`, {
+        cause: err,
+      });
+    }
+    await response.body?.cancel().catch(() => {});
+    const location = response.headers.get("location");
+    if (response.status < 300 || response.status >= 400 || location === null) return url;
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      throw refuse(`${url.host} redirects to an unreadable address`);
+    }
+    try {
+      url = await checkUrlTarget(next.toString(), policy);
+    } catch (err) {
+      throw err instanceof SoundalikeError ? refuse(`The link redirects elsewhere: ${err.message}`) : err;
+    }
+  }
+  throw refuse("The link redirects too many times");
+}

@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { isSoundalikeError } from "../core/errors.ts";
+import { checkLink, checkUrlTarget, findLinks, isPrivateAddress, type LinkPolicy } from "./links.ts";
+
+Deno.test("findLinks() finds plain, Slack and Discord links, any scheme, without trailing punctuation", () => {
+  assert.deepEqual(
+    findLinks(
+      "a <https://youtu.be/x|video>, b <https://soundcloud.com/a/b> c https://x.bandcamp.com/track/y). file:///etc/passwd",
+    ),
+    [
+      "https://youtu.be/x",
+      "https://soundcloud.com/a/b",
+      "https://x.bandcamp.com/track/y",
+      "file:///etc/passwd",
+    ],
+  );
+  assert.deepEqual(findLinks("no links --exec rm -rf / here"), []);
+});
+
+Deno.test("isPrivateAddress() knows private, loopback, link-local, CGNAT and IPv6 local ranges", () => {
+  for (
+    const a of [
+      "10.0.0.1",
+      "127.0.0.1",
+      "172.16.5.4",
+      "172.31.255.255",
+      "192.168.1.1",
+      "169.254.169.254",
+      "100.64.0.1",
+      "0.0.0.0",
+      "::1",
+      "fd00::1",
+      "fe80::1",
+      "::ffff:127.0.0.1",
+      "[::1]",
+    ]
+  ) {
+    assert.ok(isPrivateAddress(a), a);
+  }
+  for (const a of ["8.8.8.8", "172.32.0.1", "151.101.1.1", "2a00:1450:4007::200e"]) {
+    assert.ok(!isPrivateAddress(a), a);
+  }
+});
+
+const publicDns = (map: Record<string, string[]>): (host: string) => Promise<string[]> => (host) =>
+  Promise.resolve(map[host] ?? []);
+
+Deno.test("checkUrlTarget() refuses options, other schemes, unknown hosts and private addresses", async () => {
+  const policy: LinkPolicy = {
+    allowedHosts: ["youtube.com", "*.bandcamp.com", "evil.example"],
+    resolve: publicDns({
+      "youtube.com": ["142.250.1.1"],
+      "a.bandcamp.com": ["151.101.1.1"],
+      "evil.example": ["10.1.1.1"],
+    }),
+  };
+  assert.equal((await checkUrlTarget("https://youtube.com/watch?v=1", policy)).host, "youtube.com");
+  assert.equal((await checkUrlTarget("https://a.bandcamp.com/track/x", policy)).host, "a.bandcamp.com");
+  const cases: [string, RegExp][] = [
+    ["--exec=rm", /an option, not a link/],
+    ["file:///etc/passwd", /Only http\(s\) links/],
+    ["ftp://youtube.com/x", /Only http\(s\) links/],
+    ["https://vimeo.com/1", /don't fetch links from vimeo\.com/],
+    ["https://evil.example/x", /private network address/],
+    ["https://user:pw@youtube.com/x", /user name or password/],
+    ["http://127.0.0.1:8080/x", /don't fetch links from 127\.0\.0\.1:8080/],
+  ];
+  for (const [url, message] of cases) {
+    await assert.rejects(
+      checkUrlTarget(url, policy),
+      (e) => isSoundalikeError(e, "download_refused") && message.test(e.message),
+      url,
+    );
+  }
+  await assert.rejects(
+    checkUrlTarget("http://localhost/x", { allowedHosts: ["localhost"] }),
+    /local address/,
+  );
+  await assert.rejects(
+    checkUrlTarget("http://127.0.0.1/x", { allowedHosts: ["127.0.0.1"] }),
+    /private network address/,
+  );
+  assert.ok(
+    await checkUrlTarget("http://127.0.0.1/x", {
+      allowedHosts: ["127.0.0.1"],
+      privateHostsAllowed: ["127.0.0.1"],
+    }),
+  );
+});
+
+Deno.test("checkLink() follows redirects and refuses one that leaves the allowlist or reaches a private address", async () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/hop") return Response.redirect(new URL("/song.mp3", req.url), 302);
+    if (path === "/private") return Response.redirect("http://10.0.0.7/admin", 302);
+    if (path === "/away") return Response.redirect("https://elsewhere.example/x", 302);
+    return new Response("ok");
+  });
+  const host = `127.0.0.1:${server.addr.port}`;
+  try {
+    // Only the test server is allowed though private; 10.0.0.7 is listed as a host but stays private.
+    const policy: LinkPolicy = { allowedHosts: [host, "10.0.0.7"], privateHostsAllowed: [host] };
+    assert.equal((await checkLink(`http://${host}/hop`, policy)).pathname, "/song.mp3");
+    await assert.rejects(
+      checkLink(`http://${host}/away`, policy),
+      /redirects elsewhere: I don't fetch links from elsewhere\.example/,
+    );
+    await assert.rejects(
+      checkLink(`http://${host}/private`, policy),
+      /redirects elsewhere: 10\.0\.0\.7 leads to a private network address/,
+    );
+    await assert.rejects(
+      checkLink(`http://${host}/hop`, { allowedHosts: [host] }),
+      /private network address/,
+    );
+  } finally {
+    await server.shutdown();
+  }
+});
