@@ -25,7 +25,7 @@ import {
   upsertTracks,
 } from "./db/repository.ts";
 import type { Config } from "./config.ts";
-import { createEmbedder, type Embedder } from "./embed.ts";
+import { type ClipAnalysis, createEmbedder, type Embedder } from "./embed.ts";
 import { ErrorCode, SoundalikeError } from "./errors.ts";
 import { decodeAudio, type DecodedAudio, decodeMany } from "./ffmpeg.ts";
 import { pathExists, sha256File } from "./files.ts";
@@ -61,6 +61,15 @@ export interface SimilarOptions {
 export interface AnsweredBy {
   index: IndexKind;
   indexVersion: number;
+}
+
+/** What {@linkcode App.analyze} heard in a clip. */
+export interface ClipReport extends ClipAnalysis {
+  /** Decoded length in seconds, and whether it was cut at the configured maximum. */
+  seconds: number;
+  truncated: boolean;
+  /** The catalog track whose file has exactly these bytes, if any. */
+  catalogTrackId: number | undefined;
 }
 
 /** What {@linkcode App.warm} opened. */
@@ -119,6 +128,16 @@ export interface App {
     trackId: number,
     options?: Omit<SimilarOptions, "startSeconds">,
   ): Promise<VectorQueryResult & AnsweredBy & { seed: TrackCard }>;
+  /**
+   * Decodes and embeds a clip without searching: its vector, what the models hear, its length, and
+   * the catalog track with the same bytes, if any (a listening party keeps these).
+   */
+  analyze(path: string): Promise<ClipReport>;
+  /** The k catalog tracks nearest a clip vector, with a track filter (a party leaves out what it had). */
+  similarToVector(
+    vector: Float32Array,
+    options?: Omit<SimilarOptions, "startSeconds"> & { exclude?: ReadonlySet<number> },
+  ): Promise<VectorQueryResult & AnsweredBy>;
   /** The catalog's top genres with their track counts, most common first. */
   genres(): Promise<GenreCount[]>;
   /**
@@ -300,6 +319,12 @@ export function createApp(config: Config, logger: Logger): App {
     }
   };
 
+  /** The catalog track whose file has exactly these bytes, if any. */
+  const trackIdForFile = async (file: string): Promise<number | undefined> => {
+    const hash = await sha256File(file).catch(() => undefined);
+    return hash === undefined ? undefined : trackIdByContentHash(await db(), hash);
+  };
+
   /** The tracks of one top genre; an unknown genre is refused with the genres there are. */
   const genreTracks = async (genre: string): Promise<Set<number>> => {
     const database = await db();
@@ -316,7 +341,7 @@ export function createApp(config: Config, logger: Logger): App {
 
   /** Searching the current index of one kind; `onVersion` hears which version answered. */
   const searchDeps = (kind: IndexKind, nprobe: number, onVersion: (v: number) => void): SearchDeps => ({
-    search: async (vector, k, keep) => {
+    search: async (vector, k, filter) => {
       const idx = await indexes();
       onVersion(idx.version);
       const index = kind === "flat" ? idx.flat : idx.ivf;
@@ -324,7 +349,7 @@ export function createApp(config: Config, logger: Logger): App {
         (depth) => index.search(vector, depth, { nprobe }),
         index.size,
         k,
-        keep,
+        filter,
       );
       return { neighbours, metric: idx.meta.metric };
     },
@@ -353,16 +378,13 @@ export function createApp(config: Config, logger: Logger): App {
           decode,
           embed: async (segments) => (await (await embedder()).analyzeMany([segments]))[0]!,
           ...searchDeps(kind, nprobe, (v) => (version = v)),
-          trackIdForFile: async (file) => {
-            const hash = await sha256File(file).catch(() => undefined);
-            return hash === undefined ? undefined : trackIdByContentHash(await db(), hash);
-          },
+          trackIdForFile,
         },
         path,
         {
           ...(options.k === undefined ? {} : { k: options.k }),
           ...(options.startSeconds === undefined ? {} : { startSeconds: options.startSeconds }),
-          ...(keep === undefined ? {} : { keep }),
+          ...(keep === undefined ? {} : { filter: { keep } }),
         },
       );
       return { ...result, index: kind, indexVersion: version };
@@ -388,9 +410,36 @@ export function createApp(config: Config, logger: Logger): App {
       const result = await recommendForVector(searchDeps(kind, nprobe, (v) => (version = v)), lookup.vector, {
         excludeTrackId: trackId,
         ...(options.k === undefined ? {} : { k: options.k }),
-        ...(keep === undefined ? {} : { keep }),
+        ...(keep === undefined ? {} : { filter: { keep } }),
       });
       return { ...result, seed, index: kind, indexVersion: version };
+    },
+
+    async analyze(path) {
+      const audio = await decode(path);
+      const segments = cutSegments(audio);
+      const analysis = (await (await embedder()).analyzeMany([segments]))[0]!;
+      return {
+        ...analysis,
+        seconds: audio.seconds,
+        truncated: audio.truncated,
+        catalogTrackId: await trackIdForFile(path),
+      };
+    },
+
+    async similarToVector(vector, options = {}) {
+      const kind = options.index ?? config.indexKind;
+      const keep = options.genre === undefined ? undefined : await genreTracks(options.genre);
+      let version = 0;
+      const result = await recommendForVector(
+        searchDeps(kind, options.nprobe ?? config.nprobe, (v) => (version = v)),
+        vector,
+        {
+          ...(options.k === undefined ? {} : { k: options.k }),
+          filter: { ...(keep ? { keep } : {}), ...(options.exclude ? { exclude: options.exclude } : {}) },
+        },
+      );
+      return { ...result, index: kind, indexVersion: version };
     },
 
     genres: async () => catalogTopGenres(await db()),

@@ -72,9 +72,9 @@ export interface SearchAnswer {
 export interface SearchDeps {
   /**
    * Finds the `k` nearest catalog tracks of a clip vector, with the metric of the index searched.
-   * With `keep`, only those tracks count: the search goes as deep as it must to find `k` of them.
+   * With a filter, only allowed tracks count: the search goes as deep as it must to find `k` of them.
    */
-  search(vector: Float32Array, k: number, keep?: ReadonlySet<number>): Promise<SearchAnswer> | SearchAnswer;
+  search(vector: Float32Array, k: number, filter?: TrackFilter): Promise<SearchAnswer> | SearchAnswer;
   /** Metadata of tracks, in the order of `ids` (missing ids are left out). */
   cards(ids: number[]): Promise<TrackCard[]>;
   logger: Logger;
@@ -96,8 +96,16 @@ export interface VectorQueryOptions {
   k?: number;
   /** A catalog track to leave out (the clip's own track), besides exact duplicates. */
   excludeTrackId?: number;
-  /** Only these catalog tracks may be returned (a genre filter, say). */
+  /** Which catalog tracks may be returned (a genre, tracks not suggested yet). */
+  filter?: TrackFilter;
+}
+
+/** Which catalog tracks a search may return. */
+export interface TrackFilter {
+  /** Only these (a genre's tracks, say). */
   keep?: ReadonlySet<number>;
+  /** Never these (tracks already suggested in a listening party, say). */
+  exclude?: ReadonlySet<number>;
 }
 
 /** Options of {@linkcode recommendForFile}. */
@@ -168,19 +176,19 @@ export function rankNeighbours(
 }
 
 /**
- * Searches an index for the `k` nearest tracks among `keep` only, going deeper (4x each time) until
+ * Searches an index for the `k` nearest tracks the filter allows, going deeper (4x each time) until
  * `k` allowed tracks are found or the whole index has been searched.
  *
  * @param search One index search for the `depth` nearest tracks.
  * @param size How many vectors the index holds.
  * @param k How many allowed tracks are wanted.
- * @param keep The allowed tracks; `undefined` allows all.
+ * @param filter Tracks to keep only, and tracks to leave out; `undefined` allows all.
  * @returns Up to `k` allowed neighbours, nearest first.
  * @example
  * ```ts
  * import { searchKeeping } from "./recommend.ts";
  * const all = Array.from({ length: 100 }, (_, i) => ({ trackId: i, distance: i }));
- * const hits = searchKeeping((depth) => all.slice(0, depth), 100, 2, new Set([90, 95, 99]));
+ * const hits = searchKeeping((depth) => all.slice(0, depth), 100, 2, { keep: new Set([90, 95, 99]) });
  * console.assert(hits.map((h) => h.trackId).join() === "90,95");
  * ```
  */
@@ -188,13 +196,16 @@ export function searchKeeping(
   search: (depth: number) => Neighbour[],
   size: number,
   k: number,
-  keep: ReadonlySet<number> | undefined,
+  filter: TrackFilter | undefined,
 ): Neighbour[] {
-  if (keep === undefined) return search(Math.min(k, size));
-  if (keep.size === 0 || size === 0) return [];
-  let depth = Math.min(size, Math.max(k * 8, 64));
+  const keep = filter?.keep;
+  const exclude = filter?.exclude;
+  if (keep === undefined && !exclude?.size) return search(Math.min(k, size));
+  if (keep?.size === 0 || size === 0) return [];
+  const allowed = (id: number) => (keep === undefined || keep.has(id)) && !exclude?.has(id);
+  let depth = Math.min(size, Math.max(k * 8, 64, k + (exclude?.size ?? 0)));
   for (;;) {
-    const hits = search(depth).filter((n) => keep.has(n.trackId));
+    const hits = search(depth).filter((n) => allowed(n.trackId));
     if (hits.length >= k || depth >= size) return hits.slice(0, k);
     depth = Math.min(size, depth * 4);
   }
@@ -255,7 +266,7 @@ export function formatClock(seconds: number): string {
  *
  * @param deps Index and metadata, see {@linkcode SearchDeps}.
  * @param vector A clip vector (from the embedder, or a catalog track's stored one).
- * @param options `k`, a track to leave out and an optional set of allowed tracks.
+ * @param options `k`, a track to leave out and which tracks may be returned.
  * @returns Recommendations, best first.
  */
 export async function recommendForVector(
@@ -267,7 +278,7 @@ export async function recommendForVector(
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer: got ${k}`);
   const t0 = performance.now();
   // Ask for a few more than k: the query's own track and duplicates are dropped afterwards.
-  const { neighbours, metric } = await deps.search(vector, k + 5, options.keep);
+  const { neighbours, metric } = await deps.search(vector, k + 5, options.filter);
   const ranked = rankNeighbours(neighbours, k, options.excludeTrackId);
   const t1 = performance.now();
   const cards = new Map((await deps.cards(ranked.map((n) => n.trackId))).map((c) => [c.trackId, c]));
@@ -301,7 +312,7 @@ export async function recommendForVector(
  * opened: nothing is loaded or written for it.
  *
  * @param path The clip.
- * @param options `k`, a start offset, an optional track to exclude and allowed tracks.
+ * @param options `k`, a start offset, an optional track to exclude and a track filter.
  * @returns Recommendations, best first, with what the models hear and stage timings.
  * @throws {SoundalikeError} For unreadable, too short, silent or too large clips.
  */
@@ -325,7 +336,7 @@ export async function recommendForFile(
   const found = await recommendForVector(deps, analysis.vector, {
     k,
     ...(ownTrack === undefined ? {} : { excludeTrackId: ownTrack }),
-    ...(options.keep ? { keep: options.keep } : {}),
+    ...(options.filter ? { filter: options.filter } : {}),
   });
   const t3 = performance.now();
   return {

@@ -61,8 +61,9 @@ function fakeDeps(neighbours: Neighbour[], audioSeconds = 30, ownTrack?: number)
         }],
       });
     },
-    search: (_vector, k, keep) => {
+    search: (_vector, k, filter) => {
       searched.push(k);
+      const keep = filter?.keep;
       return { neighbours: keep ? neighbours.filter((n) => keep.has(n.trackId)) : neighbours, metric: "l2" };
     },
     cards: (ids) => Promise.resolve(ids.filter((id) => id !== 404).map(card)),
@@ -163,7 +164,7 @@ Deno.test("recommendForFile() passes the allowed tracks to the search", async ()
     trackId: 3,
     distance: 3,
   }]);
-  const result = await recommendForFile(deps, "/clip.mp3", { keep: new Set([3, 2]) });
+  const result = await recommendForFile(deps, "/clip.mp3", { filter: { keep: new Set([3, 2]) } });
   assert.deepEqual(result.recommendations.map((r) => r.trackId), [2, 3]);
 });
 
@@ -174,15 +175,24 @@ Deno.test("recommendForVector() ranks a stored vector's neighbours without decod
   assert.deepEqual(embeddedSegments, []);
 });
 
-Deno.test("searchKeeping() goes deeper until k allowed tracks are found, and stops at the index size", () => {
+Deno.test("searchKeeping() goes deeper until k allowed tracks are found, honours keep and exclude, and stops at the index size", () => {
   const all = Array.from({ length: 1000 }, (_, i) => ({ trackId: i, distance: i }));
   const depths: number[] = [];
   const search = (depth: number) => (depths.push(depth), all.slice(0, depth));
-  assert.deepEqual(searchKeeping(search, 1000, 2, new Set([500, 999, 3])).map((n) => n.trackId), [3, 500]);
+  assert.deepEqual(searchKeeping(search, 1000, 2, { keep: new Set([500, 999, 3]) }).map((n) => n.trackId), [
+    3,
+    500,
+  ]);
   assert.deepEqual(depths, [64, 256, 1000]);
-  assert.deepEqual(searchKeeping(search, 1000, 5, new Set([4242])), []);
-  assert.deepEqual(searchKeeping(search, 1000, 2, new Set()), []);
+  assert.deepEqual(searchKeeping(search, 1000, 5, { keep: new Set([4242]) }), []);
+  assert.deepEqual(searchKeeping(search, 1000, 2, { keep: new Set() }), []);
   assert.equal(searchKeeping(search, 1000, 3, undefined).length, 3);
+  const skipFirst70 = new Set(Array.from({ length: 70 }, (_, i) => i));
+  assert.deepEqual(searchKeeping(search, 1000, 2, { exclude: skipFirst70 }).map((n) => n.trackId), [70, 71]);
+  assert.deepEqual(
+    searchKeeping(search, 1000, 2, { keep: new Set([1, 2, 3]), exclude: new Set([1]) }).map((n) => n.trackId),
+    [2, 3],
+  );
 });
 
 Deno.test("clipFrom() and formatClock() cut and show clip times", () => {

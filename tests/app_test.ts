@@ -53,6 +53,28 @@ Deno.test("App answers similar, genre-filtered, offset and More-like queries on 
       ]);
     });
 
+    await t.step(
+      "analyze() embeds without searching and recognises a catalog file; similarToVector() excludes",
+      async () => {
+        const report = await app.analyze(query);
+        assert.equal(report.vector.length, 2304);
+        assert.ok(report.catalogTrackId !== undefined);
+        assert.ok(Math.abs(report.seconds - 12) < 0.1);
+        const all = await app.similarToVector(report.vector, { k: 8 });
+        assert.equal(all.recommendations.length, 8);
+        assert.ok(
+          all.recommendations.every((r) => r.trackId !== report.catalogTrackId),
+          "an exact duplicate is dropped",
+        );
+        const skip = new Set(all.recommendations.slice(0, 4).map((r) => r.trackId));
+        const rest = await app.similarToVector(report.vector, { k: 3, exclude: skip });
+        assert.deepEqual(
+          rest.recommendations.map((r) => r.trackId),
+          all.recommendations.slice(4, 7).map((r) => r.trackId),
+        );
+      },
+    );
+
     const first = await app.similar(query, { k: 5 });
     const seedId = first.recommendations[0]!.trackId;
     await t.step("similarToTrack() searches from a stored vector and leaves the seed out", async () => {
