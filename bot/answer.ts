@@ -111,13 +111,63 @@ export interface ReindexSummaryAnswer {
   seconds: number;
 }
 
+/** What a party should play next, and why. */
+export interface PartyNextAnswer {
+  kind: "party_next";
+  party: string;
+  track: Recommendation;
+  reason: string;
+}
+
+/** A party's figures. */
+export interface PartyStatusAnswer {
+  kind: "party_status";
+  name: string;
+  startedBy: string;
+  minutes: number;
+  shared: number;
+  suggested: number;
+  picked: number;
+  /** The leading label of each model so far (empty before anything was shared). */
+  leading: HeardLabel[];
+}
+
+/** A file an answer carries (a playlist). */
+export interface AnswerFile {
+  name: string;
+  /** MIME type. */
+  type: string;
+  content: string;
+}
+
+/** A party's end: what was shared and suggested, its leading genres and moods, and the playlist files. */
+export interface PartySummaryAnswer {
+  kind: "party_summary";
+  name: string;
+  startedBy: string;
+  /** `stopped` by someone, or ended after being `idle`. */
+  ended: "stopped" | "idle";
+  minutes: number;
+  /** What people shared, in order (titles). */
+  shared: { title: string; by: string | null; url: string | null }[];
+  suggested: number;
+  picked: number;
+  /** Leading genres and moods with their shares (0..1), most first. */
+  genres: { label: string; share: number }[];
+  moods: { label: string; share: number }[];
+  files: AnswerFile[];
+}
+
 /** Everything a handler can answer. */
 export type Answer =
   | SimilarAnswer
   | NoticeAnswer
   | HelpAnswer
   | ReindexProgressAnswer
-  | ReindexSummaryAnswer;
+  | ReindexSummaryAnswer
+  | PartyNextAnswer
+  | PartyStatusAnswer
+  | PartySummaryAnswer;
 
 /**
  * A notice.
@@ -162,6 +212,18 @@ const INSTRUMENT_LABELS: Record<string, string> = { drum: "Drums" };
 export function classLabel(task: ModelTask, className: string): string {
   const table = task === "genre" ? GENRE_LABELS : task === "emotion" ? MOOD_LABELS : INSTRUMENT_LABELS;
   return table[className] ?? className.charAt(0).toUpperCase() + className.slice(1);
+}
+
+/**
+ * Stored labels (task, class, probability) as shown to users.
+ *
+ * @param labels As stored by reindex or a party.
+ * @returns The same with readable names.
+ */
+export function heardLabels(
+  labels: readonly { task: ModelTask; className: string; probability: number }[],
+): HeardLabel[] {
+  return labels.map((l) => ({ ...l, label: classLabel(l.task, l.className) }));
 }
 
 /**

@@ -7,8 +7,12 @@
  */
 import { type App, createApp } from "../core/app.ts";
 import type { Config, Logger } from "../core/mod.ts";
+import { join } from "node:path";
+import type { Answer } from "./answer.ts";
 import type { BotServices } from "./context.ts";
-import { type ConsoleOptions, runConsole } from "./console/console.ts";
+import { type ConsoleOptions, runConsole, writePartyFiles } from "./console/console.ts";
+import { renderText } from "./console/render.ts";
+import { endIdleParties } from "./handlers/party.ts";
 import { type DiscordBot, startDiscord } from "./discord/adapter.ts";
 import { ReindexRunner } from "./handlers/reindex.ts";
 import { RateLimiter } from "./rate_limit.ts";
@@ -25,6 +29,8 @@ export interface StartBotOptions {
   watchIntervalMs?: number;
   /** Least time between two reindex progress edits. @default 2000 */
   progressIntervalMs?: number;
+  /** How often idle parties are looked for, in milliseconds. @default 60000 */
+  partyCheckIntervalMs?: number;
   /** An app to use instead of opening one from `config` (benchmarks). */
   app?: App;
 }
@@ -56,6 +62,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     queue: new WorkQueue({ concurrency: config.bot.concurrency, capacity: config.bot.queueSize }),
     limiter: new RateLimiter({ limit: config.bot.perUserPerMinute, windowMs: 60_000 }),
     reindex: new ReindexRunner(app, logger, { progressIntervalMs: options.progressIntervalMs ?? 2000 }),
+    parties: await app.parties(),
     logger,
     signal: stopping.signal,
   };
@@ -63,6 +70,23 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
   let discord: DiscordBot | undefined;
   let slack: SlackBot | undefined;
   let watcher: ReturnType<typeof setInterval> | undefined;
+  let partyTimer: ReturnType<typeof setInterval> | undefined;
+  const partyDir = join(config.dataDir, "parties");
+  /** Posts in a party's channel on its platform (an idle party's summary). */
+  const postTo = async (platform: string, channelId: string, answer: Answer) => {
+    if (platform === "discord" && discord) return await discord.post(channelId, answer);
+    if (platform === "slack" && slack) return await slack.post(channelId, answer);
+    if (platform === "console" && options.console) {
+      options.console.write(renderText(answer) + "\n");
+      if (answer.kind === "party_summary") {
+        for (const path of await writePartyFiles(partyDir, answer)) {
+          options.console.write(`Playlist written: ${path}\n`);
+        }
+      }
+      return;
+    }
+    logger.warn("A party ended in a channel this bot does not serve now", { platform, channelId });
+  };
   try {
     const warm = await app.warm();
     let served = warm.indexVersion;
@@ -84,8 +108,21 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     }, options.watchIntervalMs ?? 5000);
     if (config.discord) discord = await startDiscord(services, config.discord);
     if (config.slack) slack = await startSlack(services, config.slack);
+    partyTimer = setInterval(() => {
+      endIdleParties(services).then(async (ended) => {
+        for (const { party, summary } of ended) {
+          logger.info("A quiet party ended", {
+            party: party.name,
+            platform: party.platform,
+            channel: party.channelId,
+          });
+          await postTo(party.platform, party.channelId, summary);
+        }
+      }).catch((err) => logger.warn("Idle party check failed", { err }));
+    }, options.partyCheckIntervalMs ?? 60_000);
   } catch (err) {
     clearInterval(watcher);
+    clearInterval(partyTimer);
     await Promise.allSettled([discord?.stop(), slack?.stop()]);
     await app.close();
     throw err;
@@ -94,7 +131,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
   let finished: Promise<void> = new Promise(() => {});
   if (!discord && !slack && options.console) {
     logger.info("No DISCORD_TOKEN or SLACK_BOT_TOKEN: console mode (type /help)");
-    finished = runConsole(services, { ...options.console, cwd: config.cwd });
+    finished = runConsole(services, { ...options.console, cwd: config.cwd, partyDir });
   } else {
     logger.info(`Serving ${[discord && "Discord", slack && "Slack"].filter(Boolean).join(" and ")}`);
   }
@@ -110,6 +147,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
       return stopped ??= (async () => {
         stopping.abort();
         clearInterval(watcher);
+        clearInterval(partyTimer);
         logger.info("Shutting down: finishing the requests in progress");
         await services.reindex.stop();
         await services.queue.close();

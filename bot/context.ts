@@ -4,7 +4,7 @@
  * @module
  */
 import type { App } from "../core/app.ts";
-import type { Logger } from "../core/logger.ts";
+import type { Logger, PartyStore } from "../core/mod.ts";
 import type { Answer } from "./answer.ts";
 import type { DownloadPolicy } from "./download.ts";
 import type { RateLimiter } from "./rate_limit.ts";
@@ -40,7 +40,20 @@ export interface ClipRef {
 
 /** The services of the warm bot process. */
 export interface BotServices {
-  app: Pick<App, "similar" | "similarToTrack" | "genres" | "update" | "stats" | "config">;
+  app: Pick<
+    App,
+    | "similar"
+    | "similarToTrack"
+    | "similarToVector"
+    | "analyze"
+    | "genres"
+    | "trackLabels"
+    | "update"
+    | "stats"
+    | "config"
+  >;
+  /** Listening parties (stored in the database). */
+  parties: PartyStore;
   queue: WorkQueue;
   limiter: RateLimiter;
   reindex: ReindexRunner;

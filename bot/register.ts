@@ -10,7 +10,7 @@ import { registerCommands } from "./discord/commands.ts";
 const USAGE = `
 Usage: deno task register [--guild ID]
 
-Registers /similar, "Find similar tracks", /reindex and /help with Discord.
+Registers /similar, "Find similar tracks", /reindex, /help and /party with Discord.
   --guild ID   only in this server (shows at once; good for testing)
 Needs DISCORD_TOKEN (and DISCORD_APPLICATION_ID, or it is asked from Discord).
 `;

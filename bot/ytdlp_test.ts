@@ -1,48 +1,10 @@
 import assert from "node:assert/strict";
 import { isSoundalikeError } from "../core/errors.ts";
-import { ffmpeg } from "../tests/audio_fixtures.ts";
+import { startMediaSite as startSite } from "../tests/fakes/media_site.ts";
 import { describeMedia, withLinkAudio, type YtDlpOptions } from "./ytdlp.ts";
 
 const hasYtDlp = await new Deno.Command("yt-dlp", { args: ["--version"], stdout: "null", stderr: "null" })
   .output().then((o) => o.success).catch(() => false);
-
-/** A local site for yt-dlp's generic extractor: a song, an hour-long page, a playlist page, a page without media. */
-async function startSite() {
-  const dir = await Deno.makeTempDir();
-  await ffmpeg(["-f", "lavfi", "-i", "sine=f=440:d=4", `${dir}/song.mp3`]);
-  const song = await Deno.readFile(`${dir}/song.mp3`);
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-    const path = new URL(req.url).pathname;
-    const html = (body: string) => new Response(body, { headers: { "content-type": "text/html" } });
-    const origin = new URL(req.url).origin;
-    switch (path) {
-      case "/song.mp3":
-      case "/other.mp3":
-        return new Response(song, { headers: { "content-type": "audio/mpeg" } });
-      case "/long.html":
-        return html(
-          `<html><head><title>Long</title><script type="application/ld+json">{"@context":"https://schema.org","@type":"VideoObject","name":"Long","contentUrl":"${origin}/song.mp3","duration":"PT1H2M","uploadDate":"2020-01-01","thumbnailUrl":"${origin}/t.jpg","description":"x"}</script></head><body></body></html>`,
-        );
-      case "/list.html":
-        return html(
-          `<html><head><title>Two</title></head><body><audio src="song.mp3"></audio><audio src="other.mp3"></audio></body></html>`,
-        );
-      case "/nothing.html":
-        return html("<html><head><title>Nothing</title></head><body>No media here</body></html>");
-      default:
-        return new Response("not found", { status: 404 });
-    }
-  });
-  const host = `127.0.0.1:${server.addr.port}`;
-  return {
-    origin: `http://${host}`,
-    host,
-    async close() {
-      await server.shutdown();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
 
 const options = (host: string, extra: Partial<YtDlpOptions> = {}): YtDlpOptions => ({
   maxSeconds: 20 * 60,

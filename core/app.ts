@@ -9,7 +9,15 @@ import { type FmaSubset, readFmaCatalog, readSkipList } from "./catalog/fma.ts";
 import { readFolderCatalog } from "./catalog/folder.ts";
 import type { CatalogReadResult, SkippedEntry } from "./catalog/types.ts";
 import { type Db, lockKey, openDatabase, withAdvisoryLock } from "./db/client.ts";
-import { catalogTopGenres, type GenreCount, trackIdsWithTopGenre, trackVector } from "./db/lookup.ts";
+import {
+  catalogTopGenres,
+  type GenreCount,
+  trackIdsWithTopGenre,
+  trackLabels,
+  trackVector,
+} from "./db/lookup.ts";
+import { createPartyStore } from "./db/party.ts";
+import type { PartyStore, StoredLabel } from "./party.ts";
 import {
   type DbStats,
   getCachedEmbeddings,
@@ -140,6 +148,10 @@ export interface App {
   ): Promise<VectorQueryResult & AnsweredBy>;
   /** The catalog's top genres with their track counts, most common first. */
   genres(): Promise<GenreCount[]>;
+  /** What the models heard in catalog tracks (each model's best class), where reindex stored it. */
+  trackLabels(trackIds: readonly number[]): Promise<Map<number, StoredLabel[]>>;
+  /** Listening parties, stored in the database. */
+  parties(): Promise<PartyStore>;
   /**
    * Opens the database, models and current index now (a long-running bot does this at start so
    * the first answer is fast). A missing index is reported, not thrown.
@@ -443,6 +455,10 @@ export function createApp(config: Config, logger: Logger): App {
     },
 
     genres: async () => catalogTopGenres(await db()),
+
+    trackLabels: async (ids) => trackLabels(await db(), ids, modelsHash(await manifest())),
+
+    parties: async () => createPartyStore(await db()),
 
     async warm() {
       const [emb] = await Promise.all([embedder(), db()]);

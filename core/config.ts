@@ -45,7 +45,47 @@ export interface Config {
   discord: DiscordConfig | undefined;
   /** Slack, when its credentials are set. */
   slack: SlackConfig | undefined;
+  /** Listening parties and the links they fetch. */
+  party: PartyConfig;
 }
+
+/** Listening parties and shared links. */
+export interface PartyConfig {
+  /** A party with no activity for this long ends with its summary. @default 60 */
+  idleMinutes: number;
+  /** Who may start and stop a party on Discord. @default "managers" (Manage Messages) */
+  discordHosts: "managers" | "everyone";
+  /** Who may start and stop a party on Slack. @default "everyone" (in the channel); "admins" */
+  slackHosts: "everyone" | "admins";
+  /** The yt-dlp executable. @default "yt-dlp" */
+  ytDlpPath: string;
+  /** Hosts (`name`, `name:port`, `*.domain`) whose links are fetched. */
+  linkHosts: string[];
+  /** Private-address hosts allowed anyway (a LAN server; the tests' local server). @default none */
+  linkPrivateHosts: string[];
+  /** Longest linked media accepted, in seconds. @default 900 */
+  linkMaxSeconds: number;
+  /** Wall-clock limit for fetching one link, in seconds. @default 120 */
+  linkTimeoutSeconds: number;
+}
+
+/** The sites whose links a party fetches by default (yt-dlp supports them; all serve music). */
+export const DEFAULT_LINK_HOSTS: readonly string[] = [
+  "youtube.com",
+  "*.youtube.com",
+  "youtu.be",
+  "soundcloud.com",
+  "*.soundcloud.com",
+  "bandcamp.com",
+  "*.bandcamp.com",
+  "vimeo.com",
+  "*.vimeo.com",
+  "mixcloud.com",
+  "*.mixcloud.com",
+  "archive.org",
+  "freemusicarchive.org",
+  "*.freemusicarchive.org",
+];
 
 /** How much work the bot takes on. */
 export interface BotLimits {
@@ -107,6 +147,15 @@ const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL"
 // Hosts as `name` or `name:port` (tests point the allowlists at 127.0.0.1:<port>).
 const hostList = z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean).map((h) => h.toLowerCase()))
   .pipe(z.array(z.string().regex(/^[a-z0-9.-]+(:\d{1,5})?$/, "must be host names, comma-separated")).min(1));
+// The same, with `*.domain` wildcards allowed, possibly empty.
+const hostPatterns = z.string().transform((v) =>
+  v.split(/[\s,]+/).filter(Boolean).map((h) => h.toLowerCase())
+)
+  .pipe(
+    z.array(
+      z.string().regex(/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/, "must be host names or *.domain, comma-separated"),
+    ),
+  );
 
 const schema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
@@ -143,6 +192,14 @@ const schema = z.object({
   SLACK_FILE_HOSTS: hostList.default(["files.slack.com", "files-origin.slack.com"]),
   SLACK_ADMIN_USER_IDS: z.string().default("").transform((v) => v.split(/[\s,]+/).filter(Boolean)),
   SLACK_ALLOW_WORKSPACE_ADMINS: bool.default(false),
+  SOUNDALIKE_PARTY_IDLE_MINUTES: intIn(1, 7 * 24 * 60).default(60),
+  DISCORD_PARTY_HOSTS: z.enum(["managers", "everyone"]).default("managers"),
+  SLACK_PARTY_HOSTS: z.enum(["everyone", "admins"]).default("everyone"),
+  SOUNDALIKE_YTDLP_PATH: z.string().min(1).default("yt-dlp"),
+  SOUNDALIKE_LINK_HOSTS: hostPatterns.default([...DEFAULT_LINK_HOSTS]),
+  SOUNDALIKE_LINK_PRIVATE_HOSTS: z.string().default("").pipe(hostPatterns),
+  SOUNDALIKE_LINK_MAX_MINUTES: intIn(1, 600).default(15),
+  SOUNDALIKE_LINK_TIMEOUT_S: intIn(5, 3600).default(120),
 }).superRefine((v, ctx) => {
   const slackParts = [v.SLACK_BOT_TOKEN, v.SLACK_SIGNING_SECRET, v.SLACK_APP_TOKEN].filter((x) => x);
   if (slackParts.length > 0 && v.SLACK_BOT_TOKEN === undefined) {
@@ -248,6 +305,16 @@ export function parseConfig(
       fileHosts: v.SLACK_FILE_HOSTS,
       adminUserIds: v.SLACK_ADMIN_USER_IDS,
       allowWorkspaceAdmins: v.SLACK_ALLOW_WORKSPACE_ADMINS,
+    },
+    party: {
+      idleMinutes: v.SOUNDALIKE_PARTY_IDLE_MINUTES,
+      discordHosts: v.DISCORD_PARTY_HOSTS,
+      slackHosts: v.SLACK_PARTY_HOSTS,
+      ytDlpPath: v.SOUNDALIKE_YTDLP_PATH,
+      linkHosts: v.SOUNDALIKE_LINK_HOSTS,
+      linkPrivateHosts: v.SOUNDALIKE_LINK_PRIVATE_HOSTS,
+      linkMaxSeconds: v.SOUNDALIKE_LINK_MAX_MINUTES * 60,
+      linkTimeoutSeconds: v.SOUNDALIKE_LINK_TIMEOUT_S,
     },
   };
 }

@@ -83,3 +83,22 @@ Deno.test("parseConfig() names incomplete Slack credentials and never echoes a s
     "xapp-1",
   );
 });
+
+Deno.test("parseConfig() reads the party settings: link hosts with wildcards, private hosts only when named", () => {
+  const defaults = parseConfig({}).party;
+  assert.ok(defaults.linkHosts.includes("*.bandcamp.com"));
+  assert.deepEqual(defaults.linkPrivateHosts, []);
+  assert.equal(defaults.linkMaxSeconds, 15 * 60);
+  const custom = parseConfig({
+    SOUNDALIKE_LINK_HOSTS: "127.0.0.1:8080, *.example.org",
+    SOUNDALIKE_LINK_PRIVATE_HOSTS: "127.0.0.1:8080",
+    DISCORD_PARTY_HOSTS: "everyone",
+  }).party;
+  assert.deepEqual(custom.linkHosts, ["127.0.0.1:8080", "*.example.org"]);
+  assert.deepEqual(custom.linkPrivateHosts, ["127.0.0.1:8080"]);
+  assert.equal(custom.discordHosts, "everyone");
+  assert.throws(
+    () => parseConfig({ SOUNDALIKE_LINK_HOSTS: "http://x.org/", SLACK_PARTY_HOSTS: "all" }),
+    /SOUNDALIKE_LINK_HOSTS.*SLACK_PARTY_HOSTS|SLACK_PARTY_HOSTS.*SOUNDALIKE_LINK_HOSTS/,
+  );
+});

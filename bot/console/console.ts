@@ -5,13 +5,43 @@
  * production, a pipe in tests); end of input finishes running work and returns.
  * @module
  */
-import { basename, resolve } from "node:path";
-import type { Answer, SimilarAnswer } from "../answer.ts";
-import type { BotServices, Requester } from "../context.ts";
+import { basename, join, resolve } from "node:path";
+import type { Answer, PartySummaryAnswer, SimilarAnswer } from "../answer.ts";
+import type { BotServices, ClipRef, Requester } from "../context.ts";
 import { runHelp } from "../handlers/help.ts";
 import { runMoreLike } from "../handlers/more_like.ts";
+import {
+  partyNext,
+  type PartyRequest,
+  partyShare,
+  partyStart,
+  partyStatus,
+  partyStop,
+} from "../handlers/party.ts";
 import { checkSimilar, runSimilar } from "../handlers/similar.ts";
+import { findLinks } from "../links.ts";
 import { renderText } from "./render.ts";
+
+/** The console's one channel, for parties. */
+export const CONSOLE_CHANNEL = { platform: "console", channelId: "console" } as const;
+
+/**
+ * Writes a party summary's playlist files into `dir` (created if needed).
+ *
+ * @param dir Where the files go (`<data dir>/parties`).
+ * @param summary The summary.
+ * @returns The paths written.
+ */
+export async function writePartyFiles(dir: string, summary: PartySummaryAnswer): Promise<string[]> {
+  await Deno.mkdir(dir, { recursive: true });
+  const paths: string[] = [];
+  for (const f of summary.files) {
+    const path = join(dir, basename(f.name));
+    await Deno.writeTextFile(path, f.content);
+    paths.push(path);
+  }
+  return paths;
+}
 
 /** Options of {@linkcode runConsole}. */
 export interface ConsoleOptions {
@@ -25,6 +55,8 @@ export interface ConsoleOptions {
   prompt?: boolean;
   /** The console user's name. @default "console" */
   userName?: string;
+  /** Where a party's playlist files are written. */
+  partyDir?: string;
 }
 
 /**
@@ -85,11 +117,58 @@ export async function runConsole(services: BotServices, options: ConsoleOptions)
   const background: Promise<unknown>[] = [];
   const prompt = () => options.prompt && options.write("soundalike> ");
 
+  const party: PartyRequest = { requester, channel: CONSOLE_CHANNEL, canHost: true };
+  const sayParty = async (answer: Answer) => {
+    say(answer);
+    if (answer.kind === "party_summary" && options.partyDir) {
+      for (const path of await writePartyFiles(options.partyDir, answer)) {
+        options.write(`Playlist written: ${path}\n`);
+      }
+    }
+  };
+
   const handle = async (line: string): Promise<boolean> => {
     const words = splitWords(line.trim());
     const [command, ...args] = words;
     if (command === undefined) return true;
+    if (!command.startsWith("/")) {
+      // During a party, a line is something shared: links, or a path to an audio file.
+      const links = findLinks(line);
+      const clips: ClipRef[] = links.length ? [] : words.map((w) => {
+        const path = resolve(options.cwd, w);
+        return {
+          name: basename(path),
+          size: undefined,
+          contentType: undefined,
+          location: { kind: "path", path },
+        };
+      });
+      if (!(await services.parties.active(CONSOLE_CHANNEL))) {
+        options.write("✗ Commands start with /: type /help, or /party start to share songs freely\n");
+        return true;
+      }
+      for (
+        const answer of await partyShare(services, { requester, channel: CONSOLE_CHANNEL, clips, links })
+      ) say(answer);
+      return true;
+    }
     switch (command) {
+      case "/party": {
+        const [sub, ...rest] = args;
+        const answer = sub === "start"
+          ? await partyStart(services, party, rest.join(" "))
+          : sub === "next"
+          ? await partyNext(services, party)
+          : sub === "status"
+          ? await partyStatus(services, party)
+          : sub === "stop"
+          ? await partyStop(services, party)
+          : undefined;
+        if (answer === undefined) {
+          options.write("✗ Use /party start [name], /party next, /party status or /party stop\n");
+        } else await sayParty(answer);
+        return true;
+      }
       case "/quit":
       case "/exit":
         return false;

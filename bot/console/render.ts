@@ -8,6 +8,7 @@ import {
   formatEta,
   type HeardLabel,
   type HelpAnswer,
+  type PartySummaryAnswer,
   progressBar,
   type ReindexProgressAnswer,
   type ReindexSummaryAnswer,
@@ -45,7 +46,41 @@ export function renderText(answer: Answer): string {
       return renderProgress(answer);
     case "reindex_summary":
       return renderSummary(answer);
+    case "party_next":
+      return [
+        `Next for “${answer.party}”: ${answer.track.title} — ${answer.track.artist ?? "Unknown artist"}`,
+        `    ${answer.reason}`,
+        ...(answer.track.url ? [`    ${answer.track.url}`] : []),
+      ].join("\n");
+    case "party_status":
+      return [
+        `“${answer.name}”, started by ${answer.startedBy} ${answer.minutes} min ago: ${answer.shared} shared, ` +
+        `${answer.suggested} suggested, ${answer.picked} picked`,
+        ...(answer.leading.length ? [`So far it sounds like: ${hearingLine(answer.leading)}`] : []),
+      ].join("\n");
+    case "party_summary":
+      return renderPartySummary(answer);
   }
+}
+
+/**
+ * A party's summary (the playlist files are written by the caller).
+ *
+ * @param a The summary.
+ * @returns Text.
+ */
+export function renderPartySummary(a: PartySummaryAnswer): string {
+  const share = (xs: { label: string; share: number }[]) =>
+    xs.map((x) => `${x.label} ${Math.round(x.share * 100)} %`).join(", ") || "—";
+  const lines = [
+    `“${a.name}” ${a.ended === "idle" ? "ended after a quiet spell" : "is over"}: ${a.minutes} min, ` +
+    `${a.shared.length} shared, ${a.suggested} suggested, ${a.picked} picked`,
+    `Leading genres: ${share(a.genres)}`,
+    `Leading moods: ${share(a.moods)}`,
+  ];
+  for (const s of a.shared.slice(0, 20)) lines.push(`  • ${s.title}${s.by ? ` (shared by ${s.by})` : ""}`);
+  if (a.shared.length > 20) lines.push(`  … and ${a.shared.length - 20} more`);
+  return lines.join("\n");
 }
 
 function renderSimilar(a: SimilarAnswer): string {

@@ -5,6 +5,7 @@
  * is deferred first (Discord's 3 s rule) and always ends in an edited answer, never a spinner.
  * @module
  */
+import { Buffer } from "node:buffer";
 import {
   type Attachment,
   type AutocompleteInteraction,
@@ -12,9 +13,11 @@ import {
   type ChatInputCommandInteraction,
   Client,
   Events,
+  GatewayCloseCodes,
   GatewayIntentBits,
   type Interaction,
   type InteractionReplyOptions,
+  type Message,
   type MessageContextMenuCommandInteraction,
   MessageFlags,
   PermissionFlagsBits,
@@ -22,16 +25,30 @@ import {
 } from "discord.js";
 import type { DiscordConfig } from "../../core/mod.ts";
 import { type Answer, notice } from "../answer.ts";
-import type { BotServices, ClipRef, Requester } from "../context.ts";
+import type { ClipRef, Requester } from "../context.ts";
 import { runHelp } from "../handlers/help.ts";
 import { runMoreLike } from "../handlers/more_like.ts";
+import {
+  partyNext,
+  type PartyRequest,
+  type PartyServices,
+  partyShare,
+  partyStart,
+  partyStatus,
+  partyStop,
+} from "../handlers/party.ts";
 import { checkSimilar, runSimilar, type SimilarRequest } from "../handlers/similar.ts";
+import { findLinks } from "../links.ts";
 import { FIND_SIMILAR } from "./commands.ts";
-import { MORE_LIKE_PREFIX, renderDiscord } from "./render.ts";
+import { type DiscordMessage, MORE_LIKE_PREFIX, renderDiscord } from "./render.ts";
 
 /** A running Discord bot. */
 export interface DiscordBot {
   readonly client: Client;
+  /** Whether the Message Content intent was granted (listening parties can see shared links and files). */
+  readonly readsMessages: boolean;
+  /** Posts an answer in a channel (a party that ended while idle). */
+  post(channelId: string, answer: Answer): Promise<void>;
   /** Stops taking interactions, lets running ones answer, then disconnects. */
   stop(): Promise<void>;
 }
@@ -48,18 +65,33 @@ const AUDIO_NAME = /\.(mp3|ogg|oga|opus|wav|flac|m4a|aac|wma|aif|aiff|webm|mp4|m
  * @param config Discord's settings (token, REST base, CDN hosts).
  * @returns The running bot.
  */
-export async function startDiscord(services: BotServices, config: DiscordConfig): Promise<DiscordBot> {
+export async function startDiscord(services: PartyServices, config: DiscordConfig): Promise<DiscordBot> {
   const { logger } = services;
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: config.apiUrl } });
   const inflight = new Set<Promise<void>>();
   let stopping = false;
+  const track = (what: string, work: Promise<void>) => {
+    const p = work.catch((err) => logger.error(`Discord ${what} failed`, { err }));
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  };
 
-  client.on(Events.InteractionCreate, (interaction) => {
-    const work = route(interaction).catch((err) => logger.error("Discord interaction failed", { err }));
-    inflight.add(work);
-    void work.finally(() => inflight.delete(work));
-  });
-  client.on(Events.Error, (err) => logger.error("Discord client error", { err }));
+  /** Logs in; `undefined` when Discord refuses the privileged intents asked for. */
+  const connect = async (intents: GatewayIntentBits[]): Promise<Client | undefined> => {
+    const client = new Client({ intents, rest: { api: config.apiUrl } });
+    client.on(Events.InteractionCreate, (interaction) => track("interaction", route(interaction)));
+    client.on(Events.MessageCreate, (message) => track("message", onMessage(message)));
+    client.on(Events.Error, (err) => logger.error("Discord client error", { err }));
+    const outcome = new Promise<"ready" | "refused">((resolve) => {
+      client.once(Events.ClientReady, () => resolve("ready"));
+      client.on(Events.ShardDisconnect, (event) => {
+        if (event.code === GatewayCloseCodes.DisallowedIntents) resolve("refused");
+      });
+    });
+    await client.login(config.token);
+    if (await outcome === "ready") return client;
+    await client.destroy();
+    return undefined;
+  };
 
   const clipOf = (att: Attachment): ClipRef => ({
     name: att.name,
@@ -88,6 +120,7 @@ export async function startDiscord(services: BotServices, config: DiscordConfig)
     }
     if (i.isChatInputCommand()) {
       if (i.commandName === "similar") return await similar(i, fromOptions(i));
+      if (i.commandName === "party") return await party(i);
       if (i.commandName === "reindex") return await reindex(i);
       if (i.commandName === "help") return await replyPrivately(i, await runHelp(services, "discord"));
     } else if (i.isMessageContextMenuCommand() && i.commandName === FIND_SIMILAR) {
@@ -161,6 +194,59 @@ export async function startDiscord(services: BotServices, config: DiscordConfig)
     if (!fresh() && i.channel?.isSendable()) await i.channel.send(renderDiscord(summary));
   }
 
+  async function party(i: ChatInputCommandInteraction): Promise<void> {
+    if (!i.inGuild()) {
+      return await replyPrivately(i, notice("error", "forbidden", "Parties happen in server channels"));
+    }
+    const request: PartyRequest = {
+      requester: requesterOf(i),
+      channel: { platform: "discord", channelId: i.channelId },
+      canHost: services.app.config.party.discordHosts === "everyone" ||
+        (i.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false),
+    };
+    const sub = i.options.getSubcommand();
+    if (sub === "next") {
+      await i.deferReply();
+      return await finishDeferred(i, () => partyNext(services, request));
+    }
+    const answer = sub === "start"
+      ? await partyStart(services, request, i.options.getString("name") ?? undefined)
+      : sub === "status"
+      ? await partyStatus(services, request)
+      : await partyStop(services, request);
+    if (answer.kind === "notice" && answer.tone === "error") return await replyPrivately(i, answer);
+    await i.reply(withFiles(answer));
+  }
+
+  /** While a party is on in the channel: every audio attachment and supported link is answered in a thread. */
+  async function onMessage(message: Message): Promise<void> {
+    if (message.author.bot || stopping || !message.inGuild()) return;
+    const clips = [...message.attachments.values()]
+      .filter((a) => /^(audio|video)\//.test(a.contentType ?? "") || AUDIO_NAME.test(a.name))
+      .map(clipOf);
+    const links = findLinks(message.content);
+    if (clips.length === 0 && links.length === 0) return;
+    const requester: Requester = {
+      platform: "discord",
+      userId: message.author.id,
+      name: message.member?.displayName ?? message.author.globalName ?? message.author.username,
+      isAdmin: false,
+    };
+    const channel = { platform: "discord", channelId: message.channelId };
+    if (!(await services.parties.active(channel))) return;
+    await message.react("🎧").catch(() => {});
+    const answers = await partyShare(services, { requester, channel, clips, links });
+    if (answers.length === 0) return;
+    const thread = message.channel.isThread()
+      ? undefined
+      : await message.startThread({ name: `Soundalike · ${clips[0]?.name ?? "shared link"}`.slice(0, 100) })
+        .catch(() => undefined);
+    for (const answer of answers) {
+      if (thread) await thread.send(renderDiscord(answer));
+      else await message.reply(renderDiscord(answer));
+    }
+  }
+
   async function autocomplete(i: AutocompleteInteraction): Promise<void> {
     const typed = String(i.options.getFocused()).toLowerCase();
     const genres = await services.app.genres().catch(() => []);
@@ -201,13 +287,47 @@ export async function startDiscord(services: BotServices, config: DiscordConfig)
     await (i.deferred || i.replied ? i.followUp(body) : i.reply(body));
   }
 
-  await client.login(config.token);
+  // Parties need to read shared messages (the privileged Message Content intent); without it,
+  // everything else still works and the log says how to enable it.
+  let readsMessages = true;
+  let client = await connect([
+    GatewayIntentBits.Guilds,
+    GatewayIntentBits.GuildMessages,
+    GatewayIntentBits.MessageContent,
+  ]);
+  if (client === undefined) {
+    readsMessages = false;
+    logger.warn(
+      "Discord refused the Message Content intent: listening parties cannot see shared files and links. " +
+        "Enable it under Bot → Privileged Gateway Intents in the developer portal",
+    );
+    client = await connect([GatewayIntentBits.Guilds]);
+    if (client === undefined) throw new Error("Discord refused the connection's intents");
+  }
+  const connected = client;
   return {
-    client,
+    client: connected,
+    readsMessages,
+    async post(channelId, answer) {
+      const channel = await connected.channels.fetch(channelId).catch(() => null);
+      if (channel?.isSendable()) await channel.send(withFiles(answer));
+      else logger.warn("Cannot post in a Discord channel", { channelId });
+    },
     async stop() {
       stopping = true;
       await Promise.allSettled([...inflight]);
-      await client.destroy();
+      await connected.destroy();
     },
   };
+}
+
+/** The message for an answer, with its files (a party's playlist) attached. */
+function withFiles(answer: Answer): DiscordMessage & { files?: { attachment: Buffer; name: string }[] } {
+  const message = renderDiscord(answer);
+  return answer.kind === "party_summary"
+    ? {
+      ...message,
+      files: answer.files.map((f) => ({ attachment: Buffer.from(f.content, "utf8"), name: f.name })),
+    }
+    : message;
 }

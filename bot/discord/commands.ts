@@ -1,7 +1,8 @@
 /**
  * The Discord application commands, built with discord.js's builders: `/similar`, the message
  * context-menu command "Find similar tracks", `/reindex` (Manage Server by default, and checked
- * again when it runs) and `/help`. `deno task register` sends these to Discord.
+ * again when it runs), `/help` and `/party start|next|status|stop`. `deno task register` sends
+ * these to Discord.
  * @module
  */
 import {
@@ -57,7 +58,18 @@ export function discordCommands(maxResults = 10): RESTPostAPIApplicationCommands
   const help = new SlashCommandBuilder().setName("help").setDescription(
     "What Soundalike does and how to use it",
   );
-  return [similar.toJSON(), findSimilar.toJSON(), reindex.toJSON(), help.toJSON()];
+  const party = new SlashCommandBuilder()
+    .setName("party")
+    .setDescription("A listening party in this channel: shared songs are answered and folded into its taste")
+    .setContexts(InteractionContextType.Guild)
+    .addSubcommand((c) =>
+      c.setName("start").setDescription("Start a party in this channel")
+        .addStringOption((o) => o.setName("name").setDescription("The party's name").setMaxLength(80))
+    )
+    .addSubcommand((c) => c.setName("next").setDescription("What to play next, from the party's taste"))
+    .addSubcommand((c) => c.setName("status").setDescription("How the party is going"))
+    .addSubcommand((c) => c.setName("stop").setDescription("End the party, with a summary and its playlist"));
+  return [similar.toJSON(), findSimilar.toJSON(), reindex.toJSON(), help.toJSON(), party.toJSON()];
 }
 
 /** What {@linkcode registerCommands} did. */

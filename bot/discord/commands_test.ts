@@ -3,7 +3,7 @@ import { startDiscordFake } from "../../tests/fakes/discord_fake.ts";
 import { discordCommands, FIND_SIMILAR, registerCommands } from "./commands.ts";
 
 Deno.test("discordCommands() defines /similar's options, the context menu, and /reindex for managers only", () => {
-  const [similar, menu, reindex, help] = discordCommands(7) as unknown as Record<string, unknown>[];
+  const [similar, menu, reindex, help, party] = discordCommands(7) as unknown as Record<string, unknown>[];
   const options = similar!.options as {
     name: string;
     type: number;
@@ -22,6 +22,11 @@ Deno.test("discordCommands() defines /similar's options, the context menu, and /
   assert.equal(reindex!.default_member_permissions, "32", "Manage Server");
   assert.deepEqual(reindex!.contexts, [0], "servers only");
   assert.equal(help!.name, "help");
+  const subs = party!.options as { name: string; type: number }[];
+  assert.deepEqual(subs.map((o) => [o.name, o.type]), [["start", 1], ["next", 1], ["status", 1], [
+    "stop",
+    1,
+  ]]);
 });
 
 Deno.test("registerCommands() asks Discord for the application id and overwrites one guild's commands", async () => {
@@ -34,11 +39,11 @@ Deno.test("registerCommands() asks Discord for the application id and overwrites
     assert.deepEqual(report, {
       applicationId: fake.applicationId,
       scope: "555555555555555555",
-      commands: ["similar", FIND_SIMILAR, "reindex", "help"],
+      commands: ["similar", FIND_SIMILAR, "reindex", "help", "party"],
     });
     const put = fake.calls.find((c) => c.method === "PUT")!;
     assert.equal(put.path, `/applications/${fake.applicationId}/guilds/555555555555555555/commands`);
-    assert.equal((put.body as unknown[]).length, 4);
+    assert.equal((put.body as unknown[]).length, 5);
   } finally {
     await fake.close();
   }

@@ -89,6 +89,90 @@ export function renderDiscord(answer: Answer): DiscordMessage {
     }
     case "reindex_summary":
       return renderSummary(answer);
+    case "party_next": {
+      const t = answer.track;
+      return {
+        content: `🎶 Next for **${clip(answer.party, 100)}**`,
+        embeds: [{
+          title: clip(`${t.title}`, 256),
+          ...(t.url ? { url: t.url } : {}),
+          description: `by **${clip(t.artist ?? "Unknown artist", 200)}**\n${answer.reason}`,
+          color: BRAND,
+          fields: [
+            { name: "Genre", value: t.genre ?? "—", inline: true },
+            {
+              name: "Duration",
+              value: t.durationSeconds === null ? "—" : formatClock(Math.round(t.durationSeconds)),
+              inline: true,
+            },
+            ...(t.license ? [{ name: "License", value: clip(t.license, 200), inline: false }] : []),
+          ],
+        }],
+        components: rows([
+          {
+            type: ComponentType.Button,
+            style: ButtonStyle.Secondary,
+            label: "More like this",
+            custom_id: `${MORE_LIKE_PREFIX}${t.trackId}`,
+          },
+          ...(t.url && /^https?:\/\//.test(t.url)
+            ? [
+              {
+                type: ComponentType.Button,
+                style: ButtonStyle.Link,
+                label: "Track page",
+                url: t.url,
+              } as APIButtonComponent,
+            ]
+            : []),
+        ] as APIButtonComponent[]),
+      };
+    }
+    case "party_status":
+      return {
+        content: "",
+        embeds: [{
+          title: `🎉 ${clip(answer.name, 200)}`,
+          description: `Started by ${clip(answer.startedBy, 100)} ${answer.minutes} min ago` +
+            (answer.leading.length ? `\nSo far it sounds like ${hearingMarkdown(answer.leading)}` : ""),
+          color: BRAND,
+          fields: [
+            { name: "Shared", value: String(answer.shared), inline: true },
+            { name: "Suggested", value: String(answer.suggested), inline: true },
+            { name: "Picked", value: String(answer.picked), inline: true },
+          ],
+        }],
+        components: [],
+      };
+    case "party_summary": {
+      const share = (xs: { label: string; share: number }[]) =>
+        xs.map((x) => `${x.label} ${Math.round(x.share * 100)} %`).join(", ") || "—";
+      const shared = answer.shared.slice(0, 15).map((s) =>
+        `• ${clip(s.title, 90)}${s.by ? ` (${clip(s.by, 40)})` : ""}`
+      );
+      if (answer.shared.length > 15) shared.push(`… and ${answer.shared.length - 15} more`);
+      return {
+        content: "",
+        embeds: [{
+          title: `🎉 ${clip(answer.name, 200)} ${
+            answer.ended === "idle" ? "ended after a quiet spell" : "is over"
+          }`,
+          color: OK,
+          fields: [
+            { name: "Duration", value: `${answer.minutes} min`, inline: true },
+            { name: "Shared", value: String(answer.shared.length), inline: true },
+            { name: "Suggested", value: String(answer.suggested), inline: true },
+            { name: "Leading genres", value: clip(share(answer.genres), 1024), inline: false },
+            { name: "Leading moods", value: clip(share(answer.moods), 1024), inline: false },
+            ...(shared.length
+              ? [{ name: "What was shared", value: clip(shared.join("\n"), 1024), inline: false }]
+              : []),
+          ],
+          footer: { text: "The playlist is attached as M3U and CSV" },
+        }],
+        components: [],
+      };
+    }
   }
 }
 

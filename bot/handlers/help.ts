@@ -15,6 +15,10 @@ const COMMANDS: Record<Requester["platform"], HelpEntry[]> = {
     { usage: "Apps → Find similar tracks", description: "the same for the audio attached to any message" },
     { usage: "More like #n", description: "the buttons under an answer search again from that track" },
     { usage: "/reindex", description: "rebuild the catalog and its index (server managers only)" },
+    {
+      usage: "/party start [name] | next | status | stop",
+      description: "a listening party in this channel: shared songs and links are answered in threads",
+    },
     { usage: "/help", description: "this message" },
   ],
   slack: [
@@ -29,6 +33,10 @@ const COMMANDS: Record<Requester["platform"], HelpEntry[]> = {
     },
     { usage: "More like #n", description: "the buttons under an answer search again from that track" },
     { usage: "/reindex", description: "rebuild the catalog and its index (admins only)" },
+    {
+      usage: "/party start [name] | next | status | stop",
+      description: "a listening party in this channel: shared songs and links are answered in threads",
+    },
     { usage: "/soundalike", description: "this message" },
   ],
   console: [
@@ -42,6 +50,10 @@ const COMMANDS: Record<Requester["platform"], HelpEntry[]> = {
       description: "re-read a catalog folder (or the configured one) and rebuild the index",
     },
     { usage: "/genres", description: "the genres you can filter by" },
+    {
+      usage: "/party start [name] | next | status | stop",
+      description: "a listening party: then type file paths or links, one a line",
+    },
     { usage: "/help", description: "this message" },
     { usage: "/quit", description: "leave (Ctrl-D works too)" },
   ],

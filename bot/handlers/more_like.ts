@@ -6,7 +6,7 @@
 import { notice, type NoticeAnswer, type SimilarAnswer, similarAnswer } from "../answer.ts";
 import type { BotServices, Requester } from "../context.ts";
 import { errorNotice } from "./_errors.ts";
-import { admit } from "./similar.ts";
+import { admit, labelsOf } from "./similar.ts";
 
 /** A "More like" request. */
 export interface MoreLikeRequest {
@@ -39,10 +39,12 @@ export async function runMoreLike(
       services.app.similarToTrack(request.trackId, { k: request.k ?? 5 })
     );
     const seed = result.seed;
+    const labels = await labelsOf(services, [seed.trackId, ...result.recommendations.map((r) => r.trackId)]);
     return similarAnswer({
       heading: `More like “${seed.title}”${seed.artist ? ` by ${seed.artist}` : ""}`,
-      hearing: [],
+      hearing: labels.get(seed.trackId) ?? [],
       recommendations: result.recommendations,
+      trackLabels: labels,
       elapsedMs: performance.now() - receivedAt,
       index: result.index,
       indexVersion: result.indexVersion,

@@ -7,7 +7,14 @@
 import { join } from "node:path";
 import { ErrorCode, SoundalikeError } from "../../core/errors.ts";
 import { formatClock } from "../../core/recommend.ts";
-import { notice, type NoticeAnswer, type SimilarAnswer, similarAnswer, topLabels } from "../answer.ts";
+import {
+  heardLabels,
+  notice,
+  type NoticeAnswer,
+  type SimilarAnswer,
+  similarAnswer,
+  topLabels,
+} from "../answer.ts";
 import type { BotServices, ClipRef, OnUpdate, Requester } from "../context.ts";
 import { checkUrl, downloadToFile } from "../download.ts";
 import { errorNotice } from "./_errors.ts";
@@ -191,6 +198,7 @@ async function search(services: BotServices, checked: CheckedSimilar): Promise<S
     heading: `Tracks that sound like ${clip.name}`,
     hearing: topLabels(result.hearing),
     recommendations: result.recommendations,
+    trackLabels: await labelsOf(services, result.recommendations.map((r) => r.trackId)),
     notes,
     elapsedMs: performance.now() - checked.receivedAt,
     index: result.index,
@@ -227,4 +235,22 @@ export async function withLocalClip<T>(
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * What the models heard in catalog tracks, as shown beside results (empty where not stored).
+ *
+ * @param services The app.
+ * @param trackIds The tracks.
+ * @returns Track id to labels.
+ */
+export async function labelsOf(
+  services: Pick<BotServices, "app" | "logger">,
+  trackIds: readonly number[],
+): Promise<Map<number, ReturnType<typeof heardLabels>>> {
+  const stored = await services.app.trackLabels(trackIds).catch((err) => {
+    services.logger.warn("Track labels unavailable", { err });
+    return new Map();
+  });
+  return new Map([...stored].map(([id, labels]) => [id, heardLabels(labels)]));
 }

@@ -15,13 +15,25 @@ import { type Answer, notice } from "../answer.ts";
 import type { BotServices, ClipRef, Requester } from "../context.ts";
 import { runHelp } from "../handlers/help.ts";
 import { runMoreLike } from "../handlers/more_like.ts";
+import {
+  partyNext,
+  type PartyRequest,
+  type PartyServices,
+  partyShare,
+  partyStart,
+  partyStatus,
+  partyStop,
+} from "../handlers/party.ts";
 import { checkSimilar, runSimilar, type SimilarRequest } from "../handlers/similar.ts";
+import { findLinks } from "../links.ts";
 import { type Block, MORE_LIKE_ACTION, renderSlack } from "./render.ts";
 
 /** A running Slack app. */
 export interface SlackBot {
   /** The HTTP receiver's port (`undefined` in Socket Mode). */
   readonly port: number | undefined;
+  /** Posts an answer in a channel (a party that ended while idle), with its files. */
+  post(channelId: string, answer: Answer): Promise<void>;
   /** Stops taking requests, lets running ones answer, then closes the server or socket. */
   stop(): Promise<void>;
 }
@@ -49,9 +61,9 @@ const MODAL_ID = "similar_modal";
 /** The message shortcut's callback id (as in `manifest.json`). */
 export const SLACK_SHORTCUT = "find_similar";
 /** The slash commands the app answers (as in `manifest.json`). */
-export const SLACK_COMMANDS: readonly string[] = ["/similar", "/reindex", "/soundalike"];
+export const SLACK_COMMANDS: readonly string[] = ["/similar", "/reindex", "/soundalike", "/party"];
 /** The Events API events the app subscribes to (as in `manifest.json`). */
-export const SLACK_EVENTS: readonly string[] = ["app_mention"];
+export const SLACK_EVENTS: readonly string[] = ["app_mention", "message.channels", "message.groups"];
 const AUDIO_NAME = /\.(mp3|ogg|oga|opus|wav|flac|m4a|aac|wma|aif|aiff|webm|mp4|mkv|mov|weba)$/i;
 const SEEN_EVENTS = 2000;
 
@@ -63,7 +75,7 @@ const SEEN_EVENTS = 2000;
  * @returns The running app.
  * @throws {Error} When Slack refuses the token.
  */
-export async function startSlack(services: BotServices, config: SlackConfig): Promise<SlackBot> {
+export async function startSlack(services: PartyServices, config: SlackConfig): Promise<SlackBot> {
   const { logger } = services;
   const web = new bolt.webApi.WebClient(config.botToken, {
     slackApiUrl: config.apiUrl,
@@ -244,21 +256,28 @@ export async function startSlack(services: BotServices, config: SlackConfig): Pr
     });
   });
 
-  app.event("app_mention", ({ event, body, context }) => {
+  /** Whether an Events API event was handled already (Slack retries when an ack is late). */
+  const repeated = (body: unknown, retryNum: number | undefined): boolean => {
     const eventId = (body as { event_id?: string }).event_id;
-    if (eventId !== undefined) {
-      if (seen.includes(eventId)) {
-        logger.info("Ignoring a repeated Slack event", { eventId, retry: context.retryNum });
-        return Promise.resolve();
-      }
-      seen.push(eventId);
-      if (seen.length > SEEN_EVENTS) seen.shift();
+    if (eventId === undefined) return false;
+    if (seen.includes(eventId)) {
+      logger.info("Ignoring a repeated Slack event", { eventId, retry: retryNum });
+      return true;
     }
+    seen.push(eventId);
+    if (seen.length > SEEN_EVENTS) seen.shift();
+    return false;
+  };
+
+  app.event("app_mention", ({ event, body, context }) => {
+    if (repeated(body, context.retryNum)) return Promise.resolve();
     if (stopping || !event.user) return Promise.resolve();
     const files = (event as { files?: SlackFile[] }).files;
     const to = { channel: event.channel, threadTs: event.thread_ts ?? event.ts, user: event.user };
     const file = audioFile(files);
     background("mention", async () => {
+      // In a party's channel the message event answers it as a share.
+      if (await services.parties.active({ platform: "slack", channelId: event.channel })) return;
       if (!file) {
         await post(
           to,
@@ -293,6 +312,81 @@ export async function startSlack(services: BotServices, config: SlackConfig): Pr
         ),
     );
   });
+
+  // ---- listening parties ----------------------------------------------------------------------
+  app.command("/party", async ({ ack, command }) => {
+    await ack();
+    if (stopping) return;
+    const [sub = "", ...rest] = command.text.trim().split(/\s+/);
+    const to = { channel: command.channel_id, user: command.user_id };
+    const requester = requesterOf(command.user_id, command.user_name);
+    const request: PartyRequest = {
+      requester,
+      channel: { platform: "slack", channelId: command.channel_id },
+      canHost: services.app.config.party.slackHosts === "everyone" || requester.isAdmin,
+    };
+    background("party", async () => {
+      const answer = sub === "start"
+        ? await partyStart(services, request, rest.join(" "))
+        : sub === "next"
+        ? await partyNext(services, request)
+        : sub === "status"
+        ? await partyStatus(services, request)
+        : sub === "stop"
+        ? await partyStop(services, request)
+        : notice(
+          "error",
+          "bad_request",
+          "Use /party start [name], /party next, /party status or /party stop",
+        );
+      if (answer.kind === "notice" && answer.tone === "error") return await postPrivately(to, answer);
+      await postWithFiles(to.channel, undefined, answer);
+    });
+  });
+
+  app.event("message", ({ event, body, context }) => {
+    const m = event as {
+      subtype?: string;
+      bot_id?: string;
+      user?: string;
+      text?: string;
+      files?: SlackFile[];
+      channel: string;
+      ts: string;
+      thread_ts?: string;
+    };
+    // New messages and file shares by people only: not edits, deletions, joins or bots (ourselves included).
+    if ((m.subtype !== undefined && m.subtype !== "file_share") || m.bot_id || !m.user || stopping) {
+      return Promise.resolve();
+    }
+    if (repeated(body, context.retryNum)) return Promise.resolve();
+    const clips = (m.files ?? []).filter((f) => audioFile([f])).map(clipOf);
+    const links = findLinks(m.text ?? "");
+    if (clips.length === 0 && links.length === 0) return Promise.resolve();
+    const to = { channel: m.channel, threadTs: m.thread_ts ?? m.ts, user: m.user };
+    background("party share", async () => {
+      const answers = await partyShare(services, {
+        requester: requesterOf(m.user!),
+        channel: { platform: "slack", channelId: m.channel },
+        clips,
+        links,
+      });
+      for (const answer of answers) await post(to, answer);
+    });
+    return Promise.resolve();
+  });
+
+  /** Posts an answer, then uploads its files (a party's playlist) in the same thread. */
+  const postWithFiles = async (channel: string, threadTs: string | undefined, answer: Answer) => {
+    const posted = await post({ channel, threadTs, user: "" }, answer);
+    if (answer.kind !== "party_summary") return;
+    await client.filesUploadV2({
+      channel_id: posted.channel ?? channel,
+      thread_ts: posted.ts!,
+      initial_comment: `The playlist of “${answer.name}”`,
+      file_uploads: answer.files.map((f) => ({ content: f.content, filename: f.name, title: f.name })),
+    });
+  };
 
   // ---- /reindex (admins) and /soundalike (help) -----------------------------------------------
   app.command("/reindex", async ({ ack, command }) => {
@@ -351,6 +445,7 @@ export async function startSlack(services: BotServices, config: SlackConfig): Pr
 
   return {
     port,
+    post: (channel, answer) => postWithFiles(channel, undefined, answer),
     async stop() {
       stopping = true;
       await Promise.allSettled([...inflight]);

@@ -100,6 +100,72 @@ export function renderSlack(answer: Answer): SlackMessage {
     }
     case "reindex_summary":
       return renderSummary(answer);
+    case "party_next": {
+      const t = answer.track;
+      const title = escapeMrkdwn(t.title);
+      const text = `Next for ${answer.party}: ${t.title} by ${t.artist ?? "Unknown artist"}`;
+      return {
+        text,
+        blocks: [
+          section(
+            `:notes: Next for *${escapeMrkdwn(answer.party)}*: *${
+              t.url ? `<${t.url}|${title}>` : title
+            }* by *${escapeMrkdwn(t.artist ?? "Unknown artist")}*\n${escapeMrkdwn(answer.reason)}`,
+          ),
+          {
+            type: "actions",
+            elements: [{
+              type: "button",
+              action_id: `${MORE_LIKE_ACTION}_1`,
+              text: { type: "plain_text", text: "More like this" },
+              value: String(t.trackId),
+            }],
+          },
+        ],
+      };
+    }
+    case "party_status": {
+      const text =
+        `${answer.name}: ${answer.shared} shared, ${answer.suggested} suggested, ${answer.picked} picked`;
+      return {
+        text,
+        blocks: [section(
+          `:tada: *${escapeMrkdwn(answer.name)}*, started by ${
+            escapeMrkdwn(answer.startedBy)
+          } ${answer.minutes} min ago: ` +
+            `${answer.shared} shared, ${answer.suggested} suggested, ${answer.picked} picked` +
+            (answer.leading.length ? `\nSo far it sounds like ${hearing(answer.leading)}` : ""),
+        )],
+      };
+    }
+    case "party_summary": {
+      const share = (xs: { label: string; share: number }[]) =>
+        xs.map((x) => `${escapeMrkdwn(x.label)} ${Math.round(x.share * 100)} %`).join(", ") || "—";
+      const text = `${answer.name} ${answer.ended === "idle" ? "ended after a quiet spell" : "is over"}`;
+      const shared = answer.shared.slice(0, 15).map((s) =>
+        `• ${escapeMrkdwn(s.title)}${s.by ? ` (${escapeMrkdwn(s.by)})` : ""}`
+      );
+      if (answer.shared.length > 15) shared.push(`… and ${answer.shared.length - 15} more`);
+      return {
+        text,
+        blocks: [
+          section(
+            `:tada: *${
+              escapeMrkdwn(text)
+            }*: ${answer.minutes} min, ${answer.shared.length} shared, ${answer.suggested} suggested, ${answer.picked} picked`,
+          ),
+          {
+            type: "section",
+            fields: [
+              md(`*Leading genres*\n${share(answer.genres)}`),
+              md(`*Leading moods*\n${share(answer.moods)}`),
+            ],
+          },
+          ...(shared.length ? [section(shared.join("\n").slice(0, 2900))] : []),
+          { type: "context", elements: [md("The playlist follows as M3U and CSV files")] },
+        ],
+      };
+    }
   }
 }
 

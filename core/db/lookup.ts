@@ -5,7 +5,8 @@
  * @module
  */
 
-import { and, asc, count, eq, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
+import type { StoredLabel } from "../party.ts";
 import type { Db } from "./client.ts";
 import { decodeVector } from "./repository.ts";
 import { embeddings, genres, tracks } from "./schema.ts";
@@ -73,4 +74,30 @@ export async function trackVector(db: Db, trackId: number, modelsHash: string): 
   if (row === undefined) return { found: "no-track" };
   if (row.vector === null) return { found: "no-vector" };
   return { found: "vector", vector: decodeVector(row.vector) };
+}
+
+/**
+ * What the models heard in catalog tracks (each model's best class), as stored by reindex.
+ *
+ * @param db The open database.
+ * @param trackIds The tracks.
+ * @param modelsHash The hash of the models in use.
+ * @returns Track id to labels, for tracks whose labels are stored.
+ */
+export async function trackLabels(
+  db: Db,
+  trackIds: readonly number[],
+  modelsHash: string,
+): Promise<Map<number, StoredLabel[]>> {
+  const out = new Map<number, StoredLabel[]>();
+  if (trackIds.length === 0) return out;
+  const rows = await db.orm.select({ id: tracks.id, labels: embeddings.labels })
+    .from(tracks)
+    .innerJoin(
+      embeddings,
+      and(eq(embeddings.contentHash, tracks.contentHash), eq(embeddings.modelsHash, modelsHash)),
+    )
+    .where(inArray(tracks.id, [...new Set(trackIds)]));
+  for (const r of rows) if (r.labels) out.set(r.id, r.labels as StoredLabel[]);
+  return out;
 }

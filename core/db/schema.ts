@@ -14,6 +14,7 @@ import {
   customType,
   index,
   integer,
+  jsonb,
   pgTable,
   primaryKey,
   real,
@@ -130,11 +131,55 @@ export const indexVersions = pgTable("index_versions", {
   uniqueIndex("index_versions_current_uq").on(t.kind, t.metric).where(sql`${t.isCurrent}`),
 ]);
 
-/** Clip embeddings cached by audio content and model hashes: float32 little-endian in `vector`. */
+/**
+ * Clip embeddings cached by audio content and model hashes: float32 little-endian in `vector`, and
+ * what each model heard (its best class and probability) in `labels`, shown beside results.
+ */
 export const embeddings = pgTable("embeddings", {
   contentHash: text("content_hash").notNull(),
   modelsHash: text("models_hash").notNull(),
   dims: integer("dims").notNull(),
   vector: bytea("vector").notNull(),
+  /** `[{ task, className, probability }]`, one per model; `null` for entries cached before labels were kept. */
+  labels: jsonb("labels").$type<{ task: string; className: string; probability: number }[]>(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [primaryKey({ columns: [t.contentHash, t.modelsHash] })]);
+
+/** Listening parties: at most one on (`ended_at` null) per platform channel. */
+export const parties = pgTable("parties", {
+  id: serial("id").primaryKey(),
+  platform: text("platform").notNull(),
+  channelId: text("channel_id").notNull(),
+  name: text("name").notNull(),
+  startedBy: text("started_by").notNull(),
+  startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
+  lastActivityAt: timestamp("last_activity_at", { withTimezone: true }).notNull().defaultNow(),
+  endedAt: timestamp("ended_at", { withTimezone: true }),
+}, (t) => [
+  uniqueIndex("parties_active_channel_uq").on(t.platform, t.channelId).where(sql`${t.endedAt} is null`),
+  index("parties_active_idx").on(t.lastActivityAt).where(sql`${t.endedAt} is null`),
+]);
+
+/**
+ * What happened in a party, in order: clips shared (with their vectors, so the vibe survives a
+ * restart), tracks suggested in threads and tracks picked by `next`. Track ids are kept as plain
+ * numbers: a later reindex may remove a track without rewriting a party's history.
+ */
+export const partyItems = pgTable("party_items", {
+  id: serial("id").primaryKey(),
+  partyId: integer("party_id").notNull().references(() => parties.id, { onDelete: "cascade" }),
+  /** `shared`, `suggested` or `next`. */
+  kind: text("kind").notNull(),
+  trackId: integer("track_id"),
+  title: text("title").notNull(),
+  artist: text("artist"),
+  url: text("url"),
+  durationSeconds: real("duration_seconds"),
+  sharedBy: text("shared_by"),
+  vector: bytea("vector"),
+  /** `[{ task, className, probability }]`. */
+  labels: jsonb("labels").$type<{ task: string; className: string; probability: number }[]>().notNull()
+    .default(sql`'[]'::jsonb`),
+  similarity: real("similarity"),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index("party_items_party_idx").on(t.partyId, t.id)]);

@@ -47,6 +47,9 @@ export interface DiscordFake {
 
 const APP_ID = "111111111111111111";
 const BOT_ID = "222222222222222222";
+/** The fake's one guild and its text channel. */
+export const GUILD_ID = "555555555555555555";
+export const CHANNEL_ID = "444444444444444444";
 let nextSnowflake = 300000000000000000n;
 /** A fresh Discord-style id. */
 export const snowflake = (): string => String(nextSnowflake++);
@@ -118,6 +121,65 @@ export function startDiscordFake(): DiscordFake {
               private_channels: [],
             },
           });
+          // The test guild with one text channel, so channel messages (parties) reach the client.
+          send({
+            op: 0,
+            s: ++seq,
+            t: "GUILD_CREATE",
+            d: {
+              id: GUILD_ID,
+              name: "Test server",
+              icon: null,
+              owner_id: "999999999999999999",
+              afk_timeout: 300,
+              verification_level: 0,
+              default_message_notifications: 0,
+              explicit_content_filter: 0,
+              roles: [{
+                id: GUILD_ID,
+                name: "@everyone",
+                permissions: "0",
+                position: 0,
+                color: 0,
+                hoist: false,
+                managed: false,
+                mentionable: false,
+                flags: 0,
+              }],
+              emojis: [],
+              features: [],
+              mfa_level: 0,
+              system_channel_flags: 0,
+              premium_tier: 0,
+              preferred_locale: "en-US",
+              nsfw_level: 0,
+              member_count: 2,
+              members: [],
+              channels: [{
+                id: CHANNEL_ID,
+                type: 0,
+                guild_id: GUILD_ID,
+                name: "music",
+                position: 0,
+                permission_overwrites: [],
+                nsfw: false,
+                parent_id: null,
+                topic: null,
+                last_message_id: null,
+                rate_limit_per_user: 0,
+              }],
+              threads: [],
+              stickers: [],
+              stage_instances: [],
+              guild_scheduled_events: [],
+              soundboard_sounds: [],
+              voice_states: [],
+              presences: [],
+              large: false,
+              unavailable: false,
+              joined_at: new Date().toISOString(),
+            },
+          });
           resolveReady();
         }
       };
@@ -159,6 +221,28 @@ export function startDiscordFake(): DiscordFake {
     }
     if (/^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(path)) {
       return Response.json(Array.isArray(body) ? body.map((c) => ({ ...c, id: snowflake() })) : []);
+    }
+    if (/^\/channels\/\d+\/messages\/\d+\/reactions\//.test(path)) return new Response(null, { status: 204 });
+    const thread = /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path);
+    if (thread) {
+      return Response.json({
+        id: snowflake(),
+        type: 11,
+        guild_id: GUILD_ID,
+        parent_id: thread[1],
+        name: (body as { name?: string }).name ?? "thread",
+        owner_id: BOT_ID,
+        thread_metadata: {
+          archived: false,
+          auto_archive_duration: 1440,
+          archive_timestamp: new Date().toISOString(),
+          locked: false,
+        },
+        message_count: 0,
+        member_count: 1,
+        rate_limit_per_user: 0,
+        flags: 0,
+      });
     }
     const channelMsg = /^\/channels\/(\d+)\/messages(?:\/(\d+))?$/.exec(path);
     if (channelMsg) {

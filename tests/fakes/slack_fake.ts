@@ -29,6 +29,8 @@ export interface SlackFake {
   readonly fileRequests: { path: string; auth: string | null }[];
   /** Serves `bytes` at `/files/<name>` and returns a Slack file object for it. */
   addFile(name: string, bytes: Uint8Array<ArrayBuffer>, mimetype: string): Record<string, unknown>;
+  /** Files uploaded with `files.uploadV2`: name and text. */
+  readonly uploads: { name: string; content: string }[];
   /** Marks a user as a workspace admin for `users.info`. */
   setAdmin(user: string): void;
   waitFor(match: (call: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
@@ -48,10 +50,22 @@ export function startSlackFake(botToken: string): SlackFake {
   const fileRequests: { path: string; auth: string | null }[] = [];
   const files = new Map<string, { bytes: Uint8Array<ArrayBuffer>; mimetype: string }>();
   const admins = new Set<string>();
+  const uploads: { name: string; content: string }[] = [];
+  const pendingUploads = new Map<string, string>();
   let ts = 1_700_000_000;
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+  let origin = "";
+  const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {},
+  }, async (req): Promise<Response> => {
     const url = new URL(req.url);
+    if (url.pathname.startsWith("/upload/")) {
+      const name = pendingUploads.get(url.pathname.slice("/upload/".length)) ?? "?";
+      uploads.push({ name, content: await req.text() });
+      return new Response("OK - uploaded");
+    }
     if (url.pathname.startsWith("/files/")) {
       const auth = req.headers.get("authorization");
       fileRequests.push({ path: url.pathname, auth });
@@ -90,6 +104,13 @@ export function startSlackFake(botToken: string): SlackFake {
         return Response.json({ ok: true, channel, ts: body.ts });
       case "views.open":
         return Response.json({ ok: true, view: { id: "V1" } });
+      case "files.getUploadURLExternal": {
+        const id = `F${++ts}`;
+        pendingUploads.set(id, String(body.filename));
+        return Response.json({ ok: true, upload_url: `${origin}/upload/${id}`, file_id: id });
+      }
+      case "files.completeUploadExternal":
+        return Response.json({ ok: true, files: [] });
       case "users.info":
         return Response.json({
           ok: true,
@@ -100,13 +121,14 @@ export function startSlackFake(botToken: string): SlackFake {
     }
   });
 
-  const origin = `http://127.0.0.1:${server.addr.port}`;
+  origin = `http://127.0.0.1:${server.addr.port}`;
   let fileId = 0;
   return {
     apiUrl: `${origin}/api/`,
     host: `127.0.0.1:${server.addr.port}`,
     calls,
     fileRequests,
+    uploads,
     addFile(name, bytes, mimetype) {
       files.set(name, { bytes, mimetype });
       const url = `${origin}/files/${encodeURIComponent(name)}`;
