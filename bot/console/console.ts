@@ -131,7 +131,8 @@ export async function runConsole(services: BotServices, options: ConsoleOptions)
     const words = splitWords(line.trim());
     const [command, ...args] = words;
     if (command === undefined) return true;
-    if (!command.startsWith("/")) {
+    // A command is one word after a slash; anything else (an absolute path too) is something shared.
+    if (!/^\/[a-z]+$/i.test(command)) {
       // During a party, a line is something shared: links, or a path to an audio file.
       const links = findLinks(line);
       const clips: ClipRef[] = links.length ? [] : words.map((w) => {

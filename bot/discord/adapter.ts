@@ -87,7 +87,16 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
         if (event.code === GatewayCloseCodes.DisallowedIntents) resolve("refused");
       });
     });
-    await client.login(config.token);
+    try {
+      await client.login(config.token);
+    } catch (err) {
+      if (!(err instanceof Error && /disallowed intents/i.test(err.message))) {
+        await client.destroy();
+        throw err;
+      }
+      await client.destroy();
+      return undefined;
+    }
     if (await outcome === "ready") return client;
     await client.destroy();
     return undefined;

@@ -21,7 +21,19 @@ Deno.test("the Slack app manifest asks for the scopes the adapter uses", () => {
   const scopes = manifest.oauth_config.scopes.bot;
   // files:read for url_private, chat:write to answer, app_mentions:read for mentions, commands for /similar,
   // users:read for the optional workspace-admin check of /reindex.
-  for (const s of ["files:read", "chat:write", "app_mentions:read", "commands", "users:read"]) {
+  // channels:history / groups:history and files:write for parties (messages in channels, playlist uploads).
+  for (
+    const s of [
+      "files:read",
+      "chat:write",
+      "app_mentions:read",
+      "commands",
+      "users:read",
+      "channels:history",
+      "groups:history",
+      "files:write",
+    ]
+  ) {
     assert.ok(scopes.includes(s), s);
   }
 });

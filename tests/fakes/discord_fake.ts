@@ -57,9 +57,11 @@ export const snowflake = (): string => String(nextSnowflake++);
 /**
  * Starts the fake on a random local port.
  *
+ * @param options `refusePrivilegedIntents`: close with 4014 (disallowed intents) when a client asks
+ *   for Message Content, as Discord does when the intent is not enabled for the application.
  * @returns The fake's handle.
  */
-export function startDiscordFake(): DiscordFake {
+export function startDiscordFake(options: { refusePrivilegedIntents?: boolean } = {}): DiscordFake {
   const calls: RestCall[] = [];
   let socket: WebSocket | undefined;
   let seq = 0;
@@ -106,6 +108,14 @@ export function startDiscordFake(): DiscordFake {
       ws.onmessage = (ev) => {
         const msg = JSON.parse(String(ev.data)) as { op: number; d: unknown };
         if (msg.op === 1) send({ op: 11, d: null, s: null, t: null });
+        const MESSAGE_CONTENT = 1 << 15;
+        if (
+          msg.op === 2 && options.refusePrivilegedIntents &&
+          ((msg.d as { intents: number }).intents & MESSAGE_CONTENT)
+        ) {
+          ws.close(4014, "Disallowed intent(s)");
+          return;
+        }
         if (msg.op === 2) {
           send({
             op: 0,
@@ -275,6 +285,18 @@ export function startDiscordFake(): DiscordFake {
         app_permissions: "0",
         entitlements: [],
         authorizing_integration_owners: {},
+        // Discord sends the channel as an object too (discord.js reads the id from it).
+        ...(typeof data.channel_id === "string" && data.channel === undefined
+          ? {
+            channel: {
+              id: data.channel_id,
+              type: 0,
+              guild_id: data.guild_id ?? null,
+              name: "music",
+              flags: 0,
+            },
+          }
+          : {}),
         ...data,
         id,
         token,
