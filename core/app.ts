@@ -33,7 +33,13 @@ import { loadManifest, type Manifest, modelsHash } from "./manifest.ts";
 import { recommendForFile, type RecommendResult } from "./recommend.ts";
 import { noProgress, type ProgressReporter, reindexCatalog, type ReindexReport } from "./reindex.ts";
 import { cutSegments } from "./segments.ts";
-import { buildVectorIndex, type IndexKind, IndexStore, type StoredIndexes } from "./vector_index.ts";
+import {
+  buildVectorIndex,
+  type IndexKind,
+  IndexStore,
+  ivfSupported,
+  type StoredIndexes,
+} from "./vector_index.ts";
 
 /** Options of {@linkcode App.similar}. */
 export interface SimilarOptions {
@@ -222,7 +228,10 @@ export function createApp(config: Config, logger: Logger): App {
             // Stored with the configured nprobe, so serving does not keep a second IVF copy.
             const ivfOptions = { ...common, nprobe: config.nprobe };
             const flat = buildVectorIndex({ ...common, kind: "flat" });
-            const ivf = buildVectorIndex({ ...ivfOptions, kind: "ivf" });
+            // A small catalog gets no IVF index: `ivf` searches then use the flat one.
+            const ivf = ivfSupported(trackIds.length, emb.dims)
+              ? buildVectorIndex({ ...ivfOptions, kind: "ivf" })
+              : undefined;
             const meta = {
               modelsHash: hash,
               metric: config.metric,
@@ -231,7 +240,7 @@ export function createApp(config: Config, logger: Logger): App {
               createdAt: new Date().toISOString(),
             };
             const version = await store.writeVersion({ flat, ivf, meta });
-            for (const kind of ["flat", "ivf"] as const) {
+            for (const kind of ivf ? ["flat", "ivf"] as const : ["flat"] as const) {
               await recordIndexVersion(database, {
                 version,
                 kind,
