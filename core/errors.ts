@@ -29,6 +29,10 @@ export const ErrorCode = {
   Busy: "busy",
   /** An external tool (ffmpeg, fluidsynth, yt-dlp) is not installed. */
   MissingTool: "missing_tool",
+  /** The database failed a step of a catalog update (unreachable, refused a write). */
+  DatabaseError: "database_error",
+  /** The search index could not be built or written (FAISS failed, the disk is full). */
+  IndexFailed: "index_failed",
 } as const;
 
 /** One of {@linkcode ErrorCode}'s values. */
