@@ -602,7 +602,8 @@ export interface ReadTagsOptions {
  * one's global and first-audio-stream metadata in its own `ffmetadata` text file (a format with
  * escaping, in a private temporary folder), copying at most one packet; the durations come from
  * ffmpeg's description of its inputs. ffmpeg stops at the first input it cannot open: that file
- * gets its error and the others are read again without it.
+ * gets its error and the others are read again without it. Files that do not start like any
+ * audio container go first, so that such a failure comes before the good files are opened.
  *
  * @param paths The files; all go to one process (the caller picks the batch size, e.g. 64).
  * @param opts Abort signal and ffmpeg executable.
@@ -624,16 +625,18 @@ export async function readTagsMany(
   opts.signal?.throwIfAborted();
   const results = new Array<AudioTags | SoundalikeError>(paths.length);
   let pending: number[] = [];
+  const suspect = new Set<number>();
   await Promise.all(paths.map(async (path, i) => {
     try {
       await checkInputFile(path, undefined, displayName(path));
       pending.push(i);
+      if (!looksLikeAudio(await readStart(path))) suspect.add(i);
     } catch (err) {
       if (!(err instanceof SoundalikeError)) throw err;
       results[i] = err;
     }
   }));
-  pending.sort((a, b) => a - b);
+  pending.sort((a, b) => Number(suspect.has(b)) - Number(suspect.has(a)) || a - b);
   while (pending.length > 0) {
     const batch = pending;
     const outcome = await runTagBatch(batch.map((i) => paths[i]!), opts);
@@ -689,7 +692,11 @@ async function runTagBatch(
     if (!output.success) {
       // The error is ffmpeg's last lines; the input descriptions before it are not needed.
       const message = stderr.trim().split("\n").slice(-3).join("\n").slice(-MAX_STDERR_CHARS);
-      return { failedInput: described.count, stderr: message };
+      // Output k is input k's: a file that opened but whose stream cannot be copied (a corrupt
+      // header) fails its output; otherwise ffmpeg stopped at the first input it could not open.
+      const output = /output file #(\d+)|output stream (\d+):/i.exec(stderr);
+      const failedInput = output ? Number(output[1] ?? output[2]) : described.count;
+      return { failedInput, stderr: message };
     }
     const results = await Promise.all(paths.map(async (path, k) => {
       const text = parseFfmetadata(await Deno.readFile(`${dir}/${k}.txt`));
@@ -800,4 +807,33 @@ function parseFfmetadata(bytes: Uint8Array): FfMetadata {
     if (inValue && key !== "") section[key.toLowerCase()] = value;
   }
   return out;
+}
+
+/** The first bytes of a file (fewer when it is shorter). */
+async function readStart(path: string, count = 12): Promise<Uint8Array> {
+  using file = await Deno.open(path, { read: true });
+  const head = new Uint8Array(count);
+  let got = 0;
+  while (got < count) {
+    const n = await file.read(head.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  return head.subarray(0, got);
+}
+
+/**
+ * Whether a file starts like an audio container ffmpeg reads: ID3 or an MPEG audio/ADTS frame,
+ * Ogg, FLAC, RIFF (WAV), AIFF, MP4/M4A, Matroska/WebM, ASF (WMA), CAF, AMR, WavPack, Monkey's
+ * Audio. Only an ordering hint: files that do not are still read.
+ */
+function looksLikeAudio(head: Uint8Array): boolean {
+  const ascii = (at: number, text: string) => [...text].every((c, i) => head[at + i] === c.charCodeAt(0));
+  if (["ID3", "OggS", "fLaC", "RIFF", "FORM", "caff", "#!AMR", "wvpk", "MAC "].some((m) => ascii(0, m))) {
+    return true;
+  }
+  if (ascii(4, "ftyp")) return true;
+  if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) return true; // EBML
+  if (head[0] === 0x30 && head[1] === 0x26 && head[2] === 0xb2 && head[3] === 0x75) return true; // ASF
+  return head[0] === 0xff && (head[1]! & 0xe0) === 0xe0; // MPEG audio or ADTS frame sync
 }
