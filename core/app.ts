@@ -264,6 +264,7 @@ export function createApp(config: Config, logger: Logger): App {
     return await reindexCatalog(
       {
         hashFile: sha256File,
+        fileSize: async (path) => (await Deno.stat(path)).size,
         getCached: (hashes) =>
           databaseStep("read the embedding cache", () => getCachedEmbeddings(database, hashes, hash)),
         putCached: (entries) => putCachedEmbeddings(database, hash, entries),

@@ -74,6 +74,8 @@ export interface Published {
 export interface ReindexDeps {
   /** Hex content hash of a file (sha256). */
   hashFile(path: string): Promise<string>;
+  /** A file's size in bytes; when given, small files are decoded many to a process (`batchBytes`). */
+  fileSize?(path: string): Promise<number>;
   /** Cached clip vectors for these content hashes (under the current models). */
   getCached(hashes: string[]): Promise<Map<string, Float32Array>>;
   /** Stores freshly computed clip vectors. */
@@ -98,8 +100,16 @@ export interface ReindexDeps {
 export interface ReindexOptions {
   /** Batches decoded and embedded at once. @default 2 */
   concurrency?: number;
-  /** Files per batch (one ffmpeg process, one model run). @default 16 */
+  /** Files per batch (one ffmpeg process, one model run) when file sizes are unknown. @default 16 */
   filesPerBatch?: number;
+  /**
+   * With `deps.fileSize`: a batch takes files until they hold this many bytes (16 x a 30 s MP3)
+   * or `maxFilesPerBatch` files, so a folder of short clips does not start a process per 16 of them.
+   * @default 16 MiB
+   */
+  batchBytes?: number;
+  /** With `deps.fileSize`: most files per batch (bounds the memory of one model run). @default 32 */
+  maxFilesPerBatch?: number;
   /** Clip embedding size. @default 2304 */
   dim?: number;
   /** Cache writes are batched by this many vectors. @default 64 */
@@ -172,11 +182,14 @@ export async function reindexCatalog(
   progress.start(tracks.length, "hashing");
   let hashedCount = 0;
   let hashes: (string | undefined)[];
+  const sizes = new Map<string, number>();
   try {
     hashes = await mapPool(tracks, Math.max(concurrency, 4), async (track) => {
       options.signal?.throwIfAborted();
       try {
-        return await deps.hashFile(track.path);
+        const hash = await deps.hashFile(track.path);
+        if (deps.fileSize) sizes.set(hash, await deps.fileSize(track.path));
+        return hash;
       } catch (err) {
         skip(track, describeFailure(err));
         return undefined;
@@ -219,7 +232,25 @@ export async function reindexCatalog(
     }
   };
   const batches: (typeof todo)[] = [];
-  for (let i = 0; i < todo.length; i += filesPerBatch) batches.push(todo.slice(i, i + filesPerBatch));
+  if (deps.fileSize) {
+    const maxBytes = options.batchBytes ?? 16 * 1024 * 1024;
+    const maxFiles = options.maxFilesPerBatch ?? 32;
+    let current: typeof todo = [];
+    let bytes = 0;
+    for (const t of todo) {
+      const size = sizes.get(t.hash) ?? maxBytes;
+      if (current.length > 0 && (bytes + size > maxBytes || current.length >= maxFiles)) {
+        batches.push(current);
+        current = [];
+        bytes = 0;
+      }
+      current.push(t);
+      bytes += size;
+    }
+    if (current.length > 0) batches.push(current);
+  } else {
+    for (let i = 0; i < todo.length; i += filesPerBatch) batches.push(todo.slice(i, i + filesPerBatch));
+  }
   progress.start(todo.length, "embedding");
   try {
     await mapPool(batches, concurrency, async (batch) => {

@@ -281,3 +281,16 @@ Deno.test("sameAudio() groups vectors equal up to float noise under the lowest i
   const expected = many.map((_, i) => i === 100 ? 3 : i === 250 ? 3 : i === 399 ? 7 : undefined);
   assert.deepEqual(sameAudio(many), expected);
 });
+
+Deno.test("reindexCatalog() with file sizes puts small files many to a batch and large ones few", async () => {
+  const files: Record<string, string> = {};
+  const tracks = Array.from({ length: 10 }, (_, i) => {
+    files[`/f${i}`] = "x".repeat(i + 1); // distinct lengths: distinct vectors
+    return { trackId: i + 1, path: `/f${i}` };
+  });
+  const sizes = [1, 1, 1, 1, 1, 1, 1, 9, 9, 1];
+  const { deps, batches } = fakeDeps(files);
+  deps.fileSize = (path) => Promise.resolve(sizes[Number(path.slice(2))]!);
+  await reindexCatalog(deps, tracks, { dim: DIM, concurrency: 1, batchBytes: 10, maxFilesPerBatch: 4 });
+  assert.deepEqual(batches, [4, 3, 1, 2]);
+});

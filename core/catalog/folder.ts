@@ -65,7 +65,7 @@ export interface ReadFolderOptions {
    * Without it no tags are read and the files are not checked.
    */
   readTags?: ReadTags;
-  /** Files per `readTags` call. @default 64 */
+  /** Files per `readTags` call. @default 128 */
   tagBatchSize?: number;
   /** `readTags` calls at once. @default 2 */
   concurrency?: number;
@@ -175,7 +175,7 @@ async function readAllTags(
   const out = new Map<string, { info: TagInfo; durationSeconds: number | null } | null | undefined>();
   const readTags = opts.readTags;
   if (readTags === undefined || files.length === 0) return out;
-  const size = opts.tagBatchSize ?? 64;
+  const size = opts.tagBatchSize ?? 128;
   const batches: string[][] = [];
   for (let i = 0; i < files.length; i += size) batches.push(files.slice(i, i + size));
   const progress = opts.progress;
