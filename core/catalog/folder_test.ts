@@ -317,3 +317,34 @@ withTestDatabases(
     }
   },
 );
+
+Deno.test("readFolderCatalog() describes fma_small's 000002.mp3 from its ID3 tags: AWOL, Food, Hip-Hop", async () => {
+  const clip = new URL("../../../shared/data/fma_small/000/000002.mp3", import.meta.url).pathname;
+  try {
+    await Deno.stat(clip);
+  } catch {
+    console.log(`skipped: ${clip} is absent (../shared/data not available)`);
+    return;
+  }
+  const root = await folderWith({});
+  try {
+    await Deno.copyFile(clip, `${root}/000002.mp3`);
+    const res = await readFolderCatalog({ root, readTags: (p) => readTagsMany(p), logger: silentLogger });
+    const [track] = res.tracks;
+    assert.deepEqual(
+      [
+        track?.title,
+        track?.artist?.name,
+        track?.album?.title,
+        track?.topGenre,
+        track?.year,
+        track?.trackNumber,
+      ],
+      ["Food", "AWOL", "AWOL - A Way Of Life", "Hip-Hop", 2008, 3],
+    );
+    assert.ok(Math.abs(track!.durationSeconds! - 30) < 0.1);
+    assert.deepEqual(res.skipped, []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
