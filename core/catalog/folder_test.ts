@@ -11,15 +11,19 @@ import { silentLogger } from "../logger.ts";
 import { cleanTrack } from "./clean_text.ts";
 import { fromFileName, readFolderCatalog, type ReadTags } from "./folder.ts";
 
-/** A catalog folder with the given files (contents irrelevant: nothing is decoded). */
-async function folderWith(files: Record<string, string>): Promise<string> {
+/** Runs `fn` on a catalog folder with the given files (contents as text), removed afterwards. */
+async function withFolder(files: Record<string, string>, fn: (root: string) => Promise<void>): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "soundalike_folder_" });
-  for (const [path, content] of Object.entries(files)) {
-    const full = `${root}/${path}`;
-    await Deno.mkdir(full.slice(0, full.lastIndexOf("/")), { recursive: true });
-    await Deno.writeTextFile(full, content);
+  try {
+    for (const [path, content] of Object.entries(files)) {
+      const full = `${root}/${path}`;
+      await Deno.mkdir(full.slice(0, full.lastIndexOf("/")), { recursive: true });
+      await Deno.writeTextFile(full, content);
+    }
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
-  return root;
 }
 
 Deno.test("fromFileName() takes 'Artist - Title' apart and falls back to the name", () => {
@@ -32,7 +36,7 @@ Deno.test("fromFileName() takes 'Artist - Title' apart and falls back to the nam
 });
 
 Deno.test("readFolderCatalog() finds audio recursively and uses the metadata CSV where it has a row", async () => {
-  const root = await folderWith({
+  await withFolder({
     "b/Nina - Blue.mp3": "",
     "a/one.OGG": "",
     "a/deep/two.flac": "",
@@ -49,8 +53,7 @@ Deno.test("readFolderCatalog() finds audio recursively and uses the metadata CSV
       "gone.mp3,Gone,,,,,\n" +
       "notes.txt,Notes,,,,,\n" +
       "../escape.mp3,No,,,,,\n",
-  });
-  try {
+  }, async (root) => {
     const res = await readFolderCatalog({ root, logger: silentLogger });
     assert.deepEqual(res.tracks.map((t) => t.audioPath), [
       "a/deep/two.flac",
@@ -91,14 +94,11 @@ Deno.test("readFolderCatalog() finds audio recursively and uses the metadata CSV
       { item: "gone.mp3", reason: "listed in the metadata CSV but not found" },
       { item: "notes.txt", reason: "not an audio file" },
     ]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("readFolderCatalog() works without a CSV and fails clearly on a bad folder or CSV", async () => {
-  const root = await folderWith({ "x.mp3": "", "other.csv": "title\nno path column\n" });
-  try {
+  await withFolder({ "x.mp3": "", "other.csv": "title\nno path column\n" }, async (root) => {
     const res = await readFolderCatalog({ root, source: "demo", logger: silentLogger });
     assert.deepEqual(res.tracks.map((t) => [t.title, t.isDemo, t.source]), [["x", true, "demo"]]);
     await assert.rejects(
@@ -113,9 +113,7 @@ Deno.test("readFolderCatalog() works without a CSV and fails clearly on a bad fo
       readFolderCatalog({ root: `${root}/nope`, logger: silentLogger }),
       (e) => isSoundalikeError(e, "bad_dataset") && /Cannot read the catalog folder/.test(e.message),
     );
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 /** A tag reader answering from a table (by file name), failing for names it lacks. */
@@ -130,15 +128,14 @@ function fakeTags(table: Record<string, Partial<AudioTags["tags"]> | Error>): Re
 }
 
 Deno.test("readFolderCatalog() takes each field from the CSV, then the tags, then the file name", async () => {
-  const root = await folderWith({
+  await withFolder({
     "Nina - Blue.mp3": "",
     "tagged.flac": "",
     "both.ogg": "",
     "broken.wav": "",
     "metadata.csv": "path,title,artist,album,album_artist,genre,year,track,license,url\n" +
       "both.ogg,CSV Title,,,,Jazz;Blues,1999,4,CC BY 4.0,https://example.org/both\n",
-  });
-  try {
+  }, async (root) => {
     const readTags = fakeTags({
       "Nina - Blue.mp3": {},
       "tagged.flac": {
@@ -190,14 +187,11 @@ Deno.test("readFolderCatalog() takes each field from the CSV, then the tags, the
       item: "broken.wav",
       reason: "The file broken.wav could not be read as audio: it is corrupt",
     }]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("readFolderCatalog() follows symbolic links and reports broken ones, loops and undecodable names", async () => {
-  const root = await folderWith({ "real/a.mp3": "", "elsewhere/b.mp3": "" });
-  try {
+  await withFolder({ "real/a.mp3": "", "elsewhere/b.mp3": "" }, async (root) => {
     await Deno.symlink(`${root}/real/a.mp3`, `${root}/linked.mp3`);
     await Deno.symlink(`${root}/gone.mp3`, `${root}/dangling.mp3`);
     await Deno.symlink(`${root}/loop2.mp3`, `${root}/loop1.mp3`);
@@ -223,30 +217,24 @@ Deno.test("readFolderCatalog() follows symbolic links and reports broken ones, l
       { item: "loop1.mp3", reason: "a symbolic link that points to itself (a loop)" },
       { item: "loop2.mp3", reason: "a symbolic link that points to itself (a loop)" },
     ]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("readFolderCatalog() reads a metadata CSV saved in Windows-1252", async () => {
-  const root = await folderWith({ "a.mp3": "" });
-  try {
+  await withFolder({ "a.mp3": "" }, async (root) => {
     const csv = new TextEncoder().encode("path,title,artist\na.mp3,Caf?,Bj?rk\n");
     csv[csv.indexOf(0x3f)] = 0xe9; // é
     csv[csv.lastIndexOf(0x3f)] = 0xf6; // ö
     await Deno.writeFile(`${root}/metadata.csv`, csv);
     const res = await readFolderCatalog({ root, logger: silentLogger });
     assert.deepEqual([res.tracks[0]?.title, res.tracks[0]?.artist?.name], ["Café", "Björk"]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 withTestDatabases(
   "folder catalog with every CSV column filled, tags and control characters",
   async ({ db, t }) => {
-    const root = await folderWith({});
-    try {
+    await withFolder({}, async (root) => {
       const tone = (f: number) => wavBytes(toneSamples(f, 1));
       await Deno.writeFile(`${root}/row.wav`, tone(300));
       await Deno.writeFile(`${root}/other.wav`, tone(350));
@@ -312,9 +300,7 @@ withTestDatabases(
           genres: "Blues,Jazz",
         });
       });
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 );
 
@@ -326,8 +312,7 @@ Deno.test("readFolderCatalog() describes fma_small's 000002.mp3 from its ID3 tag
     console.log(`skipped: ${clip} is absent (../shared/data not available)`);
     return;
   }
-  const root = await folderWith({});
-  try {
+  await withFolder({}, async (root) => {
     await Deno.copyFile(clip, `${root}/000002.mp3`);
     const res = await readFolderCatalog({ root, readTags: (p) => readTagsMany(p), logger: silentLogger });
     const [track] = res.tracks;
@@ -344,7 +329,5 @@ Deno.test("readFolderCatalog() describes fma_small's 000002.mp3 from its ID3 tag
     );
     assert.ok(Math.abs(track!.durationSeconds! - 30) < 0.1);
     assert.deepEqual(res.skipped, []);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
