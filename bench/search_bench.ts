@@ -181,7 +181,7 @@ function recallOf(got: ArrayLike<number>, truth: ArrayLike<number>, k: number): 
 
 /**
  * Frees dropped native indexes: they go only when their JS wrappers are collected, and Deno runs the
- * N-API finalizers from the event loop, so a synchronous loop would pile up every `withNprobe` copy.
+ * N-API finalizers from the event loop, so a synchronous loop would pile up every dropped index.
  */
 async function collect(): Promise<void> {
   (globalThis as { gc?: () => void }).gc?.();
@@ -260,12 +260,10 @@ async function benchOne(opts: {
   const nodeRows: Row[] = [];
   let peakRss = rssMb();
   for (const nprobe of nprobes) {
-    const idx = ivf.withNprobe(nprobe);
-    const r = timedSearch(idx, queries, k, minSeconds, batch);
+    ivf.setNprobe(nprobe); // in place: no copy of the index per value
+    const r = timedSearch(ivf, queries, k, minSeconds, batch);
     nodeRows.push({ nprobe, recall: recallOf(r.labels, flatRes.labels, k), qps: r.qps });
     peakRss = Math.max(peakRss, rssMb());
-    ivf.clearNprobeCache();
-    await collect();
   }
   ivf = undefined;
   await collect();

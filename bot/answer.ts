@@ -3,9 +3,7 @@
  * adapters render (embeds, Block Kit, text). Nothing here knows a platform.
  * @module
  */
-import type { ModelHearing } from "../core/embed.ts";
-import type { Recommendation } from "../core/recommend.ts";
-import type { ModelTask } from "../core/manifest.ts";
+import { bestClasses, type ModelHearing, type ModelTask, type Recommendation } from "../core/mod.ts";
 
 /** The best class of one model, as shown to users. */
 export interface HeardLabel {
@@ -233,19 +231,7 @@ export function heardLabels(
  * @returns One label per model, in the same order.
  */
 export function topLabels(hearing: readonly ModelHearing[]): HeardLabel[] {
-  return hearing.map((h) => {
-    let best = 0;
-    for (let c = 1; c < h.probabilities.length; c++) {
-      if (h.probabilities[c]! > h.probabilities[best]!) best = c;
-    }
-    const className = h.classes[best] ?? "?";
-    return {
-      task: h.task,
-      className,
-      label: classLabel(h.task, className),
-      probability: h.probabilities[best] ?? 0,
-    };
-  });
+  return heardLabels(bestClasses(hearing));
 }
 
 /** What {@linkcode similarAnswer} is built from. */

@@ -5,10 +5,12 @@
  * @module
  */
 import { join, resolve } from "node:path";
+import { cleanTrack } from "./catalog/clean_text.ts";
 import { type FmaSubset, readFmaCatalog, readSkipList } from "./catalog/fma.ts";
 import { readFolderCatalog } from "./catalog/folder.ts";
 import type { CatalogReadResult, SkippedEntry } from "./catalog/types.ts";
 import { type Db, lockKey, openDatabase, withAdvisoryLock } from "./db/client.ts";
+import { databaseStep, rowFailureReason } from "./db/errors.ts";
 import {
   catalogTopGenres,
   type GenreCount,
@@ -20,22 +22,22 @@ import { createPartyStore } from "./db/party.ts";
 import type { PartyStore, StoredLabel } from "./party.ts";
 import {
   type DbStats,
+  finishReindex,
   getCachedEmbeddings,
   getTrackCards,
   listTracksForIndexing,
+  markTracksRemoved,
   putCachedEmbeddings,
-  recordIndexVersion,
-  removeTracksNotIn,
   setContentHashes,
   stats,
+  storeTracks,
   trackIdByContentHash,
   upsertGenres,
-  upsertTracks,
 } from "./db/repository.ts";
 import type { Config } from "./config.ts";
-import { type ClipAnalysis, createEmbedder, type Embedder } from "./embed.ts";
+import { bestClasses, type ClipAnalysis, createEmbedder, type Embedder } from "./embed.ts";
 import { ErrorCode, SoundalikeError } from "./errors.ts";
-import { decodeAudio, type DecodedAudio, decodeMany } from "./ffmpeg.ts";
+import { decodeAudio, type DecodedAudio, decodeMany, readTagsMany } from "./ffmpeg.ts";
 import { pathExists, sha256File } from "./files.ts";
 import type { Logger } from "./logger.ts";
 import { loadManifest, type Manifest, modelsHash } from "./manifest.ts";
@@ -48,9 +50,23 @@ import {
   type TrackCard,
   type VectorQueryResult,
 } from "./recommend.ts";
-import { noProgress, type ProgressReporter, reindexCatalog, type ReindexReport } from "./reindex.ts";
+import {
+  type EmbeddedFile,
+  noProgress,
+  type ProgressReporter,
+  reindexCatalog,
+  type ReindexReport,
+  summarizeUpdate,
+  type UpdateSummary,
+} from "./reindex.ts";
 import { cutSegments } from "./segments.ts";
-import { buildVectorIndex, type IndexKind, IndexStore, type StoredIndexes } from "./vector_index.ts";
+import {
+  buildVectorIndex,
+  type IndexKind,
+  IndexStore,
+  ivfSupported,
+  type StoredIndexes,
+} from "./vector_index.ts";
 
 /** Options of {@linkcode App.similar}. */
 export interface SimilarOptions {
@@ -106,12 +122,25 @@ export interface ReindexRunOptions {
   signal?: AbortSignal;
 }
 
-/** What {@linkcode App.ingest} stored. */
+/**
+ * What {@linkcode App.ingest} read and stored: `found` = `tracks` + `skipped.length`. Stored
+ * tracks become searchable (and count as stored in {@linkcode UpdateSummary}) once a reindex has
+ * embedded them.
+ */
 export interface IngestReport {
+  /** Catalog entries read: audio files, and metadata rows naming no usable file. */
+  found: number;
+  /** Tracks whose metadata was stored (new or updated), waiting for the reindex. */
   tracks: number;
+  /** Genres of the genre tree stored (FMA). */
   genres: number;
+  /** Tracks gone from the catalog (or now refused), deleted once an index without them is current. */
   removed: number;
+  /** Files and rows left out, with why: unreadable, not audio, broken links, refused by the database. */
   skipped: SkippedEntry[];
+  /** Values changed so they can be stored, e.g. `title: control characters removed`. */
+  cleaned: SkippedEntry[];
+  seconds: number;
 }
 
 /** The wired application. */
@@ -157,16 +186,22 @@ export interface App {
    * the first answer is fast). A missing index is reported, not thrown.
    */
   warm(): Promise<WarmReport>;
-  /** Reads a catalog folder and stores its metadata. */
-  ingest(dir: string, options?: IngestOptions): Promise<IngestReport>;
+  /** Reads a catalog folder (tags included) and stores its metadata; progress while reading tags. */
+  ingest(dir: string, options?: IngestOptions & ReindexRunOptions): Promise<IngestReport>;
   /** Embeds every catalog track and publishes new indexes, one reindex at a time. */
   reindex(options?: ReindexRunOptions): Promise<ReindexReport>;
-  /** Ingest (when a folder is given) and reindex under one lock. */
+  /**
+   * Ingest (when a folder is given) and reindex under one lock; `summary` is the whole run in the
+   * user's terms (stored, skipped with reasons, duplicates, removed, index version, time).
+   */
   update(
     dir: string | undefined,
     options?: IngestOptions & ReindexRunOptions,
-  ): Promise<{ ingest: IngestReport | undefined; reindex: ReindexReport }>;
-  /** Catalog and index figures. */
+  ): Promise<{ ingest: IngestReport | undefined; reindex: ReindexReport; summary: UpdateSummary }>;
+  /**
+   * Catalog and index figures: `tracks` counts the stored (indexed) tracks, so it equals
+   * `indexedTracks` after a reindex; the others are counted by status.
+   */
   stats(): Promise<DbStats & { indexVersion: number | undefined; indexedTracks: number | undefined }>;
   /** Releases sessions and connections. */
   close(): Promise<void>;
@@ -220,19 +255,38 @@ export function createApp(config: Config, logger: Logger): App {
   const locked = async <T>(fn: () => Promise<T>): Promise<T> =>
     withAdvisoryLock(await db(), lockKey(REINDEX_LOCK), fn);
 
-  const ingestUnlocked = async (dir: string, options: IngestOptions = {}): Promise<IngestReport> => {
+  const ingestUnlocked = async (
+    dir: string,
+    options: IngestOptions & ReindexRunOptions = {},
+  ): Promise<IngestReport> => {
+    const started = performance.now();
     const root = resolve(dir);
     if (!(await pathExists(root))) {
       throw new SoundalikeError(ErrorCode.FileNotFound, `There is no catalog folder at ${dir}`);
     }
     const source = options.demo ? "demo" : options.fma ? "fma" : "folder";
-    const read = options.fma
+    const signal = options.signal;
+    const { audioRoot, result }: { audioRoot: string; result: CatalogReadResult } = options.fma
       ? await readFma(root, options.subset ?? "small", options.demo ?? false, logger)
-      : await readFolderCatalog({ root, source: options.demo ? "demo" : "folder", logger });
-    const { audioRoot, result } = options.fma
-      ? read as { audioRoot: string; result: CatalogReadResult }
-      : { audioRoot: root, result: read as CatalogReadResult };
-    if (result.tracks.length === 0) {
+      : {
+        audioRoot: root,
+        result: await readFolderCatalog({
+          root,
+          source: options.demo ? "demo" : "folder",
+          readTags: (paths) => readTagsMany(paths, signal ? { signal } : {}),
+          progress: options.progress ?? noProgress,
+          ...(signal ? { signal } : {}),
+          logger,
+        }),
+      };
+    // Every text is made storable here, whatever the source; what changed is reported.
+    const cleaned: SkippedEntry[] = [];
+    const tracks = result.tracks.map((track) => {
+      const c = cleanTrack(track);
+      for (const note of c.notes) cleaned.push({ item: track.audioPath, reason: note });
+      return c.track;
+    });
+    if (tracks.length === 0) {
       throw new SoundalikeError(
         ErrorCode.BadDataset,
         `No playable tracks found in ${dir}` +
@@ -243,92 +297,144 @@ export function createApp(config: Config, logger: Logger): App {
       );
     }
     const database = await db();
-    const genres = result.genres.length ? await upsertGenres(database, result.genres) : 0;
-    const ids = await upsertTracks(database, audioRoot, result.tracks);
-    const removed = await removeTracksNotIn(database, source, result.tracks.map((t) => t.sourceId));
-    return { tracks: ids.length, genres, removed, skipped: result.skipped };
+    const genres = result.genres.length
+      ? await databaseStep("store the genre tree", () => upsertGenres(database, result.genres))
+      : 0;
+    // One row the database refuses costs that row only; it is reported with the others skipped.
+    const stored = await databaseStep(
+      "store the catalog's tracks",
+      () => storeTracks(database, audioRoot, tracks),
+    );
+    const skipped = [...result.skipped];
+    for (const { index, error } of stored.failures) {
+      skipped.push({ item: tracks[index]!.audioPath, reason: rowFailureReason(error) });
+    }
+    const kept = tracks.filter((_, i) => stored.ids[i] !== undefined).map((t) => t.sourceId);
+    const removed = await databaseStep(
+      "mark the tracks gone from the catalog",
+      () => markTracksRemoved(database, source, kept),
+    );
+    return {
+      found: kept.length + skipped.length,
+      tracks: kept.length,
+      genres,
+      removed,
+      skipped,
+      cleaned,
+      seconds: (performance.now() - started) / 1000,
+    };
   };
 
   const reindexUnlocked = async (options: ReindexRunOptions = {}): Promise<ReindexReport> => {
     const database = await db();
-    {
-      const [m, emb] = await Promise.all([manifest(), embedder()]);
-      const hash = modelsHash(m);
-      const tracks = (await listTracksForIndexing(database)).map((t) => ({
-        trackId: t.trackId,
-        path: join(t.catalogRoot, t.audioPath),
-      }));
-      if (tracks.length === 0) {
-        throw new SoundalikeError(
-          ErrorCode.IndexMissing,
-          "The catalog is empty: run `deno task reindex <catalog-dir>` with a folder of audio files",
-        );
-      }
-      return await reindexCatalog(
-        {
-          hashFile: sha256File,
-          getCached: (hashes) => getCachedEmbeddings(database, hashes, hash),
-          putCached: (entries) => putCachedEmbeddings(database, hash, entries),
-          setHashes: (entries) => setContentHashes(database, entries),
-          embedFiles: async (paths) => {
-            const decoded = await decodeMany(paths, await decodeOptions());
-            const results: (Float32Array | Error)[] = [];
-            const clips: Float32Array[][] = [];
-            const slots: number[] = [];
-            for (const audio of decoded) {
-              if (audio instanceof Error) {
-                results.push(audio);
-                continue;
-              }
-              try {
-                clips.push(cutSegments(audio));
-                slots.push(results.length);
-                results.push(new Error("Not embedded"));
-              } catch (err) {
-                results.push(err instanceof Error ? err : new Error(String(err)));
-              }
+    const [m, emb] = await Promise.all([manifest(), embedder()]);
+    const hash = modelsHash(m);
+    const tracks = (await databaseStep("list the catalog's tracks", () => listTracksForIndexing(database)))
+      .map((t) => ({ trackId: t.trackId, path: join(t.catalogRoot, t.audioPath), item: t.audioPath }));
+    if (tracks.length === 0) {
+      throw new SoundalikeError(
+        ErrorCode.IndexMissing,
+        "The catalog is empty: run `deno task reindex <catalog-dir>` with a folder of audio files",
+      );
+    }
+    return await reindexCatalog(
+      {
+        hashFile: sha256File,
+        fileSize: async (path) => (await Deno.stat(path)).size,
+        getCached: (hashes) =>
+          databaseStep("read the embedding cache", () => getCachedEmbeddings(database, hashes, hash)),
+        putCached: (entries) => putCachedEmbeddings(database, hash, entries),
+        setHashes: (entries) =>
+          databaseStep("record the files' content hashes", () => setContentHashes(database, entries)),
+        embedFiles: async (paths) => {
+          const decoded = await decodeMany(paths, await decodeOptions());
+          const results: (EmbeddedFile | Error)[] = [];
+          const clips: Float32Array[][] = [];
+          const slots: number[] = [];
+          for (const audio of decoded) {
+            if (audio instanceof Error) {
+              results.push(audio);
+              continue;
             }
-            const vectors = clips.length ? await emb.embedMany(clips) : [];
-            vectors.forEach((v, i) => (results[slots[i] as number] = v));
-            return results;
-          },
-          publish: async (vectors, trackIds) => {
-            const common = { metric: config.metric, vectors, dim: emb.dims, trackIds, logger };
-            // Stored with the configured nprobe, so serving does not keep a second IVF copy.
-            const ivfOptions = { ...common, nprobe: config.nprobe };
-            const flat = buildVectorIndex({ ...common, kind: "flat" });
-            const ivf = buildVectorIndex({ ...ivfOptions, kind: "ivf" });
-            const meta = {
-              modelsHash: hash,
-              metric: config.metric,
-              dim: emb.dims,
-              count: trackIds.length,
-              createdAt: new Date().toISOString(),
-            };
-            const version = await store.writeVersion({ flat, ivf, meta });
-            for (const kind of ["flat", "ivf"] as const) {
-              await recordIndexVersion(database, {
+            try {
+              clips.push(cutSegments(audio));
+              slots.push(results.length);
+              results.push(new Error("Not embedded"));
+            } catch (err) {
+              results.push(err instanceof Error ? err : new Error(String(err)));
+            }
+          }
+          // What each model heard is kept beside the vector, for the labels shown with results.
+          const analyses = clips.length ? await emb.analyzeMany(clips) : [];
+          analyses.forEach((
+            a,
+            i,
+          ) => (results[slots[i] as number] = { vector: a.vector, labels: bestClasses(a.hearing) }));
+          return results;
+        },
+        publish: async (vectors, trackIds, leftOut) => {
+          const common = { metric: config.metric, vectors, dim: emb.dims, trackIds, logger };
+          let flat, ivf;
+          try {
+            flat = buildVectorIndex({ ...common, kind: "flat" });
+            // A small catalog gets no IVF index: `ivf` searches then use the flat one. Stored
+            // with the configured nprobe, so serving needs no other value.
+            ivf = ivfSupported(trackIds.length, emb.dims)
+              ? buildVectorIndex({ ...common, nprobe: config.nprobe, kind: "ivf" })
+              : undefined;
+          } catch (err) {
+            throw new SoundalikeError(
+              ErrorCode.IndexFailed,
+              `Could not build the search index over ${trackIds.length} tracks: ${errorText(err)}: free ` +
+                "some memory and run the reindex again; the current index keeps serving",
+              { cause: err },
+            );
+          }
+          const meta = {
+            modelsHash: hash,
+            metric: config.metric,
+            dim: emb.dims,
+            count: trackIds.length,
+            createdAt: new Date().toISOString(),
+          };
+          let version: number;
+          try {
+            version = await store.writeVersion({ flat, ivf, meta });
+          } catch (err) {
+            throw new SoundalikeError(
+              ErrorCode.IndexFailed,
+              `Could not write the search index to ${store.dir}: ${errorText(err)}: free disk space or fix ` +
+                "the folder's permissions, then run the reindex again; the current index keeps serving",
+              { cause: err },
+            );
+          }
+          const kinds = ivf ? ["flat", "ivf"] : ["flat"];
+          const removed = await databaseStep("record the new index", () =>
+            finishReindex(database, {
+              indexed: trackIds,
+              skipped: leftOut.skipped,
+              duplicates: leftOut.duplicates,
+              versions: kinds.map((kind) => ({
                 version,
                 kind,
                 metric: config.metric,
                 modelsHash: hash,
                 count: trackIds.length,
                 path: join(store.dir, `v${version}`),
-              });
-            }
-            return version;
-          },
-          logger,
-          progress: options.progress ?? noProgress,
+              })),
+            }));
+          return { version, ivf: ivf !== undefined, removed };
         },
-        tracks,
-        {
-          concurrency: config.reindexConcurrency,
-          dim: emb.dims,
-          ...(options.signal ? { signal: options.signal } : {}),
-        },
-      );
-    }
+        logger,
+        progress: options.progress ?? noProgress,
+      },
+      tracks,
+      {
+        concurrency: config.reindexConcurrency,
+        dim: emb.dims,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
   };
 
   /** The catalog track whose file has exactly these bytes, if any. */
@@ -484,10 +590,11 @@ export function createApp(config: Config, logger: Logger): App {
     ingest: (dir, options) => locked(() => ingestUnlocked(dir, options)),
     reindex: (options) => locked(() => reindexUnlocked(options)),
     update: (dir, options = {}) =>
-      locked(async () => ({
-        ingest: dir === undefined ? undefined : await ingestUnlocked(dir, options),
-        reindex: await reindexUnlocked(options),
-      })),
+      locked(async () => {
+        const ingest = dir === undefined ? undefined : await ingestUnlocked(dir, options);
+        const reindex = await reindexUnlocked(options);
+        return { ingest, reindex, summary: summarizeUpdate(ingest, reindex) };
+      }),
 
     async stats() {
       const s = await stats(await db());
@@ -505,6 +612,10 @@ export function createApp(config: Config, logger: Logger): App {
     },
   };
   return app;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** A resource opened on first use; a failed open is retried on the next call. */

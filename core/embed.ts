@@ -211,6 +211,30 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
 }
 
 /**
+ * Each model's best class and its probability (what a card says the clip sounds like).
+ *
+ * @param hearing What the models heard.
+ * @returns One entry per model, in the same order.
+ * @example
+ * ```ts
+ * import { bestClasses } from "./embed.ts";
+ * const [g] = bestClasses([{ task: "genre", classes: ["jazz", "rock"], probabilities: Float32Array.of(0.2, 0.8) }]);
+ * console.assert(g?.className === "rock");
+ * ```
+ */
+export function bestClasses(
+  hearing: readonly ModelHearing[],
+): { task: ModelTask; className: string; probability: number }[] {
+  return hearing.map((h) => {
+    let best = 0;
+    for (let c = 1; c < h.probabilities.length; c++) {
+      if (h.probabilities[c]! > h.probabilities[best]!) best = c;
+    }
+    return { task: h.task, className: h.classes[best] ?? "?", probability: h.probabilities[best] ?? 0 };
+  });
+}
+
+/**
  * The softmax of a row of logits, computed stably (the largest logit is subtracted first).
  *
  * @param logits One row.

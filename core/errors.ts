@@ -37,6 +37,10 @@ export const ErrorCode = {
   DownloadRefused: "download_refused",
   /** A download failed (not found, expired, timed out, not audio). */
   DownloadFailed: "download_failed",
+  /** The database failed a step of a catalog update (unreachable, refused a write). */
+  DatabaseError: "database_error",
+  /** The search index could not be built or written (FAISS failed, the disk is full). */
+  IndexFailed: "index_failed",
 } as const;
 
 /** One of {@linkcode ErrorCode}'s values. */

@@ -1,24 +1,29 @@
 /**
  * The one module that talks to faiss-node (built against Debian's libfaiss 1.7.3).
  *
- * faiss-node 0.5.1 only takes `number[]` and has no way to set `nprobe`, so:
- * - scripts/build_faiss.sh patches its `train`/`add`/`search` to also take a `Float32Array`, read in
- *   place (scripts/faiss_shim/faiss_node_typed_arrays.patch); a search with a `Float32Array` query
- *   returns `{ distances: Float32Array, labels: BigInt64Array }`. This wrapper passes `Float32Array`s
- *   only (subarrays included: the native side respects `byteOffset`), and fails with a pointer to the
- *   build script when the loaded addon lacks the patch,
- * - returns typed arrays from searches (labels narrowed to `Int32Array`),
- * - sets `nprobe` by patching the serialised IVF header and reading the index back
- *   ({@linkcode withNprobe}), after checking that the header has exactly the layout faiss 1.7.3 writes,
- * - serialises through files (`write`/`read`), never `toBuffer`/`fromBuffer`: faiss-node 0.5.1 never
- *   frees the `VectorIOWriter`/`VectorIOReader` those allocate, leaking a full copy of the index per
- *   call (920 MB for 100,000 x 2304 floats).
+ * faiss-node 0.5.1 only takes `number[]`, cannot set `nprobe`, lets faiss print to the process's
+ * standard error and lets faiss's C++ exceptions abort the process, so scripts/build_faiss.sh
+ * rebuilds it with a source patch (scripts/faiss_shim/faiss_node.patch):
+ * - `train`/`add`/`search` also take a `Float32Array`, read in place; a search with a
+ *   `Float32Array` query returns `{ distances: Float32Array, labels: BigInt64Array }`. This wrapper
+ *   passes `Float32Array`s only (subarrays included: the native side respects `byteOffset`),
+ * - IVF indexes get `setNprobe`/`getNprobe`: a search sets the `nprobe` it needs on the one index
+ *   (no copy of the index per value),
+ * - what faiss prints during `train`/`add`/`search`/`read` (e.g. "WARNING clustering 4 points to 1
+ *   centroids") is captured per index and handed to the logger here at debug level, never shown,
+ * - faiss's exceptions become JS errors, rethrown here as one line ({@linkcode FaissError}).
+ * The wrapper fails with a pointer to the build script when the loaded addon lacks the patch.
+ *
+ * Searches return typed arrays (labels narrowed to `Int32Array`). Indexes are serialised through
+ * files only (`writeFile`/{@linkcode readIndexFile}), never `toBuffer`/`fromBuffer`: faiss-node
+ * 0.5.1 never frees the `VectorIOWriter`/`VectorIOReader` those allocate, leaking a full copy of
+ * the index per call (920 MB for 100,000 x 2304 floats).
  *
  * Memory: an index's native memory is freed only when its JS wrapper is garbage collected, and Deno
- * runs N-API finalizers from the event loop, so code that drops many indexes (or `withNprobe` copies)
- * in one synchronous loop holds them all until it yields.
+ * runs N-API finalizers from the event loop, so code that drops many indexes in one synchronous loop
+ * holds them all until it yields.
  *
- * Serialised layout (faiss/impl/index_write.cpp, all little endian):
+ * Serialised layout checked before a file is read (faiss/impl/index_write.cpp, little endian):
  * ```
  * fourcc  u32   "IxF2" flat L2 | "IxFI" flat IP | "IwFl" IVF-Flat
  * d       i32
@@ -34,6 +39,7 @@
  */
 
 import faiss from "faiss-node";
+import { type Logger, silentLogger } from "./logger.ts";
 
 /** Distance used by a faiss index: squared L2 or inner product (larger is closer). */
 export type FaissMetric = "l2" | "ip";
@@ -62,8 +68,30 @@ export interface FaissHeader {
   nlist?: number;
   /** IVF only. */
   nprobe?: number;
-  /** IVF only: byte offset of the `nprobe` field. */
-  nprobeOffset?: number;
+}
+
+/** Options shared by the functions that create or read an index. */
+export interface FaissOptions {
+  /** Receives what faiss prints (at debug level). @default silentLogger */
+  logger?: Logger;
+}
+
+/** Options of {@linkcode FaissIndex.search}. */
+export interface FaissSearchOptions {
+  /** IVF only: inverted lists visited (clamped to `nlist`). @default the index's own `nprobe` */
+  nprobe?: number;
+}
+
+/** A failure inside faiss, as one line (faiss's own message, without its source location). */
+export class FaissError extends Error {
+  /**
+   * @param message One line.
+   * @param options `cause`: the native error with faiss's full message.
+   */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "FaissError";
+  }
 }
 
 // deno-lint-ignore no-explicit-any
@@ -79,23 +107,39 @@ const METRIC_L2 = 1;
 const HEADER_DUMMY = 1n << 20n;
 /** Labels are narrowed to `Int32Array`, so an index holds at most this many vectors. */
 const MAX_VECTORS = 2 ** 31 - 1;
+const PATCH = "scripts/faiss_shim/faiss_node.patch";
 
-/** The error for an addon built without scripts/faiss_shim/faiss_node_typed_arrays.patch. */
+/** The error for an addon built without (this version of) scripts/faiss_shim/faiss_node.patch. */
 function unpatchedAddon(cause?: unknown): Error {
-  return new Error(
-    "faiss-node was built without the typed-array patch (scripts/faiss_shim/faiss_node_typed_arrays.patch): " +
-      "run scripts/build_faiss.sh",
-    { cause },
-  );
+  return new Error(`faiss-node was built without the current ${PATCH}: run scripts/build_faiss.sh`, {
+    cause,
+  });
 }
 
-/** Calls faiss-node with a `Float32Array` argument, translating an unpatched addon's refusal. */
-function callTyped<T>(fn: () => T): T {
+/** The native index, after checking that the addon has the patch's methods. */
+function checked(native: NativeIndex): NativeIndex {
+  if (typeof native?.takeOutput !== "function") throw unpatchedAddon();
+  return native;
+}
+
+/**
+ * faiss's message without its "Error in <function> at <file>:<line>: Error: '<check>' failed:"
+ * preamble, on one line.
+ */
+export function faissMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const failed = /failed: ([\s\S]*)$/.exec(text)?.[1] ?? /Error: ([\s\S]*)$/.exec(text)?.[1] ?? text;
+  return failed.replace(/\s+/g, " ").trim();
+}
+
+/** Runs a native call, rethrowing faiss's failures as one-line {@linkcode FaissError}s. */
+function native<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
     if (err instanceof TypeError && err.message.includes("must be an Array.")) throw unpatchedAddon(err);
-    throw err;
+    if (err instanceof RangeError) throw err;
+    throw new FaissError(`FAISS could not ${what}: ${faissMessage(err)}`, { cause: err });
   }
 }
 
@@ -159,47 +203,16 @@ export function readFaissHeader(bytes: Uint8Array): FaissHeader {
   }
   const qDim = view.getInt32(quantizerOffset + 4, true);
   if (qDim !== dim) throw headerError(`quantizer dimension ${qDim} differs from ${dim}`);
-  return { ...header, nlist: Number(nlist), nprobe: Number(nprobe), nprobeOffset };
+  return { ...header, nlist: Number(nlist), nprobe: Number(nprobe) };
 }
-
-/**
- * Returns a copy of a serialised IVF-Flat index with `nprobe` replaced.
- *
- * @param bytes The serialised IVF index (left unchanged).
- * @param nprobe Inverted lists visited per query, an integer >= 1.
- * @returns The patched copy.
- * @throws Error when the bytes are not an IVF-Flat index in the expected layout.
- */
-export function patchIvfNprobe(bytes: Uint8Array, nprobe: number): Uint8Array {
-  if (!Number.isInteger(nprobe) || nprobe < 1) {
-    throw new RangeError(`nprobe must be an integer >= 1: ${nprobe}`);
-  }
-  const header = readFaissHeader(bytes);
-  if (header.kind !== "ivf" || header.nprobeOffset === undefined) {
-    throw headerError(`tag "${header.tag}" is not an IVF index, so it has no nprobe`);
-  }
-  const out = bytes.slice();
-  new DataView(out.buffer, out.byteOffset, out.byteLength).setBigUint64(
-    header.nprobeOffset,
-    BigInt(nprobe),
-    true,
-  );
-  return out;
-}
-
-/**
- * How many `nprobe` copies one IVF index keeps ({@linkcode FaissIndex.withNprobe}): the serving
- * value and one more (e.g. a benchmark's or an evaluation's), as each copy holds all vectors again.
- */
-export const NPROBE_CACHE_SIZE = 2;
 
 /**
  * A typed handle on one faiss index. Create with {@linkcode createFlatIndex},
- * {@linkcode createIvfFlatIndex} or {@linkcode deserializeIndex}.
+ * {@linkcode createIvfFlatIndex} or {@linkcode readIndexFile}.
  */
 export class FaissIndex {
   readonly #native: NativeIndex;
-  readonly #nprobeCache = new Map<number, FaissIndex>();
+  readonly #logger: Logger;
   /** `"flat"` or `"ivf"`. */
   readonly kind: FaissKind;
   /** `"l2"` or `"ip"`. */
@@ -208,20 +221,20 @@ export class FaissIndex {
   readonly dim: number;
   /** IVF: the number of inverted lists; undefined for flat. */
   readonly nlist: number | undefined;
-  /** IVF: lists visited per query; undefined for flat. */
-  readonly nprobe: number | undefined;
 
   /** @internal Use the factory functions. */
   constructor(
-    native: NativeIndex,
-    info: { kind: FaissKind; metric: FaissMetric; dim: number; nlist?: number; nprobe?: number },
+    nativeIndex: NativeIndex,
+    info: { kind: FaissKind; metric: FaissMetric; dim: number; nlist?: number },
+    logger: Logger = silentLogger,
   ) {
-    this.#native = native;
+    this.#native = checked(nativeIndex);
+    this.#logger = logger;
     this.kind = info.kind;
     this.metric = info.metric;
     this.dim = info.dim;
     this.nlist = info.nlist;
-    this.nprobe = info.nprobe;
+    this.#drain("read");
   }
 
   /** The number of vectors stored. */
@@ -234,6 +247,26 @@ export class FaissIndex {
     return this.#native.isTrained();
   }
 
+  /** IVF: inverted lists visited per query (stored by {@linkcode FaissIndex.writeFile}); undefined for flat. */
+  get nprobe(): number | undefined {
+    return this.kind === "ivf" ? this.#native.getNprobe() : undefined;
+  }
+
+  /**
+   * Sets an IVF index's `nprobe` in place (no copy of the index). Values above `nlist` are clamped
+   * to `nlist`, as faiss itself does.
+   *
+   * @param nprobe Lists visited per query, an integer >= 1.
+   * @returns The value set.
+   */
+  setNprobe(nprobe: number): number {
+    if (this.kind !== "ivf") throw new Error("setNprobe() needs an IVF index");
+    if (!Number.isInteger(nprobe) || nprobe < 1) {
+      throw new RangeError(`nprobe must be an integer >= 1: ${nprobe}`);
+    }
+    return this.#native.setNprobe(nprobe);
+  }
+
   /**
    * Trains an IVF index's coarse quantizer (k-means). Flat indexes need no training.
    *
@@ -244,8 +277,11 @@ export class FaissIndex {
     if (this.nlist !== undefined && n < this.nlist) {
       throw new RangeError(`IVF training needs at least nlist = ${this.nlist} vectors: got ${n}`);
     }
-    callTyped(() => this.#native.train(vectors));
-    this.#nprobeCache.clear();
+    try {
+      native("train the index", () => this.#native.train(vectors));
+    } finally {
+      this.#drain("train");
+    }
   }
 
   /**
@@ -261,8 +297,11 @@ export class FaissIndex {
     if (this.size + n > MAX_VECTORS) {
       throw new RangeError(`Adding ${n} vectors to ${this.size} would exceed ${MAX_VECTORS} vectors`);
     }
-    callTyped(() => this.#native.add(vectors));
-    this.#nprobeCache.clear();
+    try {
+      native("add vectors", () => this.#native.add(vectors));
+    } finally {
+      this.#drain("add");
+    }
   }
 
   /**
@@ -270,15 +309,22 @@ export class FaissIndex {
    *
    * @param queries Row-major queries, `n x dim`.
    * @param k Neighbours per query, 1..size.
+   * @param opts `nprobe` for an IVF index (set on the index, so later searches without it keep it).
    * @returns Raw scores and ids, `n x k` row-major.
    */
-  search(queries: Float32Array, k: number): FaissSearchResult {
+  search(queries: Float32Array, k: number, opts: FaissSearchOptions = {}): FaissSearchResult {
     const n = this.#rows(queries);
     if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be an integer >= 1: ${k}`);
     if (!this.isTrained) throw new Error("Index is not trained: call train() before search()");
     if (k > this.size) throw new RangeError(`k = ${k} exceeds the ${this.size} vectors in the index`);
+    if (opts.nprobe !== undefined && this.kind === "ivf") this.setNprobe(opts.nprobe);
     if (n === 0) return { distances: new Float32Array(0), labels: new Int32Array(0) };
-    const res = callTyped(() => this.#native.search(queries, k));
+    let res;
+    try {
+      res = native("search", () => this.#native.search(queries, k));
+    } finally {
+      this.#drain("search");
+    }
     if (!(res.distances instanceof Float32Array) || !(res.labels instanceof BigInt64Array)) {
       throw unpatchedAddon();
     }
@@ -290,66 +336,19 @@ export class FaissIndex {
   }
 
   /**
-   * Writes the index to a file (faiss's own format).
+   * Writes the index to a file (faiss's own format), IVF `nprobe` included.
    *
    * @param path Destination; overwritten.
+   * @throws {FaissError} When the file cannot be written.
    */
   writeFile(path: string): void {
-    this.#native.write(path);
+    native(`write ${path}`, () => this.#native.write(path));
   }
 
-  /**
-   * Serialises the index (faiss's own format), through a temporary file (see the module doc).
-   *
-   * @returns The bytes; {@linkcode deserializeIndex} reads them back.
-   */
-  serialize(): Uint8Array {
-    return withTempFile((path) => {
-      this.writeFile(path);
-      return Deno.readFileSync(path);
-    });
-  }
-
-  /**
-   * An IVF index searching `nprobe` lists per query. The copy is made by writing the index to a
-   * temporary file, patching `nprobe` in its validated header and reading it back. Each copy holds
-   * all vectors again, so at most {@linkcode NPROBE_CACHE_SIZE} copies are cached, the least
-   * recently used dropped first (faiss-node has no way to free an index: a dropped copy's memory
-   * is freed when it is garbage collected, once no caller holds it either).
-   * `nprobe` above `nlist` is clamped to `nlist`, as faiss itself does.
-   *
-   * @param nprobe Lists visited per query, an integer >= 1.
-   * @returns This index when `nprobe` already matches, otherwise the cached or new copy.
-   */
-  withNprobe(nprobe: number): FaissIndex {
-    if (this.kind !== "ivf" || this.nlist === undefined) throw new Error("withNprobe() needs an IVF index");
-    if (!Number.isInteger(nprobe) || nprobe < 1) {
-      throw new RangeError(`nprobe must be an integer >= 1: ${nprobe}`);
-    }
-    const effective = Math.min(nprobe, this.nlist);
-    if (effective === this.nprobe) return this;
-    let copy = this.#nprobeCache.get(effective);
-    if (copy !== undefined) {
-      // A Map iterates in insertion order: re-inserting marks the copy most recently used.
-      this.#nprobeCache.delete(effective);
-    } else {
-      copy = withTempFile((path) => {
-        this.writeFile(path);
-        patchIvfNprobeFile(path, effective);
-        return readIndexFile(path);
-      });
-    }
-    this.#nprobeCache.set(effective, copy);
-    for (const key of this.#nprobeCache.keys()) {
-      if (this.#nprobeCache.size <= NPROBE_CACHE_SIZE) break;
-      this.#nprobeCache.delete(key);
-    }
-    return copy;
-  }
-
-  /** Drops the cached `nprobe` copies (their memory is freed when they are garbage collected). */
-  clearNprobeCache(): void {
-    this.#nprobeCache.clear();
+  /** Hands what faiss printed during the last native call to the logger (debug). */
+  #drain(op: string): void {
+    const output: string = this.#native.takeOutput();
+    if (output.trim() !== "") this.#logger.debug("faiss output", { op, output: output.trim() });
   }
 
   #rows(vectors: Float32Array): number {
@@ -373,12 +372,13 @@ function checkDim(dim: number): void {
  *
  * @param dim Vector dimension.
  * @param metric `"l2"` (squared L2) or `"ip"` (inner product).
+ * @param opts Where faiss's output goes.
  * @returns An empty, trained index.
  */
-export function createFlatIndex(dim: number, metric: FaissMetric): FaissIndex {
+export function createFlatIndex(dim: number, metric: FaissMetric, opts: FaissOptions = {}): FaissIndex {
   checkDim(dim);
-  const native = metric === "l2" ? new faiss.IndexFlatL2(dim) : new faiss.IndexFlatIP(dim);
-  return new FaissIndex(native, { kind: "flat", metric, dim });
+  const nativeIndex = metric === "l2" ? new faiss.IndexFlatL2(dim) : new faiss.IndexFlatIP(dim);
+  return new FaissIndex(nativeIndex, { kind: "flat", metric, dim }, opts.logger);
 }
 
 /**
@@ -388,70 +388,42 @@ export function createFlatIndex(dim: number, metric: FaissMetric): FaissIndex {
  * @param dim Vector dimension.
  * @param metric `"l2"` or `"ip"`.
  * @param nlist Number of inverted lists, an integer >= 1.
+ * @param opts Where faiss's output goes.
  * @returns An empty, untrained index.
  */
-export function createIvfFlatIndex(dim: number, metric: FaissMetric, nlist: number): FaissIndex {
+export function createIvfFlatIndex(
+  dim: number,
+  metric: FaissMetric,
+  nlist: number,
+  opts: FaissOptions = {},
+): FaissIndex {
   checkDim(dim);
   if (!Number.isInteger(nlist) || nlist < 1) throw new RangeError(`nlist must be an integer >= 1: ${nlist}`);
-  const native = faiss.Index.fromFactory(dim, `IVF${nlist},Flat`, metricType(metric));
-  return new FaissIndex(native, { kind: "ivf", metric, dim, nlist, nprobe: 1 });
-}
-
-/**
- * Reads an index serialised by {@linkcode FaissIndex.serialize}, after validating its header.
- *
- * @param bytes The serialised index.
- * @returns The index.
- * @throws Error when the bytes are not a flat or IVF-Flat index in the expected layout.
- */
-export function deserializeIndex(bytes: Uint8Array): FaissIndex {
-  readFaissHeader(bytes);
-  return withTempFile((path) => {
-    Deno.writeFileSync(path, bytes);
-    return readIndexFile(path);
-  });
+  const nativeIndex = native(
+    `create an IVF index of ${nlist} lists`,
+    () => faiss.Index.fromFactory(dim, `IVF${nlist},Flat`, metricType(metric)),
+  );
+  return new FaissIndex(nativeIndex, { kind: "ivf", metric, dim, nlist }, opts.logger);
 }
 
 /**
  * Reads an index file written by {@linkcode FaissIndex.writeFile}, after validating its header.
  *
  * @param path The file.
- * @returns The index.
+ * @param opts Where faiss's output goes.
+ * @returns The index (an IVF index keeps the `nprobe` it was written with).
  * @throws Error when the file is not a flat or IVF-Flat index in the expected layout.
  */
-export function readIndexFile(path: string): FaissIndex {
+export function readIndexFile(path: string, opts: FaissOptions = {}): FaissIndex {
   const header = readFaissHeader(readHead(path));
-  const native = faiss.Index.read(path);
-  const info: { kind: FaissKind; metric: FaissMetric; dim: number; nlist?: number; nprobe?: number } = {
+  const nativeIndex = native(`read ${path}`, () => faiss.Index.read(path));
+  const info: { kind: FaissKind; metric: FaissMetric; dim: number; nlist?: number } = {
     kind: header.kind,
     metric: header.metric,
     dim: header.dim,
   };
   if (header.nlist !== undefined) info.nlist = header.nlist;
-  if (header.nprobe !== undefined) info.nprobe = header.nprobe;
-  return new FaissIndex(native, info);
-}
-
-/**
- * Sets `nprobe` in an IVF-Flat index file in place (8 bytes), after validating its header.
- *
- * @param path The index file.
- * @param nprobe Lists visited per query, an integer >= 1.
- * @throws Error when the file is not an IVF-Flat index in the expected layout.
- */
-export function patchIvfNprobeFile(path: string, nprobe: number): void {
-  const head = readHead(path);
-  const patched = patchIvfNprobe(head, nprobe);
-  const offset = readFaissHeader(head).nprobeOffset!;
-  const file = Deno.openSync(path, { write: true });
-  try {
-    file.seekSync(offset, Deno.SeekMode.Start);
-    const field = patched.subarray(offset, offset + 8);
-    let written = 0;
-    while (written < field.length) written += file.writeSync(field.subarray(written));
-  } finally {
-    file.close();
-  }
+  return new FaissIndex(nativeIndex, info, opts.logger);
 }
 
 /** The header plus the quantizer's tag and dimension fit in this many bytes. */
@@ -471,34 +443,4 @@ function readHead(path: string): Uint8Array {
   } finally {
     file.close();
   }
-}
-
-function withTempFile<T>(fn: (path: string) => T): T {
-  const dir = Deno.makeTempDirSync({ prefix: "soundalike_faiss_" });
-  try {
-    return fn(`${dir}/index.faiss`);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-}
-
-/**
- * Functional form of {@linkcode FaissIndex.withNprobe}.
- *
- * @param index An IVF index.
- * @param nprobe Lists visited per query.
- * @returns An index with that `nprobe`.
- */
-export function withNprobe(index: FaissIndex, nprobe: number): FaissIndex {
-  return index.withNprobe(nprobe);
-}
-
-/**
- * The number of inverted lists of an IVF index, or undefined for a flat one.
- *
- * @param index The index.
- * @returns `nlist`.
- */
-export function readNlist(index: FaissIndex): number | undefined {
-  return index.nlist;
 }

@@ -2,16 +2,14 @@ import assert from "node:assert/strict";
 import {
   createFlatIndex,
   createIvfFlatIndex,
-  deserializeIndex,
+  FaissError,
+  type FaissIndex,
+  faissMessage,
   type FaissMetric,
-  NPROBE_CACHE_SIZE,
-  patchIvfNprobe,
-  patchIvfNprobeFile,
   readFaissHeader,
   readIndexFile,
-  readNlist,
-  withNprobe,
 } from "./faiss.ts";
+import { createMemoryLogger } from "./logger.ts";
 import { mulberry32 } from "./random.ts";
 
 /** `n` points around `clusters` seeded centres. */
@@ -52,6 +50,31 @@ function recall(got: Int32Array, truth: Int32Array, k: number): number {
 
 const DIM = 16;
 
+function withTempDir<T>(fn: (dir: string) => T): T {
+  const dir = Deno.makeTempDirSync({ prefix: "faiss_test_" });
+  try {
+    return fn(dir);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+/** The bytes faiss writes for an index. */
+function fileBytes(index: FaissIndex): Uint8Array {
+  return withTempDir((dir) => {
+    index.writeFile(`${dir}/index.faiss`);
+    return Deno.readFileSync(`${dir}/index.faiss`);
+  });
+}
+
+/** The index written to a file and read back. */
+function roundTrip(index: FaissIndex): FaissIndex {
+  return withTempDir((dir) => {
+    index.writeFile(`${dir}/index.faiss`);
+    return readIndexFile(`${dir}/index.faiss`);
+  });
+}
+
 for (const metric of ["l2", "ip"] as const) {
   Deno.test(`createFlatIndex(${metric}) returns the brute-force neighbours and scores`, () => {
     const base = clustered(400, DIM, 8, 1);
@@ -72,7 +95,7 @@ for (const metric of ["l2", "ip"] as const) {
     }
   });
 
-  Deno.test(`withNprobe() on IVF ${metric}: recall rises with nprobe and equals flat at nprobe = nlist`, () => {
+  Deno.test(`search({ nprobe }) on IVF ${metric}: recall rises with nprobe and equals flat at nprobe = nlist`, () => {
     const base = clustered(3000, DIM, 40, 3);
     const queries = clustered(100, DIM, 40, 4);
     const k = 5;
@@ -84,30 +107,30 @@ for (const metric of ["l2", "ip"] as const) {
     assert.equal(ivf.isTrained, false);
     ivf.train(base);
     ivf.add(base);
-    assert.equal(readNlist(ivf), nlist);
+    assert.equal(ivf.nlist, nlist);
+    assert.equal(ivf.nprobe, 1, "faiss's default");
     const recalls = [1, 2, 4, 8, 16, nlist].map((np) => {
-      const idx = withNprobe(ivf, np);
-      assert.equal(idx.nprobe, np);
-      assert.equal(readFaissHeader(idx.serialize()).nprobe, np);
-      return recall(idx.search(queries, k).labels, truth, k);
+      const labels = ivf.search(queries, k, { nprobe: np }).labels;
+      assert.equal(ivf.nprobe, np, "set on the index itself");
+      return recall(labels, truth, k);
     });
     for (let i = 1; i < recalls.length; i++) assert.ok(recalls[i]! >= recalls[i - 1]!, `recalls ${recalls}`);
     assert.ok(recalls[0]! < 0.9, `nprobe 1 should miss neighbours on this data: ${recalls}`);
     assert.equal(recalls.at(-1), 1);
     // The exact same ids, in the same order, as the flat index at nprobe = nlist.
-    assert.deepEqual([...withNprobe(ivf, nlist).search(queries, k).labels], [...truth]);
-    // Cached per nprobe; clamped to nlist.
-    assert.equal(ivf.withNprobe(4), ivf.withNprobe(4));
-    assert.equal(ivf.withNprobe(nlist * 10), ivf.withNprobe(nlist));
+    assert.deepEqual([...ivf.search(queries, k, { nprobe: nlist }).labels], [...truth]);
+    // A search without nprobe keeps the one set last.
+    ivf.setNprobe(2);
+    assert.deepEqual(ivf.search(queries, k), ivf.search(queries, k, { nprobe: 2 }));
   });
 
   Deno.test(`readFaissHeader() reads the IVF ${metric} layout (tag, metric, nlist, nprobe)`, () => {
     const ivf = createIvfFlatIndex(DIM, metric, 4);
     ivf.train(clustered(400, DIM, 4, 5));
     ivf.add(clustered(50, DIM, 4, 6));
-    const header = readFaissHeader(ivf.serialize());
+    const header = readFaissHeader(fileBytes(ivf));
     assert.deepEqual(
-      { ...header, nprobeOffset: undefined },
+      header,
       {
         tag: "IwFl",
         kind: "ivf",
@@ -117,36 +140,47 @@ for (const metric of ["l2", "ip"] as const) {
         isTrained: true,
         nlist: 4,
         nprobe: 1,
-        nprobeOffset: undefined,
       },
     );
-    const flatHeader = readFaissHeader(createFlatIndex(DIM, metric).serialize());
+    const flatHeader = readFaissHeader(fileBytes(createFlatIndex(DIM, metric)));
     assert.equal(flatHeader.tag, metric === "l2" ? "IxF2" : "IxFI");
     assert.equal(flatHeader.kind, "flat");
     assert.equal(flatHeader.nlist, undefined);
   });
 }
 
-Deno.test("serialize()/deserializeIndex() round trip keeps vectors, kind, metric and nprobe", () => {
+Deno.test("writeFile()/readIndexFile() round trip keeps vectors, kind, metric and nprobe", () => {
   const base = clustered(500, DIM, 10, 7);
   const queries = clustered(5, DIM, 10, 8);
   const ivf = createIvfFlatIndex(DIM, "ip", 8);
   ivf.train(base);
   ivf.add(base);
-  const tuned = ivf.withNprobe(3);
-  const back = deserializeIndex(tuned.serialize());
+  assert.equal(ivf.setNprobe(3), 3);
+  const back = roundTrip(ivf);
   assert.equal(back.kind, "ivf");
   assert.equal(back.metric, "ip");
   assert.equal(back.size, 500);
   assert.equal(back.nlist, 8);
   assert.equal(back.nprobe, 3);
-  assert.deepEqual(back.search(queries, 5), tuned.search(queries, 5));
+  assert.deepEqual(back.search(queries, 5), ivf.search(queries, 5));
 
   const flat = createFlatIndex(DIM, "l2");
   flat.add(base);
-  const flatBack = deserializeIndex(flat.serialize());
+  const flatBack = roundTrip(flat);
   assert.equal(flatBack.kind, "flat");
+  assert.equal(flatBack.nprobe, undefined);
   assert.deepEqual(flatBack.search(queries, 5), flat.search(queries, 5));
+});
+
+Deno.test("setNprobe() clamps to nlist, refuses bad values and flat indexes", () => {
+  const ivf = createIvfFlatIndex(DIM, "l2", 4);
+  ivf.train(clustered(400, DIM, 4, 13));
+  assert.equal(ivf.setNprobe(3), 3);
+  assert.equal(ivf.setNprobe(99), 4);
+  assert.equal(ivf.nprobe, 4);
+  assert.throws(() => ivf.setNprobe(0), RangeError);
+  assert.throws(() => ivf.setNprobe(1.5), RangeError);
+  assert.throws(() => createFlatIndex(DIM, "l2").setNprobe(2), /needs an IVF index/);
 });
 
 Deno.test("add() in several batches gives consecutive ids, at 2304 dims", () => {
@@ -200,7 +234,7 @@ Deno.test("train()/add()/search() read Float32Array subarrays at a non-zero byte
   ivf.train(baseView);
   ivf.add(baseView);
   assert.equal(ivf.size, n);
-  assert.deepEqual([...ivf.withNprobe(nlist).search(queryView, k).labels], [...res.labels]);
+  assert.deepEqual([...ivf.search(queryView, k, { nprobe: nlist }).labels], [...res.labels]);
   // The inputs were only read.
   assert.deepEqual(baseView, base);
   assert.ok(baseBuffer.subarray(0, 7).every((v) => v === junk));
@@ -218,74 +252,82 @@ Deno.test("search() returns -1 labels where an IVF search finds fewer than k vec
   assert.ok(res.distances.subarray(0, 40).every(Number.isFinite));
 });
 
-Deno.test("patchIvfNprobe() rejects a flat index, garbage and an unexpected layout", () => {
-  const flat = createFlatIndex(DIM, "l2");
-  flat.add(clustered(10, DIM, 2, 10));
-  assert.throws(() => patchIvfNprobe(flat.serialize(), 4), /not an IVF index/);
+Deno.test("readFaissHeader() rejects garbage and an unexpected layout; readIndexFile() checks it first", () => {
   assert.throws(
-    () => patchIvfNprobe(new TextEncoder().encode("x".repeat(80)), 4),
+    () => readFaissHeader(new TextEncoder().encode("x".repeat(80))),
     /Unexpected faiss index layout/,
   );
-  assert.throws(() => patchIvfNprobe(new Uint8Array(10), 4), /too short/);
-
+  assert.throws(() => readFaissHeader(new Uint8Array(10)), /too short/);
   const ivf = createIvfFlatIndex(DIM, "l2", 4);
   ivf.train(clustered(400, DIM, 4, 11));
-  const good = ivf.serialize();
-  assert.throws(() => patchIvfNprobe(good, 0), RangeError);
+  const good = fileBytes(ivf);
   // A metric type > 1 would shift the layout by a float metric_arg: refused.
   const withMetric = good.slice();
   new DataView(withMetric.buffer).setInt32(33, 2, true);
-  assert.throws(() => patchIvfNprobe(withMetric, 4), /metric type 2/);
+  assert.throws(() => readFaissHeader(withMetric), /metric type 2/);
   // The quantizer must match the metric (IVF-IP has an IxFI quantizer).
   const wrongQuantizer = good.slice();
   wrongQuantizer.set(new TextEncoder().encode("IxFI"), 53);
-  assert.throws(() => patchIvfNprobe(wrongQuantizer, 4), /quantizer tag/);
+  assert.throws(() => readFaissHeader(wrongQuantizer), /quantizer tag/);
   const badReserved = good.slice();
   badReserved[16] = 7;
-  assert.throws(() => patchIvfNprobe(badReserved, 4), /reserved/);
-  // The original is untouched and the patch lands where faiss reads it.
-  const patched = patchIvfNprobe(good, 3);
-  assert.equal(readFaissHeader(good).nprobe, 1);
-  assert.equal(deserializeIndex(patched).nprobe, 3);
+  assert.throws(() => readFaissHeader(badReserved), /reserved/);
+  withTempDir((dir) => {
+    Deno.writeFileSync(`${dir}/bad.faiss`, badReserved);
+    assert.throws(() => readIndexFile(`${dir}/bad.faiss`), /reserved/);
+  });
 });
 
-Deno.test("patchIvfNprobeFile() patches a file in place and refuses a flat file", () => {
-  const dir = Deno.makeTempDirSync();
-  try {
-    const ivf = createIvfFlatIndex(DIM, "ip", 4);
-    ivf.train(clustered(400, DIM, 4, 12));
-    ivf.writeFile(`${dir}/ivf.faiss`);
-    patchIvfNprobeFile(`${dir}/ivf.faiss`, 2);
-    assert.equal(readIndexFile(`${dir}/ivf.faiss`).nprobe, 2);
-    createFlatIndex(DIM, "ip").writeFile(`${dir}/flat.faiss`);
-    assert.throws(() => patchIvfNprobeFile(`${dir}/flat.faiss`, 2), /not an IVF index/);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+Deno.test("faiss's own failures are one-line FaissErrors, not crashes", () => {
+  const flat = createFlatIndex(DIM, "l2");
+  assert.throws(
+    () => flat.writeFile("/nonexistent-dir/x.faiss"),
+    (e) =>
+      e instanceof FaissError &&
+      e.message === "FAISS could not write /nonexistent-dir/x.faiss: could not open " +
+          "/nonexistent-dir/x.faiss for writing: No such file or directory" &&
+      /Error in .*io\.cpp/.test((e.cause as Error).message),
+  );
+  assert.equal(
+    faissMessage(new Error("Error in void f() at a.cpp:1: Error: 'x' failed: Number of\n points (3)")),
+    "Number of points (3)",
+  );
 });
 
-Deno.test("withNprobe() caches at most two copies, dropping the least recently used", () => {
-  assert.equal(NPROBE_CACHE_SIZE, 2);
-  const base = clustered(600, DIM, 8, 5);
-  const ivf = createIvfFlatIndex(DIM, "l2", 8);
-  ivf.train(base);
-  ivf.add(base);
-  const two = ivf.withNprobe(2);
-  const three = ivf.withNprobe(3);
-  assert.equal(ivf.withNprobe(2), two, "a cached copy is reused");
-  // 2 was used last, so adding 4 drops 3.
-  const four = ivf.withNprobe(4);
-  assert.equal(ivf.withNprobe(2), two);
-  assert.equal(ivf.withNprobe(4), four);
-  const threeAgain = ivf.withNprobe(3);
-  assert.notEqual(threeAgain, three, "the evicted copy is made afresh");
-  assert.equal(threeAgain.nprobe, 3);
-  // Now 3 and 4 are cached (2 was the least recently used).
-  assert.equal(ivf.withNprobe(4), four);
-  assert.notEqual(ivf.withNprobe(2), two);
-  // A dropped copy its caller still holds keeps working.
-  const queries = clustered(5, DIM, 8, 6);
-  assert.deepEqual([...three.search(queries, 3).labels], [...threeAgain.search(queries, 3).labels]);
-  // The index's own nprobe needs no copy.
-  assert.equal(ivf.withNprobe(1), ivf);
+Deno.test("what faiss prints goes to the logger at debug level, never to the process's standard error", async () => {
+  // A child process trains an IVF index on too few points (faiss warns about that) and prints the
+  // log records it got; its standard error must stay empty.
+  const script = `
+    import { createIvfFlatIndex } from ${JSON.stringify(new URL("./faiss.ts", import.meta.url).href)};
+    import { createMemoryLogger } from ${JSON.stringify(new URL("./logger.ts", import.meta.url).href)};
+    const { logger, records } = createMemoryLogger();
+    const index = createIvfFlatIndex(4, "l2", 4, { logger });
+    index.train(Float32Array.from({ length: 4 * 20 }, (_, i) => Math.sin(i)));
+    index.add(Float32Array.from({ length: 4 * 20 }, (_, i) => Math.cos(i)));
+    console.log(JSON.stringify(records));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.equal(stderr, "");
+  const records = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.deepEqual(records, [{
+    level: "debug",
+    msg: "faiss output",
+    ctx: {
+      op: "train",
+      output: "WARNING clustering 20 points to 4 centroids: please provide at least 156 training points",
+    },
+  }]);
+
+  // In this process too: the same warning reaches the memory logger.
+  const { logger, records: mine } = createMemoryLogger();
+  const index = createIvfFlatIndex(DIM, "l2", 2, { logger });
+  index.train(clustered(30, DIM, 2, 14));
+  assert.match(String(mine[0]?.ctx?.["output"]), /WARNING clustering 30 points to 2 centroids/);
 });

@@ -16,6 +16,9 @@
  * message is kept as the `cause`)
  * and `missing_tool` (ffmpeg is not installed). A truncated file decodes to the samples that
  * survive (ffmpeg's complaint is logged as a warning); it fails only when nothing is left.
+ *
+ * {@linkcode readTagsMany} reads the tags and duration of many files with one ffmpeg process
+ * (what `ffprobe -show_format -show_streams` reports, without its per-file start-up cost).
  * @module
  */
 import { ErrorCode, SoundalikeError } from "./errors.ts";
@@ -347,7 +350,7 @@ function outputArgs(inputIndex: number, opts: DecodeOptions): string[] {
 
 function spawnFfmpeg(
   args: string[],
-  opts: DecodeOptions,
+  opts: Pick<DecodeOptions, "ffmpegPath" | "signal">,
   io: { stdin: boolean; stdout: boolean },
 ): Deno.ChildProcess {
   try {
@@ -568,4 +571,269 @@ function formatBytes(n: number): string {
   // Binary units, named as such: 1 KiB = 1024 bytes, 1 MiB = 1024 * 1024 bytes.
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/** What a file's container says about it, read by {@linkcode readTagsMany}. */
+export interface AudioTags {
+  /**
+   * Tags by lower-case key as ffmpeg names them (`title`, `artist`, `album`, `album_artist`, `genre`,
+   * `date`, `track`, ...): the container's (ID3, MP4 atoms, FLAC and RIFF INFO), then, for keys
+   * the container lacks, the first audio stream's (Ogg Vorbis and Opus comments). Values are
+   * decoded as UTF-8, or as Windows-1252 when they are not valid UTF-8; nothing else is cleaned.
+   */
+  tags: Record<string, string>;
+  /** The container's duration in seconds, `null` when it does not say. */
+  durationSeconds: number | null;
+}
+
+/** How to read tags. */
+export interface ReadTagsOptions {
+  /** Aborts the read: ffmpeg is killed and the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** The ffmpeg executable. @default "ffmpeg" */
+  ffmpegPath?: string;
+}
+
+/**
+ * Reads the tags and duration of several files with one ffmpeg process.
+ *
+ * Starting ffmpeg (or ffprobe) costs about 0.2 s of CPU here, so one process per file would make
+ * reading a 1,000-file folder take minutes. Instead one ffmpeg opens every file and writes each
+ * one's global and first-audio-stream metadata in its own `ffmetadata` text file (a format with
+ * escaping, in a private temporary folder), copying at most one packet; the durations come from
+ * ffmpeg's description of its inputs. ffmpeg stops at the first input it cannot open: that file
+ * gets its error and the others are read again without it. Files that do not start like any
+ * audio container go first, so that such a failure comes before the good files are opened.
+ *
+ * @param paths The files; all go to one process (the caller picks the batch size, e.g. 64).
+ * @param opts Abort signal and ffmpeg executable.
+ * @returns One entry per path, in order: the tags, or a {@linkcode SoundalikeError}:
+ *   `file_not_found`, or `unreadable_audio` for an empty, unreadable, corrupt or non-audio file or
+ *   one without an audio track (the sentences {@linkcode decodeAudio} would give).
+ * @throws {SoundalikeError} `missing_tool` when ffmpeg is not installed.
+ * @example
+ * ```ts ignore
+ * import { readTagsMany } from "./ffmpeg.ts";
+ * const [first] = await readTagsMany(["song.mp3"]);
+ * if (!(first instanceof Error)) console.log(first.tags.title, first.durationSeconds);
+ * ```
+ */
+export async function readTagsMany(
+  paths: readonly string[],
+  opts: ReadTagsOptions = {},
+): Promise<Array<AudioTags | SoundalikeError>> {
+  opts.signal?.throwIfAborted();
+  const results = new Array<AudioTags | SoundalikeError>(paths.length);
+  let pending: number[] = [];
+  const suspect = new Set<number>();
+  await Promise.all(paths.map(async (path, i) => {
+    try {
+      await checkInputFile(path, undefined, displayName(path));
+      pending.push(i);
+      if (!looksLikeAudio(await readStart(path))) suspect.add(i);
+    } catch (err) {
+      if (!(err instanceof SoundalikeError)) throw err;
+      results[i] = err;
+    }
+  }));
+  pending.sort((a, b) => Number(suspect.has(b)) - Number(suspect.has(a)) || a - b);
+  while (pending.length > 0) {
+    const batch = pending;
+    const outcome = await runTagBatch(batch.map((i) => paths[i]!), opts);
+    if (outcome.results) {
+      batch.forEach((i, k) => results[i] = outcome.results![k]!);
+      break;
+    }
+    const failed = outcome.failedInput;
+    if (failed === undefined || failed >= batch.length) {
+      // Not an input ffmpeg could not open: read the files one by one to learn which is bad.
+      if (batch.length === 1) {
+        results[batch[0]!] = unreadableTags(paths[batch[0]!]!, outcome.stderr);
+        break;
+      }
+      for (const i of batch) results[i] = (await readTagsMany([paths[i]!], opts))[0]!;
+      break;
+    }
+    results[batch[failed]!] = unreadableTags(paths[batch[failed]!]!, outcome.stderr);
+    pending = batch.filter((_, k) => k !== failed);
+  }
+  return results;
+}
+
+function unreadableTags(path: string, stderr: string): SoundalikeError {
+  const cause = new Error(`ffmpeg could not open the file: ${stderr || "(no message)"}`);
+  return new SoundalikeError(ErrorCode.UnreadableAudio, unreadableMessage(displayName(path), stderr), {
+    cause,
+  });
+}
+
+/**
+ * One ffmpeg over `paths`: every file's tags, or which input made ffmpeg stop (the number of inputs
+ * it described before failing) and its standard error.
+ */
+async function runTagBatch(
+  paths: readonly string[],
+  opts: ReadTagsOptions,
+): Promise<{ results?: Array<AudioTags | SoundalikeError>; failedInput?: number; stderr: string }> {
+  const dir = await makePrivateTempDir();
+  try {
+    // "-v info" makes ffmpeg describe each input (its duration) as it opens it.
+    const args = ["-nostdin", "-hide_banner", "-nostats", "-v", "info", "-protocol_whitelist", "file,pipe"];
+    for (const path of paths) args.push("-i", `file:${path}`);
+    paths.forEach((_, k) => {
+      // `?`: a file without audio still gets its (stream-less) metadata file, which says so.
+      args.push("-map", `${k}:a:0?`, "-map_metadata", String(k), "-c", "copy", "-frames:a", "1");
+      args.push("-f", "ffmetadata", "-y", `file:${dir}/${k}.txt`);
+    });
+    const output = await spawnFfmpeg(args, opts, { stdin: false, stdout: false }).output();
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    const stderr = new TextDecoder().decode(output.stderr);
+    const described = describedInputs(stderr);
+    if (!output.success) {
+      // The error is ffmpeg's last lines; the input descriptions before it are not needed.
+      const message = stderr.trim().split("\n").slice(-3).join("\n").slice(-MAX_STDERR_CHARS);
+      // Output k is input k's: a file that opened but whose stream cannot be copied (a corrupt
+      // header) fails its output; otherwise ffmpeg stopped at the first input it could not open.
+      const output = /output file #(\d+)|output stream (\d+):/i.exec(stderr);
+      const failedInput = output ? Number(output[1] ?? output[2]) : described.count;
+      return { failedInput, stderr: message };
+    }
+    const results = await Promise.all(paths.map(async (path, k) => {
+      const text = parseFfmetadata(await Deno.readFile(`${dir}/${k}.txt`));
+      if (text.streams.length === 0) {
+        return new SoundalikeError(ErrorCode.UnreadableAudio, `${displayName(path)} has no audio track`);
+      }
+      const tags: Record<string, string> = {};
+      // ffmpeg writes its own `encoder` into every output: it says nothing about the file.
+      for (const section of [text.global, text.streams[0]!]) {
+        for (const [key, value] of Object.entries(section)) {
+          if (key !== "encoder" && !(key in tags)) tags[key] = value;
+        }
+      }
+      return { tags, durationSeconds: described.durations.get(k) ?? null };
+    }));
+    return { results, stderr };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * How many inputs ffmpeg described (`Input #k, ...`) and their durations
+ * (`  Duration: 00:03:25.04, ...`; `N/A` gives none).
+ */
+function describedInputs(stderr: string): { count: number; durations: Map<number, number> } {
+  const durations = new Map<number, number>();
+  let count = 0;
+  let current = -1;
+  for (const line of stderr.split("\n")) {
+    const input = /^Input #(\d+), /.exec(line);
+    if (input !== null && Number(input[1]) === count) {
+      current = count++;
+      continue;
+    }
+    // Tag lines are indented further and continuation lines start with spaces and ": ", so a tag
+    // value cannot pass for this two-space line.
+    const d = /^ {2}Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(line);
+    if (d !== null && current >= 0 && !durations.has(current)) {
+      durations.set(current, Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3]));
+    }
+  }
+  return { count, durations };
+}
+
+/** ffmpeg's metadata text: the global section and one section per stream (chapters ignored). */
+interface FfMetadata {
+  global: Record<string, string>;
+  streams: Record<string, string>[];
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const WINDOWS_1252 = new TextDecoder("windows-1252");
+
+/**
+ * Parses an `ffmetadata` file: `key=value` lines where `=`, `;`, `#`, newlines and the backslash
+ * itself are escaped with a backslash, `[STREAM]` and `[CHAPTER]` sections, `;` comments. Each line
+ * is decoded as UTF-8, or as Windows-1252 when it is not valid UTF-8 (tags written in a legacy code
+ * page reach ffmpeg as raw bytes).
+ */
+function parseFfmetadata(bytes: Uint8Array): FfMetadata {
+  const out: FfMetadata = { global: {}, streams: [] };
+  let section: Record<string, string> | undefined = out.global;
+  let pending = "";
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i < bytes.length && bytes[i] !== 0x0a) continue;
+    const raw = bytes.subarray(start, i);
+    start = i + 1;
+    let line: string;
+    try {
+      line = UTF8.decode(raw);
+    } catch {
+      line = WINDOWS_1252.decode(raw);
+    }
+    // An odd number of trailing backslashes escapes the newline: the value goes on.
+    const trailing = /\\+$/.exec(line)?.[0].length ?? 0;
+    if (trailing % 2 === 1) {
+      pending += line + "\n";
+      continue;
+    }
+    line = pending + line;
+    pending = "";
+    if (line === "" || line.startsWith(";") || line.startsWith("#")) continue;
+    if (line === "[STREAM]") {
+      section = {};
+      out.streams.push(section);
+      continue;
+    }
+    if (line === "[CHAPTER]") {
+      section = undefined;
+      continue;
+    }
+    if (section === undefined) continue;
+    let key = "";
+    let value = "";
+    let inValue = false;
+    for (let j = 0; j < line.length; j++) {
+      let c = line[j]!;
+      if (c === "\\" && j + 1 < line.length) c = line[++j]!;
+      else if (c === "=" && !inValue) {
+        inValue = true;
+        continue;
+      }
+      if (inValue) value += c;
+      else key += c;
+    }
+    if (inValue && key !== "") section[key.toLowerCase()] = value;
+  }
+  return out;
+}
+
+/** The first bytes of a file (fewer when it is shorter). */
+async function readStart(path: string, count = 12): Promise<Uint8Array> {
+  using file = await Deno.open(path, { read: true });
+  const head = new Uint8Array(count);
+  let got = 0;
+  while (got < count) {
+    const n = await file.read(head.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  return head.subarray(0, got);
+}
+
+/**
+ * Whether a file starts like an audio container ffmpeg reads: ID3 or an MPEG audio/ADTS frame,
+ * Ogg, FLAC, RIFF (WAV), AIFF, MP4/M4A, Matroska/WebM, ASF (WMA), CAF, AMR, WavPack, Monkey's
+ * Audio. Only an ordering hint: files that do not are still read.
+ */
+function looksLikeAudio(head: Uint8Array): boolean {
+  const ascii = (at: number, text: string) => [...text].every((c, i) => head[at + i] === c.charCodeAt(0));
+  if (["ID3", "OggS", "fLaC", "RIFF", "FORM", "caff", "#!AMR", "wvpk", "MAC "].some((m) => ascii(0, m))) {
+    return true;
+  }
+  if (ascii(4, "ftyp")) return true;
+  if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) return true; // EBML
+  if (head[0] === 0x30 && head[1] === 0x26 && head[2] === 0xb2 && head[3] === 0x75) return true; // ASF
+  return head[0] === 0xff && (head[1]! & 0xe0) === 0xe0; // MPEG audio or ADTS frame sync
 }

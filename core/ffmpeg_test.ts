@@ -7,9 +7,17 @@ import {
   decodeMany,
   encodeMp3,
   ffmpegAvailable,
+  readTagsMany,
 } from "./ffmpeg.ts";
 import { createMemoryLogger } from "./logger.ts";
-import { ffmpeg, writeNoise, writeTone, writeVideoWithTone } from "../tests/audio_fixtures.ts";
+import {
+  ffmpeg,
+  toneSamples,
+  wavBytes,
+  writeNoise,
+  writeTone,
+  writeVideoWithTone,
+} from "../tests/audio_fixtures.ts";
 
 const SR = 16000;
 const FMA_SMALL = new URL("../../shared/data/fma_small/000/", import.meta.url);
@@ -660,4 +668,132 @@ Deno.test("encodeMp3() says missing_tool without ffmpeg and reports ffmpeg's fai
     );
     await assert.rejects(encodeMp3({ sampleRate: 8000, channels: [] }, `${dir}/x.mp3`), RangeError);
   });
+});
+
+Deno.test("readTagsMany() reads title, artist, album, album artist, genre, date, track and duration from MP3, OGG, Opus, FLAC, M4A and WAV", async () => {
+  await withTempDir(async (dir) => {
+    const tags = {
+      title: "Tïtle; with = signs # and \\ backslash",
+      artist: "Ärtist",
+      album: "Album",
+      album_artist: "Album Artist",
+      genre: "Hip-Hop",
+      date: "2008",
+      track: "3/12",
+      comment: "line 1\nline 2",
+    };
+    const formats = ["mp3", "ogg", "opus", "flac", "m4a", "wav"];
+    for (const ext of formats) {
+      const meta = Object.entries(tags).flatMap(([k, v]) => ["-metadata", `${k}=${v}`]);
+      await ffmpeg(["-f", "lavfi", "-i", "sine=f=440:d=3:sample_rate=16000", ...meta, `${dir}/a.${ext}`]);
+    }
+    const spy = await writeFfmpegSpy(dir);
+    const results = await readTagsMany(formats.map((ext) => `${dir}/a.${ext}`), { ffmpegPath: spy.path });
+    assert.equal((await spy.runs()).length, 1, "one ffmpeg for all six files");
+    results.forEach((r, i) => {
+      const ext = formats[i]!;
+      assert.ok(!(r instanceof Error), `${ext}: ${r}`);
+      // RIFF INFO has no album artist field.
+      const want = ext === "wav" ? { ...tags, album_artist: undefined } : tags;
+      for (const [key, value] of Object.entries(want)) assert.equal(r.tags[key], value, `${ext} ${key}`);
+      assert.ok(!("encoder" in r.tags), `${ext}: ffmpeg's own encoder tag is dropped`);
+      assert.ok(Math.abs(r.durationSeconds! - 3) < 0.15, `${ext}: duration ${r.durationSeconds}`);
+    });
+  });
+});
+
+Deno.test("readTagsMany() gives each bad file its own error and still reads the others", async () => {
+  await withTempDir(async (dir) => {
+    await ffmpeg(["-f", "lavfi", "-i", "sine=d=1", "-metadata", "title=Good", `${dir}/good.mp3`]);
+    await Deno.writeTextFile(`${dir}/text.mp3`, "this is not music\n".repeat(50));
+    await Deno.writeFile(`${dir}/random.ogg`, Uint8Array.from({ length: 4000 }, (_, i) => (i * 7919) % 251));
+    await Deno.writeFile(`${dir}/empty.wav`, new Uint8Array(0));
+    await ffmpeg([
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc=d=1:s=32x32",
+      "-frames:v",
+      "1",
+      "-f",
+      "image2",
+      `${dir}/picture.mp3`,
+    ]);
+    await Deno.mkdir(`${dir}/folder.flac`);
+    await Deno.writeFile(`${dir}/other.wav`, wavBytes(toneSamples(300, 1), { info: { INAM: "Other" } }));
+    const names = [
+      "text.mp3",
+      "good.mp3",
+      "random.ogg",
+      "empty.wav",
+      "missing.mp3",
+      "picture.mp3",
+      "folder.flac",
+      "other.wav",
+    ];
+    const spy = await writeFfmpegSpy(dir);
+    const results = await readTagsMany(names.map((n) => `${dir}/${n}`), { ffmpegPath: spy.path });
+    const show = results.map((r) => r instanceof Error ? `${r.code}: ${r.message}` : r.tags["title"]);
+    assert.deepEqual(show, [
+      "unreadable_audio: The file text.mp3 could not be read as audio: it is not an audio file or it is corrupt",
+      "Good",
+      "unreadable_audio: The file random.ogg could not be read as audio: it is not an audio file or it is corrupt",
+      "unreadable_audio: The file empty.wav is empty: it holds no audio",
+      `file_not_found: The file does not exist: ${dir}/missing.mp3`,
+      "unreadable_audio: The file picture.mp3 has no audio track",
+      `file_not_found: The path is not a file: ${dir}/folder.flac`,
+      "Other",
+    ]);
+    // Empty, missing and folder never reach ffmpeg; each file it cannot open costs one more run,
+    // and files that do not start like audio go first, so those runs stop before the good files.
+    const runs = await spy.runs();
+    assert.equal(runs.length, 3);
+    const inputs = (run: string) => [...run.matchAll(/-i file:\S+\/([^/\s]+)/g)].map((m) => m[1]);
+    assert.deepEqual(inputs(runs[0]!), ["text.mp3", "random.ogg", "picture.mp3", "good.mp3", "other.wav"]);
+    assert.deepEqual(inputs(runs[2]!), ["picture.mp3", "good.mp3", "other.wav"]);
+  });
+});
+
+Deno.test("readTagsMany() decodes tags that are not UTF-8 as Windows-1252", async () => {
+  await withTempDir(async (dir) => {
+    // RIFF INFO holds bytes: a Latin-1/Windows-1252 title reaches ffmpeg (and us) undecoded.
+    const latin1 = Uint8Array.from([0x43, 0x61, 0x66, 0xe9, 0x20, 0x80, 0x35]); // "Café €5"
+    await Deno.writeFile(
+      `${dir}/a.wav`,
+      wavBytes(toneSamples(440, 1), { info: { INAM: latin1, IART: "Zoë" } }),
+    );
+    const [r] = await readTagsMany([`${dir}/a.wav`]);
+    assert.ok(r !== undefined && !(r instanceof Error), String(r));
+    assert.equal(r.tags["title"], "Café €5");
+    assert.equal(r.tags["artist"], "Zoë");
+    assert.equal(r.durationSeconds, 1);
+  });
+});
+
+Deno.test("readTagsMany() of no paths runs nothing; without ffmpeg it is missing_tool", async () => {
+  assert.deepEqual(await readTagsMany([], { ffmpegPath: "/nonexistent/ffmpeg" }), []);
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(`${dir}/a.wav`, wavBytes(toneSamples(440, 1)));
+    await rejectsWith(
+      readTagsMany([`${dir}/a.wav`], { ffmpegPath: "/nonexistent/ffmpeg" }),
+      ErrorCode.MissingTool,
+    );
+  });
+});
+
+Deno.test("readTagsMany() reads the real ID3 tags of fma_small's 000002.mp3 (AWOL, Food)", async () => {
+  const clip = new URL("000002.mp3", FMA_SMALL).pathname;
+  if (!(await exists(clip))) {
+    console.log(`skipped: ${clip} is absent (../shared/data not available)`);
+    return;
+  }
+  const [r] = await readTagsMany([clip]);
+  assert.ok(r !== undefined && !(r instanceof Error), String(r));
+  assert.equal(r.tags["title"], "Food");
+  assert.equal(r.tags["artist"], "AWOL");
+  assert.equal(r.tags["album"], "AWOL - A Way Of Life");
+  assert.equal(r.tags["genre"], "Hip-Hop");
+  assert.equal(r.tags["date"], "2008");
+  assert.equal(r.tags["track"], "3");
+  assert.ok(Math.abs(r.durationSeconds! - 30) < 0.1, String(r.durationSeconds));
 });

@@ -3,22 +3,30 @@
  *
  * Resumable by construction: embeddings are cached under (file content hash, models hash), so a
  * rerun after a crash, or after a few files changed, embeds only what is new. Files that cannot be
- * decoded are skipped and reported, never fatal. The caller holds the one-reindex-at-a-time lock.
+ * decoded are skipped and reported, never fatal. Tracks whose files have the same content, or that
+ * decode to the same audio, are one track: the first (lowest track id) is indexed, the others are
+ * reported as its duplicates. So every track considered ends up in exactly one of `indexed`,
+ * `skipped` and `duplicates`. The caller holds the one-reindex-at-a-time lock.
  * @module
  */
 import { ErrorCode, isSoundalikeError, SoundalikeError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { mapPool } from "./pool.ts";
+import { mulberry32 } from "./random.ts";
+import { MIN_CLIP_SECONDS } from "./segments.ts";
 
 /** A catalog track to index. */
 export interface IndexableTrack {
   trackId: number;
   /** Absolute path of its audio file. */
   path: string;
+  /** What the user knows it by in reports (its path in the catalog). @default path */
+  item?: string;
 }
 
 /** Progress of a long job, drawn by the caller (a progress bar, a chat message). */
 export interface ProgressReporter {
+  /** A stage begins: `total` items, named by `label` ("reading tags", "hashing", "embedding"). */
   start(total: number, label: string): void;
   /** `done` items out of the total, with the stage's rate and ETA left to the reporter. */
   update(done: number, detail?: Record<string, string | number>): void;
@@ -28,23 +36,75 @@ export interface ProgressReporter {
 /** A reporter that draws nothing. */
 export const noProgress: ProgressReporter = { start() {}, update() {}, stop() {} };
 
+/** A track left out of the index, and why (one sentence the user can act on). */
+export interface ReindexSkipped {
+  trackId: number;
+  /** The track's path in its catalog. */
+  item: string;
+  /** Absolute path of its file. */
+  path: string;
+  reason: string;
+}
+
+/** A track left out because another track has the same audio. */
+export interface ReindexDuplicate extends ReindexSkipped {
+  /** The indexed track it repeats. */
+  keptTrackId: number;
+  /** That track's path in its catalog. */
+  keptItem: string;
+}
+
+/** The outcome handed to {@linkcode ReindexDeps.publish} along with the vectors. */
+export interface ReindexLeftOut {
+  skipped: readonly ReindexSkipped[];
+  duplicates: readonly ReindexDuplicate[];
+}
+
+/** What {@linkcode ReindexDeps.publish} did. */
+export interface Published {
+  /** The new index version, now current. */
+  version: number;
+  /** Whether an IVF index was built (the catalog was large enough). */
+  ivf: boolean;
+  /** Tracks deleted because they had left their catalog. */
+  removed: number;
+}
+
+/** A file's clip vector with what the models heard in it (kept beside the vector in the cache). */
+export interface EmbeddedFile {
+  vector: Float32Array;
+  labels: { task: "genre" | "emotion" | "instrument"; className: string; probability: number }[];
+}
+
+/** One entry of the embedding cache. */
+export interface CacheEntry {
+  contentHash: string;
+  vector: Float32Array;
+  labels?: EmbeddedFile["labels"];
+}
+
 /** What {@linkcode reindexCatalog} needs. */
 export interface ReindexDeps {
   /** Hex content hash of a file (sha256). */
   hashFile(path: string): Promise<string>;
+  /** A file's size in bytes; when given, small files are decoded many to a process (`batchBytes`). */
+  fileSize?(path: string): Promise<number>;
   /** Cached clip vectors for these content hashes (under the current models). */
   getCached(hashes: string[]): Promise<Map<string, Float32Array>>;
-  /** Stores freshly computed clip vectors. */
-  putCached(entries: { contentHash: string; vector: Float32Array }[]): Promise<void>;
+  /** Stores freshly computed clip vectors (and what the models heard, when given). */
+  putCached(entries: CacheEntry[]): Promise<void>;
   /** Records each track's current content hash. */
   setHashes(entries: { trackId: number; contentHash: string }[]): Promise<void>;
   /**
    * Decodes, segments and embeds several files (one ffmpeg process and one batched model run per
    * call); a file that fails gets its error in its place.
    */
-  embedFiles(paths: string[]): Promise<(Float32Array | Error)[]>;
-  /** Builds the indexes over these vectors and makes them current; returns the new version. */
-  publish(vectors: Float32Array, trackIds: number[]): Promise<number>;
+  embedFiles(paths: string[]): Promise<(Float32Array | EmbeddedFile | Error)[]>;
+  /**
+   * Builds the indexes over these vectors, makes them current and records the tracks left out;
+   * the old index serves until then.
+   */
+  publish(vectors: Float32Array, trackIds: number[], leftOut: ReindexLeftOut): Promise<Published>;
   logger: Logger;
   progress: ProgressReporter;
 }
@@ -53,8 +113,16 @@ export interface ReindexDeps {
 export interface ReindexOptions {
   /** Batches decoded and embedded at once. @default 2 */
   concurrency?: number;
-  /** Files per batch (one ffmpeg process, one model run). @default 16 */
+  /** Files per batch (one ffmpeg process, one model run) when file sizes are unknown. @default 16 */
   filesPerBatch?: number;
+  /**
+   * With `deps.fileSize`: a batch takes files until they hold this many bytes (16 x a 30 s MP3)
+   * or `maxFilesPerBatch` files, so a folder of short clips does not start a process per 16 of them.
+   * @default 16 MiB
+   */
+  batchBytes?: number;
+  /** With `deps.fileSize`: most files per batch (bounds the memory of one model run). @default 32 */
+  maxFilesPerBatch?: number;
   /** Clip embedding size. @default 2304 */
   dim?: number;
   /** Cache writes are batched by this many vectors. @default 64 */
@@ -62,23 +130,38 @@ export interface ReindexOptions {
   signal?: AbortSignal;
 }
 
-/** What a reindex did. */
+/**
+ * What a reindex did. `tracks` = `indexed` + `skipped.length` + `duplicates.length`.
+ */
 export interface ReindexReport {
+  /** The index version now current. */
   version: number;
+  /** Catalog tracks considered. */
+  tracks: number;
+  /** Tracks in the new index: the catalog's stored tracks. */
   indexed: number;
+  /** Of those, embedded in this run. */
   embedded: number;
+  /** Of those, taken from the embedding cache. */
   cached: number;
-  skipped: { trackId: number; path: string; reason: string }[];
+  /** Tracks left out because their file could not be embedded, with why. */
+  skipped: ReindexSkipped[];
+  /** Tracks left out because an indexed track has the same audio. */
+  duplicates: ReindexDuplicate[];
+  /** Tracks deleted because they had left their catalog (not counted in `tracks`). */
+  removed: number;
+  /** Whether an IVF index was built; without one, `ivf` searches use the exact index. */
+  ivf: boolean;
   seconds: number;
 }
 
 /**
- * Embeds every track (reusing cached vectors) and publishes new indexes.
+ * Embeds every track (reusing cached vectors), sets duplicates aside and publishes new indexes.
  *
  * @param deps Storage, embedder and index publisher, see {@linkcode ReindexDeps}.
- * @param tracks The catalog's tracks.
+ * @param tracks The catalog's tracks, in track id order (the first of duplicates is kept).
  * @param options Concurrency and batching.
- * @returns Counts, the new index version and the skipped files with reasons.
+ * @returns Counts, the new index version, the skipped tracks with reasons and the duplicates.
  * @throws {SoundalikeError} `bad_dataset` when no track at all could be embedded, with examples.
  */
 export async function reindexCatalog(
@@ -91,114 +174,324 @@ export async function reindexCatalog(
   const dim = options.dim ?? 2304;
   const cacheBatchSize = options.cacheBatchSize ?? 64;
   const filesPerBatch = options.filesPerBatch ?? 16;
-  const skipped: ReindexReport["skipped"] = [];
+  const skipped: ReindexSkipped[] = [];
+  const duplicates: ReindexDuplicate[] = [];
   const { logger, progress } = deps;
+  const itemOf = (t: IndexableTrack) => t.item ?? t.path;
+  const skip = (t: IndexableTrack, reason: string) =>
+    skipped.push({ trackId: t.trackId, item: itemOf(t), path: t.path, reason });
+  const duplicate = (t: IndexableTrack, kept: IndexableTrack, reason: string) =>
+    duplicates.push({
+      trackId: t.trackId,
+      item: itemOf(t),
+      path: t.path,
+      reason,
+      keptTrackId: kept.trackId,
+      keptItem: itemOf(kept),
+    });
 
-  // 1. Hash every file: cheap next to decoding, and it is what makes the cache and resume work.
+  // 1. Hash every file: cheap next to decoding, and it is what makes the cache, resume and
+  //    duplicate detection work.
   progress.start(tracks.length, "hashing");
   let hashedCount = 0;
-  const hashes = await mapPool(tracks, Math.max(concurrency, 4), async (track) => {
-    options.signal?.throwIfAborted();
-    try {
-      return await deps.hashFile(track.path);
-    } catch (err) {
-      skipped.push({ trackId: track.trackId, path: track.path, reason: describe(err) });
-      return undefined;
-    } finally {
-      progress.update(++hashedCount);
-    }
-  });
-  progress.stop();
+  let hashes: (string | undefined)[];
+  const sizes = new Map<string, number>();
+  try {
+    hashes = await mapPool(tracks, Math.max(concurrency, 4), async (track) => {
+      options.signal?.throwIfAborted();
+      try {
+        const hash = await deps.hashFile(track.path);
+        if (deps.fileSize) sizes.set(hash, await deps.fileSize(track.path));
+        return hash;
+      } catch (err) {
+        skip(track, describeFailure(err));
+        return undefined;
+      } finally {
+        progress.update(++hashedCount);
+      }
+    });
+  } finally {
+    progress.stop();
+  }
   const hashed = tracks.flatMap((t, i) => {
     const hash = hashes[i];
     return hash === undefined ? [] : [{ ...t, hash }];
   });
   await deps.setHashes(hashed.map((t) => ({ trackId: t.trackId, contentHash: t.hash })));
 
-  // 2. Reuse cached vectors; embed the rest with bounded concurrency, saving as we go so an
-  //    interrupted run resumes where it stopped.
-  const cached = await deps.getCached([...new Set(hashed.map((t) => t.hash))]);
-  const vectors = new Map<string, Float32Array>(cached);
-  const todo = uniqueBy(hashed.filter((t) => !vectors.has(t.hash)), (t) => t.hash);
+  // 2. One file per content: the first track with it stands for the others.
   const byHash = new Map<string, typeof hashed>();
   for (const t of hashed) byHash.set(t.hash, [...(byHash.get(t.hash) ?? []), t]);
+  const firsts = [...byHash.values()].map((group) => group[0]!);
+
+  // 3. Reuse cached vectors; embed the rest with bounded concurrency, saving as we go so an
+  //    interrupted run resumes where it stopped.
+  const cached = await deps.getCached([...byHash.keys()]);
+  const vectors = new Map<string, Float32Array>(cached);
+  const todo = firsts.filter((t) => !vectors.has(t.hash));
   logger.info("Reindex: embedding", { tracks: tracks.length, cached: cached.size, toEmbed: todo.length });
-  progress.start(todo.length, "embedding");
   let done = 0;
   let embedded = 0;
-  let pending: { contentHash: string; vector: Float32Array }[] = [];
+  let pending: CacheEntry[] = [];
   const flush = async () => {
     if (pending.length === 0) return;
     const batch = pending;
     pending = [];
-    await deps.putCached(batch);
+    try {
+      await deps.putCached(batch);
+    } catch (err) {
+      // Only the cache is lost (the next run embeds these again): the reindex goes on.
+      logger.warn("Reindex: could not save embeddings to the cache", { count: batch.length, err });
+    }
   };
   const batches: (typeof todo)[] = [];
-  for (let i = 0; i < todo.length; i += filesPerBatch) batches.push(todo.slice(i, i + filesPerBatch));
-  await mapPool(batches, concurrency, async (batch) => {
-    options.signal?.throwIfAborted();
-    let results: (Float32Array | Error)[];
-    try {
-      results = await deps.embedFiles(batch.map((t) => t.path));
-    } catch (err) {
-      if (isAbort(err)) throw err;
-      results = batch.map(() => (err instanceof Error ? err : new Error(String(err))));
-    }
-    for (const [i, track] of batch.entries()) {
-      let result = results[i] ?? new Error("No result for this file");
-      if (!(result instanceof Error) && result.length !== dim) {
-        result = new Error(`Embedding has ${result.length} dims: expected ${dim}`);
+  if (deps.fileSize) {
+    const maxBytes = options.batchBytes ?? 16 * 1024 * 1024;
+    const maxFiles = options.maxFilesPerBatch ?? 32;
+    let current: typeof todo = [];
+    let bytes = 0;
+    for (const t of todo) {
+      const size = sizes.get(t.hash) ?? maxBytes;
+      if (current.length > 0 && (bytes + size > maxBytes || current.length >= maxFiles)) {
+        batches.push(current);
+        current = [];
+        bytes = 0;
       }
-      if (result instanceof Error) {
-        if (!isSoundalikeError(result)) {
-          logger.warn("Reindex: embedding failed", { path: track.path, err: result });
-        }
-        // Every track with these bytes is left out, and each is reported.
-        for (const same of byHash.get(track.hash) ?? [track]) {
-          skipped.push({ trackId: same.trackId, path: same.path, reason: result.message });
-        }
-      } else {
-        vectors.set(track.hash, result);
-        embedded++;
-        pending.push({ contentHash: track.hash, vector: result });
-      }
+      current.push(t);
+      bytes += size;
     }
-    if (pending.length >= cacheBatchSize) await flush();
-    done += batch.length;
-    progress.update(done);
-  });
+    if (current.length > 0) batches.push(current);
+  } else {
+    for (let i = 0; i < todo.length; i += filesPerBatch) batches.push(todo.slice(i, i + filesPerBatch));
+  }
+  progress.start(todo.length, "embedding");
+  try {
+    await mapPool(batches, concurrency, async (batch) => {
+      options.signal?.throwIfAborted();
+      let results: (Float32Array | EmbeddedFile | Error)[];
+      try {
+        results = await deps.embedFiles(batch.map((t) => t.path));
+      } catch (err) {
+        if (isAbort(err)) throw err;
+        results = batch.map(() => (err instanceof Error ? err : new Error(String(err))));
+      }
+      for (const [i, track] of batch.entries()) {
+        const raw = results[i] ?? new Error("No result for this file");
+        const labels = raw instanceof Error || raw instanceof Float32Array ? undefined : raw.labels;
+        let result = raw instanceof Error || raw instanceof Float32Array ? raw : raw.vector;
+        if (!(result instanceof Error) && result.length !== dim) {
+          result = new Error(`Embedding has ${result.length} dims: expected ${dim}`);
+        }
+        if (result instanceof Error) {
+          if (!isSoundalikeError(result)) {
+            logger.warn("Reindex: embedding failed", { path: track.path, err: result });
+          }
+          // Every track with these bytes is left out, and each is reported.
+          const reason = describeFailure(result);
+          for (const same of byHash.get(track.hash) ?? [track]) skip(same, reason);
+        } else {
+          vectors.set(track.hash, result);
+          embedded++;
+          pending.push({ contentHash: track.hash, vector: result, ...(labels ? { labels } : {}) });
+        }
+      }
+      if (pending.length >= cacheBatchSize) await flush();
+      done += batch.length;
+      progress.update(done);
+    });
+  } finally {
+    progress.stop();
+  }
   await flush();
-  progress.stop();
 
-  // 3. Every track whose file embedded goes in, duplicates of one file included.
-  const indexed = hashed.filter((t) => vectors.has(t.hash));
+  // 4. Duplicates: other files with the same content, then files that decode to the same audio
+  //    (a copy with other tags): the first track stands for them.
+  const embeddedFirsts = firsts.filter((t) => vectors.has(t.hash)).sort((a, b) => a.trackId - b.trackId);
+  const keptIndex = sameAudio(embeddedFirsts.map((t) => vectors.get(t.hash)!));
+  const indexed: (typeof hashed)[number][] = [];
+  embeddedFirsts.forEach((first, i) => {
+    const k = keptIndex[i];
+    const kept = k === undefined ? undefined : embeddedFirsts[k]!;
+    if (kept !== undefined) {
+      duplicate(first, kept, `the same audio as ${itemOf(kept)} (only the tags or the container differ)`);
+    } else {
+      indexed.push(first);
+    }
+    for (const other of byHash.get(first.hash)!.slice(1)) {
+      const keeper = kept ?? first;
+      duplicate(other, keeper, `the same file as ${itemOf(keeper)}`);
+    }
+  });
   if (indexed.length === 0) {
-    const examples = uniqueBy(skipped, (s) => s.trackId).slice(0, 3).map((s) => `${s.path}: ${s.reason}`);
+    const examples = uniqueBy(skipped, (s) => s.trackId).slice(0, 3).map((s) => `${s.item}: ${s.reason}`);
     throw new SoundalikeError(
       ErrorCode.BadDataset,
       `None of the ${tracks.length} catalog tracks could be embedded` +
         (examples.length ? `, e.g. ${examples.join("; ")}` : ""),
     );
   }
+  indexed.sort((a, b) => a.trackId - b.trackId);
   const matrix = new Float32Array(indexed.length * dim);
   indexed.forEach((t, i) => matrix.set(vectors.get(t.hash) as Float32Array, i * dim));
-  const version = await deps.publish(matrix, indexed.map((t) => t.trackId));
+  const skippedOnce = uniqueBy(skipped, (s) => s.trackId).sort((a, b) => a.trackId - b.trackId);
+  duplicates.sort((a, b) => a.trackId - b.trackId);
+  const published = await deps.publish(matrix, indexed.map((t) => t.trackId), {
+    skipped: skippedOnce,
+    duplicates,
+  });
   return {
-    version,
+    version: published.version,
+    tracks: tracks.length,
     indexed: indexed.length,
-    embedded,
-    cached: cached.size,
-    skipped: uniqueBy(skipped, (s) => s.trackId),
+    embedded: indexed.filter((t) => !cached.has(t.hash)).length,
+    cached: indexed.filter((t) => cached.has(t.hash)).length,
+    skipped: skippedOnce,
+    duplicates,
+    removed: published.removed,
+    ivf: published.ivf,
     seconds: (performance.now() - started) / 1000,
   };
 }
 
-function isAbort(err: unknown): boolean {
-  return err instanceof DOMException && err.name === "AbortError";
+/** An entry of an {@linkcode UpdateSummary}: what was left out (a file's path, a CSV row) and why. */
+export interface SummaryEntry {
+  item: string;
+  reason: string;
 }
 
-function describe(err: unknown): string {
+/**
+ * One catalog update (read the catalog, then reindex) in the user's terms, ready for a chat
+ * message or a terminal: `found` = `stored` + `skipped.length` + `duplicates.length`.
+ */
+export interface UpdateSummary {
+  /** Catalog entries considered: the reindexed tracks plus what reading the catalog left out. */
+  found: number;
+  /** Tracks in the new index, searchable now. */
+  stored: number;
+  /** Files and rows left out, with why (when reading the catalog or when embedding), by item. */
+  skipped: SummaryEntry[];
+  /** Files left out as copies of a stored one (`keptItem`), by item. */
+  duplicates: (SummaryEntry & { keptItem: string })[];
+  /** Tracks deleted because they left the catalog (or are now refused). */
+  removed: number;
+  /** Values changed so they could be stored, e.g. `title: control characters removed`. */
+  cleaned: SummaryEntry[];
+  /** The index version now serving. */
+  indexVersion: number;
+  /** Whether an IVF index was built (else `ivf` searches use the exact index). */
+  ivf: boolean;
+  /** Seconds for the whole update. */
+  seconds: number;
+}
+
+/**
+ * Puts an update's two reports into one {@linkcode UpdateSummary}.
+ *
+ * @param ingest What reading the catalog reported (`undefined` for a reindex alone).
+ * @param reindex What the reindex reported.
+ * @returns The summary.
+ */
+export function summarizeUpdate(
+  ingest: { skipped: readonly SummaryEntry[]; cleaned: readonly SummaryEntry[]; seconds: number } | undefined,
+  reindex: ReindexReport,
+): UpdateSummary {
+  const byItem = (a: SummaryEntry, b: SummaryEntry) => (a.item < b.item ? -1 : a.item > b.item ? 1 : 0);
+  const skipped = [
+    ...(ingest?.skipped ?? []).map(({ item, reason }) => ({ item, reason })),
+    ...reindex.skipped.map(({ item, reason }) => ({ item, reason })),
+  ].sort(byItem);
+  return {
+    found: reindex.tracks + (ingest?.skipped.length ?? 0),
+    stored: reindex.indexed,
+    skipped,
+    duplicates: reindex.duplicates.map(({ item, reason, keptItem }) => ({ item, reason, keptItem })).sort(
+      byItem,
+    ),
+    removed: reindex.removed,
+    cleaned: (ingest?.cleaned ?? []).map(({ item, reason }) => ({ item, reason })),
+    indexVersion: reindex.version,
+    ivf: reindex.ivf,
+    seconds: (ingest?.seconds ?? 0) + reindex.seconds,
+  };
+}
+
+/**
+ * Why a catalog file could not be embedded, as a reason for the summary: the decoder's sentence,
+ * with the clip-length policy's chat wording ("send at least 3 s") turned into a catalog's.
+ *
+ * @param err What hashing, decoding or embedding threw.
+ * @returns One sentence.
+ */
+export function describeFailure(err: unknown): string {
+  if (isSoundalikeError(err, ErrorCode.ClipTooShort)) {
+    const seconds = /is ([\d.]+) s long/.exec(err.message)?.[1];
+    return `too short: ${
+      seconds ? `${seconds} s` : "less"
+    } of audio, at least ${MIN_CLIP_SECONDS} s are needed`;
+  }
+  if (isSoundalikeError(err, ErrorCode.SilentClip)) {
+    const level = /silent \(([^)]*)\)/.exec(err.message)?.[1];
+    return `silent${level ? ` (${level})` : ""}: there is no sound to compare`;
+  }
+  if (err instanceof Deno.errors.NotFound) {
+    return "the file is gone: it was moved or deleted after the catalog was read";
+  }
+  if (err instanceof Deno.errors.PermissionDenied) return "the file cannot be read (permission denied)";
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Squared L2 distance under which two clip vectors come from the same audio: identical samples
+ * give vectors equal up to float rounding (which can differ with the batch a clip was embedded
+ * in), while any two different recordings are orders of magnitude further apart (at most 18).
+ */
+export const SAME_AUDIO_SQUARED_DISTANCE = 1e-6;
+/** Projections of same-audio vectors differ by far less than this. */
+const PROJECTION_WINDOW = 1e-3;
+
+/**
+ * Which vectors repeat an earlier one (closer than {@linkcode SAME_AUDIO_SQUARED_DISTANCE}).
+ * Vectors are sorted by their projection on a fixed direction and compared only with those whose
+ * projections (on two directions) are within a small window, so the work stays near-linear.
+ *
+ * @param vectors Clip vectors, all of one length.
+ * @returns For each vector, the index of the first vector it repeats, or `undefined`.
+ */
+export function sameAudio(vectors: readonly Float32Array[]): (number | undefined)[] {
+  const n = vectors.length;
+  const dim = vectors[0]?.length ?? 0;
+  const rand = mulberry32(7);
+  const directions = [0, 1].map(() => Float32Array.from({ length: dim }, () => rand() - 0.5));
+  const dot = (a: Float32Array, b: Float32Array) => {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += a[j]! * b[j]!;
+    return s;
+  };
+  const p = vectors.map((v) => directions.map((d) => dot(v, d)));
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => p[a]![0]! - p[b]![0]!);
+  // Each vector points at the lowest index known to have the same audio.
+  const root = Array.from({ length: n }, (_, i) => i);
+  const find = (i: number): number => (root[i] === i ? i : (root[i] = find(root[i]!)));
+  for (let a = 0; a < n; a++) {
+    const i = order[a]!;
+    for (let b = a + 1; b < n && p[order[b]!]![0]! - p[i]![0]! <= PROJECTION_WINDOW; b++) {
+      const j = order[b]!;
+      if (Math.abs(p[j]![1]! - p[i]![1]!) > PROJECTION_WINDOW) continue;
+      let d = 0;
+      for (let k = 0; k < dim && d <= SAME_AUDIO_SQUARED_DISTANCE; k++) {
+        d += (vectors[i]![k]! - vectors[j]![k]!) ** 2;
+      }
+      if (d <= SAME_AUDIO_SQUARED_DISTANCE) {
+        const [ri, rj] = [find(i), find(j)];
+        root[Math.max(ri, rj)] = Math.min(ri, rj);
+      }
+    }
+  }
+  return root.map((_, i) => (find(i) === i ? undefined : find(i)));
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof DOMException && err.name === "AbortError";
 }
 
 function uniqueBy<T>(items: readonly T[], key: (item: T) => string | number): T[] {

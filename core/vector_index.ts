@@ -14,6 +14,9 @@
  *   `CURRENT` by writing `CURRENT.tmp` and renaming it, so readers always see a complete version and a
  *   crash mid-build leaves the old version serving. Leftover `*.tmp` folders are removed by the next
  *   build; only the newest {@linkcode DEFAULT_KEEP_VERSIONS} versions are kept.
+ * - An IVF index is built only for catalogs large enough to train it ({@linkcode ivfSupported}:
+ *   {@linkcode MIN_IVF_VECTORS} vectors); a version stored without one serves `ivf` searches from
+ *   its flat index, saying so once in the log when it is loaded ({@linkcode IndexStore.loadCurrent}).
  * @module
  */
 
@@ -86,6 +89,14 @@ export interface VectorIndex {
 /** Training points per IVF list: faiss warns below 39 and gains little above ~256. */
 export const TRAIN_POINTS_PER_LIST = 39;
 /**
+ * Fewest lists an IVF index is built with: with fewer, the default `nprobe` (at least 8) visits half
+ * of the lists or more, so it is no faster than the exact index (which below
+ * {@linkcode MIN_IVF_VECTORS} vectors answers in about a millisecond anyway).
+ */
+export const MIN_IVF_LISTS = 16;
+/** Fewest vectors an IVF index is built for: {@linkcode MIN_IVF_LISTS} x {@linkcode TRAIN_POINTS_PER_LIST} = 624. */
+export const MIN_IVF_VECTORS = MIN_IVF_LISTS * TRAIN_POINTS_PER_LIST;
+/**
  * Upper bound on the floats in an IVF training sample (a Float32Array copy of sampled rows): 96 Mi
  * floats is 384 MB, about 42,000 vectors of 2304 dims, which bounds `nlist` near 1,100.
  */
@@ -106,6 +117,18 @@ export const DEFAULT_KEEP_VERSIONS = 2;
 export function defaultNlist(n: number, dim: number): number {
   const trainable = Math.min(n, Math.floor(MAX_TRAIN_FLOATS / dim));
   return Math.max(1, Math.min(Math.round(4 * Math.sqrt(n)), Math.floor(trainable / TRAIN_POINTS_PER_LIST)));
+}
+
+/**
+ * Whether `n` vectors are enough for an IVF index: its default `nlist` reaches
+ * {@linkcode MIN_IVF_LISTS}, each list trained on {@linkcode TRAIN_POINTS_PER_LIST} points.
+ *
+ * @param n Number of vectors.
+ * @param dim Vector dimension.
+ * @returns `true` from {@linkcode MIN_IVF_VECTORS} vectors on.
+ */
+export function ivfSupported(n: number, dim: number): boolean {
+  return defaultNlist(n, dim) >= MIN_IVF_LISTS;
 }
 
 /**
@@ -131,11 +154,14 @@ export interface BuildVectorIndexOptions {
   dim: number;
   /** The track id of each row. */
   trackIds: readonly number[];
-  /** IVF lists. @default defaultNlist(n, dim) */
+  /** IVF lists, at most n / {@linkcode TRAIN_POINTS_PER_LIST}. @default defaultNlist(n, dim) */
   nlist?: number;
   /** IVF `nprobe` used when a search gives none. @default defaultNprobe(nlist) */
   nprobe?: number;
-  /** IVF training sample size (rows). @default min(n, TRAIN_POINTS_PER_LIST * nlist, MAX_TRAIN_FLOATS / dim) */
+  /**
+   * IVF training sample size (rows), at least {@linkcode TRAIN_POINTS_PER_LIST} x nlist.
+   * @default TRAIN_POINTS_PER_LIST * nlist
+   */
   trainSize?: number;
   /** Seed of the training sample. @default 1 */
   seed?: number;
@@ -191,12 +217,9 @@ class FaissVectorIndex implements VectorIndex {
     const kk = Math.min(k, this.size);
     if (n === 0 || kk === 0) return Array.from({ length: n }, () => []);
     const q = this.metric === "cosine" ? normalizedCopy(queries, this.dim) : queries;
-    let index = this.faiss;
-    if (index.kind === "ivf") {
-      const nprobe = opts?.nprobe ?? this.defaultNprobe ?? 1;
-      index = index.withNprobe(nprobe);
-    }
-    return this.#toHits(index.search(q, kk), n, kk);
+    // IVF: every search states its nprobe, so one caller's value never leaks into another's search.
+    const nprobe = this.kind === "ivf" ? opts?.nprobe ?? this.defaultNprobe ?? 1 : undefined;
+    return this.#toHits(this.faiss.search(q, kk, nprobe === undefined ? {} : { nprobe }), n, kk);
   }
 
   #toHits(res: FaissSearchResult, n: number, k: number): VectorHit[][] {
@@ -240,10 +263,13 @@ function sampleRows(n: number, m: number, seed: number): Uint32Array {
 }
 
 /**
- * Builds an index over `vectors`.
+ * Builds an index over `vectors`. faiss's own output (if any) goes to `opts.logger` at debug level.
  *
  * @param opts See {@linkcode BuildVectorIndexOptions}.
  * @returns The index.
+ * @throws RangeError for an IVF index with fewer than {@linkcode TRAIN_POINTS_PER_LIST} training
+ *   vectors per list (check {@linkcode ivfSupported} first).
+ * @throws {FaissError} When faiss itself fails (e.g. out of memory).
  * @example
  * ```ts
  * import { buildVectorIndex } from "./vector_index.ts";
@@ -267,21 +293,23 @@ export function buildVectorIndex(opts: BuildVectorIndexOptions): VectorIndex {
   let index: FaissIndex;
   let nprobe: number | undefined;
   if (kind === "flat") {
-    index = createFlatIndex(dim, faissMetric);
+    index = createFlatIndex(dim, faissMetric, { logger });
   } else {
-    if (n === 0) throw new RangeError("Cannot train an IVF index on 0 vectors");
     const nlist = opts.nlist ?? defaultNlist(n, dim);
-    if (!Number.isInteger(nlist) || nlist < 1 || nlist > n) {
-      throw new RangeError(`nlist must be an integer in 1..${n}: ${nlist}`);
+    const maxLists = Math.floor(n / TRAIN_POINTS_PER_LIST);
+    if (!Number.isInteger(nlist) || nlist < 1 || nlist > maxLists) {
+      // faiss would train anyway and print a warning; an index this small is refused instead.
+      throw new RangeError(
+        `An IVF index of ${nlist} lists needs ${TRAIN_POINTS_PER_LIST} training vectors per list: ` +
+          `${n} vectors allow at most ${maxLists} lists`,
+      );
     }
-    const trainSize = Math.min(
-      n,
-      opts.trainSize ??
-        Math.max(nlist, Math.min(TRAIN_POINTS_PER_LIST * nlist, Math.floor(MAX_TRAIN_FLOATS / dim))),
-    );
-    if (trainSize < nlist) throw new RangeError(`trainSize ${trainSize} is below nlist ${nlist}`);
+    const trainSize = Math.min(n, opts.trainSize ?? TRAIN_POINTS_PER_LIST * nlist);
+    if (trainSize < TRAIN_POINTS_PER_LIST * nlist) {
+      throw new RangeError(`trainSize ${trainSize} is below ${TRAIN_POINTS_PER_LIST} x nlist ${nlist}`);
+    }
     nprobe = Math.min(nlist, opts.nprobe ?? defaultNprobe(nlist));
-    index = createIvfFlatIndex(dim, faissMetric, nlist);
+    index = createIvfFlatIndex(dim, faissMetric, nlist, { logger });
     const rows = sampleRows(n, trainSize, opts.seed ?? 1);
     const sample = new Float32Array(rows.length * dim);
     rows.forEach((r, i) => sample.set(vectors.subarray(r * dim, (r + 1) * dim), i * dim));
@@ -298,10 +326,8 @@ export function buildVectorIndex(opts: BuildVectorIndexOptions): VectorIndex {
     const part = vectors.subarray(off, Math.min(vectors.length, off + step));
     index.add(metric === "cosine" ? normalizedCopy(part, dim) : part);
   }
-  if (nprobe !== undefined && nprobe !== index.nprobe) {
-    // Store the default in the index itself so searches at the default need no patched copy.
-    index = index.withNprobe(nprobe);
-  }
+  // Stored in the index file too, so a reader without its own default gets this one.
+  if (nprobe !== undefined) index.setNprobe(nprobe);
   logger.info("Built vector index", {
     kind,
     metric,
@@ -350,7 +376,10 @@ export async function saveVectorIndex(index: VectorIndex, dir: string, name: str
     trackIds: [...idx.trackIds],
   };
   if (idx.nlist !== undefined) sidecar.nlist = idx.nlist;
-  if (idx.defaultNprobe !== undefined) sidecar.defaultNprobe = idx.defaultNprobe;
+  if (idx.defaultNprobe !== undefined) {
+    sidecar.defaultNprobe = idx.defaultNprobe;
+    idx.faiss.setNprobe(idx.defaultNprobe);
+  }
   idx.faiss.writeFile(`${dir}/${name}.faiss`);
   await syncFile(`${dir}/${name}.faiss`);
   await writeFileSynced(`${dir}/${name}.json`, JSON.stringify(sidecar));
@@ -361,18 +390,18 @@ export async function saveVectorIndex(index: VectorIndex, dir: string, name: str
  *
  * @param dir The directory.
  * @param name File base name.
- * @param opts `defaultNprobe` overrides the stored one (IVF).
+ * @param opts `defaultNprobe` overrides the stored one (IVF); `logger` receives faiss's output.
  * @returns The index.
  * @throws Error when the files are missing or inconsistent.
  */
 export async function loadVectorIndex(
   dir: string,
   name: string,
-  opts: { defaultNprobe?: number } = {},
+  opts: { defaultNprobe?: number; logger?: Logger } = {},
 ): Promise<VectorIndex> {
   const sidecar = JSON.parse(await Deno.readTextFile(`${dir}/${name}.json`)) as IndexSidecar;
   if (sidecar.formatVersion !== 1) throw new Error(`Unknown index format version: ${sidecar.formatVersion}`);
-  const faiss = readIndexFile(`${dir}/${name}.faiss`);
+  const faiss = readIndexFile(`${dir}/${name}.faiss`, opts.logger ? { logger: opts.logger } : {});
   if (faiss.kind !== sidecar.kind || faiss.dim !== sidecar.dim || faiss.size !== sidecar.count) {
     throw new Error(`Index files disagree: ${dir}/${name}.faiss and ${name}.json`);
   }
@@ -411,12 +440,21 @@ export interface IndexMeta {
   count: number;
   /** ISO 8601 time of the build. */
   createdAt: string;
+  /**
+   * The indexes stored: `["flat"]` when the catalog was too small for an IVF index
+   * ({@linkcode ivfSupported}), else `["flat", "ivf"]` (also assumed when absent).
+   */
+  kinds?: IndexKind[];
 }
 
 /** A loaded version. */
 export interface StoredIndexes {
   version: number;
   flat: VectorIndex;
+  /**
+   * The IVF index; the flat index itself (`kind` `"flat"`) when the version has none because the
+   * catalog was too small, so `ivf` searches are exact there.
+   */
   ivf: VectorIndex;
   meta: IndexMeta;
 }
@@ -511,22 +549,26 @@ export class IndexStore {
    * atomically and versions beyond the newest `keep` are deleted. If anything throws before the
    * swap, `CURRENT` still names the previous version.
    *
-   * @param input The two indexes (same tracks, same order) and the metadata.
+   * @param input The flat index, the IVF index when the catalog is large enough for one (same
+   *   tracks, same order) and the metadata (its `kinds` are set here).
    * @param hooks Test seam: `afterFile` runs after each file is written (throw to simulate a crash).
    * @returns The new version number.
    */
   async writeVersion(
-    input: { flat: VectorIndex; ivf: VectorIndex; meta: IndexMeta },
+    input: { flat: VectorIndex; ivf: VectorIndex | undefined; meta: IndexMeta },
     hooks: { afterFile?: (path: string) => void } = {},
   ): Promise<number> {
-    const { flat, ivf, meta } = input;
-    if (flat.kind !== "flat" || ivf.kind !== "ivf") throw new TypeError("Expected a flat and an IVF index");
-    for (const idx of [flat, ivf]) {
+    const { flat, ivf } = input;
+    if (flat.kind !== "flat" || (ivf !== undefined && ivf.kind !== "ivf")) {
+      throw new TypeError("Expected a flat and an optional IVF index");
+    }
+    const meta: IndexMeta = { ...input.meta, kinds: ivf === undefined ? ["flat"] : ["flat", "ivf"] };
+    for (const idx of ivf === undefined ? [flat] : [flat, ivf]) {
       if (idx.size !== meta.count || idx.dim !== meta.dim || idx.metric !== meta.metric) {
         throw new Error(`A ${idx.kind} index disagrees with the metadata (count, dim or metric)`);
       }
     }
-    if (!flat.trackIds.every((id, i) => ivf.trackIds[i] === id)) {
+    if (ivf !== undefined && !flat.trackIds.every((id, i) => ivf.trackIds[i] === id)) {
       throw new Error("The flat and IVF indexes map ids to different tracks");
     }
     await Deno.mkdir(this.dir, { recursive: true });
@@ -544,8 +586,10 @@ export class IndexStore {
     const after = hooks.afterFile ?? (() => {});
     await saveVectorIndex(flat, tmp, "flat");
     after(`${tmp}/flat.faiss`);
-    await saveVectorIndex(ivf, tmp, "ivf");
-    after(`${tmp}/ivf.faiss`);
+    if (ivf !== undefined) {
+      await saveVectorIndex(ivf, tmp, "ivf");
+      after(`${tmp}/ivf.faiss`);
+    }
     await writeFileSynced(
       `${tmp}/meta.json`,
       JSON.stringify({ formatVersion: 1, version, ...meta }, null, 2),
@@ -563,11 +607,12 @@ export class IndexStore {
   }
 
   /**
-   * Loads the version `CURRENT` names.
+   * Loads the version `CURRENT` names. A version stored without an IVF index (a small catalog)
+   * serves `ivf` from its flat index and says so in one info line.
    *
    * @param opts `expectModelsHash`: refuse indexes built from other models; `defaultNprobe`: override
    *   the stored IVF default.
-   * @returns Both indexes and the metadata.
+   * @returns Both indexes (see {@linkcode StoredIndexes.ivf}) and the metadata.
    * @throws SoundalikeError `IndexMissing` when there is no usable index or it was built with other
    *   models; the message names the reindex command.
    */
@@ -585,12 +630,15 @@ export class IndexStore {
       if (opts.expectModelsHash !== undefined && meta.modelsHash !== opts.expectModelsHash) {
         throw this.#missing("the search index was built with other models");
       }
-      flat = await loadVectorIndex(dir, "flat");
-      ivf = await loadVectorIndex(
-        dir,
-        "ivf",
-        opts.defaultNprobe === undefined ? {} : { defaultNprobe: opts.defaultNprobe },
-      );
+      const logger = this.#logger;
+      flat = await loadVectorIndex(dir, "flat", { logger });
+      ivf = (meta.kinds ?? ["flat", "ivf"]).includes("ivf")
+        ? await loadVectorIndex(
+          dir,
+          "ivf",
+          opts.defaultNprobe === undefined ? { logger } : { defaultNprobe: opts.defaultNprobe, logger },
+        )
+        : flat;
     } catch (err) {
       if (err instanceof SoundalikeError) throw err;
       throw this.#missing(`the search index in ${dir} is missing or damaged`, err);
@@ -599,6 +647,13 @@ export class IndexStore {
       throw this.#missing(`the search index in ${dir} does not match its metadata`);
     }
     this.#logger.debug("Loaded index version", { version, count: meta.count });
+    if (ivf === flat) {
+      this.#logger.info(
+        `The catalog's ${meta.count} tracks are too few for an IVF index (it needs ${MIN_IVF_VECTORS}): ` +
+          "ivf searches use the exact index",
+        { version },
+      );
+    }
     return { version, flat, ivf, meta };
   }
 

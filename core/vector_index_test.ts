@@ -6,7 +6,9 @@ import {
   defaultNlist,
   defaultNprobe,
   IndexStore,
+  ivfSupported,
   loadVectorIndex,
+  MIN_IVF_VECTORS,
   saveVectorIndex,
   type VectorHit,
   type VectorIndex,
@@ -184,20 +186,36 @@ Deno.test("defaultNlist() follows 4 sqrt(n) with >= 39 training points per list"
   assert.equal(defaultNprobe(1120), 35);
 });
 
-Deno.test("buildVectorIndex(ivf) works with a default nlist on a tiny catalog and caps k", () => {
-  const base = clustered(10, DIM, 2, 5);
+Deno.test("buildVectorIndex(ivf) refuses too few training vectors per list instead of letting faiss warn", () => {
   const { logger, records } = createMemoryLogger();
-  const ivf = buildVectorIndex({
-    kind: "ivf",
-    metric: "l2",
-    vectors: base,
-    dim: DIM,
-    trackIds: trackIdsFor(10),
-    logger,
-  });
-  assert.equal(ivf.nlist, 1);
-  assert.equal(ivf.search(base.subarray(0, DIM), 50).length, 10);
+  const common = { kind: "ivf" as const, metric: "l2" as const, dim: DIM, logger };
+  assert.throws(
+    () => buildVectorIndex({ ...common, vectors: clustered(10, DIM, 2, 5), trackIds: trackIdsFor(10) }),
+    /needs 39 training vectors per list: 10 vectors allow at most 0 lists/,
+  );
+  assert.throws(
+    () =>
+      buildVectorIndex({
+        ...common,
+        vectors: clustered(100, DIM, 2, 5),
+        trackIds: trackIdsFor(100),
+        nlist: 3,
+      }),
+    /100 vectors allow at most 2 lists/,
+  );
+  const ivf = buildVectorIndex({ ...common, vectors: clustered(78, DIM, 2, 5), trackIds: trackIdsFor(78) });
+  assert.equal(ivf.nlist, 2);
+  assert.equal(ivf.search(clustered(1, DIM, 2, 6), 500).length, 78, "k is capped at the catalog size");
   assert.ok(records.some((r) => r.msg === "Built vector index"));
+  assert.ok(!records.some((r) => r.msg === "faiss output"), "faiss had nothing to warn about");
+});
+
+Deno.test("ivfSupported() asks for 16 lists of 39 training vectors", () => {
+  assert.equal(MIN_IVF_VECTORS, 624);
+  assert.equal(ivfSupported(623, 2304), false);
+  assert.equal(ivfSupported(624, 2304), true);
+  assert.equal(ivfSupported(8000, 2304), true);
+  assert.equal(ivfSupported(4, 2304), false);
 });
 
 Deno.test("buildVectorIndex() rejects mismatched ids and dimensions", () => {
@@ -240,7 +258,7 @@ function buildPair(n: number, seed: number): { flat: VectorIndex; ivf: VectorInd
   return {
     vectors,
     flat: buildVectorIndex({ kind: "flat", ...common }),
-    ivf: buildVectorIndex({ kind: "ivf", nlist: 8, nprobe: 3, ...common }),
+    ivf: buildVectorIndex({ kind: "ivf", nlist: 4, nprobe: 3, ...common }),
   };
 }
 
@@ -260,8 +278,8 @@ Deno.test("saveVectorIndex()/loadVectorIndex() round trip keeps results, ids and
     assert.deepEqual(ivf2.searchBatch(queries, 5), ivf.searchBatch(queries, 5));
     assert.deepEqual(ivf2.trackIds, ivf.trackIds);
     assert.equal(ivf2.defaultNprobe, 3);
-    assert.equal(ivf2.nlist, 8);
-    assert.equal((await loadVectorIndex(dir, "ivf", { defaultNprobe: 8 })).defaultNprobe, 8);
+    assert.equal(ivf2.nlist, 4);
+    assert.equal((await loadVectorIndex(dir, "ivf", { defaultNprobe: 4 })).defaultNprobe, 4);
   });
 });
 
@@ -368,5 +386,35 @@ Deno.test("IndexStore.writeVersion() refuses indexes that disagree with each oth
       /different tracks/,
     );
     assert.equal(await store.currentVersion(), undefined);
+  });
+});
+
+Deno.test("IndexStore: a version without an IVF index serves ivf from the flat index, said once at load", async () => {
+  await withTempDir(async (dir) => {
+    const { logger, records } = createMemoryLogger();
+    const store = new IndexStore(dir, { logger });
+    const a = buildPair(200, 15);
+    assert.equal(await store.writeVersion({ flat: a.flat, ivf: undefined, meta: metaFor(200) }), 1);
+    const names = [];
+    for await (const e of Deno.readDir(`${dir}/v1`)) names.push(e.name);
+    assert.deepEqual(names.sort(), ["flat.faiss", "flat.json", "meta.json"]);
+    const loaded = await store.loadCurrent();
+    assert.equal(loaded.ivf, loaded.flat);
+    assert.equal(loaded.ivf.kind, "flat");
+    assert.deepEqual(loaded.meta.kinds, ["flat"]);
+    const q = a.vectors.subarray(0, 3 * DIM);
+    assert.deepEqual(loaded.ivf.searchBatch(q, 5, { nprobe: 1 }), a.flat.searchBatch(q, 5));
+    const info = records.filter((r) => r.level === "info" && /too few for an IVF index/.test(r.msg));
+    assert.equal(info.length, 1);
+    assert.equal(
+      info[0]!.msg,
+      "The catalog's 200 tracks are too few for an IVF index (it needs 624): ivf searches use the exact index",
+    );
+    // A version with both says nothing of the kind.
+    await store.writeVersion({ flat: a.flat, ivf: a.ivf, meta: metaFor(200) });
+    const both = await store.loadCurrent();
+    assert.equal(both.ivf.kind, "ivf");
+    assert.deepEqual(both.meta.kinds, ["flat", "ivf"]);
+    assert.equal(records.filter((r) => /too few for an IVF index/.test(r.msg)).length, 1);
   });
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds faiss-node's native addon against Debian's libfaiss-dev, with the typed-array patch
-# (scripts/faiss_shim/faiss_node_typed_arrays.patch: train/add/search take a Float32Array in place).
+# Builds faiss-node's native addon against Debian's libfaiss-dev, with Soundalike's source patch
+# (scripts/faiss_shim/faiss_node.patch: train/add/search take a Float32Array in place, IVF nprobe
+# setter, faiss's standard error captured per index, C++ exceptions turned into JS errors).
 # Idempotent: does nothing when the addon loads and was built from the current shim files (a stamp
 # in the build folder holds their hash); otherwise restores faiss-node's pristine src/faiss.cc,
 # applies the patch and rebuilds. Needs the Debian packages from scripts/setup.sh and `npm ci` first.
@@ -8,7 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkg="$root/node_modules/faiss-node"
 shim="$root/scripts/faiss_shim"
-patch_file="$shim/faiss_node_typed_arrays.patch"
+patch_file="$shim/faiss_node.patch"
 # sha256 of src/faiss.cc in faiss-node 0.5.1 as published on npm: the patch is made against it.
 pristine_sha=b6c71f71706005e50b1e876658ec2e102716c00d5028cc0e8579bae54058b5ef
 src="$pkg/src/faiss.cc"
@@ -36,7 +37,7 @@ fi
 command -v patch > /dev/null || fail "the 'patch' command is missing: run scripts/setup.sh"
 cp "$pristine" "$src"
 patch -d "$pkg" -p1 --forward --fuzz=0 --no-backup-if-mismatch --quiet < "$patch_file" ||
-  fail "scripts/faiss_shim/faiss_node_typed_arrays.patch does not apply to faiss-node 0.5.1's src/faiss.cc"
+  fail "scripts/faiss_shim/faiss_node.patch does not apply to faiss-node 0.5.1's src/faiss.cc"
 
 mkdir -p "$pkg/deps/faiss"
 cp "$shim/CMakeLists.txt" "$shim/faiss_compat.h" "$pkg/deps/faiss/"
@@ -48,4 +49,4 @@ cd "$pkg"
 }
 loads || fail "the built addon does not load (build log: node_modules/.faiss-build.log)"
 echo "$stamp" > "$stamp_file"
-echo "build_faiss: faiss-node built against Debian's libfaiss, with the typed-array patch"
+echo "build_faiss: faiss-node built against Debian's libfaiss, with scripts/faiss_shim/faiss_node.patch"

@@ -121,3 +121,94 @@ async function writeLavfi(path: string, source: string, opts: AudioFileOptions):
   ]);
   return path;
 }
+
+/** Options of {@linkcode wavBytes}. */
+export interface WavOptions {
+  /** Samples per second. @default 16000 */
+  sampleRate?: number;
+  /**
+   * RIFF INFO tags: four-character ids (`INAM` title, `IART` artist, `IPRD` album, `IGNR` genre,
+   * `ICRD` date, `ITRK` track number) to text (written as UTF-8) or raw bytes (any code page).
+   */
+  info?: Record<string, string | Uint8Array>;
+}
+
+/**
+ * A mono 16-bit PCM WAV file in memory, with optional RIFF INFO tags: thousands of small distinct
+ * fixtures can be written without starting ffmpeg once.
+ *
+ * @param samples Mono samples in [-1, 1] (clipped).
+ * @param opts Sample rate and tags.
+ * @returns The file's bytes.
+ */
+export function wavBytes(samples: Float32Array, opts: WavOptions = {}): Uint8Array {
+  const rate = opts.sampleRate ?? 16000;
+  const enc = new TextEncoder();
+  const chunks: Uint8Array[] = [];
+  for (const [id, value] of Object.entries(opts.info ?? {})) {
+    if (!/^[A-Z]{4}$/.test(id)) throw new RangeError(`Not a RIFF INFO id: ${id}`);
+    const text = typeof value === "string" ? enc.encode(value) : value;
+    const size = text.length + 1; // NUL-terminated
+    const chunk = new Uint8Array(8 + size + (size % 2));
+    chunk.set(enc.encode(id), 0);
+    new DataView(chunk.buffer).setUint32(4, size, true);
+    chunk.set(text, 8);
+    chunks.push(chunk);
+  }
+  const infoSize = chunks.reduce((n, c) => n + c.length, 0);
+  const listSize = infoSize > 0 ? 12 + infoSize : 0;
+  const dataSize = samples.length * 2;
+  const out = new Uint8Array(12 + 24 + listSize + 8 + dataSize);
+  const view = new DataView(out.buffer);
+  const ascii = (at: number, s: string) => out.set(enc.encode(s), at);
+  ascii(0, "RIFF");
+  view.setUint32(4, out.length - 8, true);
+  ascii(8, "WAVE");
+  ascii(12, "fmt ");
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 1, true); // PCM
+  view.setUint16(22, 1, true); // mono
+  view.setUint32(24, rate, true);
+  view.setUint32(28, rate * 2, true);
+  view.setUint16(32, 2, true);
+  view.setUint16(34, 16, true);
+  let at = 36;
+  if (listSize > 0) {
+    ascii(at, "LIST");
+    view.setUint32(at + 4, listSize - 8, true);
+    ascii(at + 8, "INFO");
+    at += 12;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+  }
+  ascii(at, "data");
+  view.setUint32(at + 4, dataSize, true);
+  at += 8;
+  for (let i = 0; i < samples.length; i++, at += 2) {
+    view.setInt16(at, Math.round(Math.max(-1, Math.min(1, samples[i]!)) * 32767), true);
+  }
+  return out;
+}
+
+/**
+ * A sine tone as samples.
+ *
+ * @param frequency Hz.
+ * @param seconds Length.
+ * @param sampleRate Samples per second. @default 16000
+ * @param volume Peak amplitude. @default 0.5
+ * @returns The samples.
+ */
+export function toneSamples(
+  frequency: number,
+  seconds: number,
+  sampleRate = 16000,
+  volume = 0.5,
+): Float32Array {
+  return Float32Array.from(
+    { length: Math.round(seconds * sampleRate) },
+    (_, i) => volume * Math.sin((2 * Math.PI * frequency * i) / sampleRate),
+  );
+}

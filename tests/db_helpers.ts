@@ -87,14 +87,65 @@ export interface DbTestContext {
  * @param fn The suite; use `t.step` for its cases.
  */
 export function withTestDatabases(name: string, fn: (ctx: DbTestContext) => Promise<void>): void {
-  Deno.test(`${name} [pglite]`, async (t) => {
-    const db = await openDatabase({ dataDir: ":memory:", logger: silentLogger });
-    try {
-      await fn({ db, kind: "pglite", t, url: undefined });
-    } finally {
-      await db.close();
-    }
+  registerVariants(name, {
+    pglite: async (t) => {
+      const db = await openDatabase({ dataDir: ":memory:", logger: silentLogger });
+      try {
+        await fn({ db, kind: "pglite", t, url: undefined });
+      } finally {
+        await db.close();
+      }
+    },
+    postgres: async (t, url) => {
+      const db = await openDatabase({ url, dataDir: ":memory:", logger: silentLogger });
+      try {
+        await fn({ db, kind: "postgres", t, url });
+      } finally {
+        await db.close();
+      }
+    },
   });
+}
+
+/** What a suite of {@linkcode withTestDatabaseUrls} receives. */
+export interface DbUrlTestContext {
+  kind: DbKind;
+  t: Deno.TestContext;
+  /**
+   * `DATABASE_URL` for the application: a fresh database on the test server, or `undefined` for
+   * PGlite (the application then opens its own in its data directory).
+   */
+  databaseUrl: string | undefined;
+}
+
+/**
+ * Registers `name [pglite]` and `name [postgres]` for code that opens the database itself (the
+ * application, a CLI): the PostgreSQL variant gets the URL of a fresh database, dropped afterwards.
+ *
+ * @param name The suite name.
+ * @param fn The suite.
+ * @param opts Options for both `Deno.test`s (e.g. relaxed sanitizers).
+ */
+export function withTestDatabaseUrls(
+  name: string,
+  fn: (ctx: DbUrlTestContext) => Promise<void>,
+  opts: Pick<Deno.TestDefinition, "sanitizeOps" | "sanitizeResources"> = {},
+): void {
+  registerVariants(name, {
+    pglite: (t) => fn({ kind: "pglite", t, databaseUrl: undefined }),
+    postgres: (t, url) => fn({ kind: "postgres", t, databaseUrl: url }),
+  }, opts);
+}
+
+function registerVariants(
+  name: string,
+  run: {
+    pglite: (t: Deno.TestContext) => Promise<void>;
+    postgres: (t: Deno.TestContext, url: string) => Promise<void>;
+  },
+  opts: Pick<Deno.TestDefinition, "sanitizeOps" | "sanitizeResources"> = {},
+): void {
+  Deno.test({ ...opts, name: `${name} [pglite]`, fn: (t) => run.pglite(t) });
 
   const skip = postgresUnavailable !== null && !REQUIRE_POSTGRES;
   if (skip && !warned) {
@@ -102,6 +153,7 @@ export function withTestDatabases(name: string, fn: (ctx: DbTestContext) => Prom
     console.log(`Skipping PostgreSQL variants: ${postgresUnavailable}`);
   }
   Deno.test({
+    ...opts,
     name: `${name} [postgres]`,
     ignore: skip,
     async fn(t) {
@@ -112,12 +164,7 @@ export function withTestDatabases(name: string, fn: (ctx: DbTestContext) => Prom
       }
       const fresh = await createPostgresTestDatabase();
       try {
-        const db = await openDatabase({ url: fresh.url, dataDir: ":memory:", logger: silentLogger });
-        try {
-          await fn({ db, kind: "postgres", t, url: fresh.url });
-        } finally {
-          await db.close();
-        }
+        await run.postgres(t, fresh.url);
       } finally {
         await fresh.drop();
       }

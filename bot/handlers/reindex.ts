@@ -31,8 +31,9 @@ export interface ReindexRunnerOptions {
 
 /** Which share of the whole run each stage of core's reindex stands for (percent from, to). */
 const STAGES: Record<string, [number, number]> = {
-  "reading the catalog": [0, 5],
-  hashing: [5, 15],
+  "reading the catalog": [0, 2],
+  "reading tags": [2, 10],
+  hashing: [10, 15],
   embedding: [15, 95],
   publishing: [95, 100],
 };
@@ -168,22 +169,18 @@ export class ReindexRunner {
         progress,
         signal: this.#abort.signal,
       });
-      const r = result.reindex;
-      const skipped: SkippedFile[] = [
-        ...(result.ingest?.skipped ?? []),
-        ...r.skipped.map((s) => ({ item: s.path, reason: s.reason })),
-      ];
+      const { summary, reindex } = result;
       return {
         kind: "reindex_summary",
         ok: true,
         error: undefined,
-        indexedTracks: r.indexed,
-        embedded: r.embedded,
-        cached: r.cached,
-        removed: result.ingest?.removed ?? 0,
-        duplicates: [],
-        skipped,
-        indexVersion: r.version,
+        indexedTracks: summary.stored,
+        embedded: reindex.embedded,
+        cached: reindex.cached,
+        removed: summary.removed,
+        duplicates: summary.duplicates.map((d) => ({ item: d.item, reason: d.reason })),
+        skipped: summary.skipped.map((s) => ({ item: s.item, reason: s.reason })),
+        indexVersion: summary.indexVersion,
         seconds: (performance.now() - started) / 1000,
       };
     } catch (err) {

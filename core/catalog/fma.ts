@@ -337,6 +337,8 @@ export async function readFmaCatalog(opts: ReadFmaOptions): Promise<CatalogReadR
         : null,
       topGenre,
       genreIds,
+      trackNumber: toInt(cell("track.number")),
+      year: toYear(cell("album.date_released")) ?? toYear(cell("track.date_recorded")),
       durationSeconds: toNumber(cell("track.duration")),
       license: cell("track.license") || null,
       bitRate: toInt(cell("track.bit_rate")),
@@ -429,6 +431,11 @@ function toNumber(v: string): number | null {
   if (v === "") return null;
   const n = Number(v);
   return Number.isFinite(n) ? n : null;
+}
+
+function toYear(v: string): number | null {
+  const m = /^(\d{4})-/.exec(v);
+  return m ? Number(m[1]) : null;
 }
 
 function toTimestamp(v: string): string | null {

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { withTestDatabases } from "../../tests/db_helpers.ts";
-import { getTrackCards, stats, trackIdsBySourceIds, upsertGenres, upsertTracks } from "../db/repository.ts";
+import {
+  finishReindex,
+  getTrackCards,
+  listTracksForIndexing,
+  stats,
+  trackIdsBySourceIds,
+  upsertGenres,
+  upsertTracks,
+} from "../db/repository.ts";
 import { isSoundalikeError } from "../errors.ts";
 import { silentLogger } from "../logger.ts";
 import { fmaAudioPath, parseGenresCsv, parsePythonList, readFmaCatalog, readSkipList } from "./fma.ts";
@@ -156,6 +164,8 @@ Deno.test("readFmaCatalog() parses the three-row header, subsets, skip list, aud
       },
       topGenre: "Rock",
       genreIds: [25, 12],
+      trackNumber: null,
+      year: null,
       durationSeconds: 215,
       license: "Attribution 4.0 International",
       bitRate: 320000,
@@ -293,6 +303,8 @@ if (haveShared) {
       assert.equal(new Set(ids).size, 682);
       const again = await upsertTracks(db, SHARED_SMALL, catalog.tracks);
       assert.deepEqual(again, ids);
+      assert.equal((await stats(db)).pendingTracks, 682, "stored, waiting for a reindex");
+      await finishReindex(db, { indexed: ids, skipped: [], duplicates: [], versions: [] });
       const s = await stats(db);
       assert.equal(s.tracks, 682);
       assert.equal(s.genres, 163);
@@ -302,6 +314,9 @@ if (haveShared) {
     });
     await t.step("getTrackCards() shows track 2 as FMA describes it", async () => {
       const id = (await trackIdsBySourceIds(db, "fma", ["2"])).get("2")!;
+      const track2 = catalog.tracks.find((t) => t.sourceId === "2")!;
+      assert.deepEqual([track2.trackNumber, track2.year], [3, 2009], "track.number and album.date_released");
+      assert.ok((await listTracksForIndexing(db)).some((t) => t.trackId === id && t.sourceId === "2"));
       const [card] = await getTrackCards(db, [id]);
       assert.deepEqual(card, {
         trackId: id,

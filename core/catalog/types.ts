@@ -17,10 +17,15 @@ export interface CatalogArtist {
 
 /** An album as the source names it. */
 export interface CatalogAlbum {
-  /** The source's own id (FMA `album.id`), or a normalised "artist / album" key for folders. */
+  /**
+   * The source's own id (FMA `album.id`), or for folders a key made of the album artist's and the
+   * album's lower-cased names (`["ann","lp"]`, JSON, so no separator character can clash).
+   */
   sourceId: string;
   title: string;
   url: string | null;
+  /** The album's artist when the source names one apart from the track's (an album artist tag). */
+  artist?: CatalogArtist | null;
 }
 
 /** One genre of a genre tree (FMA's genres.csv). */
@@ -48,6 +53,15 @@ export interface CatalogTrack {
   topGenre: string | null;
   /** Genre ids from the genre tree (FMA `track.genres`); empty for folder catalogs. */
   genreIds: number[];
+  /**
+   * Genre titles, the top genre first (folder catalogs: from the CSV or the tags); genres missing
+   * from the catalog are created. @default [topGenre]
+   */
+  genres?: string[];
+  /** Release year. @default null */
+  year?: number | null;
+  /** Position on the album. @default null */
+  trackNumber?: number | null;
   durationSeconds: number | null;
   /** License name as written by the source. */
   license: string | null;

@@ -1,17 +1,22 @@
 /**
- * `deno task reindex <catalog-dir> [--fma] [--subset small|medium|large] [--demo]`
+ * `deno task reindex <catalog-dir> [--fma] [--subset small|medium|large] [--demo] [--json]`
  *
  * Ingests a catalog's metadata, embeds every track (reusing cached embeddings) and publishes new
- * flat and IVF indexes. Without a folder it reindexes what the database already holds.
+ * flat and IVF indexes. Without a folder it reindexes what the database already holds. Exit code
+ * 0 when every file is stored, 3 when the index was built but some files or rows were skipped.
  * @module
  */
 import { resolve } from "node:path";
 import { createApp } from "../app.ts";
 import { createTerminalProgress } from "../progress.ts";
-import { parseCliArgs, runCli, UsageError } from "./_run.ts";
+import type { UpdateSummary } from "../reindex.ts";
+import { ExitCode, parseCliArgs, runCli, UsageError } from "./_run.ts";
+
+/** The run finished and the new index serves, but some files or rows were skipped (listed). */
+export const EXIT_SKIPPED = 3;
 
 const USAGE = `
-Usage: deno task reindex [<catalog-dir>] [--fma] [--subset small|medium|large|full] [--demo]
+Usage: deno task reindex [<catalog-dir>] [--fma] [--subset small|medium|large|full] [--demo] [--json]
 
 Reads a catalog, embeds every track and builds the search indexes (resumable: unchanged files are
 not embedded again). Without <catalog-dir>, reindexes the tracks already in the database.
@@ -19,8 +24,13 @@ not embedded again). Without <catalog-dir>, reindexes the tracks already in the 
                  tree such as fma_small/000/000002.mp3
   --subset NAME  FMA subset to keep: small (default), medium, large or full (= large)
   --demo         mark the tracks as the demo catalog
-  Otherwise the folder is a generic catalog: audio files, optionally described by metadata.csv
-  (path,title,artist,album,genre,license,url).
+  --json         print the summary as JSON on standard output
+  Otherwise the folder is a generic catalog: audio files described by metadata.csv
+  (path,title,artist,album,album_artist,genre,year,track,license,url), then by their own tags,
+  then by their names (Artist - Title.mp3).
+
+Exit code: 0 when every file was stored, 3 when the new index serves but some files or rows were
+skipped (each listed with the reason), 1 when the run failed (the previous index keeps serving).
 `;
 
 if (import.meta.main) {
@@ -29,6 +39,7 @@ if (import.meta.main) {
       fma: { type: "boolean" },
       subset: { type: "string" },
       demo: { type: "boolean" },
+      json: { type: "boolean" },
     });
     if (positionals.length > 1) throw new UsageError("Give at most one catalog folder");
     if (values.subset !== undefined && !values.fma) {
@@ -42,34 +53,37 @@ if (import.meta.main) {
     const app = createApp(config, logger);
     try {
       const dir = positionals[0] === undefined ? undefined : resolve(config.cwd, positionals[0]);
-      const { ingest, reindex: report } = await app.update(dir, {
+      const { summary, reindex } = await app.update(dir, {
         fma: values.fma ?? false,
         subset,
         demo: values.demo ?? false,
-        progress: createTerminalProgress("tracks"),
+        progress: createTerminalProgress("files"),
       });
-      if (ingest !== undefined) {
-        console.error(
-          `Catalog: ${ingest.tracks} tracks stored, ${ingest.genres} genres, ${ingest.removed} removed` +
-            (ingest.skipped.length ? `, ${ingest.skipped.length} skipped` : ""),
-        );
-        printSkipped(ingest.skipped.map((s) => `${s.item}: ${s.reason}`));
-      }
-      console.error(
-        `Index v${report.version}: ${report.indexed} tracks (${report.embedded} embedded, ${report.cached} from cache) ` +
-          `in ${report.seconds.toFixed(1)} s` +
-          (report.embedded > 0 ? `, ${(report.embedded / report.seconds).toFixed(1)} tracks/s` : ""),
-      );
-      printSkipped(report.skipped.map((s) => `${s.path}: ${s.reason}`));
+      if (values.json) console.log(JSON.stringify(summary, null, 2));
+      else printSummary(summary, reindex.embedded, reindex.cached);
+      return summary.skipped.length > 0 ? EXIT_SKIPPED : ExitCode.Ok;
     } finally {
       await app.close();
     }
   });
 }
 
-function printSkipped(lines: string[], max = 20): void {
+/** The summary on standard error: the counts, then every skipped file and duplicate (up to 20 each). */
+function printSummary(s: UpdateSummary, embedded: number, cached: number): void {
+  console.error(
+    `Index v${s.indexVersion}: ${s.stored} tracks (${embedded} embedded, ${cached} from cache) stored, ` +
+      `${s.skipped.length} skipped, ${s.duplicates.length} duplicates, ${s.removed} removed, ` +
+      `in ${s.seconds.toFixed(1)} s` +
+      (s.ivf ? "" : " (too few tracks for an IVF index: ivf searches are exact)"),
+  );
+  printList("Skipped", s.skipped.map((e) => `${e.item}: ${e.reason}`));
+  printList("Duplicates (not stored)", s.duplicates.map((e) => `${e.item}: ${e.reason}`));
+  printList("Cleaned", s.cleaned.map((e) => `${e.item}: ${e.reason}`));
+}
+
+function printList(title: string, lines: string[], max = 20): void {
   if (lines.length === 0) return;
-  console.error(`Skipped ${lines.length}:`);
+  console.error(`${title} (${lines.length}):`);
   for (const line of lines.slice(0, max)) console.error(`  ${line}`);
-  if (lines.length > max) console.error(`  … and ${lines.length - max} more`);
+  if (lines.length > max) console.error(`  … and ${lines.length - max} more (--json lists them all)`);
 }

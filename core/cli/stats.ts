@@ -8,8 +8,9 @@ import { parseCliArgs, runCli } from "./_run.ts";
 const USAGE = `
 Usage: deno task stats [--json]
 
-Prints catalog counts (tracks, artists, genres, demo vs real), tracks per top genre, and the
-current index version.
+Prints catalog counts (stored tracks, demo vs real, tracks left out by the last reindex, artists,
+genres), stored tracks per top genre, and the current index version. Stored tracks are the ones
+in the index, so the two counts agree after a reindex.
 `;
 
 if (import.meta.main) {
@@ -22,7 +23,14 @@ if (import.meta.main) {
         console.log(JSON.stringify(s, null, 2));
         return;
       }
-      console.log(`Tracks        ${s.tracks} (${s.realTracks} real, ${s.demoTracks} demo)`);
+      console.log(`Tracks        ${s.tracks} stored (${s.realTracks} real, ${s.demoTracks} demo)`);
+      const leftOut = [
+        [s.skippedTracks, "skipped"],
+        [s.duplicateTracks, "duplicates"],
+        [s.pendingTracks, "waiting for a reindex"],
+        [s.removedTracks, "removed, deleted at the next reindex"],
+      ].filter(([n]) => n !== 0).map(([n, what]) => `${n} ${what}`);
+      if (leftOut.length) console.log(`Not indexed   ${leftOut.join(", ")}`);
       console.log(`Artists       ${s.artists}`);
       console.log(`Albums        ${s.albums}`);
       console.log(`Genres        ${s.genres}`);

@@ -4,10 +4,11 @@
  * @module
  */
 
-import { and, asc, count, desc, eq, inArray, max, sql } from "drizzle-orm";
+import { and, asc, count, countDistinct, desc, eq, inArray, max, ne, sql } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { CatalogGenre, CatalogSource, CatalogTrack } from "../catalog/types.ts";
 import type { Db } from "./client.ts";
+import { isRowFailure } from "./errors.ts";
 import {
   albums,
   artists,
@@ -26,6 +27,9 @@ import type { TrackCard } from "../recommend.ts";
 /** A track as reindex needs it. */
 export interface IndexableTrack {
   trackId: number;
+  source: CatalogSource;
+  /** FMA track id or folder path: what the user knows the track by. */
+  sourceId: string;
   /** Relative to `catalogRoot`, `/`-separated. */
   audioPath: string;
   catalogRoot: string;
@@ -45,21 +49,37 @@ export interface IndexVersion {
   isCurrent: boolean;
 }
 
-/** Counts for `deno task stats`. */
+/**
+ * Counts for `deno task stats`. Track figures count stored tracks only: those in the current index
+ * (status `indexed`); the others are counted by status.
+ */
 export interface DbStats {
+  /** Tracks in the current index. */
   tracks: number;
   demoTracks: number;
   realTracks: number;
+  /** Stored but not yet through a reindex. */
+  pendingTracks: number;
+  /** Left out of the index: their file could not be embedded. */
+  skippedTracks: number;
+  /** Left out of the index: the same audio as a stored track. */
+  duplicateTracks: number;
+  /** Gone from their catalog, deleted by the next reindex. */
+  removedTracks: number;
+  /** Artists of stored tracks. */
   artists: number;
+  /** Albums of stored tracks. */
   albums: number;
+  /** Genres in the catalog (FMA's whole tree, or those met in a folder catalog). */
   genres: number;
   licenses: number;
+  /** Genre links of stored tracks. */
   trackGenres: number;
   embeddings: number;
   indexVersions: number;
-  /** Tracks per source (`fma`, `folder`, `demo`). */
+  /** Stored tracks per source (`fma`, `folder`, `demo`). */
   bySource: { source: string; count: number }[];
-  /** Tracks per top genre, most first, ties by title; tracks without one under `null`. */
+  /** Stored tracks per top genre, most first, ties by title; tracks without one under `null`. */
   byTopGenre: { genre: string | null; count: number }[];
 }
 
@@ -180,6 +200,54 @@ export async function upsertTracks(
   return ids;
 }
 
+/** What {@linkcode storeTracks} stored and what the database refused. */
+export interface StoreTracksResult {
+  /** Track ids in the order of the list; `undefined` for a refused row. */
+  ids: (number | undefined)[];
+  /** Refused rows: their position in the list and the database's error. */
+  failures: { index: number; error: unknown }[];
+}
+
+/**
+ * {@linkcode upsertTracks} that survives bad rows: a batch the database refuses because of its data
+ * ({@linkcode isRowFailure}) is written again one row per transaction, so one row the database
+ * cannot take (a path too long for its index) costs only that row. Other failures (a lost
+ * connection) are thrown.
+ *
+ * @param db The open database.
+ * @param catalogRoot The folder `audioPath`s are relative to.
+ * @param list The catalog's tracks.
+ * @param opts Batch size.
+ * @returns The ids and the refused rows.
+ */
+export async function storeTracks(
+  db: Db,
+  catalogRoot: string,
+  list: readonly CatalogTrack[],
+  opts: UpsertTracksOptions = {},
+): Promise<StoreTracksResult> {
+  const ids: (number | undefined)[] = [];
+  const failures: StoreTracksResult["failures"] = [];
+  for (const batch of chunks(list, opts.batchSize ?? DEFAULT_BATCH)) {
+    const offset = ids.length;
+    try {
+      ids.push(...await db.orm.transaction((tx) => upsertBatch(tx, catalogRoot, batch)));
+    } catch (err) {
+      if (!isRowFailure(err)) throw err;
+      for (const [i, track] of batch.entries()) {
+        try {
+          ids.push(...await db.orm.transaction((tx) => upsertBatch(tx, catalogRoot, [track])));
+        } catch (error) {
+          if (!isRowFailure(error)) throw error;
+          ids.push(undefined);
+          failures.push({ index: offset + i, error });
+        }
+      }
+    }
+  }
+  return { ids, failures };
+}
+
 type Tx = Parameters<Parameters<Db["orm"]["transaction"]>[0]>[0];
 
 function keyOf(source: CatalogSource, sourceId: string): string {
@@ -197,16 +265,11 @@ async function upsertBatch(tx: Tx, catalogRoot: string, batch: CatalogTrack[]): 
     for (const r of rows) licenseIds.set(r.name, r.id);
   }
 
-  // Artists by (source, sourceId); the last spelling in the batch wins.
+  // Artists (of tracks and of albums) by (source, sourceId); the last spelling in the batch wins.
   const artistRows = new Map<string, typeof artists.$inferInsert>();
   for (const t of batch) {
-    if (t.artist) {
-      artistRows.set(keyOf(t.source, t.artist.sourceId), {
-        source: t.source,
-        sourceId: t.artist.sourceId,
-        name: t.artist.name,
-        url: t.artist.url,
-      });
+    for (const a of [t.artist, t.album?.artist]) {
+      if (a) artistRows.set(keyOf(t.source, a.sourceId), { source: t.source, ...a });
     }
   }
   const artistIds = new Map<string, number>();
@@ -220,16 +283,17 @@ async function upsertBatch(tx: Tx, catalogRoot: string, batch: CatalogTrack[]): 
     for (const r of rows) artistIds.set(keyOf(r.source, r.sourceId), r.id);
   }
 
-  // Albums by (source, sourceId), linked to the artist of a track on them.
+  // Albums by (source, sourceId), linked to their album artist, else to the artist of a track on them.
   const albumRows = new Map<string, typeof albums.$inferInsert>();
   for (const t of batch) {
     if (t.album) {
+      const owner = t.album.artist ?? t.artist;
       albumRows.set(keyOf(t.source, t.album.sourceId), {
         source: t.source,
         sourceId: t.album.sourceId,
         title: t.album.title,
         url: t.album.url,
-        artistId: t.artist ? artistIds.get(keyOf(t.source, t.artist.sourceId)) ?? null : null,
+        artistId: owner ? artistIds.get(keyOf(t.source, owner.sourceId)) ?? null : null,
       });
     }
   }
@@ -244,8 +308,10 @@ async function upsertBatch(tx: Tx, catalogRoot: string, batch: CatalogTrack[]): 
     for (const r of rows) albumIds.set(keyOf(r.source, r.sourceId), r.id);
   }
 
-  // Genres: top genres by title (created when new), genre ids checked against the table.
-  const titles = [...new Set(batch.map((t) => t.topGenre?.trim()).filter((g): g is string => !!g))];
+  // Genres: titles (top genre and a folder track's others) created when new, ids checked against the table.
+  const titlesOf = (t: CatalogTrack) =>
+    [t.topGenre, ...(t.genres ?? [])].map((g) => g?.trim()).filter((g): g is string => !!g);
+  const titles = [...new Set(batch.flatMap(titlesOf))];
   const genreByTitle = new Map<string, number>();
   if (titles.length > 0) {
     const lowered = titles.map((t) => t.toLowerCase());
@@ -287,6 +353,8 @@ async function upsertBatch(tx: Tx, catalogRoot: string, batch: CatalogTrack[]): 
       licenseId: t.license ? licenseIds.get(t.license) ?? null : null,
       bitRate: t.bitRate,
       dateCreated: t.dateCreated,
+      year: t.year ?? null,
+      trackNumber: t.trackNumber ?? null,
       pageUrl: t.url,
       audioPath: t.audioPath,
       catalogRoot,
@@ -308,7 +376,11 @@ async function upsertBatch(tx: Tx, catalogRoot: string, batch: CatalogTrack[]): 
         licenseId: sql`excluded.license_id`,
         bitRate: sql`excluded.bit_rate`,
         dateCreated: sql`excluded.date_created`,
+        year: sql`excluded.year`,
+        trackNumber: sql`excluded.track_number`,
         pageUrl: sql`excluded.page_url`,
+        // A track back in its catalog waits for the next reindex; others keep their status.
+        status: sql`case when ${tracks.status} = 'removed' then 'pending' else ${tracks.status} end`,
         isDemo: sql`excluded.is_demo`,
         // The cached hash stays valid only while the row still points at the same file.
         contentHash: sql`case when ${tracks.audioPath} = excluded.audio_path
@@ -333,8 +405,13 @@ async function upsertBatch(tx: Tx, catalogRoot: string, batch: CatalogTrack[]): 
   unique.forEach((v) => {
     const key = keyOf(v.source, v.sourceId);
     const trackId = idByKey.get(key)!;
-    const genreIds = [...(lastTrack.get(key)?.genreIds.filter((g) => topOf.has(g)) ?? [])];
+    const track = lastTrack.get(key);
+    const genreIds = [...(track?.genreIds.filter((g) => topOf.has(g)) ?? [])];
     if (v.topGenreId !== null && genreIds.length === 0) genreIds.push(v.topGenreId);
+    for (const title of track?.genres ?? []) {
+      const id = genreByTitle.get(title.toLowerCase());
+      if (id !== undefined && !genreIds.includes(id)) genreIds.push(id);
+    }
     for (const genreId of genreIds) links.set(`${trackId}:${genreId}`, { trackId, genreId });
   });
   if (links.size > 0) await tx.insert(trackGenres).values([...links.values()]).onConflictDoNothing();
@@ -342,26 +419,74 @@ async function upsertBatch(tx: Tx, catalogRoot: string, batch: CatalogTrack[]): 
 }
 
 /**
- * Deletes the tracks of a source that are no longer in its catalog (their genre links go with them).
+ * Marks the tracks of a source that are no longer in its catalog as `removed`. They stay (and keep
+ * being served by the current index) until {@linkcode finishReindex} deletes them, once an index
+ * without them is current.
  *
  * @param db The open database.
  * @param source The catalog's source.
  * @param keepSourceIds The source ids still present.
- * @returns How many tracks were deleted.
+ * @returns How many tracks were newly marked.
  */
-export async function removeTracksNotIn(
+export async function markTracksRemoved(
   db: Db,
   source: CatalogSource,
   keepSourceIds: Iterable<string>,
 ): Promise<number> {
   const keep = new Set(keepSourceIds);
   const rows = await db.orm.select({ id: tracks.id, sourceId: tracks.sourceId }).from(tracks)
-    .where(eq(tracks.source, source));
+    .where(and(eq(tracks.source, source), ne(tracks.status, "removed")));
   const gone = rows.filter((r) => !keep.has(r.sourceId)).map((r) => r.id);
   for (const batch of chunks(gone, 5000)) {
-    await db.orm.delete(tracks).where(inArray(tracks.id, batch));
+    await db.orm.update(tracks).set({ status: "removed", statusReason: null }).where(
+      inArray(tracks.id, batch),
+    );
   }
   return gone.length;
+}
+
+/** How a reindex ended, for {@linkcode finishReindex}. */
+export interface ReindexOutcome {
+  /** Tracks in the new index. */
+  indexed: readonly number[];
+  /** Tracks left out, with why. */
+  skipped: readonly { trackId: number; reason: string }[];
+  /** Tracks left out as copies of an indexed track, with which. */
+  duplicates: readonly { trackId: number; reason: string }[];
+  /** The index builds to record as current. */
+  versions: readonly Omit<IndexVersion, "createdAt" | "isCurrent">[];
+}
+
+/**
+ * Records a published reindex in one transaction: every track's status, the new index versions as
+ * current, and the deletion of `removed` tracks (no longer in the index now current).
+ *
+ * @param db The open database.
+ * @param outcome The statuses and index builds.
+ * @returns How many removed tracks were deleted.
+ */
+export async function finishReindex(db: Db, outcome: ReindexOutcome): Promise<number> {
+  return await db.orm.transaction(async (tx) => {
+    for (const batch of chunks(outcome.indexed, 5000)) {
+      await tx.update(tracks).set({ status: "indexed", statusReason: null }).where(inArray(tracks.id, batch));
+    }
+    const left = [
+      ...outcome.skipped.map((e) => ({ ...e, status: "skipped" })),
+      ...outcome.duplicates.map((e) => ({ ...e, status: "duplicate" })),
+    ];
+    for (const batch of chunks(left, 1000)) {
+      const ids = sql.join(batch.map((e) => sql`${e.trackId}::int`), sql`, `);
+      const statuses = sql.join(batch.map((e) => sql`${e.status}::text`), sql`, `);
+      const reasons = sql.join(batch.map((e) => sql`${e.reason}::text`), sql`, `);
+      await tx.execute(sql`update ${tracks} set status = v.s, status_reason = v.r
+        from (select unnest(array[${ids}]) as id, unnest(array[${statuses}]) as s,
+          unnest(array[${reasons}]) as r) as v
+        where ${tracks.id} = v.id`);
+    }
+    for (const entry of outcome.versions) await recordVersion(tx, entry);
+    const deleted = await tx.delete(tracks).where(eq(tracks.status, "removed")).returning({ id: tracks.id });
+    return deleted.length;
+  });
 }
 
 /**
@@ -429,14 +554,17 @@ export async function trackIdsBySourceIds(
 export async function listTracksForIndexing(db: Db): Promise<IndexableTrack[]> {
   return await db.orm.select({
     trackId: tracks.id,
+    source: tracks.source,
+    sourceId: tracks.sourceId,
     audioPath: tracks.audioPath,
     catalogRoot: tracks.catalogRoot,
     contentHash: tracks.contentHash,
-  }).from(tracks).orderBy(asc(tracks.id));
+  }).from(tracks).where(ne(tracks.status, "removed")).orderBy(asc(tracks.id));
 }
 
 /**
- * The lowest-id track whose audio file had exactly this content at the last reindex.
+ * The lowest-id track whose audio file had exactly this content at the last reindex (the one kept
+ * in the index when several files have it), leaving out tracks gone from their catalog.
  *
  * @param db The open database.
  * @param contentHash SHA-256 (hex) of a file.
@@ -444,7 +572,8 @@ export async function listTracksForIndexing(db: Db): Promise<IndexableTrack[]> {
  */
 export async function trackIdByContentHash(db: Db, contentHash: string): Promise<number | undefined> {
   const rows = await db.orm.select({ id: tracks.id }).from(tracks)
-    .where(eq(tracks.contentHash, contentHash)).orderBy(asc(tracks.id)).limit(1);
+    .where(and(eq(tracks.contentHash, contentHash), ne(tracks.status, "removed")))
+    .orderBy(asc(tracks.id)).limit(1);
   return rows[0]?.id;
 }
 
@@ -530,7 +659,11 @@ export async function getCachedEmbeddings(
 export async function putCachedEmbeddings(
   db: Db,
   modelsHash: string,
-  entries: readonly { contentHash: string; vector: Float32Array }[],
+  entries: readonly {
+    contentHash: string;
+    vector: Float32Array;
+    labels?: { task: string; className: string; probability: number }[];
+  }[],
 ): Promise<void> {
   for (const batch of chunks(entries, 200)) {
     const rows = new Map(batch.map((e) => [e.contentHash, {
@@ -538,10 +671,16 @@ export async function putCachedEmbeddings(
       modelsHash,
       dims: e.vector.length,
       vector: encodeVector(e.vector),
+      labels: e.labels ?? null,
     }]));
     await db.orm.insert(embeddings).values([...rows.values()]).onConflictDoUpdate({
       target: [embeddings.contentHash, embeddings.modelsHash],
-      set: { dims: sql`excluded.dims`, vector: sql`excluded.vector`, createdAt: sql`now()` },
+      set: {
+        dims: sql`excluded.dims`,
+        vector: sql`excluded.vector`,
+        labels: sql`excluded.labels`,
+        createdAt: sql`now()`,
+      },
     });
   }
 }
@@ -568,22 +707,24 @@ export async function recordIndexVersion(
   db: Db,
   entry: Omit<IndexVersion, "createdAt" | "isCurrent">,
 ): Promise<void> {
-  await db.orm.transaction(async (tx) => {
-    await tx.update(indexVersions).set({ isCurrent: false }).where(and(
-      eq(indexVersions.kind, entry.kind),
-      eq(indexVersions.metric, entry.metric),
-      eq(indexVersions.isCurrent, true),
-    ));
-    await tx.insert(indexVersions).values({ ...entry, isCurrent: true }).onConflictDoUpdate({
-      target: [indexVersions.version, indexVersions.kind, indexVersions.metric],
-      set: {
-        modelsHash: entry.modelsHash,
-        count: entry.count,
-        path: entry.path,
-        isCurrent: true,
-        createdAt: sql`now()`,
-      },
-    });
+  await db.orm.transaction((tx) => recordVersion(tx, entry));
+}
+
+async function recordVersion(tx: Tx, entry: Omit<IndexVersion, "createdAt" | "isCurrent">): Promise<void> {
+  await tx.update(indexVersions).set({ isCurrent: false }).where(and(
+    eq(indexVersions.kind, entry.kind),
+    eq(indexVersions.metric, entry.metric),
+    eq(indexVersions.isCurrent, true),
+  ));
+  await tx.insert(indexVersions).values({ ...entry, isCurrent: true }).onConflictDoUpdate({
+    target: [indexVersions.version, indexVersions.kind, indexVersions.metric],
+    set: {
+      modelsHash: entry.modelsHash,
+      count: entry.count,
+      path: entry.path,
+      isCurrent: true,
+      createdAt: sql`now()`,
+    },
   });
 }
 
@@ -621,7 +762,7 @@ export async function currentIndexVersion(
 }
 
 /**
- * Counts per table, per source, per top genre, and demo against real tracks.
+ * Counts of stored (indexed) tracks per source and top genre, of tracks per status, and per table.
  *
  * @param db The open database.
  * @returns The figures.
@@ -631,24 +772,40 @@ export async function stats(db: Db): Promise<DbStats> {
     const [row] = await db.orm.select({ n: count() }).from(table);
     return row?.n ?? 0;
   };
-  const [demo] = await db.orm.select({ n: count() }).from(tracks).where(eq(tracks.isDemo, true));
-  const bySource = await db.orm.select({ source: tracks.source, count: count() }).from(tracks)
+  const stored = eq(tracks.status, "indexed");
+  const byStatus = new Map(
+    (await db.orm.select({ status: tracks.status, n: count() }).from(tracks).groupBy(tracks.status))
+      .map((r) => [r.status, r.n]),
+  );
+  const [demo] = await db.orm.select({ n: count() }).from(tracks).where(and(stored, eq(tracks.isDemo, true)));
+  const bySource = await db.orm.select({ source: tracks.source, count: count() }).from(tracks).where(stored)
     .groupBy(tracks.source).orderBy(asc(tracks.source));
   const byTopGenre = await db.orm.select({ genre: genres.title, count: count() }).from(tracks)
     .leftJoin(genres, eq(tracks.topGenreId, genres.id))
+    .where(stored)
     .groupBy(genres.title)
     .orderBy(desc(count()), asc(genres.title));
-  const total = await n(tracks);
+  const [linked] = await db.orm.select({
+    artists: countDistinct(tracks.artistId),
+    albums: countDistinct(tracks.albumId),
+  }).from(tracks).where(stored);
+  const [links] = await db.orm.select({ n: count() }).from(trackGenres)
+    .innerJoin(tracks, eq(trackGenres.trackId, tracks.id)).where(stored);
+  const total = byStatus.get("indexed") ?? 0;
   const demoTracks = demo?.n ?? 0;
   return {
     tracks: total,
     demoTracks,
     realTracks: total - demoTracks,
-    artists: await n(artists),
-    albums: await n(albums),
+    pendingTracks: byStatus.get("pending") ?? 0,
+    skippedTracks: byStatus.get("skipped") ?? 0,
+    duplicateTracks: byStatus.get("duplicate") ?? 0,
+    removedTracks: byStatus.get("removed") ?? 0,
+    artists: linked?.artists ?? 0,
+    albums: linked?.albums ?? 0,
     genres: await n(genres),
     licenses: await n(licenses),
-    trackGenres: await n(trackGenres),
+    trackGenres: links?.n ?? 0,
     embeddings: await n(embeddings),
     indexVersions: await n(indexVersions),
     bySource,

@@ -1,20 +1,26 @@
 import assert from "node:assert/strict";
 import { withTestDatabases } from "../../tests/db_helpers.ts";
 import type { CatalogGenre, CatalogTrack } from "../catalog/types.ts";
+import { mulberry32 } from "../random.ts";
+import type { Db } from "./client.ts";
+import { rowFailureReason } from "./errors.ts";
 import {
   currentIndexVersion,
   decodeVector,
   encodeVector,
+  finishReindex,
   getCachedEmbeddings,
   getTrackCards,
   listTracksForIndexing,
+  markTracksRemoved,
   nextIndexVersion,
   putCachedEmbeddings,
   recordIndexVersion,
-  removeTracksNotIn,
   setContentHash,
   setContentHashes,
   stats,
+  storeTracks,
+  trackIdByContentHash,
   trackIdsBySourceIds,
   upsertGenres,
   upsertTracks,
@@ -47,6 +53,12 @@ function fmaTrack(id: number, over: Partial<CatalogTrack> = {}): CatalogTrack {
   };
 }
 
+/** Marks every track not removed as indexed, as a reindex that embedded them all would. */
+async function indexAll(db: Db): Promise<void> {
+  const indexed = (await listTracksForIndexing(db)).map((t) => t.trackId);
+  await finishReindex(db, { indexed, skipped: [], duplicates: [], versions: [] });
+}
+
 withTestDatabases("repository", async ({ db, t }) => {
   await t.step("upsertGenres() stores the tree parents first and is idempotent", async () => {
     assert.equal(await upsertGenres(db, GENRES), 3);
@@ -58,8 +70,16 @@ withTestDatabases("repository", async ({ db, t }) => {
     const ids = await upsertTracks(db, "/catalog", [fmaTrack(2), fmaTrack(3), fmaTrack(5)], { batchSize: 2 });
     assert.equal(ids.length, 3);
     assert.equal(new Set(ids).size, 3);
+    const before = await stats(db);
+    assert.deepEqual(
+      [before.tracks, before.pendingTracks, before.artists],
+      [0, 3, 0],
+      "stored, not yet indexed",
+    );
+    await indexAll(db);
     const s = await stats(db);
     assert.equal(s.tracks, 3);
+    assert.equal(s.pendingTracks, 0);
     assert.equal(s.artists, 1);
     assert.equal(s.albums, 1);
     assert.equal(s.licenses, 1);
@@ -102,6 +122,7 @@ withTestDatabases("repository", async ({ db, t }) => {
         genreIds: [],
       };
       const [folderId, demoId] = await upsertTracks(db, "/other", [folder, demo]);
+      await indexAll(db);
       const cards = await getTrackCards(db, [demoId!, folderId!]);
       assert.deepEqual(cards.map((c) => [c.genre, c.isDemo, c.artist]), [
         ["Rock", true, "AWOL"],
@@ -196,18 +217,86 @@ withTestDatabases("repository", async ({ db, t }) => {
   });
 });
 
-withTestDatabases("removeTracksNotIn()", async ({ db }) => {
+withTestDatabases("track statuses", async ({ db, t }) => {
   await upsertGenres(db, GENRES);
-  const [, keepId] = await upsertTracks(db, "/c", [fmaTrack(2), fmaTrack(3), {
+  const [id2, id3, demoId] = await upsertTracks(db, "/c", [fmaTrack(2), fmaTrack(3), {
     ...fmaTrack(2),
     source: "demo",
   }]);
-  assert.equal(await removeTracksNotIn(db, "fma", ["3", "404"]), 1);
-  const s = await stats(db);
-  assert.deepEqual(s.bySource, [{ source: "demo", count: 1 }, { source: "fma", count: 1 }]);
-  assert.equal(s.trackGenres, 4);
-  assert.deepEqual((await trackIdsBySourceIds(db, "fma", ["2", "3"])).get("3"), keepId);
-  assert.equal(await removeTracksNotIn(db, "fma", ["3"]), 0);
+  const [id5, id7] = await upsertTracks(db, "/c", [fmaTrack(5), fmaTrack(7)]);
+  await setContentHashes(db, [{ trackId: id2!, contentHash: "same" }, {
+    trackId: id5!,
+    contentHash: "same",
+  }]);
+
+  await t.step("finishReindex() records each track's status, the index versions, and counts", async () => {
+    const deleted = await finishReindex(db, {
+      indexed: [id2!, id3!, demoId!],
+      skipped: [{ trackId: id7!, reason: "too short: 1.0 s of audio, at least 3 s are needed" }],
+      duplicates: [{ trackId: id5!, reason: "the same file as 000/000002.mp3" }],
+      versions: [{ version: 1, kind: "flat", metric: "l2", modelsHash: "m", count: 3, path: "v1" }],
+    });
+    assert.equal(deleted, 0);
+    const s = await stats(db);
+    assert.deepEqual(
+      [s.tracks, s.skippedTracks, s.duplicateTracks, s.pendingTracks, s.removedTracks],
+      [3, 1, 1, 0, 0],
+    );
+    assert.deepEqual(s.bySource, [{ source: "demo", count: 1 }, { source: "fma", count: 2 }]);
+    assert.equal((await currentIndexVersion(db, "flat"))?.count, 3);
+    assert.equal(await trackIdByContentHash(db, "same"), id2, "the kept track, not its duplicate");
+  });
+
+  await t.step(
+    "markTracksRemoved() marks tracks gone from their source; they stay until the next finishReindex()",
+    async () => {
+      assert.equal(await markTracksRemoved(db, "fma", ["3", "5", "7", "404"]), 1);
+      assert.equal(await markTracksRemoved(db, "fma", ["3", "5", "7"]), 0, "already marked");
+      assert.deepEqual((await listTracksForIndexing(db)).map((r) => r.trackId), [id3, demoId, id5, id7]);
+      assert.equal(await trackIdByContentHash(db, "same"), id5);
+      assert.equal((await getTrackCards(db, [id2!])).length, 1, "still shown while the old index serves");
+      const s = await stats(db);
+      assert.deepEqual([s.tracks, s.removedTracks], [2, 1]);
+      const deleted = await finishReindex(db, {
+        indexed: [id3!, demoId!, id5!],
+        skipped: [],
+        duplicates: [],
+        versions: [],
+      });
+      assert.equal(deleted, 1);
+      assert.deepEqual(await getTrackCards(db, [id2!]), []);
+      assert.equal((await stats(db)).trackGenres, 6, "the removed track's genre links went with it");
+    },
+  );
+
+  await t.step("a removed track back in its catalog waits for the next reindex", async () => {
+    assert.equal(await markTracksRemoved(db, "fma", ["3"]), 2);
+    const [again] = await upsertTracks(db, "/c", [fmaTrack(5)]);
+    assert.equal(again, id5);
+    const s = await stats(db);
+    assert.deepEqual([s.pendingTracks, s.removedTracks], [1, 1]);
+  });
+});
+
+withTestDatabases("storeTracks() stores the good rows of a batch the database refuses", async ({ db }) => {
+  // 3,000 random characters: even compressed, over PostgreSQL's 2,704-byte index entries.
+  const rand = mulberry32(3);
+  const chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  const long = `${Array.from({ length: 3000 }, () => chars[Math.floor(rand() * chars.length)]).join("")}.mp3`;
+  const withNul = { ...fmaTrack(4), title: "Bad\u0000title" };
+  const list = [fmaTrack(2), { ...fmaTrack(3), sourceId: long, audioPath: long }, withNul, fmaTrack(5)];
+  const { ids, failures } = await storeTracks(db, "/c", list, { batchSize: 10 });
+  assert.deepEqual(ids.map((id) => id === undefined), [false, true, true, false]);
+  assert.deepEqual(failures.map((f) => f.index), [1, 2]);
+  const [tooLong, nul] = failures.map((f) => rowFailureReason(f.error));
+  assert.match(tooLong!, /^the database refused it \(index row (size \d+ )?(requires|exceeds)/);
+  assert.match(tooLong!, /: a value is too long: shorten the file's path or its tags$/);
+  assert.doesNotMatch(tooLong!, /insert into|Failed query/);
+  assert.match(nul!, /0x00.*: it holds characters the database cannot store/);
+  assert.deepEqual((await getTrackCards(db, ids.filter((id) => id !== undefined))).map((c) => c.sourceId), [
+    "2",
+    "5",
+  ]);
 });
 
 withTestDatabases("upsertGenres() folds a genre created by title into the tree's genre", async ({ db }) => {
@@ -219,6 +308,7 @@ withTestDatabases("upsertGenres() folds a genre created by title into the tree's
     genreIds: [],
   };
   const [id] = await upsertTracks(db, "/f", [folder]);
+  await indexAll(db);
   assert.equal((await getTrackCards(db, [id!]))[0]?.genre, "rock");
   await upsertGenres(db, GENRES);
   const [card] = await getTrackCards(db, [id!]);

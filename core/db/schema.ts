@@ -30,6 +30,16 @@ export const TRACK_SOURCES = ["fma", "folder", "demo"] as const;
 export type TrackSource = typeof TRACK_SOURCES[number];
 
 /**
+ * Where a track stands: `pending` (stored, not yet through a reindex), `indexed` (in the current
+ * index), `skipped` (its file could not be embedded; `status_reason` says why), `duplicate` (same
+ * audio as an indexed track; `status_reason` names it), `removed` (gone from its catalog; deleted
+ * by the next reindex, once the index without it is current).
+ */
+export const TRACK_STATUSES = ["pending", "indexed", "skipped", "duplicate", "removed"] as const;
+/** One of {@linkcode TRACK_STATUSES}. */
+export type TrackStatus = typeof TRACK_STATUSES[number];
+
+/**
  * `bytea` holding raw bytes. Drivers differ (postgres.js returns a Node `Buffer`, PGlite a
  * `Uint8Array`), so reads are normalised to a plain `Uint8Array` view.
  */
@@ -100,10 +110,20 @@ export const tracks = pgTable("tracks", {
   /** SHA-256 (hex) of the audio file, set by reindex; keys the embedding cache. */
   contentHash: text("content_hash"),
   isDemo: boolean("is_demo").notNull().default(false),
+  /** Release year (folder catalogs: from the CSV or the tags). */
+  year: integer("year"),
+  /** Position on its album. */
+  trackNumber: integer("track_number"),
+  /** See {@linkcode TRACK_STATUSES}; only `indexed` tracks are in the index and counted as stored. */
+  status: text("status").$type<TrackStatus>().notNull().default("pending"),
+  /** Why a track is `skipped`, or which track a `duplicate` repeats. */
+  statusReason: text("status_reason"),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
   uniqueIndex("tracks_source_uq").on(t.source, t.sourceId),
   index("tracks_top_genre_idx").on(t.topGenreId),
+  index("tracks_status_idx").on(t.status),
+  index("tracks_content_hash_idx").on(t.contentHash),
 ]);
 
 /** All genres of a track (FMA's `track.genres`; the top genre for folder tracks). */
