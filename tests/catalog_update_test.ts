@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createApp } from "../core/app.ts";
 import { parseConfig } from "../core/config.ts";
+import { isSoundalikeError } from "../core/errors.ts";
 import { createMemoryLogger } from "../core/logger.ts";
 import { toneSamples, wavBytes } from "./audio_fixtures.ts";
 import { withTestDatabaseUrls } from "./db_helpers.ts";
@@ -150,6 +151,30 @@ withTestDatabaseUrls("App.update() on a folder catalog", async ({ t, databaseUrl
       const s = await app.stats();
       assert.deepEqual([s.tracks, s.indexedTracks, s.skippedTracks, s.removedTracks], [7, 7, 1, 0]);
     });
+
+    await t.step(
+      "an index that cannot be written is one sentence, and the old index keeps serving",
+      async () => {
+        // A file where the next version's build folder goes: creating it fails, as a full disk would.
+        await Deno.writeTextFile(join(dir, "data", "indexes", "v3.tmp"), "in the way");
+        await Deno.remove(join(root, "g4.wav"));
+        await assert.rejects(app.update(root), (err) => {
+          assert.ok(isSoundalikeError(err, "index_failed"), String(err));
+          assert.match(
+            err.message,
+            /^Could not write the search index to \S+: .+: free disk space or fix the folder's permissions, then run the reindex again; the current index keeps serving$/,
+          );
+          return true;
+        });
+        const s = await app.stats();
+        assert.deepEqual([s.indexVersion, s.indexedTracks], [2, 7]);
+        const res = await app.similar(join(root, "g2.wav"));
+        assert.ok(
+          res.recommendations.some((r) => r.sourceId === "g4.wav"),
+          "served from v2, which still has g4",
+        );
+      },
+    );
   } finally {
     await app.close();
     await Deno.remove(dir, { recursive: true });
