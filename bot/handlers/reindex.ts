@@ -12,7 +12,6 @@ import {
   type NoticeAnswer,
   type ReindexProgressAnswer,
   type ReindexSummaryAnswer,
-  type SkippedFile,
 } from "../answer.ts";
 import type { OnUpdate, Requester } from "../context.ts";
 
