@@ -457,12 +457,15 @@ export function createApp(config: Config, logger: Logger): App {
     );
   };
 
-  /** Searching the current index of one kind; `onVersion` hears which version answered. */
-  const searchDeps = (kind: IndexKind, nprobe: number, onVersion: (v: number) => void): SearchDeps => ({
+  /**
+   * Searching the current index of one kind; `served` hears which version and which kind answered
+   * (`ivf` is served by the exact index for a catalog too small for IVF).
+   */
+  const searchDeps = (kind: IndexKind, nprobe: number, served: (v: AnsweredBy) => void): SearchDeps => ({
     search: async (vector, k, filter) => {
       const idx = await indexes();
-      onVersion(idx.version);
       const index = kind === "flat" ? idx.flat : idx.ivf;
+      served({ index: index.kind, indexVersion: idx.version });
       const neighbours = searchKeeping(
         (depth) => index.search(vector, depth, { nprobe }),
         index.size,
@@ -488,14 +491,14 @@ export function createApp(config: Config, logger: Logger): App {
       const nprobe = options.nprobe ?? config.nprobe;
       // The genre is checked before anything is decoded: a typo costs nothing.
       const keep = options.genre === undefined ? undefined : await genreTracks(options.genre);
-      let version = 0;
+      let answered: AnsweredBy = { index: kind, indexVersion: 0 };
       // Everything else is opened lazily by recommendForFile's order (decode first), so a bad clip
       // loads no model or index and creates no database.
       const result = await recommendForFile(
         {
           decode,
           embed: async (segments) => (await (await embedder()).analyzeMany([segments]))[0]!,
-          ...searchDeps(kind, nprobe, (v) => (version = v)),
+          ...searchDeps(kind, nprobe, (v) => (answered = v)),
           trackIdForFile,
         },
         path,
@@ -505,7 +508,7 @@ export function createApp(config: Config, logger: Logger): App {
           ...(keep === undefined ? {} : { filter: { keep } }),
         },
       );
-      return { ...result, index: kind, indexVersion: version };
+      return { ...result, ...answered };
     },
 
     async similarToTrack(trackId, options = {}) {
@@ -524,13 +527,17 @@ export function createApp(config: Config, logger: Logger): App {
         getTrackCards(database, [trackId]).then((c) => c[0]),
       ]);
       if (lookup.found !== "vector" || seed === undefined) throw gone();
-      let version = 0;
-      const result = await recommendForVector(searchDeps(kind, nprobe, (v) => (version = v)), lookup.vector, {
-        excludeTrackId: trackId,
-        ...(options.k === undefined ? {} : { k: options.k }),
-        ...(keep === undefined ? {} : { filter: { keep } }),
-      });
-      return { ...result, seed, index: kind, indexVersion: version };
+      let answered: AnsweredBy = { index: kind, indexVersion: 0 };
+      const result = await recommendForVector(
+        searchDeps(kind, nprobe, (v) => (answered = v)),
+        lookup.vector,
+        {
+          excludeTrackId: trackId,
+          ...(options.k === undefined ? {} : { k: options.k }),
+          ...(keep === undefined ? {} : { filter: { keep } }),
+        },
+      );
+      return { ...result, seed, ...answered };
     },
 
     async analyze(path) {
@@ -548,16 +555,16 @@ export function createApp(config: Config, logger: Logger): App {
     async similarToVector(vector, options = {}) {
       const kind = options.index ?? config.indexKind;
       const keep = options.genre === undefined ? undefined : await genreTracks(options.genre);
-      let version = 0;
+      let answered: AnsweredBy = { index: kind, indexVersion: 0 };
       const result = await recommendForVector(
-        searchDeps(kind, options.nprobe ?? config.nprobe, (v) => (version = v)),
+        searchDeps(kind, options.nprobe ?? config.nprobe, (v) => (answered = v)),
         vector,
         {
           ...(options.k === undefined ? {} : { k: options.k }),
           filter: { ...(keep ? { keep } : {}), ...(options.exclude ? { exclude: options.exclude } : {}) },
         },
       );
-      return { ...result, index: kind, indexVersion: version };
+      return { ...result, ...answered };
     },
 
     genres: async () => catalogTopGenres(await db()),
