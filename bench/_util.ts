@@ -81,3 +81,31 @@ export async function ffmpegDecodeOnly(path: string, extra: string[] = []): Prom
     .output();
   if (!out.success) throw new Error(`ffmpeg could not decode ${path}`);
 }
+
+/**
+ * Prepares a data directory in this process, then runs the measurement in a fresh child process
+ * given `--data <dir>` (so resident memory is that of a process serving the catalog, not of the one
+ * that built it), and removes the directory. In the child, runs `measure` only.
+ *
+ * @param prepare Fills the data directory (this process).
+ * @param measure Measures (the child process).
+ * @param dataDir The directory: the one `--data` names in the child, a fresh temporary one otherwise.
+ */
+export async function measureInFreshProcess(
+  prepare: () => Promise<void>,
+  measure: () => Promise<void>,
+  dataDir: string,
+): Promise<void> {
+  if (arg("data") !== undefined) return await measure();
+  try {
+    await prepare();
+    const child = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", Deno.mainModule.replace(/^file:\/\//, ""), ...Deno.args, "--data", dataDir],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (!child.success) throw new Error("The measuring process failed");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}

@@ -13,18 +13,26 @@ import { startBot } from "../bot/bot.ts";
 import { createApp } from "../core/app.ts";
 import { parseConfig } from "../core/config.ts";
 import { createConsoleLogger } from "../core/logger.ts";
-import { type RestCall, snowflake, startDiscordFake } from "../tests/fakes/discord_fake.ts";
+import { member, type RestCall, snowflake, startDiscordFake } from "../tests/fakes/discord_fake.ts";
 import { startFileServer } from "../tests/fakes/file_server.ts";
 import { writeSyntheticCatalog } from "./_catalog.ts";
-import { arg, benchMp3s, exists, ffmpegDecodeOnly, loadAverage, median } from "./_util.ts";
+import {
+  arg,
+  benchMp3s,
+  exists,
+  ffmpegDecodeOnly,
+  loadAverage,
+  measureInFreshProcess,
+  median,
+} from "./_util.ts";
 
 const runs = Number(arg("runs") ?? 15);
 const users = Number(arg("users") ?? 20);
 const trackCount = Number(arg("tracks") ?? 8000);
 const shared = new URL("../../shared/data/fma_small/000/000002.mp3", import.meta.url).pathname;
 const file = arg("file") ?? (await exists(shared) ? shared : (await benchMp3s(1))[0]!);
-const serveDir = arg("data");
-const dataDir = serveDir ?? await Deno.makeTempDir({ prefix: "soundalike_bot_bench_" });
+const dataDir = arg("data") ??
+  await Deno.makeTempDir({ prefix: "soundalike_bot_bench_" });
 const logger = createConsoleLogger("warn");
 const TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
 
@@ -60,15 +68,7 @@ async function measure(): Promise<void> {
       type: 2,
       guild_id: "555555555555555555",
       channel_id: "444444444444444444",
-      member: {
-        user: { id: user, username: `u${user.slice(-3)}`, discriminator: "0", avatar: null },
-        permissions: "0",
-        roles: [],
-        joined_at: new Date().toISOString(),
-        deaf: false,
-        mute: false,
-        flags: 0,
-      },
+      member: member("0", user),
       data: {
         id: snowflake(),
         name: "similar",
@@ -154,24 +154,14 @@ async function measure(): Promise<void> {
   console.log(`load average at end: ${loadAverage()}`);
 }
 
-try {
-  if (serveDir === undefined) {
-    const app = createApp(
-      parseConfig({ ...Deno.env.toObject(), SOUNDALIKE_DATA_DIR: dataDir, LOG_LEVEL: "warn" }),
-      logger,
-    );
+// Measured in a fresh process, so the memory is that of a bot serving the catalog.
+await measureInFreshProcess(
+  async () => {
+    const config = parseConfig({ ...Deno.env.toObject(), SOUNDALIKE_DATA_DIR: dataDir, LOG_LEVEL: "warn" });
+    const app = createApp(config, logger);
     await writeSyntheticCatalog(app, dataDir, trackCount, logger);
     await app.close();
-    // Measured in a fresh process, so the memory is that of a bot serving the catalog.
-    const child = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL(import.meta.url).pathname, ...Deno.args, "--data", dataDir],
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output();
-    if (!child.success) throw new Error("The measuring process failed");
-  } else {
-    await measure();
-  }
-} finally {
-  if (serveDir === undefined) await Deno.remove(dataDir, { recursive: true });
-}
+  },
+  measure,
+  dataDir,
+);

@@ -16,7 +16,15 @@ import { logMelSpectrogram } from "../core/features.ts";
 import { createConsoleLogger } from "../core/logger.ts";
 import { cutSegments } from "../core/segments.ts";
 import { writeSyntheticCatalog } from "./_catalog.ts";
-import { arg, benchMp3s, exists, ffmpegDecodeOnly, loadAverage, median } from "./_util.ts";
+import {
+  arg,
+  benchMp3s,
+  exists,
+  ffmpegDecodeOnly,
+  loadAverage,
+  measureInFreshProcess,
+  median,
+} from "./_util.ts";
 
 const runs = Number(arg("runs") ?? 15);
 const trackCount = Number(arg("tracks") ?? 8000);
@@ -24,8 +32,8 @@ const shared = new URL("../../shared/data/fma_small/000/000002.mp3", import.meta
 const file = arg("file") ?? (await exists(shared) ? shared : (await benchMp3s(1))[0]!);
 // The catalog is prepared here, then measured in a fresh child process (`--data <dir>`), so the
 // resident memory is that of a process serving the catalog, not of the one that built it.
-const serveDir = arg("data");
-const dataDir = serveDir ?? await Deno.makeTempDir({ prefix: "soundalike_similar_bench_" });
+
+const dataDir = arg("data") ?? await Deno.makeTempDir({ prefix: "soundalike_similar_bench_" });
 const logger = createConsoleLogger("warn");
 const config = parseConfig({ ...Deno.env.toObject(), SOUNDALIKE_DATA_DIR: dataDir, LOG_LEVEL: "warn" });
 const app = createApp(config, logger);
@@ -94,19 +102,14 @@ async function measure(): Promise<void> {
 }
 
 try {
-  if (serveDir === undefined) {
-    await prepare();
-    await app.close();
-    const child = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL(import.meta.url).pathname, ...Deno.args, "--data", dataDir],
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output();
-    if (!child.success) throw new Error("The measuring process failed");
-  } else {
-    await measure();
-  }
+  await measureInFreshProcess(
+    async () => {
+      await prepare();
+      await app.close();
+    },
+    measure,
+    dataDir,
+  );
 } finally {
   await app.close();
-  if (serveDir === undefined) await Deno.remove(dataDir, { recursive: true });
 }

@@ -4,31 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openTestCatalog, writeFixtureAudio } from "./catalog_fixture.ts";
+import { openTestCatalog, spawnConsoleBot, writeFixtureAudio } from "./catalog_fixture.ts";
 
 const decoder = new TextDecoder();
 
 /** Starts the bot as its own process on the fixture's data directory. */
-function spawnBot(dataDir: string, catalogDir: string): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "bot/main.ts"],
-    env: {
-      SOUNDALIKE_DATA_DIR: dataDir,
-      SOUNDALIKE_CATALOG_DIR: catalogDir,
-      ORT_PROVIDER: "cpu",
-      NO_COLOR: "1",
-      // The credentials of the developer's shell must not switch the test to a platform.
-      DISCORD_TOKEN: "",
-      SLACK_BOT_TOKEN: "",
-      SLACK_SIGNING_SECRET: "",
-      SLACK_APP_TOKEN: "",
-      DATABASE_URL: "",
-    },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
+const spawnBot = (dataDir: string, catalogDir: string) =>
+  spawnConsoleBot(dataDir, { SOUNDALIKE_CATALOG_DIR: catalogDir });
 
 Deno.test("console mode: /help, /similar, /more, /genres, bad input and /reindex typed on stdin", async () => {
   const catalog = await openTestCatalog({ tracks: 9 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { startBot } from "../bot/bot.ts";
 import { createMemoryLogger } from "../core/logger.ts";
 import { openTestCatalog } from "./catalog_fixture.ts";
-import { CHANNEL_ID, GUILD_ID, snowflake, startDiscordFake } from "./fakes/discord_fake.ts";
+import { CHANNEL_ID, GUILD_ID, member, snowflake, startDiscordFake } from "./fakes/discord_fake.ts";
 
 Deno.test("Discord: a refused Message Content intent is logged and the bot serves commands without it", async () => {
   const discord = startDiscordFake({ refusePrivilegedIntents: true });
@@ -31,15 +31,7 @@ Deno.test("Discord: a refused Message Content intent is logged and the bot serve
       type: 2,
       guild_id: GUILD_ID,
       channel_id: CHANNEL_ID,
-      member: {
-        user: { id: "1", username: "a", discriminator: "0", avatar: null },
-        permissions: "0",
-        roles: [],
-        joined_at: new Date().toISOString(),
-        deaf: false,
-        mute: false,
-        flags: 0,
-      },
+      member: member("0"),
       data: { id: snowflake(), name: "help", type: 1 },
     });
     const reply = await discord.waitFor((c) => c.path.includes(`/${token}/`) && c.path.endsWith("/callback"));

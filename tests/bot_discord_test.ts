@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { startBot } from "../bot/bot.ts";
 import { createMemoryLogger } from "../core/logger.ts";
 import { openTestCatalog, writeFixtureAudio } from "./catalog_fixture.ts";
-import { type RestCall, snowflake, startDiscordFake } from "./fakes/discord_fake.ts";
+import { member, type RestCall, snowflake, startDiscordFake } from "./fakes/discord_fake.ts";
 import { startFileServer } from "./fakes/file_server.ts";
 
 const TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
@@ -30,16 +30,6 @@ type Body = Record<string, unknown> & {
   components?: { components: { custom_id?: string; url?: string; label?: string; style?: number }[] }[];
   data?: { flags?: number; content?: string; choices?: { name: string; value: string }[] };
 };
-
-const member = (permissions: string, id = "666666666666666666") => ({
-  user: { id, username: `user${id.slice(-2)}`, discriminator: "0", avatar: null, global_name: null },
-  permissions,
-  roles: [],
-  joined_at: new Date().toISOString(),
-  deaf: false,
-  mute: false,
-  flags: 0,
-});
 
 const attachment = (url: string, filename: string, contentType: string, size: number) => {
   const id = snowflake();
@@ -68,6 +58,21 @@ function similarCommand(
 }
 
 const bodyOf = (c: RestCall) => c.body as Body;
+
+/** The "Find similar tracks" context-menu command on a message. */
+const contextMenu = (target: Record<string, unknown>) => ({
+  type: 2,
+  guild_id: GUILD,
+  channel_id: CHANNEL,
+  member: member("0"),
+  data: {
+    id: snowflake(),
+    name: "Find similar tracks",
+    type: 3,
+    target_id: target.id,
+    resolved: { messages: { [target.id as string]: target } },
+  },
+});
 const forToken = (token: string) => (c: RestCall) =>
   c.path.includes(`/${token}/`) || c.path.endsWith(`/${token}`);
 
@@ -145,19 +150,7 @@ Deno.test("Discord: /similar, More like, context menu, autocomplete, reindex and
     await t.step("the context-menu command finds the audio attachment of a message", async () => {
       const msgAtt = attachment(clipUrl, "query.mp3", "audio/mpeg", query.length);
       const target = discord.message({ attachments: [msgAtt] });
-      const { token } = discord.interact({
-        type: 2,
-        guild_id: GUILD,
-        channel_id: CHANNEL,
-        member: member("0"),
-        data: {
-          id: snowflake(),
-          name: "Find similar tracks",
-          type: 3,
-          target_id: target.id,
-          resolved: { messages: { [target.id as string]: target } },
-        },
-      });
+      const { token } = discord.interact(contextMenu(target));
       const edit = bodyOf(await discord.waitFor((c) => forToken(token)(c) && c.method === "PATCH"));
       assert.equal(edit.embeds!.length, 5);
     });
@@ -224,19 +217,7 @@ Deno.test("Discord: /similar, More like, context menu, autocomplete, reindex and
         /can't read the start time "soon"/,
       );
       const noAudio = discord.message({ attachments: [] });
-      await privateRefusal({
-        type: 2,
-        guild_id: GUILD,
-        channel_id: CHANNEL,
-        member: member("0"),
-        data: {
-          id: snowflake(),
-          name: "Find similar tracks",
-          type: 3,
-          target_id: noAudio.id,
-          resolved: { messages: { [noAudio.id as string]: noAudio } },
-        },
-      }, /That message has no audio attachment/);
+      await privateRefusal(contextMenu(noAudio), /That message has no audio attachment/);
     });
 
     const failsAfterDefer = async (payload: Record<string, unknown>, expected: RegExp) => {

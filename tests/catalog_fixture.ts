@@ -133,3 +133,31 @@ export async function openTestCatalog(options: OpenTestCatalogOptions = {}): Pro
     },
   };
 }
+
+/**
+ * Starts `deno task bot`'s program as its own process in console mode on a data directory (the
+ * credentials of the developer's shell are blanked, so it never switches to a platform).
+ *
+ * @param dataDir The data directory (close any app on it first: PGlite is one process at a time).
+ * @param env More variables.
+ * @returns The process, its standard streams piped.
+ */
+export function spawnConsoleBot(dataDir: string, env: Record<string, string> = {}): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "bot/main.ts"],
+    env: {
+      SOUNDALIKE_DATA_DIR: dataDir,
+      ORT_PROVIDER: "cpu",
+      NO_COLOR: "1",
+      DISCORD_TOKEN: "",
+      SLACK_BOT_TOKEN: "",
+      SLACK_SIGNING_SECRET: "",
+      SLACK_APP_TOKEN: "",
+      DATABASE_URL: "",
+      ...env,
+    },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openTestCatalog, writeFixtureAudio } from "./catalog_fixture.ts";
+import { openTestCatalog, spawnConsoleBot, writeFixtureAudio } from "./catalog_fixture.ts";
 import { startMediaSite } from "./fakes/media_site.ts";
 
 Deno.test("console party: /party start, a path and a link, /party next, /party stop with playlist files", async () => {
@@ -16,24 +16,10 @@ Deno.test("console party: /party start, a path and a link, /party next, /party s
   try {
     const clip = join(catalog.dataDir, "mine.wav");
     await writeFixtureAudio(clip, 21);
-    const bot = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "bot/main.ts"],
-      env: {
-        SOUNDALIKE_DATA_DIR: catalog.dataDir,
-        ORT_PROVIDER: "cpu",
-        NO_COLOR: "1",
-        SOUNDALIKE_LINK_HOSTS: site.host,
-        SOUNDALIKE_LINK_PRIVATE_HOSTS: site.host,
-        DISCORD_TOKEN: "",
-        SLACK_BOT_TOKEN: "",
-        SLACK_SIGNING_SECRET: "",
-        SLACK_APP_TOKEN: "",
-        DATABASE_URL: "",
-      },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const bot = spawnConsoleBot(catalog.dataDir, {
+      SOUNDALIKE_LINK_HOSTS: site.host,
+      SOUNDALIKE_LINK_PRIVATE_HOSTS: site.host,
+    });
     const writer = bot.stdin.getWriter();
     await writer.write(new TextEncoder().encode(
       [

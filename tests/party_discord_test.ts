@@ -4,16 +4,20 @@
  * PostgreSQL database (PGlite when none answers), and a restart of the bot in the middle.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { startBot } from "../bot/bot.ts";
-import { createApp } from "../core/app.ts";
 import { parseConfig } from "../core/config.ts";
-import { createMemoryLogger, silentLogger } from "../core/logger.ts";
-import { writeFixtureAudio, writeFixtureCatalog } from "./catalog_fixture.ts";
+import { createMemoryLogger } from "../core/logger.ts";
+import { preparePartyWorld } from "./party_fixture.ts";
 import { createPostgresTestDatabase, postgresUnavailable } from "./db_helpers.ts";
-import { CHANNEL_ID, GUILD_ID, type RestCall, snowflake, startDiscordFake } from "./fakes/discord_fake.ts";
+import {
+  CHANNEL_ID,
+  GUILD_ID,
+  member,
+  type RestCall,
+  snowflake,
+  startDiscordFake,
+} from "./fakes/discord_fake.ts";
 import { startFileServer } from "./fakes/file_server.ts";
-import { startMediaSite } from "./fakes/media_site.ts";
 
 const TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
 const MANAGE_MESSAGES = "8192";
@@ -28,16 +32,6 @@ type Body = {
 };
 const bodyOf = (c: RestCall) => c.body as Body;
 
-const member = (permissions: string, id: string) => ({
-  user: { id, username: `user${id.slice(-2)}`, discriminator: "0", avatar: null, global_name: null },
-  permissions,
-  roles: [],
-  joined_at: new Date().toISOString(),
-  deaf: false,
-  mute: false,
-  flags: 0,
-});
-
 const partyCommand = (sub: string, perms = MANAGE_MESSAGES, options: unknown[] = []) => ({
   type: 2,
   guild_id: GUILD_ID,
@@ -51,36 +45,22 @@ const usePostgres = postgresUnavailable === null || Deno.env.get("SOUNDALIKE_REQ
 Deno.test(`Discord party: start, a shared file and link answered in threads, next, a restart, stop with playlists [${usePostgres ? "postgres" : "pglite"}]`, async (t) => {
   const discord = startDiscordFake();
   const cdn = startFileServer();
-  const root = await Deno.makeTempDir({ prefix: "soundalike_party_discord_" });
-  const catalogDir = join(root, "catalog");
-  await Deno.mkdir(catalogDir);
-  await writeFixtureCatalog(catalogDir, 14);
-  const linked = join(root, "linked.mp3");
-  await writeFixtureAudio(linked, 33);
-  const site = await startMediaSite(linked);
+  const world = await preparePartyWorld();
+  const { site } = world;
   const db = usePostgres ? await createPostgresTestDatabase() : undefined;
   const config = parseConfig({
+    ...world.env,
     ...(db ? { DATABASE_URL: db.url } : {}),
-    SOUNDALIKE_DATA_DIR: join(root, "data"),
-    ORT_PROVIDER: "cpu",
-    ORT_THREADS: "1",
     DISCORD_TOKEN: TOKEN,
     DISCORD_API_URL: discord.apiUrl,
     DISCORD_CDN_HOSTS: cdn.host,
-    SOUNDALIKE_LINK_HOSTS: site.host,
-    SOUNDALIKE_LINK_PRIVATE_HOSTS: site.host,
-    SOUNDALIKE_BOT_RATE_PER_MINUTE: "1000",
   }, { cwd: Deno.cwd() });
-  const setup = createApp(config, silentLogger);
-  await setup.update(catalogDir);
-  await setup.close();
+  await world.index(config);
   const { logger, records } = createMemoryLogger();
   let bot = await startBot({ config, logger });
   try {
     await discord.ready();
-    const clip = join(root, "shared.mp3");
-    await writeFixtureAudio(clip, 21);
-    const bytes = await Deno.readFile(clip);
+    const bytes = await Deno.readFile(world.clip);
     const clipUrl = cdn.route("/attachments/7/7/shared.mp3", { bytes, type: "audio/mpeg" });
 
     const reply = async (payload: Record<string, unknown>) => {
@@ -219,9 +199,8 @@ Deno.test(`Discord party: start, a shared file and link answered in threads, nex
     await bot.stop();
     await discord.close();
     await cdn.close();
-    await site.close();
+    await world.close();
     await db?.drop();
-    await Deno.remove(root, { recursive: true });
   }
   assert.deepEqual(records.filter((r) => r.level === "error"), [], "no crash was logged");
 });

@@ -4,13 +4,10 @@
  * with `files.uploadV2`), a local media site for yt-dlp, and a restart in the middle (PGlite).
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { startBot } from "../bot/bot.ts";
-import { createApp } from "../core/app.ts";
 import { parseConfig } from "../core/config.ts";
-import { createMemoryLogger, silentLogger } from "../core/logger.ts";
-import { writeFixtureAudio, writeFixtureCatalog } from "./catalog_fixture.ts";
-import { startMediaSite } from "./fakes/media_site.ts";
+import { createMemoryLogger } from "../core/logger.ts";
+import { preparePartyWorld } from "./party_fixture.ts";
 import { sendSigned, type SlackCall, startSlackFake } from "./fakes/slack_fake.ts";
 
 const TOKEN = "xoxb-party-token";
@@ -19,29 +16,17 @@ const blocksText = (c: SlackCall) => JSON.stringify(c.body.blocks ?? []);
 
 Deno.test("Slack party: /party start, shared file and link answered in threads, next, a restart, stop with playlist uploads", async (t) => {
   const slack = startSlackFake(TOKEN);
-  const root = await Deno.makeTempDir({ prefix: "soundalike_party_slack_" });
-  const catalogDir = join(root, "catalog");
-  await Deno.mkdir(catalogDir);
-  await writeFixtureCatalog(catalogDir, 14);
-  const linked = join(root, "linked.mp3");
-  await writeFixtureAudio(linked, 33);
-  const site = await startMediaSite(linked);
+  const world = await preparePartyWorld();
+  const { site } = world;
   const config = parseConfig({
-    SOUNDALIKE_DATA_DIR: join(root, "data"),
-    ORT_PROVIDER: "cpu",
-    ORT_THREADS: "1",
+    ...world.env,
     SLACK_BOT_TOKEN: TOKEN,
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_API_URL: slack.apiUrl,
     SLACK_FILE_HOSTS: slack.host,
     SLACK_PORT: "0",
-    SOUNDALIKE_LINK_HOSTS: site.host,
-    SOUNDALIKE_LINK_PRIVATE_HOSTS: site.host,
-    SOUNDALIKE_BOT_RATE_PER_MINUTE: "1000",
   }, { cwd: Deno.cwd() });
-  const setup = createApp(config, silentLogger);
-  await setup.update(catalogDir);
-  await setup.close();
+  await world.index(config);
   const { logger, records } = createMemoryLogger();
   let bot = await startBot({ config, logger });
   const events = () => `http://127.0.0.1:${bot.slack!.port}/slack/events`;
@@ -83,9 +68,7 @@ Deno.test("Slack party: /party start, shared file and link answered in threads, 
     };
   };
   try {
-    const clip = join(root, "shared.mp3");
-    await writeFixtureAudio(clip, 21);
-    const file = slack.addFile("shared.mp3", await Deno.readFile(clip), "audio/mpeg");
+    const file = slack.addFile("shared.mp3", await Deno.readFile(world.clip), "audio/mpeg");
 
     await t.step("/party start opens the party in the channel", async () => {
       await party("start Office hours");
@@ -152,8 +135,7 @@ Deno.test("Slack party: /party start, shared file and link answered in threads, 
   } finally {
     await bot.stop();
     await slack.close();
-    await site.close();
-    await Deno.remove(root, { recursive: true });
+    await world.close();
   }
   assert.deepEqual(records.filter((r) => r.level === "error"), [], "no crash was logged");
 });

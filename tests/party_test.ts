@@ -4,7 +4,6 @@
  * the middle (the party lives on in the database), and an idle party ending with its summary.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import type { SimilarAnswer } from "../bot/answer.ts";
 import type { BotServices } from "../bot/context.ts";
 import {
@@ -23,8 +22,7 @@ import { type App, createApp } from "../core/app.ts";
 import { parseConfig } from "../core/config.ts";
 import { parseCsv } from "../core/csv.ts";
 import { silentLogger } from "../core/logger.ts";
-import { writeFixtureAudio, writeFixtureCatalog } from "./catalog_fixture.ts";
-import { startMediaSite } from "./fakes/media_site.ts";
+import { preparePartyWorld } from "./party_fixture.ts";
 
 const hasYtDlp = await new Deno.Command("yt-dlp", { args: ["--version"], stdout: "null", stderr: "null" })
   .output().then((o) => o.success).catch(() => false);
@@ -51,28 +49,19 @@ Deno.test({
     "party: start, shares (file and link), bad links, next, status, a restart, stop with playlists, idle end",
   ignore: !hasYtDlp,
   async fn(t) {
-    const root = await Deno.makeTempDir({ prefix: "soundalike_party_" });
-    const catalogDir = join(root, "catalog");
-    await Deno.mkdir(catalogDir);
-    await writeFixtureCatalog(catalogDir, 14);
-    const linked = join(root, "linked.mp3");
-    await writeFixtureAudio(linked, 33);
-    const site = await startMediaSite(linked);
+    const world = await preparePartyWorld("shared.wav");
+    const { site } = world;
     const env = {
-      SOUNDALIKE_DATA_DIR: join(root, "data"),
-      ORT_PROVIDER: "cpu",
-      ORT_THREADS: "1",
+      ...world.env,
       SOUNDALIKE_LINK_HOSTS: `${site.host},localhost:${site.host.split(":")[1]},10.0.0.7,unlisted.example`,
-      SOUNDALIKE_LINK_PRIVATE_HOSTS: site.host,
       SOUNDALIKE_PARTY_IDLE_MINUTES: "30",
     };
     const config = parseConfig(env, { cwd: Deno.cwd() });
     let app = createApp(config, silentLogger);
     try {
-      await app.update(catalogDir);
+      await app.update(world.catalogDir);
       let services = await servicesFor(app);
-      const clip = join(root, "shared.wav");
-      await writeFixtureAudio(clip, 21);
+      const clip = world.clip;
       const fileRef = {
         name: "shared.wav",
         size: undefined,
@@ -218,8 +207,7 @@ Deno.test({
       });
     } finally {
       await app.close();
-      await site.close();
-      await Deno.remove(root, { recursive: true });
+      await world.close();
     }
   },
 });

@@ -25,6 +25,7 @@ import {
 } from "discord.js";
 import type { DiscordConfig } from "../../core/mod.ts";
 import { type Answer, notice } from "../answer.ts";
+import { looksLikeAudio } from "../audio_files.ts";
 import type { ClipRef, Requester } from "../context.ts";
 import { runHelp } from "../handlers/help.ts";
 import { runMoreLike } from "../handlers/more_like.ts";
@@ -55,8 +56,6 @@ export interface DiscordBot {
 
 /** Interaction tokens last 15 minutes; after 14, a long reindex posts its summary in the channel. */
 const TOKEN_LIFETIME_MS = 14 * 60 * 1000;
-
-const AUDIO_NAME = /\.(mp3|ogg|oga|opus|wav|flac|m4a|aac|wma|aif|aiff|webm|mp4|mkv|mov|weba)$/i;
 
 /**
  * Logs in and starts answering interactions.
@@ -152,7 +151,7 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
 
   function fromMessage(i: MessageContextMenuCommandInteraction): SimilarRequest {
     const atts = [...i.targetMessage.attachments.values()];
-    const audio = atts.find((a) => /^(audio|video)\//.test(a.contentType ?? "") || AUDIO_NAME.test(a.name));
+    const audio = atts.find((a) => looksLikeAudio(a.name, a.contentType ?? undefined, true));
     return { requester: requesterOf(i), clip: audio ? clipOf(audio) : undefined };
   }
 
@@ -231,7 +230,7 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
   async function onMessage(message: Message): Promise<void> {
     if (message.author.bot || stopping || !message.inGuild()) return;
     const clips = [...message.attachments.values()]
-      .filter((a) => /^(audio|video)\//.test(a.contentType ?? "") || AUDIO_NAME.test(a.name))
+      .filter((a) => looksLikeAudio(a.name, a.contentType ?? undefined, true))
       .map(clipOf);
     const links = findLinks(message.content);
     if (clips.length === 0 && links.length === 0) return;

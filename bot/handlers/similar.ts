@@ -16,6 +16,7 @@ import {
   topLabels,
 } from "../answer.ts";
 import type { BotServices, ClipRef, OnUpdate, Requester } from "../context.ts";
+import { looksLikeAudio } from "../audio_files.ts";
 import { checkUrl, downloadToFile } from "../download.ts";
 import { errorNotice } from "./_errors.ts";
 
@@ -42,9 +43,6 @@ export interface CheckedSimilar {
   /** When the request arrived, for the time shown with the answer. */
   receivedAt: number;
 }
-
-const AUDIO_TYPE = /^(audio\/|video\/|application\/(ogg|octet-stream|x-matroska|mp4))/i;
-const AUDIO_NAME = /\.(mp3|ogg|oga|opus|wav|flac|m4a|aac|wma|aif|aiff|webm|mp4|mkv|mov|weba)$/i;
 
 /**
  * Parses a start time.
@@ -87,7 +85,7 @@ export function checkSimilar(services: BotServices, request: SimilarRequest): No
       "Attach an audio clip (MP3, OGG, WAV, FLAC, M4A…) and I'll find tracks that sound like it",
     );
   }
-  if (clip.contentType !== undefined && !AUDIO_TYPE.test(clip.contentType) && !AUDIO_NAME.test(clip.name)) {
+  if (clip.contentType !== undefined && !looksLikeAudio(clip.name, clip.contentType)) {
     return notice(
       "error",
       "bad_request",

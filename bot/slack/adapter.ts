@@ -12,6 +12,7 @@ import { createServer, type Server } from "node:http";
 import bolt from "@slack/bolt";
 import type { SlackConfig } from "../../core/mod.ts";
 import { type Answer, notice } from "../answer.ts";
+import { looksLikeAudio } from "../audio_files.ts";
 import type { BotServices, ClipRef, Requester } from "../context.ts";
 import { runHelp } from "../handlers/help.ts";
 import { runMoreLike } from "../handlers/more_like.ts";
@@ -64,7 +65,6 @@ export const SLACK_SHORTCUT = "find_similar";
 export const SLACK_COMMANDS: readonly string[] = ["/similar", "/reindex", "/soundalike", "/party"];
 /** The Events API events the app subscribes to (as in `manifest.json`). */
 export const SLACK_EVENTS: readonly string[] = ["app_mention", "message.channels", "message.groups"];
-const AUDIO_NAME = /\.(mp3|ogg|oga|opus|wav|flac|m4a|aac|wma|aif|aiff|webm|mp4|mkv|mov|weba)$/i;
 const SEEN_EVENTS = 2000;
 
 /**
@@ -133,7 +133,7 @@ export async function startSlack(services: PartyServices, config: SlackConfig): 
   });
 
   const audioFile = (files: SlackFile[] | undefined): SlackFile | undefined =>
-    files?.find((f) => /^(audio|video)\//.test(f.mimetype ?? "") || AUDIO_NAME.test(f.name ?? ""));
+    files?.find((f) => looksLikeAudio(f.name ?? "", f.mimetype, true));
 
   const post = async (to: Destination, answer: Answer) =>
     await client.chat.postMessage({

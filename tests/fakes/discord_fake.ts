@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { waitForCall } from "./_wait.ts";
 
 /** One REST call the bot made. */
 export interface RestCall {
@@ -51,6 +52,25 @@ const BOT_ID = "222222222222222222";
 export const GUILD_ID = "555555555555555555";
 export const CHANNEL_ID = "444444444444444444";
 let nextSnowflake = 300000000000000000n;
+/**
+ * A guild member as interactions carry it.
+ *
+ * @param permissions The member's permissions in the channel, as a decimal bit field.
+ * @param id The user's id.
+ * @returns The member object.
+ */
+export function member(permissions: string, id = "666666666666666666"): Record<string, unknown> {
+  return {
+    user: { id, username: `user${id.slice(-2)}`, discriminator: "0", avatar: null, global_name: null },
+    permissions,
+    roles: [],
+    joined_at: new Date().toISOString(),
+    deaf: false,
+    mute: false,
+    flags: 0,
+  };
+}
+
 /** A fresh Discord-style id. */
 export const snowflake = (): string => String(nextSnowflake++);
 
@@ -303,19 +323,7 @@ export function startDiscordFake(options: { refusePrivilegedIntents?: boolean } 
       });
       return { id, token };
     },
-    async waitFor(match, timeoutMs = 20_000) {
-      const until = performance.now() + timeoutMs;
-      while (performance.now() < until) {
-        const hit = calls.find(match);
-        if (hit) return hit;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      throw new Error(
-        `No matching Discord call within ${timeoutMs} ms; calls: ${
-          JSON.stringify(calls.map((c) => `${c.method} ${c.path}`))
-        }`,
-      );
-    },
+    waitFor: (match, timeoutMs) => waitForCall(calls, match, (c) => `${c.method} ${c.path}`, timeoutMs),
     async close() {
       try {
         socket?.close();

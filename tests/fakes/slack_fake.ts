@@ -7,6 +7,7 @@
  * @module
  */
 import { createHmac } from "node:crypto";
+import { waitForCall } from "./_wait.ts";
 
 /** One Web API call the app made. */
 export interface SlackCall {
@@ -144,17 +145,7 @@ export function startSlackFake(botToken: string): SlackFake {
       };
     },
     setAdmin: (user) => void admins.add(user),
-    async waitFor(match, timeoutMs = 20_000) {
-      const until = performance.now() + timeoutMs;
-      while (performance.now() < until) {
-        const hit = calls.find(match);
-        if (hit) return hit;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      throw new Error(
-        `No matching Slack call within ${timeoutMs} ms; calls: ${calls.map((c) => c.method).join(", ")}`,
-      );
-    },
+    waitFor: (match, timeoutMs) => waitForCall(calls, match, (c) => c.method, timeoutMs),
     close: () => server.shutdown(),
   };
 }
