@@ -36,6 +36,19 @@ export interface SimilarAnswer {
   elapsedMs: number;
   index: "flat" | "ivf";
   indexVersion: number;
+  /** `clip` (whole clip vectors) or `segment` (window vectors). */
+  method: "clip" | "segment";
+}
+
+/**
+ * The answer's footer: time taken, and what answered.
+ *
+ * @param a The answer.
+ * @returns E.g. `Answered in 0.42 s · flat index v3` (`· segment search` for segment search).
+ */
+export function answeredLine(a: SimilarAnswer): string {
+  const how = a.method === "segment" ? " · segment search" : "";
+  return `Answered in ${(a.elapsedMs / 1000).toFixed(2)} s · ${a.index} index v${a.indexVersion}${how}`;
 }
 
 /** Stable identifiers of notices, for logs and tests. */
@@ -245,6 +258,7 @@ export interface SimilarAnswerInput {
   elapsedMs: number;
   index: "flat" | "ivf";
   indexVersion: number;
+  method: "clip" | "segment";
 }
 
 /**
@@ -267,6 +281,7 @@ export function similarAnswer(input: SimilarAnswerInput): SimilarAnswer {
     elapsedMs: input.elapsedMs,
     index: input.index,
     indexVersion: input.indexVersion,
+    method: input.method,
   };
 }
 

@@ -59,6 +59,14 @@ import {
   summarizeUpdate,
   type UpdateSummary,
 } from "./reindex.ts";
+import {
+  aggregateWindowHits,
+  clipWindows,
+  WINDOW_VECTOR_SIZE,
+  windowHitsFor,
+  windowRows,
+  WINDOWS_PER_CLIP,
+} from "./segment_search.ts";
 import { cutSegments } from "./segments.ts";
 import {
   buildVectorIndex,
@@ -79,13 +87,20 @@ export interface SimilarOptions {
   genre?: string;
   /** Where the clip begins in the file, in seconds. @default 0 */
   startSeconds?: number;
+  /** Whole-clip or segment search. @default config.searchMethod */
+  method?: SearchMethod;
 }
 
 /** Which index answered, and which version of it. */
 export interface AnsweredBy {
   index: IndexKind;
   indexVersion: number;
+  /** `clip`: whole 2304-d clip vectors (the paper's method); `segment`: window vectors matched across windows. */
+  method: SearchMethod;
 }
+
+/** How clips are compared: see {@linkcode AnsweredBy.method}. */
+export type SearchMethod = "clip" | "segment";
 
 /** What {@linkcode App.analyze} heard in a clip. */
 export interface ClipReport extends ClipAnalysis {
@@ -374,9 +389,22 @@ export function createApp(config: Config, logger: Logger): App {
         },
         publish: async (vectors, trackIds, leftOut) => {
           const common = { metric: config.metric, vectors, dim: emb.dims, trackIds, logger };
-          let flat, ivf;
+          let flat, ivf, windows;
           try {
             flat = buildVectorIndex({ ...common, kind: "flat" });
+            // The window index for segment search: each track's three 768-d window vectors.
+            const rows = windowRows(
+              trackIds.map((_, i) => vectors.subarray(i * emb.dims, (i + 1) * emb.dims)),
+              trackIds,
+            );
+            windows = buildVectorIndex({
+              kind: "flat",
+              metric: "l2",
+              vectors: rows.vectors,
+              dim: WINDOW_VECTOR_SIZE,
+              trackIds: rows.trackIds,
+              logger,
+            });
             // A small catalog gets no IVF index: `ivf` searches then use the flat one. Stored
             // with the configured nprobe, so serving needs no other value.
             ivf = ivfSupported(trackIds.length, emb.dims)
@@ -399,7 +427,7 @@ export function createApp(config: Config, logger: Logger): App {
           };
           let version: number;
           try {
-            version = await store.writeVersion({ flat, ivf, meta });
+            version = await store.writeVersion({ flat, ivf, windows, meta });
           } catch (err) {
             throw new SoundalikeError(
               ErrorCode.IndexFailed,
@@ -461,11 +489,42 @@ export function createApp(config: Config, logger: Logger): App {
    * Searching the current index of one kind; `served` hears which version and which kind answered
    * (`ivf` is served by the exact index for a catalog too small for IVF).
    */
-  const searchDeps = (kind: IndexKind, nprobe: number, served: (v: AnsweredBy) => void): SearchDeps => ({
+  const searchDeps = (
+    kind: IndexKind,
+    nprobe: number,
+    method: SearchMethod,
+    served: (v: AnsweredBy) => void,
+  ): SearchDeps => ({
     search: async (vector, k, filter) => {
       const idx = await indexes();
+      const windows = method === "segment" ? await idx.windows() : undefined;
+      if (windows !== undefined) {
+        served({ index: "flat", indexVersion: idx.version, method: "segment" });
+        const queries = concatWindows(vector);
+        // Window distances (three unit blocks, 0-6) are scaled to the clip scale (nine blocks, 0-18),
+        // so similarity percentages and the duplicate threshold mean the same for both methods.
+        const neighbours = searchKeeping(
+          (depth) =>
+            aggregateWindowHits(
+              windows.searchBatch(queries, Math.min(windows.size, windowHitsFor(depth, 0))),
+              depth,
+            ).map((h) => ({ trackId: h.trackId, distance: h.distance * WINDOWS_PER_CLIP })),
+          idx.meta.count,
+          k,
+          filter,
+        );
+        return { neighbours, metric: "l2" };
+      }
+      if (method === "segment") {
+        logger.info(
+          "This index version has no window index (built before segment search): a clip search answers",
+          {
+            version: idx.version,
+          },
+        );
+      }
       const index = kind === "flat" ? idx.flat : idx.ivf;
-      served({ index: index.kind, indexVersion: idx.version });
+      served({ index: index.kind, indexVersion: idx.version, method: "clip" });
       const neighbours = searchKeeping(
         (depth) => index.search(vector, depth, { nprobe }),
         index.size,
@@ -491,14 +550,18 @@ export function createApp(config: Config, logger: Logger): App {
       const nprobe = options.nprobe ?? config.nprobe;
       // The genre is checked before anything is decoded: a typo costs nothing.
       const keep = options.genre === undefined ? undefined : await genreTracks(options.genre);
-      let answered: AnsweredBy = { index: kind, indexVersion: 0 };
+      let answered: AnsweredBy = {
+        index: kind,
+        indexVersion: 0,
+        method: options.method ?? config.searchMethod,
+      };
       // Everything else is opened lazily by recommendForFile's order (decode first), so a bad clip
       // loads no model or index and creates no database.
       const result = await recommendForFile(
         {
           decode,
           embed: async (segments) => (await (await embedder()).analyzeMany([segments]))[0]!,
-          ...searchDeps(kind, nprobe, (v) => (answered = v)),
+          ...searchDeps(kind, nprobe, options.method ?? config.searchMethod, (v) => (answered = v)),
           trackIdForFile,
         },
         path,
@@ -527,9 +590,13 @@ export function createApp(config: Config, logger: Logger): App {
         getTrackCards(database, [trackId]).then((c) => c[0]),
       ]);
       if (lookup.found !== "vector" || seed === undefined) throw gone();
-      let answered: AnsweredBy = { index: kind, indexVersion: 0 };
+      let answered: AnsweredBy = {
+        index: kind,
+        indexVersion: 0,
+        method: options.method ?? config.searchMethod,
+      };
       const result = await recommendForVector(
-        searchDeps(kind, nprobe, (v) => (answered = v)),
+        searchDeps(kind, nprobe, options.method ?? config.searchMethod, (v) => (answered = v)),
         lookup.vector,
         {
           excludeTrackId: trackId,
@@ -555,9 +622,18 @@ export function createApp(config: Config, logger: Logger): App {
     async similarToVector(vector, options = {}) {
       const kind = options.index ?? config.indexKind;
       const keep = options.genre === undefined ? undefined : await genreTracks(options.genre);
-      let answered: AnsweredBy = { index: kind, indexVersion: 0 };
+      let answered: AnsweredBy = {
+        index: kind,
+        indexVersion: 0,
+        method: options.method ?? config.searchMethod,
+      };
       const result = await recommendForVector(
-        searchDeps(kind, options.nprobe ?? config.nprobe, (v) => (answered = v)),
+        searchDeps(
+          kind,
+          options.nprobe ?? config.nprobe,
+          options.method ?? config.searchMethod,
+          (v) => (answered = v),
+        ),
         vector,
         {
           ...(options.k === undefined ? {} : { k: options.k }),
@@ -678,4 +754,12 @@ async function readFma(
     logger,
   });
   return { audioRoot, result };
+}
+
+/** A clip vector's three window vectors, one after another (the queries of a segment search). */
+function concatWindows(vector: Float32Array): Float32Array {
+  const windows = clipWindows(vector);
+  const out = new Float32Array(windows.length * WINDOW_VECTOR_SIZE);
+  windows.forEach((w, i) => out.set(w, i * WINDOW_VECTOR_SIZE));
+  return out;
 }

@@ -445,6 +445,8 @@ export interface IndexMeta {
    * ({@linkcode ivfSupported}), else `["flat", "ivf"]` (also assumed when absent).
    */
   kinds?: IndexKind[];
+  /** Whether the version holds the window index for segment search (`windows.faiss`). */
+  windows?: boolean;
 }
 
 /** A loaded version. */
@@ -457,6 +459,11 @@ export interface StoredIndexes {
    */
   ivf: VectorIndex;
   meta: IndexMeta;
+  /**
+   * The window index for segment search (flat, 768-d, three rows per track), loaded on first use;
+   * `undefined` when the version was built without one.
+   */
+  windows(): Promise<VectorIndex | undefined>;
 }
 
 /** Options of {@linkcode IndexStore}. */
@@ -555,14 +562,21 @@ export class IndexStore {
    * @returns The new version number.
    */
   async writeVersion(
-    input: { flat: VectorIndex; ivf: VectorIndex | undefined; meta: IndexMeta },
+    input: { flat: VectorIndex; ivf: VectorIndex | undefined; windows?: VectorIndex; meta: IndexMeta },
     hooks: { afterFile?: (path: string) => void } = {},
   ): Promise<number> {
-    const { flat, ivf } = input;
+    const { flat, ivf, windows } = input;
     if (flat.kind !== "flat" || (ivf !== undefined && ivf.kind !== "ivf")) {
       throw new TypeError("Expected a flat and an optional IVF index");
     }
-    const meta: IndexMeta = { ...input.meta, kinds: ivf === undefined ? ["flat"] : ["flat", "ivf"] };
+    const meta: IndexMeta = {
+      ...input.meta,
+      kinds: ivf === undefined ? ["flat"] : ["flat", "ivf"],
+      ...(windows ? { windows: true } : {}),
+    };
+    if (windows !== undefined && (windows.kind !== "flat" || windows.size !== 3 * meta.count)) {
+      throw new Error("The window index must be flat, with three rows per track");
+    }
     for (const idx of ivf === undefined ? [flat] : [flat, ivf]) {
       if (idx.size !== meta.count || idx.dim !== meta.dim || idx.metric !== meta.metric) {
         throw new Error(`A ${idx.kind} index disagrees with the metadata (count, dim or metric)`);
@@ -589,6 +603,10 @@ export class IndexStore {
     if (ivf !== undefined) {
       await saveVectorIndex(ivf, tmp, "ivf");
       after(`${tmp}/ivf.faiss`);
+    }
+    if (windows !== undefined) {
+      await saveVectorIndex(windows, tmp, "windows");
+      after(`${tmp}/windows.faiss`);
     }
     await writeFileSynced(
       `${tmp}/meta.json`,
@@ -654,7 +672,18 @@ export class IndexStore {
         { version },
       );
     }
-    return { version, flat, ivf, meta };
+    // The window index is only read when a segment search asks for it: memory is spent for it only
+    // where that search is used.
+    let windows: Promise<VectorIndex | undefined> | undefined;
+    const logger = this.#logger;
+    const loadWindows = () =>
+      windows ??= meta.windows
+        ? loadVectorIndex(dir, "windows", { logger }).catch((err) => {
+          windows = undefined;
+          throw this.#missing(`the window index in ${dir} is missing or damaged`, err);
+        })
+        : Promise.resolve(undefined);
+    return { version, flat, ivf, meta, windows: loadWindows };
   }
 
   #missing(detail: string, cause?: unknown): SoundalikeError {

@@ -418,3 +418,33 @@ Deno.test("IndexStore: a version without an IVF index serves ivf from the flat i
     assert.equal(records.filter((r) => /too few for an IVF index/.test(r.msg)).length, 1);
   });
 });
+
+Deno.test("IndexStore keeps an optional window index, loaded only when asked for", async () => {
+  await withTempDir(async (dir) => {
+    const store = new IndexStore(dir, { logger: silentLogger });
+    const a = buildPair(200, 12);
+    const rows = clustered(600, 6, 8, 13);
+    const rowIds = trackIdsFor(200).flatMap((id) => [id, id, id]);
+    const windows = buildVectorIndex({
+      kind: "flat",
+      metric: "l2",
+      vectors: rows,
+      dim: 6,
+      trackIds: rowIds,
+      logger: silentLogger,
+    });
+    await store.writeVersion({ flat: a.flat, ivf: a.ivf, windows, meta: metaFor(200) });
+    const loaded = await store.loadCurrent();
+    assert.equal(loaded.meta.windows, true);
+    const w = await loaded.windows();
+    assert.equal(w?.size, 600);
+    assert.equal(w!.search(rows.subarray(7 * 6, 8 * 6), 1)[0]!.trackId, rowIds[7]);
+    assert.equal(await loaded.windows(), w, "loaded once");
+    await store.writeVersion({ flat: a.flat, ivf: a.ivf, meta: metaFor(200) });
+    assert.equal(await (await store.loadCurrent()).windows(), undefined, "a version without one");
+    await assert.rejects(
+      store.writeVersion({ flat: a.flat, ivf: a.ivf, windows: a.flat, meta: metaFor(200) }),
+      /three rows per track/,
+    );
+  });
+});

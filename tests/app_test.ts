@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { isSoundalikeError } from "../core/errors.ts";
+import { ffmpeg } from "./audio_fixtures.ts";
 import { openTestCatalog } from "./catalog_fixture.ts";
 
 Deno.test("App answers similar, genre-filtered, offset and More-like queries on a real indexed catalog", async (t) => {
@@ -71,6 +72,32 @@ Deno.test("App answers similar, genre-filtered, offset and More-like queries on 
         assert.deepEqual(
           rest.recommendations.map((r) => r.trackId),
           all.recommendations.slice(4, 7).map((r) => r.trackId),
+        );
+      },
+    );
+
+    await t.step(
+      "segment search matches an excerpt's windows to its source's and says it answered",
+      async () => {
+        const excerpt = join(catalog.dataDir, "excerpt.wav");
+        await ffmpeg([
+          "-ss",
+          "3",
+          "-t",
+          "5",
+          "-i",
+          join(catalog.catalogDir, catalog.tracks[4]!.path),
+          excerpt,
+        ]);
+        const bySegment = await app.similar(excerpt, { k: 3, method: "segment" });
+        assert.equal(bySegment.method, "segment");
+        assert.equal(bySegment.recommendations[0]!.title, catalog.tracks[4]!.title);
+        const byClip = await app.similar(excerpt, { k: 3 });
+        assert.equal(byClip.method, "clip");
+        const jazz = await app.similar(excerpt, { k: 5, method: "segment", genre: "Jazz" });
+        assert.ok(
+          jazz.recommendations.every((r) => r.genre === "Jazz"),
+          "filters apply to segment search too",
         );
       },
     );

@@ -5,6 +5,7 @@
 import { formatClock } from "../../core/mod.ts";
 import {
   type Answer,
+  answeredLine,
   formatEta,
   type HeardLabel,
   type HelpAnswer,
@@ -109,7 +110,7 @@ function renderSimilar(a: SimilarAnswer): string {
     if (t.url) lines.push(`    ${t.url}`);
   }
   lines.push("");
-  lines.push(`Answered in ${(a.elapsedMs / 1000).toFixed(2)} s · ${a.index} index v${a.indexVersion}`);
+  lines.push(answeredLine(a));
   return lines.join("\n");
 }
 

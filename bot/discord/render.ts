@@ -15,6 +15,7 @@ import {
 import { formatClock } from "../../core/mod.ts";
 import {
   type Answer,
+  answeredLine,
   formatEta,
   type HeardLabel,
   progressBar,
@@ -206,7 +207,7 @@ function renderSimilar(a: SimilarAnswer): DiscordMessage {
     };
   });
   const last = embeds.at(-1);
-  const footer = `Answered in ${(a.elapsedMs / 1000).toFixed(2)} s · ${a.index} index v${a.indexVersion}`;
+  const footer = answeredLine(a);
   if (last) last.footer = { text: footer };
   else header.push(`-# ${footer}`);
   const more: APIButtonComponent[] = a.tracks.map((t) => ({

@@ -47,6 +47,7 @@ export async function runMoreLike(
       trackLabels: labels,
       elapsedMs: performance.now() - receivedAt,
       index: result.index,
+      method: result.method,
       indexVersion: result.indexVersion,
     });
   } catch (err) {

@@ -319,6 +319,7 @@ async function answerShare(
       : [],
     elapsedMs: performance.now() - started,
     index: found.index,
+    method: found.method,
     indexVersion: found.indexVersion,
   });
 }

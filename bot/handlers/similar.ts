@@ -200,6 +200,7 @@ async function search(services: BotServices, checked: CheckedSimilar): Promise<S
     notes,
     elapsedMs: performance.now() - checked.receivedAt,
     index: result.index,
+    method: result.method,
     indexVersion: result.indexVersion,
   });
 }

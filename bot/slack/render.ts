@@ -7,6 +7,7 @@
 import { formatClock } from "../../core/mod.ts";
 import {
   type Answer,
+  answeredLine,
   formatEta,
   type HeardLabel,
   progressBar,
@@ -215,7 +216,7 @@ function renderSimilar(a: SimilarAnswer): SlackMessage {
   }
   blocks.push({
     type: "context",
-    elements: [md(`Answered in ${(a.elapsedMs / 1000).toFixed(2)} s · ${a.index} index v${a.indexVersion}`)],
+    elements: [md(answeredLine(a))],
   });
   return { text: `${a.tracks.length} tracks: ${a.heading}`, blocks };
 }

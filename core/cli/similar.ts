@@ -1,5 +1,5 @@
 /**
- * `deno task similar <audio-file> [--k 5] [--index flat|ivf] [--nprobe N] [--json]`
+ * `deno task similar <audio-file> [--k 5] [--index flat|ivf] [--method clip|segment] [--nprobe N] [--json]`
  *
  * Prints the k catalog tracks most similar to a clip. With `--json`, standard output is a JSON
  * array of objects with `rank, trackId, title, artist, album, genre, durationSeconds, license, url,
@@ -13,11 +13,13 @@ import type { Recommendation } from "../recommend.ts";
 import { parseCliArgs, runCli, UsageError } from "./_run.ts";
 
 const USAGE = `
-Usage: deno task similar <audio-file> [--k 5] [--index flat|ivf] [--nprobe N] [--json] [--timings]
+Usage: deno task similar <audio-file> [--k 5] [--index flat|ivf] [--method clip|segment] [--nprobe N] [--json] [--timings]
 
 Finds the catalog tracks that sound most like the clip (any format ffmpeg reads, 3 s or longer).
   --k N          how many tracks (default 5)
   --index KIND   flat (exact) or ivf (fast); default from SOUNDALIKE_INDEX
+  --method M     clip (whole clip vectors, the paper's method) or segment (each 10 s window matched
+                 to the catalog's windows: better for excerpts); default from SOUNDALIKE_SEARCH
   --nprobe N     IVF lists to search; default from SOUNDALIKE_NPROBE
   --json         print a JSON array instead of a table
   --timings      print the time spent in each stage on standard error
@@ -28,6 +30,7 @@ if (import.meta.main) {
     const { values, positionals } = parseCliArgs({
       k: { type: "string" },
       index: { type: "string" },
+      method: { type: "string" },
       nprobe: { type: "string" },
       json: { type: "boolean" },
       timings: { type: "boolean" },
@@ -39,6 +42,8 @@ if (import.meta.main) {
     }
     const index = values.index ?? config.indexKind;
     if (index !== "flat" && index !== "ivf") throw new UsageError(`--index must be flat or ivf`);
+    const method = values.method ?? config.searchMethod;
+    if (method !== "clip" && method !== "segment") throw new UsageError(`--method must be clip or segment`);
     const nprobe = values.nprobe === undefined ? config.nprobe : Number(values.nprobe);
     if (!Number.isInteger(nprobe) || nprobe < 1) {
       throw new UsageError(`--nprobe must be a positive whole number`);
@@ -46,7 +51,12 @@ if (import.meta.main) {
 
     const app = createApp(config, logger);
     try {
-      const result = await app.similar(resolve(config.cwd, positionals[0] as string), { k, index, nprobe });
+      const result = await app.similar(resolve(config.cwd, positionals[0] as string), {
+        k,
+        index,
+        nprobe,
+        method,
+      });
       if (values.json) {
         console.log(JSON.stringify(result.recommendations, null, 2));
       } else {
