@@ -109,7 +109,9 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     if (config.discord) discord = await startDiscord(services, config.discord);
     if (config.slack) slack = await startSlack(services, config.slack);
     partyTimer = setInterval(() => {
-      endIdleParties(services).then(async (ended) => {
+      const platforms = [discord && "discord", slack && "slack", !discord && !slack && "console"]
+        .filter((p): p is string => typeof p === "string");
+      endIdleParties(services, new Date(), platforms).then(async (ended) => {
         for (const { party, summary } of ended) {
           logger.info("A quiet party ended", {
             party: party.name,

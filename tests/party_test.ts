@@ -201,7 +201,8 @@ Deno.test({
       await t.step("a quiet party ends by itself with its summary", async () => {
         await partyStart(services, host, "Sleepy");
         const now = new Date(Date.now() + 31 * 60_000);
-        const ended = await endIdleParties(services, now);
+        assert.deepEqual(await endIdleParties(services, now, ["discord"]), [], "only the platforms served");
+        const ended = await endIdleParties(services, now, ["console"]);
         assert.deepEqual(ended.map((e) => [e.party.name, e.summary.ended]), [["Sleepy", "idle"]]);
         assert.deepEqual(await endIdleParties(services, now), []);
       });

@@ -188,15 +188,19 @@ export async function partyStop(
  *
  * @param services The bot's services and the party store.
  * @param now The current time (a seam for tests).
+ * @param platforms Only parties on these platforms (the ones this process serves, so each summary can
+ *   be posted); all when not given.
  * @returns Each ended party with its summary, to post in its channel.
  */
 export async function endIdleParties(
   services: PartyServices,
   now = new Date(),
+  platforms?: readonly string[],
 ): Promise<{ party: PartyRecord; summary: PartySummaryAnswer }[]> {
   const before = new Date(now.getTime() - services.app.config.party.idleMinutes * 60_000);
   const out: { party: PartyRecord; summary: PartySummaryAnswer }[] = [];
   for (const party of await services.parties.idleSince(before)) {
+    if (platforms !== undefined && !platforms.includes(party.platform)) continue;
     const ended = await services.parties.end(party.id);
     if (ended) out.push({ party: ended, summary: await summarize(services, ended, "idle") });
   }
