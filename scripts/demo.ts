@@ -52,6 +52,7 @@ const query = join(queryDir, "fma_demo", "fma_small", "900", "900001.mp3");
 await step("Finding the five most similar catalog tracks", ["task", "similar", query, "--timings"]);
 console.log(
   `\nTry your own clip: node_modules/.bin/deno task similar <audio-file> [--json]\n` +
+    `Try the bot in this terminal (no accounts needed): node_modules/.bin/deno task bot, then /help\n` +
     `The demo catalog is synthetic audio made by the corpus generator; index real FMA data with\n` +
     `node_modules/.bin/deno task reindex <fma-dir> --fma`,
 );
