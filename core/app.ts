@@ -523,7 +523,7 @@ export function createApp(config: Config, logger: Logger): App {
           },
         );
       }
-      const index = kind === "flat" ? idx.flat : idx.ivf;
+      const index = kind === "flat" ? idx.flat : await idx.ivf();
       served({ index: index.kind, indexVersion: idx.version, method: "clip" });
       const neighbours = searchKeeping(
         (depth) => index.search(vector, depth, { nprobe }),
@@ -653,6 +653,9 @@ export function createApp(config: Config, logger: Logger): App {
       const [emb] = await Promise.all([embedder(), db()]);
       try {
         const idx = await indexes();
+        // What the configured defaults search is loaded now, so the first answer does not wait for it.
+        if (config.indexKind === "ivf") await idx.ivf();
+        if (config.searchMethod === "segment") await idx.windows();
         return {
           indexedTracks: idx.meta.count,
           indexVersion: idx.version,

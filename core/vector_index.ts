@@ -454,10 +454,10 @@ export interface StoredIndexes {
   version: number;
   flat: VectorIndex;
   /**
-   * The IVF index; the flat index itself (`kind` `"flat"`) when the version has none because the
-   * catalog was too small, so `ivf` searches are exact there.
+   * The IVF index, loaded on first use; the flat index itself (`kind` `"flat"`) when the version has
+   * none because the catalog was too small, so `ivf` searches are exact there.
    */
-  ivf: VectorIndex;
+  ivf(): Promise<VectorIndex>;
   meta: IndexMeta;
   /**
    * The window index for segment search (flat, 768-d, three rows per track), loaded on first use;
@@ -642,40 +642,48 @@ export class IndexStore {
     const dir = `${this.dir}/v${version}`;
     let meta: IndexMeta;
     let flat: VectorIndex;
-    let ivf: VectorIndex;
+    const logger = this.#logger;
     try {
       meta = JSON.parse(await Deno.readTextFile(`${dir}/meta.json`)) as IndexMeta;
       if (opts.expectModelsHash !== undefined && meta.modelsHash !== opts.expectModelsHash) {
         throw this.#missing("the search index was built with other models");
       }
-      const logger = this.#logger;
       flat = await loadVectorIndex(dir, "flat", { logger });
-      ivf = (meta.kinds ?? ["flat", "ivf"]).includes("ivf")
-        ? await loadVectorIndex(
-          dir,
-          "ivf",
-          opts.defaultNprobe === undefined ? { logger } : { defaultNprobe: opts.defaultNprobe, logger },
-        )
-        : flat;
     } catch (err) {
       if (err instanceof SoundalikeError) throw err;
       throw this.#missing(`the search index in ${dir} is missing or damaged`, err);
     }
-    if (flat.size !== meta.count || ivf.size !== meta.count) {
+    if (flat.size !== meta.count) {
       throw this.#missing(`the search index in ${dir} does not match its metadata`);
     }
     this.#logger.debug("Loaded index version", { version, count: meta.count });
-    if (ivf === flat) {
-      this.#logger.info(
-        `The catalog's ${meta.count} tracks are too few for an IVF index (it needs ${MIN_IVF_VECTORS}): ` +
-          "ivf searches use the exact index",
-        { version },
-      );
-    }
-    // The window index is only read when a segment search asks for it: memory is spent for it only
-    // where that search is used.
+    // The IVF and window indexes are read when a search first asks for them: a process that only
+    // serves exact whole-clip searches never holds them in memory.
+    let ivf: Promise<VectorIndex> | undefined;
+    const loadIvf = () =>
+      ivf ??= (async () => {
+        if (!(meta.kinds ?? ["flat", "ivf"]).includes("ivf")) {
+          logger.info(
+            `The catalog's ${meta.count} tracks are too few for an IVF index (it needs ${MIN_IVF_VECTORS}): ` +
+              "ivf searches use the exact index",
+            { version },
+          );
+          return flat;
+        }
+        try {
+          const index = await loadVectorIndex(
+            dir,
+            "ivf",
+            opts.defaultNprobe === undefined ? { logger } : { defaultNprobe: opts.defaultNprobe, logger },
+          );
+          if (index.size !== meta.count) throw new Error("size differs from the metadata");
+          return index;
+        } catch (err) {
+          ivf = undefined;
+          throw this.#missing(`the IVF index in ${dir} is missing or damaged`, err);
+        }
+      })();
     let windows: Promise<VectorIndex | undefined> | undefined;
-    const logger = this.#logger;
     const loadWindows = () =>
       windows ??= meta.windows
         ? loadVectorIndex(dir, "windows", { logger }).catch((err) => {
@@ -683,7 +691,7 @@ export class IndexStore {
           throw this.#missing(`the window index in ${dir} is missing or damaged`, err);
         })
         : Promise.resolve(undefined);
-    return { version, flat, ivf, meta, windows: loadWindows };
+    return { version, flat, ivf: loadIvf, meta, windows: loadWindows };
   }
 
   #missing(detail: string, cause?: unknown): SoundalikeError {

@@ -309,7 +309,7 @@ Deno.test("IndexStore.writeVersion() swaps CURRENT, serves the new version and k
     assert.equal(loaded.version, 3);
     assert.equal(loaded.meta.count, 300);
     assert.equal(loaded.flat.size, 300);
-    assert.equal(loaded.ivf.defaultNprobe, 3);
+    assert.equal((await loaded.ivf()).defaultNprobe, 3);
     const q = c.vectors.subarray(5 * DIM, 6 * DIM);
     assert.equal(loaded.flat.search(q, 1)[0]!.trackId, trackIdsFor(300)[5]);
     await assert.rejects(
@@ -351,17 +351,18 @@ Deno.test("IndexStore: a crash mid-build leaves the old version serving; the nex
   });
 });
 
-Deno.test("IndexStore.loadCurrent() reports a damaged version as IndexMissing", async () => {
+Deno.test("IndexStore reports a damaged version as IndexMissing: flat at load, IVF when first used", async () => {
   await withTempDir(async (dir) => {
     const store = new IndexStore(dir, { logger: silentLogger, reindexHint: "data/catalog" });
     const a = buildPair(200, 12);
     await store.writeVersion({ flat: a.flat, ivf: a.ivf, meta: metaFor(200) });
+    const missing = (err: unknown) =>
+      isSoundalikeError(err, "index_missing") && /deno task reindex data\/catalog/.test(err.message);
     await Deno.remove(`${dir}/v1/ivf.faiss`);
-    await assert.rejects(
-      store.loadCurrent(),
-      (err: unknown) =>
-        isSoundalikeError(err, "index_missing") && /deno task reindex data\/catalog/.test(err.message),
-    );
+    const loaded = await store.loadCurrent();
+    await assert.rejects(loaded.ivf(), missing);
+    await Deno.remove(`${dir}/v1/flat.faiss`);
+    await assert.rejects(store.loadCurrent(), missing);
   });
 });
 
@@ -399,11 +400,11 @@ Deno.test("IndexStore: a version without an IVF index serves ivf from the flat i
     for await (const e of Deno.readDir(`${dir}/v1`)) names.push(e.name);
     assert.deepEqual(names.sort(), ["flat.faiss", "flat.json", "meta.json"]);
     const loaded = await store.loadCurrent();
-    assert.equal(loaded.ivf, loaded.flat);
-    assert.equal(loaded.ivf.kind, "flat");
+    assert.equal(await loaded.ivf(), loaded.flat);
+    assert.equal((await loaded.ivf()).kind, "flat");
     assert.deepEqual(loaded.meta.kinds, ["flat"]);
     const q = a.vectors.subarray(0, 3 * DIM);
-    assert.deepEqual(loaded.ivf.searchBatch(q, 5, { nprobe: 1 }), a.flat.searchBatch(q, 5));
+    assert.deepEqual((await loaded.ivf()).searchBatch(q, 5, { nprobe: 1 }), a.flat.searchBatch(q, 5));
     const info = records.filter((r) => r.level === "info" && /too few for an IVF index/.test(r.msg));
     assert.equal(info.length, 1);
     assert.equal(
@@ -413,7 +414,7 @@ Deno.test("IndexStore: a version without an IVF index serves ivf from the flat i
     // A version with both says nothing of the kind.
     await store.writeVersion({ flat: a.flat, ivf: a.ivf, meta: metaFor(200) });
     const both = await store.loadCurrent();
-    assert.equal(both.ivf.kind, "ivf");
+    assert.equal((await both.ivf()).kind, "ivf");
     assert.deepEqual(both.meta.kinds, ["flat", "ivf"]);
     assert.equal(records.filter((r) => /too few for an IVF index/.test(r.msg)).length, 1);
   });
