@@ -60,6 +60,11 @@ export class WorkQueue {
     return this.#waiting.length;
   }
 
+  /** Whether a job submitted now would be refused: every slot busy and the line full. */
+  get full(): boolean {
+    return this.#running >= this.#concurrency && this.#waiting.length >= this.#capacity;
+  }
+
   /**
    * Where a new job would wait: 0 when it would start at once, otherwise its place in line (1 = next).
    *

@@ -17,6 +17,7 @@ Deno.test("WorkQueue.run() runs at most `concurrency` jobs and tells waiters the
   const c = queue.run(() => Promise.resolve(order.push("c")), (p) => positions.c!.push(p));
   assert.equal(queue.running, 1);
   assert.equal(queue.waiting, 2);
+  assert.equal(queue.full, true);
   await assert.rejects(
     queue.run(() => Promise.resolve(0)),
     (e) => e instanceof QueueRefused && e.reason === "full",

@@ -136,7 +136,7 @@ export function checkSimilar(services: BotServices, request: SimilarRequest): No
 export function admit(services: BotServices, requester: Requester): NoticeAnswer | undefined {
   const { queue, limiter } = services;
   if (services.signal.aborted) return notice("error", "unavailable", "I'm restarting: try again in a moment");
-  if (queue.nextPosition() > services.app.config.bot.queueSize) {
+  if (queue.full) {
     return notice("error", "busy", "I'm busy with a lot of clips right now: try again in a minute");
   }
   const rate = limiter.take(`${requester.platform}:${requester.userId}`);
