@@ -193,6 +193,31 @@ Deno.test("Slack: mentions, the /similar modal, shortcuts, More like, /reindex, 
       },
     );
 
+    await t.step("a modal submitted without a file keeps the modal open with the field's error", async () => {
+      const res = await sendSigned(
+        events,
+        {
+          payload: {
+            type: "view_submission",
+            team: { id: "T1" },
+            user: { id: "U3", name: "carol" },
+            view: {
+              id: "V3",
+              callback_id: "similar_modal",
+              private_metadata: JSON.stringify({ channel: "C3" }),
+              state: { values: { clip: { clip: { type: "file_input", files: [] } } } },
+            },
+          },
+        },
+        "form",
+        sign,
+      );
+      assert.deepEqual(JSON.parse(res.text), {
+        response_action: "errors",
+        errors: { clip: "Upload an audio clip (MP3, OGG, WAV, FLAC, M4A…)" },
+      });
+    });
+
     await t.step("a submitted modal with a non-audio file is refused privately", async () => {
       const pdf = slack.addFile("paper.pdf", new Uint8Array(100), "application/pdf");
       await sendSigned(
