@@ -29,6 +29,19 @@ export interface TrainedOn {
   segments: { train: number; validation: number; test: number };
   /** For the synthetic corpus: what `corpus.json` says made it (generator version, corpus seed). */
   corpus?: CorpusProvenance;
+  /** For a dataset brought in from a public repository: where it came from and what it held. */
+  source?: DatasetSource;
+  /** Files set aside for an outside check (never trained, validated or tested on). */
+  reserved?: number;
+}
+
+/** Where a dataset came from (its `provenance.json`, e.g. from `deno task fetch-mood`). */
+export interface DatasetSource {
+  repository: string;
+  commit: string;
+  folder?: string;
+  /** Counts as recorded at extraction (files, clips per class, reserved, usable). */
+  counts: Record<string, unknown>;
 }
 
 /** Where a synthetic corpus came from, as recorded in its `corpus.json`. */
@@ -119,6 +132,7 @@ export interface SplitEntry {
   group: string;
   maxSeconds?: number;
   minSeconds?: number;
+  artist?: string;
 }
 
 /** Everything a finished run holds. */

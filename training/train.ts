@@ -44,10 +44,12 @@ import { ErrorCode, SoundalikeError } from "../core/mod.ts";
 import { writeFileAtomic } from "../core/mod.ts";
 import type { Logger } from "../core/mod.ts";
 import type { Dataset, DatasetItem, SkippedFile } from "./datasets/types.ts";
+import { requireClassSizes } from "./datasets/_util.ts";
 import { extractFeatures, type TrackFeatures } from "./features_cache.ts";
 import { buildModel, DEFAULT_MODEL_CONFIG, type ModelConfig } from "./model.ts";
 import {
   type CorpusProvenance,
+  type DatasetSource,
   type EpochRecord,
   type History,
   loadModel,
@@ -87,6 +89,8 @@ export interface TrainOptions {
   kind: "synthetic" | "dataset";
   /** The synthetic corpus's provenance, recorded in `trainedOn`. */
   corpus?: CorpusProvenance;
+  /** A fetched dataset's provenance (repository, commit, counts), recorded in `trainedOn`. */
+  source?: DatasetSource;
   /** Run directory. */
   outDir: string;
   /** @default 30 */
@@ -156,6 +160,7 @@ function toEntry(it: DatasetItem): SplitEntry {
     group: it.group,
     ...(it.maxSeconds === undefined ? {} : { maxSeconds: it.maxSeconds }),
     ...(it.minSeconds === undefined ? {} : { minSeconds: it.minSeconds }),
+    ...(it.artist === undefined ? {} : { artist: it.artist }),
   };
 }
 
@@ -354,6 +359,9 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   };
   const trainTracks = await extract(splits.train, { hopSeconds }, "features (train)");
   const valTracks = await extract(splits.validation, "inference", "features (validation)");
+  // Files that failed to decode (e.g. truncated) must never empty a class silently.
+  requireClassSizes(trainTracks.map((t) => t.item), classes, 1, skipped);
+  requireClassSizes(valTracks.map((t) => t.item), classes, 1, skipped);
   const fingerprint = createHash("sha256")
     .update(
       JSON.stringify({
@@ -389,6 +397,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     examples: { train: trainTracks.length, validation: valTracks.length, test: splits.test.length },
     segments: { train: train.x.length, validation: val.x.length, test: splits.test.length * 3 },
     ...(opts.corpus ? { corpus: opts.corpus } : {}),
+    ...(opts.source ? { source: opts.source } : {}),
+    ...(dataset.reserved?.length ? { reserved: dataset.reserved.length } : {}),
   };
   logger.info("Training data ready", {
     task: opts.task,

@@ -18,7 +18,8 @@ import { type BackendName, setupBackend } from "../backend.ts";
 import { DATASET_LAYOUTS, type DatasetLayout, loadDataset } from "../datasets/mod.ts";
 import { pathIsDir } from "../datasets/_util.ts";
 import { evaluateRun } from "../evaluate.ts";
-import type { CorpusProvenance } from "../run_dir.ts";
+import type { CorpusProvenance, DatasetSource } from "../run_dir.ts";
+import { readMoodProvenance } from "../datasets/mood_fetch.ts";
 import { type Task, TASKS } from "../run_dir.ts";
 import { trainModel, type TrainProgress } from "../train.ts";
 import { runMain } from "./_main.ts";
@@ -141,6 +142,9 @@ async function main(args: string[]): Promise<number> {
       },
     );
   }
+  if (dataset.reserved?.length) {
+    logger.info(`Left out ${dataset.reserved.length} clips reserved for the outside check`);
+  }
   for (const s of dataset.skipped.slice(0, 20)) logger.warn("Skipped", { path: s.path, reason: s.reason });
   if (dataset.skipped.length > 20) {
     logger.warn(`… and ${dataset.skipped.length - 20} more (all listed in splits.json)`);
@@ -163,7 +167,7 @@ async function main(args: string[]): Promise<number> {
       task,
       dataset,
       kind: values.synthetic ? "synthetic" : "dataset",
-      ...(values.synthetic ? await corpusProvenance(values.corpus) : {}),
+      ...(values.synthetic ? await corpusProvenance(values.corpus) : await datasetSource(dir)),
       outDir,
       epochs: intArg("epochs", values.epochs, 30),
       batchSize: intArg("batch", values.batch, 32),
@@ -203,6 +207,14 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) await runMain(main);
+
+/** A fetched dataset's `provenance.json` (repository, commit, counts), when it has one. */
+async function datasetSource(dir: string): Promise<{ source?: DatasetSource }> {
+  const p = await readMoodProvenance(dir);
+  return p === undefined
+    ? {}
+    : { source: { repository: p.repository, commit: p.commit, folder: p.folder, counts: p.counts } };
+}
 
 /** The corpus's `corpus.json` (generator, version, seed), when it has one. */
 async function corpusProvenance(corpusDir: string): Promise<{ corpus?: CorpusProvenance }> {
