@@ -28,3 +28,4 @@ export {
   run as runSession,
 } from "./onnx.ts";
 export * from "./random.ts";
+export * from "./augment.ts";

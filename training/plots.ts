@@ -155,7 +155,11 @@ function linePanel(x0: number, y0: number, w: number, h: number, title: string, 
  * @returns SVG text.
  */
 export function trainingCurvesSvg(epochs: readonly EpochRecord[], title: string): string {
-  const series = (key: keyof EpochRecord, name: string, color: string): Series => ({
+  const series = (
+    key: "loss" | "valLoss" | "accuracy" | "valAccuracy",
+    name: string,
+    color: string,
+  ): Series => ({
     name,
     color,
     points: epochs.map((e) => [e.epoch, e[key]]),

@@ -66,8 +66,16 @@ export interface EpochRecord {
   valAccuracy: number;
   /** Seconds the epoch took (training and validation). */
   seconds: number;
-  /** Training examples (segments) per second. */
+  /** Training windows (classifier and contrastive) per second. */
   examplesPerSecond: number;
+  /** With a contrastive task: its mean training loss (NT-Xent). */
+  contrastiveLoss?: number;
+  /** Its validation loss on fixed pairs (clean middle window vs. an augmented variant 2 s later). */
+  valContrastiveLoss?: number;
+  /** How often a validation clip's augmented view is the nearest to its clean view. */
+  valMatch?: number;
+  /** What early stopping watches: `valLoss + weight * valContrastiveLoss`. */
+  valMonitored?: number;
 }
 
 /** `history.json`. */
@@ -93,7 +101,11 @@ export interface RunConfig {
     batchSize: number;
     learningRate: number;
     patience: number;
-    hopSeconds: number;
+    /** Random windows per training clip and epoch. */
+    windowsPerClip: number;
+    /** Variants per clip (clean + augmented). */
+    variants: number;
+    contrastive?: { weight: number; temperature: number; batch: number; maxShiftFrames: number };
     backend: string;
   };
   createdAt: string;

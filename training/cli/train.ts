@@ -4,7 +4,8 @@
  * ```
  * deno task train --task genre|emotion|instrument
  *   (--data <dir> [--layout gtzan|instruments|mirex|folder] | --synthetic [--corpus .cache/corpus])
- *   [--epochs 30] [--batch 32] [--seed 1] [--lr 0.001] [--patience 5] [--hop 5]
+ *   [--epochs 30] [--batch 32] [--seed 1] [--lr 0.001] [--patience 5] [--windows 3] [--variants 1]
+ *   [--contrast <mood-dir>|self [--contrast-weight 0.5] [--contrast-batch 12] [--temperature 0.2]]
  *   [--out .cache/runs/<task>] [--cache .cache/features] [--resume] [--backend auto|wasm|cpu|tensorflow]
  *   [--oversample] [--no-evaluate] [--verbose]
  * ```
@@ -21,12 +22,13 @@ import { evaluateRun } from "../evaluate.ts";
 import type { CorpusProvenance, DatasetSource } from "../run_dir.ts";
 import { readMoodProvenance } from "../datasets/mood_fetch.ts";
 import { type Task, TASKS } from "../run_dir.ts";
-import { trainModel, type TrainProgress } from "../train.ts";
+import { type ContrastiveTask, trainModel, type TrainProgress } from "../train.ts";
 import { runMain } from "./_main.ts";
 
 const USAGE = `Usage: deno task train --task genre|emotion|instrument
   (--data <dir> [--layout gtzan|instruments|mirex|folder] | --synthetic [--corpus .cache/corpus])
-  [--epochs 30] [--batch 32] [--seed 1] [--lr 0.001] [--patience 5] [--hop 5]
+  [--epochs 30] [--batch 32] [--seed 1] [--lr 0.001] [--patience 5] [--windows 3] [--variants 1]
+  [--contrast <mood-dir>|self [--contrast-weight 0.5] [--contrast-batch 12] [--temperature 0.2]]
   [--out .cache/runs/<task>] [--cache .cache/features] [--resume] [--backend auto|wasm|cpu|tensorflow]
   [--oversample] [--no-evaluate] [--verbose]`;
 
@@ -83,7 +85,12 @@ async function main(args: string[]): Promise<number> {
       seed: { type: "string" },
       lr: { type: "string" },
       patience: { type: "string" },
-      hop: { type: "string" },
+      windows: { type: "string" },
+      variants: { type: "string" },
+      contrast: { type: "string" },
+      "contrast-weight": { type: "string" },
+      "contrast-batch": { type: "string" },
+      temperature: { type: "string" },
       out: { type: "string" },
       cache: { type: "string", default: ".cache/features" },
       resume: { type: "boolean", default: false },
@@ -150,6 +157,25 @@ async function main(args: string[]): Promise<number> {
     logger.warn(`… and ${dataset.skipped.length - 20} more (all listed in splits.json)`);
   }
 
+  let contrastive: ContrastiveTask | undefined;
+  if (values.contrast !== undefined) {
+    const self = values.contrast === "self";
+    const cds = self ? "self" as const : await loadDataset(values.contrast, { layout: "mirex", seed });
+    contrastive = {
+      dataset: cds,
+      ...(self ? {} : await datasetSource(values.contrast)),
+      weight: numArg("contrast-weight", values["contrast-weight"], 0.5),
+      batch: intArg("contrast-batch", values["contrast-batch"], 12, 2),
+      temperature: numArg("temperature", values.temperature, 0.2),
+    };
+    if (cds !== "self") {
+      logger.info(`Contrastive task on ${cds.name}`, {
+        clips: cds.items.length,
+        reserved: cds.reserved?.length ?? 0,
+      });
+    }
+  }
+
   const backend = await setupBackend({ prefer: backendName, logger });
   const outDir = values.out ?? join(".cache", "runs", task);
   const progress = createTrainProgress();
@@ -174,7 +200,9 @@ async function main(args: string[]): Promise<number> {
       seed,
       learningRate: numArg("lr", values.lr, 1e-3),
       patience: intArg("patience", values.patience, 5),
-      hopSeconds: numArg("hop", values.hop, 5),
+      windowsPerClip: intArg("windows", values.windows, 3),
+      variants: intArg("variants", values.variants, 1),
+      ...(contrastive === undefined ? {} : { contrastive }),
       oversample: values.oversample,
       cacheDir: values.cache,
       resume: values.resume,
