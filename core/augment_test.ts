@@ -47,7 +47,7 @@ Deno.test("limit() keeps every sample under the ceiling without clipping the wav
   // the loud half is a scaled sine, not a square wave: energy stays at 300 Hz, little at 900 Hz
   const tail = y.subarray(quiet.length + 4000);
   assert.ok(bandPower(tail, 850, 950) < 1e-3 * bandPower(tail, 250, 350));
-  const clipped = tail.map((v, i) => Math.max(-0.98, Math.min(0.98, loud[4000 + i]!)));
+  const clipped = tail.map((_v, i) => Math.max(-0.98, Math.min(0.98, loud[4000 + i]!)));
   assert.ok(
     bandPower(clipped, 850, 950) > 10 * bandPower(tail, 850, 950),
     "hard clipping would add harmonics",
