@@ -285,6 +285,21 @@ for (const [q, list] of Object.entries(queries)) {
   }
 }
 
+// How far a copy lands from its source (whole-clip squared L2; the product drops hits closer than 1e-4 as
+// duplicates of the query, see core/recommend.ts).
+for (const q of ["Q0 -12 dB", "Q0 +6 dB", "Q1a"]) {
+  const d2 = queries[q]!.map((x) => {
+    const c = catalog[x.clip]!.vector;
+    return x.vector.reduce((s, v, j) => s + (v - c[j]!) ** 2, 0);
+  }).sort((a, b) => a - b);
+  const below = d2.filter((d) => d <= 1e-4).length;
+  console.log(
+    `${q}: squared distance to the source: median ${d2[d2.length >> 1]!.toExponential(2)}, min ${
+      d2[0]!.toExponential(2)
+    }; ${below} of ${d2.length} within the product's duplicate threshold (1e-4)`,
+  );
+}
+
 // Q2: cluster agreement of the top 5 among held-out mood clips.
 const moodIdx = catalog.flatMap((c, i) => (c.mood ? [i] : []));
 const moodSet = new Set(moodIdx);
