@@ -258,9 +258,13 @@ for (const [q, list] of Object.entries(queries)) {
   for (const method of METHODS) {
     for (const kind of KINDS) {
       let first = 0, top5 = 0, firstMood = 0, nMood = 0;
+      const missed: string[] = [];
       for (const query of list) {
         const ranked = rank(query.vector, method, indexes[method][kind], 5);
         const hit = ranked.indexOf(query.clip);
+        if (hit !== 0) {
+          missed.push(`${query.name.split("/").at(-1)} (${hit < 0 ? "not in top 5" : `#${hit + 1}`})`);
+        }
         if (hit === 0) first++;
         if (hit >= 0) top5++;
         if (catalog[query.clip]!.mood) {
@@ -274,6 +278,7 @@ for (const [q, list] of Object.entries(queries)) {
         firstMood: firstMood / nMood,
         firstShared: (first - firstMood) / (list.length - nMood),
         n: list.length,
+        missed,
       };
       results[`${q}/${method}/${kind}`] = r;
       console.log(
@@ -282,6 +287,13 @@ for (const [q, list] of Object.entries(queries)) {
         }) | ${pct(r.top5)} | ${targets[q]} |`,
       );
     }
+  }
+}
+
+for (const q of ["Q0 +6 dB", "Q1a", "Q1b"]) {
+  for (const key of [`${q}/whole/flat`, `${q}/segment/flat`]) {
+    const missed = (results[key] as { missed: string[] }).missed;
+    if (missed.length > 0) console.log(`missed, ${key}: ${missed.join(", ")}`);
   }
 }
 

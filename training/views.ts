@@ -28,7 +28,6 @@ import {
   type DecodedAudio,
   encodeLossy,
   type FeatureParams,
-  isSoundalikeError,
   limit,
   type Logger,
   type LogMel,
@@ -41,8 +40,8 @@ import {
   pinkNoise,
   sha256File,
   whiteNoise,
-  writeFileAtomic,
 } from "../core/mod.ts";
+import { cached, prepareAll, UnusableClip } from "./_clip_cache.ts";
 import type { DatasetItem, SkippedFile } from "./datasets/types.ts";
 
 /** One variant's changes (all optional but the gain). */
@@ -195,8 +194,6 @@ function loopToSegment(samples: Float32Array, length: number): Float32Array {
   return out;
 }
 
-class Unusable extends Error {}
-
 async function renderVariant(
   item: DatasetItem,
   spec: AugmentSpec | null,
@@ -214,7 +211,7 @@ async function renderVariant(
     const audio = await decode(item.path, params.sampleRate);
     if (spec === null) {
       if (item.minSeconds !== undefined && audio.seconds + 1e-6 < item.minSeconds) {
-        throw new Unusable(`shorter than ${item.minSeconds} s (${audio.seconds.toFixed(1)} s)`);
+        throw new UnusableClip(`shorter than ${item.minSeconds} s (${audio.seconds.toFixed(1)} s)`);
       }
       cutSegments(audio, params.segmentSeconds); // the product's length and silence rules
       return audio.samples;
@@ -254,52 +251,25 @@ export async function loadClipViews(
   const { params } = opts;
   const segment = Math.round(params.segmentSeconds * params.sampleRate);
   const tmpDir = await Deno.makeTempDir({ prefix: "soundalike-views-" });
-  const results: (ClipViews | undefined)[] = new Array(items.length);
-  const skipped: SkippedFile[] = [];
-  let next = 0, done = 0;
-  const one = async (item: DatasetItem, variant: number, sha: string | undefined): Promise<MelPower> => {
+  const codec = { encode: encodeMelPower, decode: decodeMelPower };
+  const one = (item: DatasetItem, variant: number, sha: string | undefined): Promise<MelPower> => {
     const spec = variantSpec(opts.seed, item.trackId, variant);
-    let cachePath: string | undefined;
-    if (opts.cacheDir !== undefined && sha !== undefined) {
-      const dir = join(opts.cacheDir, sha.slice(0, 2));
-      cachePath = join(dir, `${sha}-${cacheKey(params, spec, item)}.mp`);
-      try {
-        const cached = decodeMelPower(await Deno.readFile(cachePath));
-        if (cached !== undefined) return cached;
-      } catch (err) {
-        if (!(err instanceof Deno.errors.NotFound)) throw err;
-      }
-      await Deno.mkdir(dir, { recursive: true });
-    }
-    const samples = await renderVariant(item, spec, params, tmpDir, opts.logger);
-    const mp = melPowerSpectrogram(loopToSegment(samples, segment), params);
-    if (cachePath !== undefined) await writeFileAtomic(cachePath, encodeMelPower(mp));
-    return mp;
-  };
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      const item = items[i]!;
-      try {
-        const sha = opts.cacheDir === undefined ? undefined : await sha256File(item.path);
-        const variants: MelPower[] = [];
-        for (let v = 0; v < Math.max(1, opts.variants); v++) variants.push(await one(item, v, sha));
-        results[i] = { item, variants };
-      } catch (err) {
-        if (!(isSoundalikeError(err) || err instanceof Unusable)) throw err;
-        const reason = err instanceof Unusable ? err.message : `${err.code}: ${err.message}`;
-        skipped.push({ path: item.path, reason });
-        opts.logger?.warn("Skipping a dataset file", { path: item.path, reason });
-      }
-      opts.onProgress?.(++done, items.length);
-    }
+    return cached(opts.cacheDir, sha, `${cacheKey(params, spec, item)}.mp`, codec, async () => {
+      const samples = await renderVariant(item, spec, params, tmpDir, opts.logger);
+      return melPowerSpectrogram(loopToSegment(samples, segment), params);
+    });
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, worker));
+    const { results, skipped } = await prepareAll(items, async (item) => {
+      const sha = opts.cacheDir === undefined ? undefined : await sha256File(item.path);
+      const variants: MelPower[] = [];
+      for (let v = 0; v < Math.max(1, opts.variants); v++) variants.push(await one(item, v, sha));
+      return { item, variants };
+    }, opts);
+    return { clips: results, skipped };
   } finally {
     await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
   }
-  return { clips: results.filter((c): c is ClipViews => c !== undefined), skipped };
 }
 
 /**
