@@ -9,6 +9,15 @@
  * (`htk=False`: the Slaney mel scale, linear below 1 kHz and logarithmic above, with "slaney"
  * area normalisation, `2 / (f[i+2] - f[i])`), and finally `ln(mel + logOffset)`.
  *
+ * **Loudness normalisation** (`loudnessDbfs`, not `null`): before the logarithm every mel power is
+ * multiplied by `g²`, the power gain that brings the segment's RMS level (over its frames' samples) to
+ * `loudnessDbfs`, at most `maxGainDb`. It is the same as scaling the samples by `g` before the FFT,
+ * so playing a clip louder or quieter cannot change its features (up to the gain cap, which only
+ * near-silent segments reach), by construction, in training and inference alike. The mel power of a
+ * whole clip can be computed once ({@linkcode melPowerSpectrogram}) and any run of frames turned into
+ * the log-mel of that window ({@linkcode logMelFromPower}), normalised by that window's own level: the
+ * training cache uses this for random window offsets at no extra FFT cost.
+ *
  * The result is row-major `[mel][frame]`: the value of band `m` at frame `t` is
  * `data[m * frames + t]`, which is the model input NHWC `[1, nMels, frames, 1]`.
  *
@@ -43,9 +52,19 @@ export interface FeatureParams {
   logOffset: number;
   /** Length of one model input segment in seconds. */
   segmentSeconds: number;
+  /**
+   * RMS level in dBFS every segment is brought to before the logarithm; `null` turns loudness
+   * normalisation off.
+   */
+  loudnessDbfs: number | null;
+  /** Largest gain (dB) the loudness normalisation applies, so digital silence stays silence. */
+  maxGainDb: number;
 }
 
-/** The parameters of the shipped models: 16 kHz, 50 ms windows and hops, 1024-point FFT, 64 bands. */
+/**
+ * The parameters of the shipped models: 16 kHz, 50 ms windows and hops, 1024-point FFT, 64 bands, each
+ * segment normalised to -20 dBFS RMS (at most +40 dB).
+ */
 export const DEFAULT_FEATURE_PARAMS: Readonly<FeatureParams> = Object.freeze({
   sampleRate: 16000,
   windowLength: 800,
@@ -59,6 +78,8 @@ export const DEFAULT_FEATURE_PARAMS: Readonly<FeatureParams> = Object.freeze({
   power: 2,
   logOffset: 1e-6,
   segmentSeconds: 10,
+  loudnessDbfs: -20,
+  maxGainDb: 40,
 });
 
 /** A log-mel spectrogram, row-major `[mel][frame]`. */
@@ -107,6 +128,8 @@ const PARAM_KEYS: readonly (keyof FeatureParams)[] = [
   "power",
   "logOffset",
   "segmentSeconds",
+  "loudnessDbfs",
+  "maxGainDb",
 ];
 
 /**
@@ -164,6 +187,12 @@ export function validateFeatureParams(params: FeatureParams): void {
   if (params.melScale !== "slaney") throw new RangeError(`Unsupported mel scale: ${params.melScale}`);
   if (params.power !== 2) throw new RangeError(`Unsupported power: ${params.power}`);
   if (!(params.logOffset > 0)) throw new RangeError(`logOffset must be positive: ${params.logOffset}`);
+  if (params.loudnessDbfs !== null && !(Number.isFinite(params.loudnessDbfs) && params.loudnessDbfs <= 0)) {
+    throw new RangeError(`loudnessDbfs must be null or a level <= 0 dBFS: ${params.loudnessDbfs}`);
+  }
+  if (!(params.maxGainDb >= 0 && Number.isFinite(params.maxGainDb))) {
+    throw new RangeError(`maxGainDb must be a finite number >= 0: ${params.maxGainDb}`);
+  }
 }
 
 // Slaney's mel scale as in librosa (htk=False): linear below 1 kHz, logarithmic above.
@@ -301,7 +330,125 @@ export function frameCount(n: number, params: FeatureParams = DEFAULT_FEATURE_PA
 }
 
 /**
- * The log-mel spectrogram of mono samples at `params.sampleRate` (see the module doc).
+ * Mel power of every frame, before the logarithm, with each frame's energy (the sum of its samples'
+ * squares), so {@linkcode logMelFromPower} can normalise any run of frames by its own loudness.
+ */
+export interface MelPower {
+  /** `nMels * frames` mel powers, row-major `[mel][frame]`. */
+  power: Float32Array;
+  /** Sum of the squared samples of each frame. */
+  frameEnergy: Float64Array;
+  nMels: number;
+  frames: number;
+  /** Samples per frame (`windowLength`), to turn energies into a mean square. */
+  windowLength: number;
+}
+
+/**
+ * The mel power spectrogram of mono samples (the module doc's steps up to, not including, the
+ * loudness gain and the logarithm).
+ *
+ * @param samples Mono samples at `params.sampleRate`.
+ * @param params The feature parameters. @default DEFAULT_FEATURE_PARAMS
+ * @returns Mel powers and frame energies.
+ */
+export function melPowerSpectrogram(
+  samples: Float32Array,
+  params: FeatureParams = DEFAULT_FEATURE_PARAMS,
+): MelPower {
+  validateFeatureParams(params);
+  const fb = melFilterbank(params);
+  const { windowLength, hopLength, nFft, nMels } = params;
+  const frames = frameCount(samples.length, params);
+  const power = new Float32Array(nMels * frames);
+  const frameEnergy = new Float64Array(frames);
+  const window = hannWindow(windowLength);
+  const work = fftWork(nFft);
+  const { fft, frame, spectrum } = work;
+  const bins = work.power;
+  const nBins = fb.nBins;
+  const { weights, start, end } = fb;
+  frame.fill(0, windowLength); // zero padding up to nFft; the loop below writes only the window
+
+  for (let t = 0; t < frames; t++) {
+    const offset = t * hopLength;
+    let energy = 0;
+    for (let n = 0; n < windowLength; n++) {
+      const v = samples[offset + n]!;
+      energy += v * v;
+      frame[n] = v * window[n]!;
+    }
+    frameEnergy[t] = energy;
+    fft.realTransform(spectrum, frame);
+    for (let k = 0; k < nBins; k++) {
+      const re = spectrum[2 * k]!, im = spectrum[2 * k + 1]!;
+      bins[k] = re * re + im * im;
+    }
+    for (let m = 0; m < nMels; m++) {
+      let acc = 0;
+      const row = m * nBins;
+      for (let k = start[m]!, e = end[m]!; k < e; k++) acc += weights[row + k]! * bins[k]!;
+      power[m * frames + t] = acc;
+    }
+  }
+  return { power, frameEnergy, nMels, frames, windowLength };
+}
+
+/**
+ * The power gain `g²` loudness normalisation applies to a window whose samples have mean square
+ * `meanSquare`: `10^((loudnessDbfs - level) / 10)`, capped at `maxGainDb`; 1 when normalisation is off.
+ *
+ * @param meanSquare Mean of the squared samples.
+ * @param params Uses `loudnessDbfs` and `maxGainDb`.
+ * @returns The factor applied to mel powers.
+ * @example
+ * ```ts
+ * import { DEFAULT_FEATURE_PARAMS, loudnessPowerGain } from "./features.ts";
+ * // a window at -30 dBFS is raised by 10 dB to -20 dBFS: power x 10
+ * console.assert(Math.abs(loudnessPowerGain(1e-3, DEFAULT_FEATURE_PARAMS) - 10) < 1e-9);
+ * ```
+ */
+export function loudnessPowerGain(meanSquare: number, params: FeatureParams): number {
+  if (params.loudnessDbfs === null) return 1;
+  const level = meanSquare > 0 ? 10 * Math.log10(meanSquare) : -Infinity;
+  return 10 ** (Math.min(params.maxGainDb, params.loudnessDbfs - level) / 10);
+}
+
+/**
+ * The log-mel of frames `from .. from + frames - 1` of a mel power spectrogram, loudness-normalised by
+ * those frames' own level (see the module doc).
+ *
+ * @param mp From {@linkcode melPowerSpectrogram}.
+ * @param params The feature parameters (the same as for `mp`).
+ * @param from First frame. @default 0
+ * @param frames Number of frames. @default all from `from`
+ * @returns `[mel][frame]` values.
+ */
+export function logMelFromPower(
+  mp: MelPower,
+  params: FeatureParams = DEFAULT_FEATURE_PARAMS,
+  from = 0,
+  frames = mp.frames - from,
+): LogMel {
+  if (!(from >= 0 && frames >= 0 && from + frames <= mp.frames)) {
+    throw new RangeError(`Frames ${from}..${from + frames} outside 0..${mp.frames}`);
+  }
+  let energy = 0;
+  for (let t = from; t < from + frames; t++) energy += mp.frameEnergy[t]!;
+  const gain = loudnessPowerGain(frames > 0 ? energy / (frames * mp.windowLength) : 0, params);
+  const { nMels } = mp;
+  const { logOffset } = params;
+  const data = new Float32Array(nMels * frames);
+  for (let m = 0; m < nMels; m++) {
+    const src = m * mp.frames + from, dst = m * frames;
+    for (let t = 0; t < frames; t++) data[dst + t] = Math.log(gain * mp.power[src + t]! + logOffset);
+  }
+  return { data, nMels, frames };
+}
+
+/**
+ * The log-mel spectrogram of mono samples (see the module doc): {@linkcode melPowerSpectrogram} then
+ * {@linkcode logMelFromPower} over all frames, so the whole input is normalised to one level.
  *
  * @param samples Mono samples.
  * @param params The feature parameters.
@@ -319,33 +466,7 @@ export function logMelSpectrogram(
   samples: Float32Array,
   params: FeatureParams = DEFAULT_FEATURE_PARAMS,
 ): LogMel {
-  validateFeatureParams(params);
-  const fb = melFilterbank(params);
-  const { windowLength, hopLength, nFft, nMels, logOffset } = params;
-  const frames = frameCount(samples.length, params);
-  const data = new Float32Array(nMels * frames);
-  const window = hannWindow(windowLength);
-  const { fft, frame, spectrum, power } = fftWork(nFft);
-  const nBins = fb.nBins;
-  const { weights, start, end } = fb;
-  frame.fill(0, windowLength); // zero padding up to nFft; the loop below writes only the window
-
-  for (let t = 0; t < frames; t++) {
-    const offset = t * hopLength;
-    for (let n = 0; n < windowLength; n++) frame[n] = samples[offset + n]! * window[n]!;
-    fft.realTransform(spectrum, frame);
-    for (let k = 0; k < nBins; k++) {
-      const re = spectrum[2 * k]!, im = spectrum[2 * k + 1]!;
-      power[k] = re * re + im * im;
-    }
-    for (let m = 0; m < nMels; m++) {
-      let acc = 0;
-      const row = m * nBins;
-      for (let k = start[m]!, e = end[m]!; k < e; k++) acc += weights[row + k]! * power[k]!;
-      data[m * frames + t] = Math.log(acc + logOffset);
-    }
-  }
-  return { data, nMels, frames };
+  return logMelFromPower(melPowerSpectrogram(samples, params), params);
 }
 
 /**

@@ -7,8 +7,11 @@ import {
   frameCount,
   hzToMel,
   type LogMel,
+  logMelFromPower,
   logMelSpectrogram,
+  loudnessPowerGain,
   melFilterbank,
+  melPowerSpectrogram,
   melToHz,
   normalizeLogMel,
   validateFeatureParams,
@@ -212,4 +215,61 @@ Deno.test("validateFeatureParams() rejects impossible parameters", () => {
     () => logMelSpectrogram(new Float32Array(1000), { ...DEFAULT_FEATURE_PARAMS, nMels: 0 }),
     RangeError,
   );
+});
+
+const music = (n: number, seed = 3) => {
+  let s = seed;
+  return Float32Array.from({ length: n }, (_, i) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return 0.2 * Math.sin(i * 0.031) * Math.sin(i * 0.0007) + 0.05 * Math.sin(i * 0.29) +
+      0.02 * (s / 2 ** 32 - 0.5);
+  });
+};
+const maxAbsDiff = (a: Float32Array, b: Float32Array) =>
+  a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+
+Deno.test("logMelSpectrogram() is the same at -12 and +6 dB: loudness normalisation by construction", () => {
+  const x = music(160000);
+  const base = logMelSpectrogram(x);
+  for (const db of [-12, -6, 6]) {
+    const k = 10 ** (db / 20);
+    const y = logMelSpectrogram(x.map((v) => v * k));
+    assert.ok(maxAbsDiff(base.data, y.data) < 1e-4, `${db} dB`);
+  }
+  // without normalisation a gain shifts every value by ln(k²)
+  const off = { ...DEFAULT_FEATURE_PARAMS, loudnessDbfs: null };
+  const a = logMelSpectrogram(x, off), b = logMelSpectrogram(x.map((v) => v * 0.25), off);
+  const loudBin = a.data.indexOf(Math.max(...a.data));
+  assert.ok(Math.abs(a.data[loudBin]! - b.data[loudBin]! - Math.log(16)) < 1e-3);
+});
+
+Deno.test("logMelFromPower() over a run of frames equals the log-mel of those samples", () => {
+  const x = music(16000 * 30);
+  const mp = melPowerSpectrogram(x);
+  assert.equal(mp.frames, 600);
+  for (const from of [0, 37, 400]) {
+    const direct = logMelSpectrogram(x.subarray(from * 800, (from + 200) * 800));
+    const sliced = logMelFromPower(mp, DEFAULT_FEATURE_PARAMS, from, 200);
+    assert.equal(sliced.frames, 200);
+    assert.ok(maxAbsDiff(direct.data, sliced.data) < 1e-5, `from ${from}`);
+  }
+  assert.throws(() => logMelFromPower(mp, DEFAULT_FEATURE_PARAMS, 500, 200), RangeError);
+});
+
+Deno.test("loudnessPowerGain() brings a window to -20 dBFS and caps the gain at maxGainDb", () => {
+  const p = DEFAULT_FEATURE_PARAMS;
+  assert.ok(Math.abs(loudnessPowerGain(10 ** (-32 / 10), p) - 10 ** (12 / 10)) < 1e-9);
+  assert.ok(Math.abs(loudnessPowerGain(10 ** (-14 / 10), p) - 10 ** (-6 / 10)) < 1e-9);
+  assert.equal(loudnessPowerGain(10 ** (-90 / 10), p), 10 ** 4); // +40 dB, not +70
+  assert.equal(loudnessPowerGain(0, p), 10 ** 4);
+  assert.equal(loudnessPowerGain(0.5, { ...p, loudnessDbfs: null }), 1);
+  assert.throws(() => validateFeatureParams({ ...p, loudnessDbfs: 3 }), RangeError);
+});
+
+Deno.test("featureParamsDiff() names the loudness fields a model from before normalisation lacks", () => {
+  const { loudnessDbfs: _l, maxGainDb: _m, ...old } = DEFAULT_FEATURE_PARAMS;
+  assert.deepEqual(featureParamsDiff(DEFAULT_FEATURE_PARAMS, old as typeof DEFAULT_FEATURE_PARAMS), [
+    "loudnessDbfs: expected -20, found undefined",
+    "maxGainDb: expected 40, found undefined",
+  ]);
 });

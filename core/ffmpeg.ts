@@ -837,3 +837,68 @@ function looksLikeAudio(head: Uint8Array): boolean {
   if (head[0] === 0x30 && head[1] === 0x26 && head[2] === 0xb2 && head[3] === 0x75) return true; // ASF
   return head[0] === 0xff && (head[1]! & 0xe0) === 0xe0; // MPEG audio or ADTS frame sync
 }
+
+/** A lossy codec {@linkcode encodeLossy} can write. */
+export type LossyCodec = "mp3" | "opus";
+
+/** How to encode with {@linkcode encodeLossy}. */
+export interface EncodeLossyOptions {
+  /** `mp3` (libmp3lame, constant bit rate) or `opus` (libopus in Ogg, constrained bit rate). */
+  codec: LossyCodec;
+  /** Bit rate in kbit/s. */
+  bitrateKbps: number;
+  /** The ffmpeg executable. @default "ffmpeg" */
+  ffmpegPath?: string;
+}
+
+/**
+ * Encodes audio with a lossy codec, as a listener's copy of a track may have been (training
+ * augmentation and the quality benchmark re-encode through this). MP3 goes through
+ * {@linkcode encodeMp3}; Opus is resampled by ffmpeg to a rate libopus takes (48 kHz for 44.1 kHz
+ * input).
+ *
+ * @param audio The audio; all channels the same length.
+ * @param path The output file (`.mp3` or `.opus`/`.ogg`); overwritten.
+ * @param opts Codec and bit rate.
+ * @throws {SoundalikeError} `missing_tool` when ffmpeg is not installed.
+ * @throws {Error} When ffmpeg fails, with its message.
+ * @example
+ * ```ts ignore
+ * import { encodeLossy } from "./ffmpeg.ts";
+ * const tone = Float32Array.from({ length: 16000 }, (_, i) => 0.2 * Math.sin(i / 10));
+ * await encodeLossy({ sampleRate: 16000, channels: [tone] }, "tone.opus", { codec: "opus", bitrateKbps: 48 });
+ * ```
+ */
+export async function encodeLossy(
+  audio: MultichannelAudio,
+  path: string,
+  opts: EncodeLossyOptions,
+): Promise<void> {
+  const { codec, bitrateKbps } = opts;
+  if (!(bitrateKbps > 0)) throw new RangeError(`bitrateKbps must be positive, got ${bitrateKbps}`);
+  if (codec === "mp3") {
+    return await encodeMp3(audio, path, {
+      bitrateKbps,
+      ...(opts.ffmpegPath === undefined ? {} : { ffmpegPath: opts.ffmpegPath }),
+    });
+  }
+  if (codec !== "opus") throw new RangeError(`Unknown codec: ${codec}`);
+  if (audio.channels.length === 0) throw new RangeError("audio needs at least one channel");
+  const args = [
+    ...baseArgs(),
+    ...["-f", "s16le", "-ar", String(audio.sampleRate), "-ac", String(audio.channels.length)],
+    ...["-i", "pipe:0", "-codec:a", "libopus", "-b:a", `${bitrateKbps}k`, "-vbr", "constrained"],
+    ...["-map_metadata", "-1", "-f", "ogg", "-y", `file:${path}`],
+  ];
+  const spawnOpts: DecodeOptions = { sampleRate: audio.sampleRate };
+  if (opts.ffmpegPath !== undefined) spawnOpts.ffmpegPath = opts.ffmpegPath;
+  const child = spawnFfmpeg(args, spawnOpts, { stdin: true, stdout: false });
+  const [output] = await Promise.all([child.output(), feed(child.stdin, interleaveS16le(audio.channels))]);
+  if (!output.success) {
+    throw new Error(
+      `ffmpeg could not encode ${path} as Opus (exit code ${output.code}): ${
+        stderrText(output.stderr) || "(no message)"
+      }`,
+    );
+  }
+}

@@ -59,6 +59,10 @@ const featureParamsSchema = z.object({
   power: z.literal(2),
   logOffset: z.number().positive(),
   segmentSeconds: z.number().positive(),
+  // Optional so a manifest from before loudness normalisation still parses and is then refused by
+  // loadManifest with the fields that differ named.
+  loudnessDbfs: z.number().max(0).nullable().optional(),
+  maxGainDb: z.number().min(0).optional(),
 });
 
 const entryShape = {

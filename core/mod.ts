@@ -29,3 +29,4 @@ export {
 } from "./onnx.ts";
 export * from "./random.ts";
 export * from "./party.ts";
+export * from "./augment.ts";

@@ -15,13 +15,12 @@
  * (unnormalised, `[segment][mel][frame]`).
  * @module
  */
-import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { decodeAudio, type DecodedAudio } from "../core/mod.ts";
 import { type FeatureParams, type LogMel, logMelSpectrogram } from "../core/mod.ts";
 import { cutSegments } from "../core/mod.ts";
-import { sha256File, writeFileAtomic } from "../core/mod.ts";
-import { isSoundalikeError } from "../core/mod.ts";
+import { sha256File } from "../core/mod.ts";
+import { cached, prepareAll, UnusableClip } from "./_clip_cache.ts";
 import type { Logger } from "../core/mod.ts";
 import type { DatasetItem, SkippedFile } from "./datasets/types.ts";
 
@@ -139,34 +138,29 @@ export function decodeFeatures(bytes: Uint8Array): LogMel[] | undefined {
 }
 
 async function featuresOf(item: DatasetItem, opts: ExtractOptions): Promise<LogMel[]> {
-  let cachePath: string | undefined;
-  if (opts.cacheDir !== undefined) {
-    const sha = await sha256File(item.path);
-    const dir = join(opts.cacheDir, sha.slice(0, 2));
-    cachePath = join(dir, `${sha}-${cacheKey(opts.params, opts.policy, item)}.bin`);
-    try {
-      const cached = decodeFeatures(await Deno.readFile(cachePath));
-      if (cached !== undefined) return cached;
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    }
-    await Deno.mkdir(dir, { recursive: true });
-  }
-  const audio = opts.decode ? await opts.decode(item.path, item.maxSeconds) : await decodeAudio(item.path, {
-    sampleRate: opts.params.sampleRate,
-    ...(item.maxSeconds === undefined ? {} : { maxSeconds: item.maxSeconds }),
-    ...(opts.logger === undefined ? {} : { logger: opts.logger }),
-  });
-  if (item.minSeconds !== undefined && audio.seconds + 1e-6 < item.minSeconds) {
-    throw new TooShort(`shorter than ${item.minSeconds} s (${audio.seconds.toFixed(1)} s)`);
-  }
-  const segments = segmentAudio(audio, opts.policy, opts.params.segmentSeconds)
-    .map((s) => logMelSpectrogram(s, opts.params));
-  if (cachePath !== undefined) await writeFileAtomic(cachePath, encodeFeatures(segments));
-  return segments;
+  const sha = opts.cacheDir === undefined ? undefined : await sha256File(item.path);
+  const suffix = `${cacheKey(opts.params, opts.policy, item)}.bin`;
+  return await cached(
+    opts.cacheDir,
+    sha,
+    suffix,
+    { encode: encodeFeatures, decode: decodeFeatures },
+    async () => {
+      const audio = opts.decode
+        ? await opts.decode(item.path, item.maxSeconds)
+        : await decodeAudio(item.path, {
+          sampleRate: opts.params.sampleRate,
+          ...(item.maxSeconds === undefined ? {} : { maxSeconds: item.maxSeconds }),
+          ...(opts.logger === undefined ? {} : { logger: opts.logger }),
+        });
+      if (item.minSeconds !== undefined && audio.seconds + 1e-6 < item.minSeconds) {
+        throw new UnusableClip(`shorter than ${item.minSeconds} s (${audio.seconds.toFixed(1)} s)`);
+      }
+      return segmentAudio(audio, opts.policy, opts.params.segmentSeconds)
+        .map((s) => logMelSpectrogram(s, opts.params));
+    },
+  );
 }
-
-class TooShort extends Error {}
 
 /**
  * Computes (or loads from the cache) the segment log-mels of every item. Files that cannot be used
@@ -180,24 +174,10 @@ export async function extractFeatures(
   items: readonly DatasetItem[],
   opts: ExtractOptions,
 ): Promise<{ tracks: TrackFeatures[]; skipped: SkippedFile[] }> {
-  const results: (TrackFeatures | undefined)[] = new Array(items.length);
-  const skipped: SkippedFile[] = [];
-  let next = 0, done = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      const item = items[i]!;
-      try {
-        results[i] = { item, segments: await featuresOf(item, opts) };
-      } catch (err) {
-        if (!(isSoundalikeError(err) || err instanceof TooShort)) throw err;
-        const reason = err instanceof TooShort ? err.message : `${err.code}: ${err.message}`;
-        skipped.push({ path: item.path, reason });
-        opts.logger?.warn("Skipping a dataset file", { path: item.path, reason });
-      }
-      opts.onProgress?.(++done, items.length);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, worker));
-  return { tracks: results.filter((t): t is TrackFeatures => t !== undefined), skipped };
+  const { results, skipped } = await prepareAll(
+    items,
+    async (item) => ({ item, segments: await featuresOf(item, opts) }),
+    opts,
+  );
+  return { tracks: results, skipped };
 }

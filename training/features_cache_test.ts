@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DEFAULT_FEATURE_PARAMS, logMelSpectrogram } from "../core/features.ts";
-import { decodeAudio, type DecodedAudio } from "../core/ffmpeg.ts";
+import { decodeAudio, type DecodedAudio, encodeMp3 } from "../core/ffmpeg.ts";
 import {
   decodeFeatures,
   encodeFeatures,
@@ -108,4 +108,23 @@ Deno.test("extractFeatures() skips files shorter than an item's minSeconds", asy
   });
   assert.equal(r.tracks.length, 0);
   assert.match(r.skipped[0]!.reason, /shorter than 10 s \(6\.0 s\)/);
+});
+
+Deno.test("extractFeatures() skips a truncated MP3 of the mood set (decodes shorter than 20 s) and names it", async () => {
+  await using dir = await tempDir("trunc");
+  const tone = Float32Array.from({ length: 16000 * 30 }, (_, i) => 0.3 * Math.sin(i * 0.07));
+  const full = join(dir.path, "001.mp3");
+  await encodeMp3({ sampleRate: 16000, channels: [tone] }, full, { bitrateKbps: 64 });
+  const bytes = await Deno.readFile(full);
+  const cut = join(dir.path, "002.mp3");
+  await Deno.writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.4)));
+  const item = (path: string) => ({ path, label: "cluster1", trackId: path, group: path, minSeconds: 20 });
+  const r = await extractFeatures([item(full), item(cut)], {
+    params: DEFAULT_FEATURE_PARAMS,
+    policy: "inference",
+  });
+  assert.equal(r.tracks.length, 1);
+  assert.equal(r.skipped.length, 1);
+  assert.equal(r.skipped[0]!.path, cut);
+  assert.match(r.skipped[0]!.reason, /^shorter than 20 s \(1\d\.\d s\)$/);
 });

@@ -310,7 +310,15 @@ async function fakeRun(dir: string, withMetrics: boolean): Promise<void> {
       examples: { train: 8, validation: 2, test: 2 },
       segments: { train: 40, validation: 6, test: 6 },
     },
-    training: { epochs: 1, batchSize: 4, learningRate: 0.001, patience: 1, hopSeconds: 5, backend: "cpu" },
+    training: {
+      epochs: 1,
+      batchSize: 4,
+      learningRate: 0.001,
+      patience: 1,
+      windowsPerClip: 3,
+      variants: 1,
+      backend: "cpu",
+    },
     createdAt: "2026-01-01T00:00:00Z",
   };
   await writeJson(join(dir, RUN_FILES.config), config);

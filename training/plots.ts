@@ -155,7 +155,11 @@ function linePanel(x0: number, y0: number, w: number, h: number, title: string, 
  * @returns SVG text.
  */
 export function trainingCurvesSvg(epochs: readonly EpochRecord[], title: string): string {
-  const series = (key: keyof EpochRecord, name: string, color: string): Series => ({
+  const series = (
+    key: "loss" | "valLoss" | "accuracy" | "valAccuracy",
+    name: string,
+    color: string,
+  ): Series => ({
     name,
     color,
     points: epochs.map((e) => [e.epoch, e[key]]),
@@ -172,4 +176,63 @@ export function trainingCurvesSvg(epochs: readonly EpochRecord[], title: string)
     ]),
   ];
   return svg(920, 350, body);
+}
+
+/** Ten distinguishable colours (the Tableau 10 palette), for class labels. */
+export const PALETTE: readonly string[] = [
+  "#1f77b4",
+  "#ff7f0e",
+  "#2ca02c",
+  "#d62728",
+  "#9467bd",
+  "#8c564b",
+  "#e377c2",
+  "#7f7f7f",
+  "#bcbd22",
+  "#17becf",
+];
+
+/**
+ * A 2-D scatter plot of labelled points (a PCA map of embeddings), one colour per label with a legend.
+ *
+ * @param points `[x, y]` per point.
+ * @param labels The label of each point.
+ * @param title Heading.
+ * @param axes Axis captions. @default ["PC 1", "PC 2"]
+ * @returns SVG text.
+ */
+export function scatterSvg(
+  points: readonly (readonly number[])[],
+  labels: readonly string[],
+  title: string,
+  axes: readonly [string, string] = ["PC 1", "PC 2"],
+): string {
+  if (points.length !== labels.length) throw new RangeError("One label per point is needed");
+  const classes = [...new Set(labels)].sort();
+  const color = (l: string) => PALETTE[classes.indexOf(l) % PALETTE.length]!;
+  const x0 = 60, y0 = 50, w = 460, h = 400;
+  const xs = points.map((p) => p[0]!), ys = points.map((p) => p[1]!);
+  const range = (v: number[]) => {
+    const lo = Math.min(...v), hi = Math.max(...v);
+    return hi > lo ? [lo, hi] : [lo - 1, hi + 1];
+  };
+  const [xl, xh] = range(xs), [yl, yh] = range(ys);
+  const px = (v: number) => x0 + ((v - xl!) / (xh! - xl!)) * w;
+  const py = (v: number) => y0 + h - ((v - yl!) / (yh! - yl!)) * h;
+  const body = [
+    text(x0 + w / 2 + 80, 24, title, 'text-anchor="middle" font-size="15" font-weight="bold"'),
+    `<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#999"/>`,
+    text(x0 + w / 2, y0 + h + 28, axes[0], 'text-anchor="middle"'),
+    text(20, y0 + h / 2, axes[1], `text-anchor="middle" transform="rotate(-90 20 ${y0 + h / 2})"`),
+    ...points.map((p, i) =>
+      `<circle cx="${fmt(px(p[0]!))}" cy="${fmt(py(p[1]!))}" r="4" fill="${
+        color(labels[i]!)
+      }" fill-opacity="0.75"/>`
+    ),
+    ...classes.flatMap((c, k) => [
+      `<circle cx="${x0 + w + 25}" cy="${y0 + 10 + k * 20}" r="5" fill="${color(c)}"/>`,
+      text(x0 + w + 36, y0 + 14 + k * 20, `${c} (${labels.filter((l) => l === c).length})`),
+    ]),
+  ];
+  return svg(x0 + w + 200, y0 + h + 45, body);
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { confusionMatrixSvg, escapeXml, trainingCurvesSvg } from "./plots.ts";
+import { confusionMatrixSvg, escapeXml, scatterSvg, trainingCurvesSvg } from "./plots.ts";
 
 Deno.test("confusionMatrixSvg() draws one cell per pair with counts and escaped labels", () => {
   const svg = confusionMatrixSvg([[5, 1], [0, 3]], ["rock & roll", "<jazz>"], "genre");
@@ -31,4 +31,15 @@ Deno.test("trainingCurvesSvg() draws train and validation lines for loss and acc
   const one = trainingCurvesSvg([{ ...e(1, 1), valLoss: NaN, valAccuracy: NaN }], "x");
   assert.ok(!one.includes("NaN"));
   assert.equal(escapeXml(`"a"<&>`), "&quot;a&quot;&lt;&amp;&gt;");
+});
+
+Deno.test("scatterSvg() draws one dot per point coloured by label, with a counted legend", () => {
+  const svg = scatterSvg([[0, 0], [1, 2], [2, 1], [3, 3]], ["b", "a", "b", "a&c"], "map");
+  assert.equal((svg.match(/<circle cx=/g) ?? []).length, 4 + 3);
+  assert.ok(svg.includes(">b (2)</text>") && svg.includes(">a&amp;c (1)</text>"));
+  // the two "b" dots share a colour that differs from "a"
+  const fills = [...svg.matchAll(/r="4" fill="([^"]+)"/g)].map((m) => m[1]);
+  assert.equal(fills[0], fills[2]);
+  assert.notEqual(fills[0], fills[1]);
+  assert.throws(() => scatterSvg([[0, 0]], [], "x"), RangeError);
 });

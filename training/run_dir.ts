@@ -29,6 +29,19 @@ export interface TrainedOn {
   segments: { train: number; validation: number; test: number };
   /** For the synthetic corpus: what `corpus.json` says made it (generator version, corpus seed). */
   corpus?: CorpusProvenance;
+  /** For a dataset brought in from a public repository: where it came from and what it held. */
+  source?: DatasetSource;
+  /** Files set aside for an outside check (never trained, validated or tested on). */
+  reserved?: number;
+}
+
+/** Where a dataset came from (its `provenance.json`, e.g. from `deno task fetch-mood`). */
+export interface DatasetSource {
+  repository: string;
+  commit: string;
+  folder?: string;
+  /** Counts as recorded at extraction (files, clips per class, reserved, usable). */
+  counts: Record<string, unknown>;
 }
 
 /** Where a synthetic corpus came from, as recorded in its `corpus.json`. */
@@ -53,8 +66,16 @@ export interface EpochRecord {
   valAccuracy: number;
   /** Seconds the epoch took (training and validation). */
   seconds: number;
-  /** Training examples (segments) per second. */
+  /** Training windows (classifier and contrastive) per second. */
   examplesPerSecond: number;
+  /** With a contrastive task: its mean training loss (NT-Xent). */
+  contrastiveLoss?: number;
+  /** Its validation loss on fixed pairs (clean middle window vs. an augmented variant 2 s later). */
+  valContrastiveLoss?: number;
+  /** How often a validation clip's augmented view is the nearest to its clean view. */
+  valMatch?: number;
+  /** What early stopping watches: `valLoss + weight * valContrastiveLoss`. */
+  valMonitored?: number;
 }
 
 /** `history.json`. */
@@ -80,7 +101,11 @@ export interface RunConfig {
     batchSize: number;
     learningRate: number;
     patience: number;
-    hopSeconds: number;
+    /** Random windows per training clip and epoch. */
+    windowsPerClip: number;
+    /** Variants per clip (clean + augmented). */
+    variants: number;
+    contrastive?: { weight: number; temperature: number; batch: number; maxShiftFrames: number };
     backend: string;
   };
   createdAt: string;
@@ -119,6 +144,7 @@ export interface SplitEntry {
   group: string;
   maxSeconds?: number;
   minSeconds?: number;
+  artist?: string;
 }
 
 /** Everything a finished run holds. */

@@ -64,7 +64,8 @@ export const DEFAULT_SPLIT: Readonly<SplitFractions> = Object.freeze({ train: 0.
  * A group's class is the label of its first item (groups are single-label in every supported
  * dataset). Each class with `n` groups gives `round(n * validation)` groups to validation and
  * `round(n * test)` to test, at least one each when it has three groups or more, and the rest to
- * training.
+ * training. Groups with an item pinned to the test split (`pinnedSplit`) go there and count towards
+ * their class's test share.
  *
  * @param items Labelled items with groups.
  * @param seed Seed of the shuffle.
@@ -79,7 +80,7 @@ export const DEFAULT_SPLIT: Readonly<SplitFractions> = Object.freeze({ train: 0.
  * console.assert(s.train.length + s.validation.length + s.test.length === 20);
  * ```
  */
-export function splitByGroup<T extends Pick<DatasetItem, "label" | "group">>(
+export function splitByGroup<T extends Pick<DatasetItem, "label" | "group" | "pinnedSplit">>(
   items: readonly T[],
   seed: number,
   fractions: SplitFractions = DEFAULT_SPLIT,
@@ -92,8 +93,10 @@ export function splitByGroup<T extends Pick<DatasetItem, "label" | "group">>(
   }
   const testFraction = 1 - train - validation;
   const groupsByClass = new Map<string, string[]>();
+  const pinned = new Set<string>();
   const seen = new Set<string>();
   for (const it of items) {
+    if (it.pinnedSplit === "test") pinned.add(it.group);
     if (seen.has(it.group)) continue;
     seen.add(it.group);
     const list = groupsByClass.get(it.label) ?? [];
@@ -103,11 +106,17 @@ export function splitByGroup<T extends Pick<DatasetItem, "label" | "group">>(
   const where = new Map<string, keyof Splits<T>>();
   const random = seededRandom(seed);
   for (const label of [...groupsByClass.keys()].sort()) {
-    const groups = shuffled(groupsByClass.get(label)!, random);
-    const n = groups.length;
+    const all = groupsByClass.get(label)!;
+    const groups = shuffled(all.filter((g) => !pinned.has(g)), random);
+    for (const g of all) if (pinned.has(g)) where.set(g, "test");
+    const n = all.length;
     const atLeast = (k: number) => (n >= 3 && validation > 0 ? Math.max(1, k) : k);
-    const nTest = n >= 3 ? Math.max(1, Math.round(n * testFraction)) : Math.round(n * testFraction);
-    const nVal = Math.min(atLeast(Math.round(n * validation)), n - nTest - (n >= 3 ? 1 : 0));
+    const wantTest = n >= 3 ? Math.max(1, Math.round(n * testFraction)) : Math.round(n * testFraction);
+    const nTest = Math.max(0, Math.min(wantTest - (n - groups.length), groups.length - (n >= 3 ? 1 : 0)));
+    const nVal = Math.max(
+      0,
+      Math.min(atLeast(Math.round(n * validation)), groups.length - nTest - (n >= 3 ? 1 : 0)),
+    );
     groups.forEach((g, i) => where.set(g, i < nTest ? "test" : i < nTest + nVal ? "validation" : "train"));
   }
   const out: Splits<T> = { train: [], validation: [], test: [] };

@@ -67,3 +67,20 @@ Deno.test("shuffled() is a seeded permutation", () => {
   assert.deepEqual(shuffled(xs, seededRandom(3)), a);
   assert.notDeepEqual(a, xs);
 });
+
+Deno.test("splitByGroup() sends pinned groups to the test split and counts them in its share", () => {
+  const xs = items().map((x) => ({
+    ...x,
+    ...(x.label === "a" && ["a1", "a2", "a3", "a4"].includes(x.group)
+      ? { pinnedSplit: "test" as const }
+      : {}),
+  }));
+  const s = splitByGroup(xs, 7);
+  const testGroups = new Set(s.test.map((x) => x.group));
+  for (const g of ["a1", "a2", "a3", "a4"]) assert.ok(testGroups.has(g), g);
+  // class a wants 3 test tracks (15 % of 20) but 4 are pinned: no unpinned a track joins them
+  assert.deepEqual(countByLabel(s.test), { a: 12, b: 9, c: 9 });
+  assert.deepEqual(countByLabel(s.validation), { a: 9, b: 9, c: 9 });
+  assert.equal(s.train.filter((x) => x.label === "a").length, 13 * 3);
+  assert.ok(s.train.every((x) => !testGroups.has(x.group)));
+});

@@ -44,10 +44,12 @@ import { ErrorCode, SoundalikeError } from "../core/mod.ts";
 import { writeFileAtomic } from "../core/mod.ts";
 import type { Logger } from "../core/mod.ts";
 import type { Dataset, DatasetItem, SkippedFile } from "./datasets/types.ts";
+import { requireClassSizes } from "./datasets/_util.ts";
 import { extractFeatures, type TrackFeatures } from "./features_cache.ts";
-import { buildModel, DEFAULT_MODEL_CONFIG, type ModelConfig } from "./model.ts";
+import { buildModel, DEFAULT_MODEL_CONFIG, embeddingModel, type ModelConfig } from "./model.ts";
 import {
   type CorpusProvenance,
+  type DatasetSource,
   type EpochRecord,
   type History,
   loadModel,
@@ -70,6 +72,16 @@ import {
   type SplitFractions,
 } from "./split.ts";
 import { argmaxRows, crossEntropy, predictLogits, toBatch } from "./evaluate.ts";
+import { matchAtOne, ntXentLoss, ntXentReference } from "./contrastive.ts";
+import {
+  AUGMENT_RANGES,
+  type ClipViews,
+  fixedPair,
+  loadClipViews,
+  randomPair,
+  randomWindow,
+  statsWindows,
+} from "./views.ts";
 
 /** Receives progress; the shape of core's `ProgressReporter`, so the CLI can draw a bar. */
 export interface TrainProgress {
@@ -87,6 +99,8 @@ export interface TrainOptions {
   kind: "synthetic" | "dataset";
   /** The synthetic corpus's provenance, recorded in `trainedOn`. */
   corpus?: CorpusProvenance;
+  /** A fetched dataset's provenance (repository, commit, counts), recorded in `trainedOn`. */
+  source?: DatasetSource;
   /** Run directory. */
   outDir: string;
   /** @default 30 */
@@ -99,8 +113,12 @@ export interface TrainOptions {
   learningRate?: number;
   /** Epochs without a better validation loss before stopping. @default 5 */
   patience?: number;
-  /** Hop between training windows in seconds (augmentation; inference uses three windows). @default 5 */
-  hopSeconds?: number;
+  /** Random 10 s windows drawn from each training clip per epoch (any offset, any variant). @default 3 */
+  windowsPerClip?: number;
+  /** Variants per clip, the clean decode included (see `views.ts`); 1 trains on clean audio. @default 1 */
+  variants?: number;
+  /** A contrastive task trained alongside the classifier (see `contrastive.ts`). */
+  contrastive?: ContrastiveTask;
   /** Architecture overrides (`nClasses` comes from the dataset). */
   model?: Partial<Omit<ModelConfig, "nClasses" | "embeddingSize">>;
   /** @default DEFAULT_FEATURE_PARAMS */
@@ -119,6 +137,22 @@ export interface TrainOptions {
   progress?: TrainProgress;
   /** Stops after the current epoch's checkpoint (the run stays resumable). */
   signal?: AbortSignal;
+}
+
+/** The contrastive task: two views of one real clip embed close, other clips apart. */
+export interface ContrastiveTask {
+  /** Its clips: `self` (the task's own dataset, split the same way) or another dataset. */
+  dataset: Dataset | "self";
+  /** Where that dataset came from, for `trainedOn`. */
+  source?: DatasetSource;
+  /** Weight of its loss beside the cross-entropy. @default 0.5 */
+  weight?: number;
+  /** NT-Xent temperature. @default 0.2 */
+  temperature?: number;
+  /** Clips per step (two views each). @default 12 */
+  batch?: number;
+  /** Largest offset between a clip's two views, in seconds. @default 5 */
+  maxShiftSeconds?: number;
 }
 
 /** What {@linkcode trainModel} returns. */
@@ -156,6 +190,7 @@ function toEntry(it: DatasetItem): SplitEntry {
     group: it.group,
     ...(it.maxSeconds === undefined ? {} : { maxSeconds: it.maxSeconds }),
     ...(it.minSeconds === undefined ? {} : { minSeconds: it.minSeconds }),
+    ...(it.artist === undefined ? {} : { artist: it.artist }),
   };
 }
 
@@ -194,6 +229,35 @@ function evaluateSplit(
     loss: crossEntropy(logits, ex.y, nClasses),
     accuracy: pred.filter((p, i) => p === ex.y[i]).length / ex.y.length,
   };
+}
+
+/** The contrastive validation figures: NT-Xent over batches of fixed pairs, and the match rate. */
+function evaluatePairs(
+  twoHeads: tf.LayersModel,
+  pairs: readonly [LogMel, LogMel][],
+  batch: number,
+  temperature: number,
+): { loss: number; match: number } {
+  const embed = (xs: LogMel[]) => {
+    const out: Float32Array[] = [];
+    for (let at = 0; at < xs.length; at += 64) {
+      const [emb] = tf.tidy(() =>
+        (twoHeads.predict(toBatch(xs.slice(at, at + 64))) as tf.Tensor[]).map((t) => t.clone())
+      );
+      const d = emb!.shape[1]!;
+      const data = emb!.dataSync() as Float32Array;
+      for (let i = 0; i < data.length / d; i++) out.push(data.slice(i * d, (i + 1) * d));
+      tf.dispose(emb!);
+    }
+    return out;
+  };
+  const a = embed(pairs.map((p) => p[0])), b = embed(pairs.map((p) => p[1]));
+  let loss = 0, chunks = 0;
+  for (let at = 0; at + 2 <= a.length; at += batch) {
+    loss += ntXentReference(a.slice(at, at + batch), b.slice(at, at + batch), temperature);
+    chunks++;
+  }
+  return { loss: loss / chunks, match: matchAtOne(a, b) };
 }
 
 function copyWeights(model: tf.LayersModel): Float32Array[] {
@@ -309,7 +373,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const batchSize = opts.batchSize ?? 32;
   const learningRate = opts.learningRate ?? 1e-3;
   const patience = opts.patience ?? 5;
-  const hopSeconds = opts.hopSeconds ?? 5;
+  const windowsPerClip = opts.windowsPerClip ?? 3;
+  const nVariants = Math.max(1, opts.variants ?? 1);
   const params = opts.features ?? DEFAULT_FEATURE_PARAMS;
   const classes = dataset.classes;
   const cfg: ModelConfig = {
@@ -324,7 +389,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   await Deno.mkdir(outDir, { recursive: true });
   const ckptDir = join(outDir, RUN_FILES.checkpoint);
 
-  // 1. split by track, then features
+  // 1. split by group (track or artist), then features
   const splits = splitByGroup(dataset.items, seed, opts.split ?? DEFAULT_SPLIT);
   for (const k of ["train", "validation", "test"] as const) {
     if (splits[k].length === 0) {
@@ -335,66 +400,140 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     }
   }
   const skipped: SkippedFile[] = [...dataset.skipped];
-  const extract = async (
-    items: DatasetItem[],
-    policy: "inference" | { hopSeconds: number },
-    label: string,
-  ) => {
+  const views = async (items: readonly DatasetItem[], variants: number, label: string) => {
     opts.progress?.start(items.length, label);
-    const r = await extractFeatures(items, {
+    const r = await loadClipViews(items, {
       params,
-      policy,
+      variants,
+      seed,
       logger,
-      ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }),
+      ...(opts.cacheDir === undefined ? {} : { cacheDir: join(opts.cacheDir, "views") }),
       onProgress: (done) => opts.progress?.update(done),
     });
     opts.progress?.stop();
     skipped.push(...r.skipped);
-    return r.tracks;
+    return r.clips;
   };
-  const trainTracks = await extract(splits.train, { hopSeconds }, "features (train)");
-  const valTracks = await extract(splits.validation, "inference", "features (validation)");
+  const trainClips = await views(splits.train, nVariants, "features (train)");
+  opts.progress?.start(splits.validation.length, "features (validation)");
+  const valExtract = await extractFeatures(splits.validation, {
+    params,
+    policy: "inference",
+    logger,
+    ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }),
+    onProgress: (done) => opts.progress?.update(done),
+  });
+  opts.progress?.stop();
+  skipped.push(...valExtract.skipped);
+  const valTracks = valExtract.tracks;
+  // Files that failed to decode (e.g. truncated) must never empty a class silently.
+  requireClassSizes(trainClips.map((t) => t.item), classes, 1, skipped);
+  requireClassSizes(valTracks.map((t) => t.item), classes, 1, skipped);
+
+  const contrast = opts.contrastive;
+  let contrastTrain: ClipViews[] = [], contrastVal: ClipViews[] = [];
+  if (contrast !== undefined) {
+    if (contrast.dataset === "self") {
+      contrastTrain = trainClips;
+      contrastVal = await views(splits.validation, 2, "contrastive (validation)");
+    } else {
+      const cs = splitByGroup(contrast.dataset.items, seed, opts.split ?? DEFAULT_SPLIT);
+      contrastTrain = await views(cs.train, nVariants, "contrastive (train)");
+      contrastVal = await views(cs.validation, 2, "contrastive (validation)");
+    }
+    if (contrastTrain.length < 2 || contrastVal.length < 2) {
+      throw new SoundalikeError(
+        ErrorCode.BadDataset,
+        "The contrastive task needs at least two clips per split",
+      );
+    }
+  }
+  const contrastWeight = contrast?.weight ?? 0.5;
+  const temperature = contrast?.temperature ?? 0.2;
+  const contrastBatch = Math.min(contrast?.batch ?? 12, contrastTrain.length);
+  const frames = cfg.frames;
+  const maxShift = Math.round(((contrast?.maxShiftSeconds ?? 5) * params.sampleRate) / params.hopLength);
+
   const fingerprint = createHash("sha256")
     .update(
       JSON.stringify({
         seed,
-        hopSeconds,
+        windowsPerClip,
+        nVariants,
         params,
         cfg,
-        train: trainTracks.map((t) => t.item.trackId),
+        contrast: contrast === undefined ? null : {
+          contrastWeight,
+          temperature,
+          contrastBatch,
+          maxShift,
+          n: contrastTrain.map((c) => c.item.trackId),
+        },
+        train: trainClips.map((t) => t.item.trackId),
         val: valTracks.map((t) => t.item.trackId),
       }),
     )
     .digest("hex").slice(0, 16);
   const splitsFile: SplitsFile = {
-    train: trainTracks.map((t) => toEntry(t.item)),
+    train: trainClips.map((t) => toEntry(t.item)),
     validation: valTracks.map((t) => toEntry(t.item)),
     test: splits.test.map(toEntry),
     skipped,
   };
   await writeJson(join(outDir, RUN_FILES.splits), splitsFile);
 
-  // 2. normalisation from the training split only
-  const stats = computeBandStats(trainTracks.flatMap((t) => t.segments));
-  const trainTracksBalanced = opts.oversample
-    ? balanceClasses(trainTracks.map((t) => ({ ...t, label: t.item.label })), { oversample: true, seed }).kept
-    : trainTracks;
-  const train = examplesOf(trainTracksBalanced, classes, stats.mean, stats.std);
+  // 2. normalisation from the clean training windows only (the contrastive clips included: they are
+  // the real music inference will see)
+  const stats = computeBandStats(
+    [...trainClips, ...(contrastTrain === trainClips ? [] : contrastTrain)].flatMap((c) =>
+      statsWindows(c.variants[0]!, params, frames)
+    ),
+  );
+  const trainIndex = opts.oversample
+    ? balanceClasses(trainClips.map((t, i) => ({ i, label: t.item.label })), { oversample: true, seed }).kept
+      .map((x) => x.i)
+    : trainClips.map((_, i) => i);
+  const trainLabels = trainClips.map((t) => classes.indexOf(t.item.label));
+  if (trainLabels.some((y) => y < 0)) throw new Error("Label outside the classes");
   const val = examplesOf(valTracks, classes, stats.mean, stats.std);
-  for (const t of [...trainTracks, ...valTracks]) t.segments.length = 0; // free the unnormalised copies
+  for (const t of valTracks) t.segments.length = 0; // free the unnormalised copies
+  const valPairs = contrastVal.map((c) => fixedPair(c, params, frames, stats, Math.min(maxShift, 40)));
   const trainedOn: TrainedOn = {
     kind: opts.kind,
     name: dataset.name,
     seed,
-    examples: { train: trainTracks.length, validation: valTracks.length, test: splits.test.length },
-    segments: { train: train.x.length, validation: val.x.length, test: splits.test.length * 3 },
+    examples: { train: trainClips.length, validation: valTracks.length, test: splits.test.length },
+    segments: {
+      train: trainIndex.length * windowsPerClip,
+      validation: val.x.length,
+      test: splits.test.length * 3,
+    },
     ...(opts.corpus ? { corpus: opts.corpus } : {}),
+    ...(opts.source ? { source: opts.source } : {}),
+    ...(dataset.reserved?.length ? { reserved: dataset.reserved.length } : {}),
+    ...(nVariants > 1 ? { augmentation: { variants: nVariants, ranges: AUGMENT_RANGES } } : {}),
+    ...(contrast === undefined ? {} : {
+      contrastive: {
+        name: contrast.dataset === "self" ? dataset.name : contrast.dataset.name,
+        ...(contrast.dataset === "self"
+          ? (opts.source ? { source: opts.source } : {})
+          : contrast.source
+          ? { source: contrast.source }
+          : {}),
+        clips: { train: contrastTrain.length, validation: contrastVal.length },
+        weight: contrastWeight,
+        temperature,
+        batch: contrastBatch,
+      },
+    }),
   };
   logger.info("Training data ready", {
     task: opts.task,
     classes: classes.length,
     tracks: trainedOn.examples,
-    segments: trainedOn.segments,
+    windows: trainedOn.segments,
+    variants: nVariants,
+    contrastive: contrastTrain.length,
     skipped: skipped.length,
   });
 
@@ -448,11 +587,28 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     features: { ...params },
     normalization: { mean: Array.from(stats.mean), std: Array.from(stats.std) },
     trainedOn,
-    training: { epochs, batchSize, learningRate, patience, hopSeconds, backend: opts.backend },
+    training: {
+      epochs,
+      batchSize,
+      learningRate,
+      patience,
+      windowsPerClip,
+      variants: nVariants,
+      ...(contrast === undefined ? {} : {
+        contrastive: {
+          weight: contrastWeight,
+          temperature,
+          batch: contrastBatch,
+          maxShiftFrames: maxShift,
+        },
+      }),
+      backend: opts.backend,
+    },
     createdAt: new Date().toISOString(),
   };
-  const n = train.x.length;
+  const n = trainIndex.length * windowsPerClip;
   const steps = Math.ceil(n / batchSize);
+  const twoHeads = contrast === undefined ? undefined : embeddingModel(model);
   let stopReason: History["stopReason"] = "completed";
   let rateSum = 0, rateCount = 0;
   let interrupted = false;
@@ -461,42 +617,80 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const stopper = new EarlyStopping(patience, state.bestValLoss, state.wait);
   for (let epoch = state.epoch + 1; epoch <= epochs && !stopper.stopped; epoch++) {
     const t0 = performance.now();
-    const order = shuffled(Array.from({ length: n }, (_, i) => i), seededRandom(stepSeed(seed, epoch, 0, 7)));
-    let lossSum = 0, correct = 0, seen = 0;
+    const order = shuffled(
+      trainIndex.flatMap((i) => Array.from({ length: windowsPerClip }, () => i)),
+      seededRandom(stepSeed(seed, epoch, 0, 7)),
+    );
+    const contrastOrder = shuffled(contrastTrain.map((_, i) => i), seededRandom(stepSeed(seed, epoch, 0, 9)));
+    let lossSum = 0, contrastSum = 0, correct = 0, seen = 0, windowsSeen = 0;
     opts.progress?.start(n, `epoch ${epoch}/${epochs}`);
     for (let s = 0; s < steps; s++) {
       const idx = order.slice(s * batchSize, (s + 1) * batchSize);
+      const random = seededRandom(stepSeed(seed, epoch, s + 1, 11));
       dropouts.forEach((d, k) => (d.seed = stepSeed(seed, epoch, s + 1, k)));
-      const x = toBatch(idx.map((i) => train.x[i]!));
-      const y = tf.oneHot(tf.tensor1d(idx.map((i) => train.y[i]!), "int32"), classes.length);
+      const windows = idx.map((i) => randomWindow(trainClips[i]!, params, frames, random, stats));
+      const pairs: LogMel[][] = [[], []];
+      for (let k = 0; k < (contrast === undefined ? 0 : contrastBatch); k++) {
+        const clip = contrastTrain[contrastOrder[(s * contrastBatch + k) % contrastOrder.length]!]!;
+        const [a, b] = randomPair(clip, params, frames, maxShift, random, stats);
+        pairs[0]!.push(a);
+        pairs[1]!.push(b);
+      }
+      const x = toBatch([...windows, ...pairs[0]!, ...pairs[1]!]);
+      const y = tf.oneHot(tf.tensor1d(idx.map((i) => trainLabels[i]!), "int32"), classes.length);
       let predicted: tf.Tensor | undefined;
+      let ce: tf.Tensor | undefined, ntx: tf.Tensor | undefined;
       const loss = optimizer.minimize(
         () => {
-          const logits = model.apply(x, { training: true }) as tf.Tensor;
+          const b = idx.length, c = pairs[0]!.length;
+          let logits: tf.Tensor;
+          let total: tf.Scalar;
+          if (twoHeads === undefined) {
+            logits = model.apply(x, { training: true }) as tf.Tensor;
+            total = tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+            ce = tf.keep(total.clone());
+          } else {
+            const [emb, all] = twoHeads.apply(x, { training: true }) as tf.Tensor[];
+            logits = tf.slice(all!, [0, 0], [b, -1]);
+            const ceLoss = tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+            const a2 = tf.slice(emb!, [b, 0], [c, -1]) as tf.Tensor2D;
+            const b2 = tf.slice(emb!, [b + c, 0], [c, -1]) as tf.Tensor2D;
+            const ntLoss = ntXentLoss(a2, b2, temperature);
+            ce = tf.keep(ceLoss.clone());
+            ntx = tf.keep(ntLoss.clone());
+            total = tf.add(ceLoss, tf.mul(ntLoss, contrastWeight)) as tf.Scalar;
+          }
           predicted = tf.keep(tf.argMax(logits, -1));
-          return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+          return total;
         },
         true,
         vars,
       )!;
-      const lossValue = (await loss.data())[0]!;
+      const ceValue = (await ce!.data())[0]!;
+      const ntxValue = ntx === undefined ? 0 : (await ntx.data())[0]!;
       const pred = await predicted!.data();
-      idx.forEach((i, k) => (correct += pred[k] === train.y[i] ? 1 : 0));
-      lossSum += lossValue * idx.length;
+      idx.forEach((i, k) => (correct += pred[k] === trainLabels[i] ? 1 : 0));
+      lossSum += ceValue * idx.length;
+      contrastSum += ntxValue * idx.length;
       seen += idx.length;
-      tf.dispose([x, y, loss, predicted!]);
+      windowsSeen += idx.length + 2 * pairs[0]!.length;
+      tf.dispose([x, y, loss, predicted!, ce!, ...(ntx === undefined ? [] : [ntx])]);
       const elapsed = (performance.now() - t0) / 1000;
       const rate = seen / elapsed;
       const epochsLeft = epochs - epoch;
       opts.progress?.update(seen, {
         loss: (lossSum / seen).toFixed(4),
         acc: (correct / seen).toFixed(3),
+        ...(contrast === undefined ? {} : { ntx: (contrastSum / seen).toFixed(3) }),
         "run ETA": fmtSeconds((n - seen) / rate + epochsLeft * (n / rate) * 1.1),
       });
     }
     opts.progress?.stop();
     const trainSeconds = (performance.now() - t0) / 1000;
     const v = evaluateSplit(model, val, classes.length);
+    const vc = twoHeads === undefined
+      ? undefined
+      : evaluatePairs(twoHeads, valPairs, contrastBatch, temperature);
     const record: EpochRecord = {
       epoch,
       loss: lossSum / n,
@@ -504,13 +698,20 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       valLoss: v.loss,
       valAccuracy: v.accuracy,
       seconds: (performance.now() - t0) / 1000,
-      examplesPerSecond: n / trainSeconds,
+      examplesPerSecond: windowsSeen / trainSeconds,
+      ...(vc === undefined ? {} : {
+        contrastiveLoss: contrastSum / n,
+        valContrastiveLoss: vc.loss,
+        valMatch: vc.match,
+        valMonitored: v.loss + contrastWeight * vc.loss,
+      }),
     };
     rateSum += record.examplesPerSecond;
     rateCount++;
     state.history.push(record);
     state.epoch = epoch;
-    const improved = stopper.update(Number.isFinite(v.loss) ? v.loss : record.loss);
+    const monitored = record.valMonitored ?? v.loss;
+    const improved = stopper.update(Number.isFinite(monitored) ? monitored : record.loss);
     state.bestValLoss = stopper.best;
     state.wait = stopper.wait;
     if (improved) {
@@ -526,6 +727,11 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       acc: +record.accuracy.toFixed(3),
       valLoss: +record.valLoss.toFixed(4),
       valAcc: +record.valAccuracy.toFixed(3),
+      ...(record.valMonitored === undefined ? {} : {
+        ntx: +record.contrastiveLoss!.toFixed(3),
+        valNtx: +record.valContrastiveLoss!.toFixed(3),
+        valMatch: +record.valMatch!.toFixed(3),
+      }),
       examplesPerSecond: +record.examplesPerSecond.toFixed(1),
       seconds: +record.seconds.toFixed(1),
       best: state.bestEpoch,

@@ -36,6 +36,8 @@ PARAMS = {
     "power": 2,
     "logOffset": 1e-6,
     "segmentSeconds": 10,
+    "loudnessDbfs": -20,
+    "maxGainDb": 40,
 }
 SECONDS = 10.5
 SEED = 20240611
@@ -98,6 +100,11 @@ def log_mel(x, p):
     frames = (len(x) - win) // hop + 1
     idx = np.arange(win)[None, :] + hop * np.arange(frames)[:, None]
     segs = x.astype(np.float64)[idx]  # [frame, sample]
+    # Loudness normalisation: scale the samples so their RMS over all frames is loudnessDbfs
+    # (gain at most maxGainDb), as scaling the audio itself would.
+    if p["loudnessDbfs"] is not None:
+        level = 10 * np.log10(np.mean(segs ** 2))
+        segs = segs * 10 ** (min(p["maxGainDb"], p["loudnessDbfs"] - level) / 20)
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)  # periodic Hann
     spec = np.fft.rfft(segs * window, n=n_fft, axis=1)  # zero-pads each frame at the end
     power = spec.real ** 2 + spec.imag ** 2

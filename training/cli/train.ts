@@ -4,7 +4,8 @@
  * ```
  * deno task train --task genre|emotion|instrument
  *   (--data <dir> [--layout gtzan|instruments|mirex|folder] | --synthetic [--corpus .cache/corpus])
- *   [--epochs 30] [--batch 32] [--seed 1] [--lr 0.001] [--patience 5] [--hop 5]
+ *   [--epochs 30] [--batch 32] [--seed 1] [--lr 0.001] [--patience 5] [--windows 3] [--variants 1]
+ *   [--contrast <mood-dir>|self [--contrast-weight 0.5] [--contrast-batch 12] [--temperature 0.2]]
  *   [--out .cache/runs/<task>] [--cache .cache/features] [--resume] [--backend auto|wasm|cpu|tensorflow]
  *   [--oversample] [--no-evaluate] [--verbose]
  * ```
@@ -18,14 +19,16 @@ import { type BackendName, setupBackend } from "../backend.ts";
 import { DATASET_LAYOUTS, type DatasetLayout, loadDataset } from "../datasets/mod.ts";
 import { pathIsDir } from "../datasets/_util.ts";
 import { evaluateRun } from "../evaluate.ts";
-import type { CorpusProvenance } from "../run_dir.ts";
+import type { CorpusProvenance, DatasetSource } from "../run_dir.ts";
+import { readMoodProvenance } from "../datasets/mood_fetch.ts";
 import { type Task, TASKS } from "../run_dir.ts";
-import { trainModel, type TrainProgress } from "../train.ts";
+import { type ContrastiveTask, trainModel, type TrainProgress } from "../train.ts";
 import { runMain } from "./_main.ts";
 
 const USAGE = `Usage: deno task train --task genre|emotion|instrument
   (--data <dir> [--layout gtzan|instruments|mirex|folder] | --synthetic [--corpus .cache/corpus])
-  [--epochs 30] [--batch 32] [--seed 1] [--lr 0.001] [--patience 5] [--hop 5]
+  [--epochs 30] [--batch 32] [--seed 1] [--lr 0.001] [--patience 5] [--windows 3] [--variants 1]
+  [--contrast <mood-dir>|self [--contrast-weight 0.5] [--contrast-batch 12] [--temperature 0.2]]
   [--out .cache/runs/<task>] [--cache .cache/features] [--resume] [--backend auto|wasm|cpu|tensorflow]
   [--oversample] [--no-evaluate] [--verbose]`;
 
@@ -82,7 +85,12 @@ async function main(args: string[]): Promise<number> {
       seed: { type: "string" },
       lr: { type: "string" },
       patience: { type: "string" },
-      hop: { type: "string" },
+      windows: { type: "string" },
+      variants: { type: "string" },
+      contrast: { type: "string" },
+      "contrast-weight": { type: "string" },
+      "contrast-batch": { type: "string" },
+      temperature: { type: "string" },
       out: { type: "string" },
       cache: { type: "string", default: ".cache/features" },
       resume: { type: "boolean", default: false },
@@ -141,9 +149,31 @@ async function main(args: string[]): Promise<number> {
       },
     );
   }
+  if (dataset.reserved?.length) {
+    logger.info(`Left out ${dataset.reserved.length} clips reserved for the outside check`);
+  }
   for (const s of dataset.skipped.slice(0, 20)) logger.warn("Skipped", { path: s.path, reason: s.reason });
   if (dataset.skipped.length > 20) {
     logger.warn(`… and ${dataset.skipped.length - 20} more (all listed in splits.json)`);
+  }
+
+  let contrastive: ContrastiveTask | undefined;
+  if (values.contrast !== undefined) {
+    const self = values.contrast === "self";
+    const cds = self ? "self" as const : await loadDataset(values.contrast, { layout: "mirex", seed });
+    contrastive = {
+      dataset: cds,
+      ...(self ? {} : await datasetSource(values.contrast)),
+      weight: numArg("contrast-weight", values["contrast-weight"], 0.5),
+      batch: intArg("contrast-batch", values["contrast-batch"], 12, 2),
+      temperature: numArg("temperature", values.temperature, 0.2),
+    };
+    if (cds !== "self") {
+      logger.info(`Contrastive task on ${cds.name}`, {
+        clips: cds.items.length,
+        reserved: cds.reserved?.length ?? 0,
+      });
+    }
   }
 
   const backend = await setupBackend({ prefer: backendName, logger });
@@ -163,14 +193,16 @@ async function main(args: string[]): Promise<number> {
       task,
       dataset,
       kind: values.synthetic ? "synthetic" : "dataset",
-      ...(values.synthetic ? await corpusProvenance(values.corpus) : {}),
+      ...(values.synthetic ? await corpusProvenance(values.corpus) : await datasetSource(dir)),
       outDir,
       epochs: intArg("epochs", values.epochs, 30),
       batchSize: intArg("batch", values.batch, 32),
       seed,
       learningRate: numArg("lr", values.lr, 1e-3),
       patience: intArg("patience", values.patience, 5),
-      hopSeconds: numArg("hop", values.hop, 5),
+      windowsPerClip: intArg("windows", values.windows, 3),
+      variants: intArg("variants", values.variants, 1),
+      ...(contrastive === undefined ? {} : { contrastive }),
       oversample: values.oversample,
       cacheDir: values.cache,
       resume: values.resume,
@@ -203,6 +235,14 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) await runMain(main);
+
+/** A fetched dataset's `provenance.json` (repository, commit, counts), when it has one. */
+async function datasetSource(dir: string): Promise<{ source?: DatasetSource }> {
+  const p = await readMoodProvenance(dir);
+  return p === undefined
+    ? {}
+    : { source: { repository: p.repository, commit: p.commit, folder: p.folder, counts: p.counts } };
+}
 
 /** The corpus's `corpus.json` (generator, version, seed), when it has one. */
 async function corpusProvenance(corpusDir: string): Promise<{ corpus?: CorpusProvenance }> {

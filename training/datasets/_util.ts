@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { ErrorCode, SoundalikeError } from "../../core/mod.ts";
 import { readWavInfo } from "./wav_header.ts";
-import type { SkippedFile } from "./types.ts";
+import type { DatasetItem, SkippedFile } from "./types.ts";
 
 /** File extensions treated as audio (ffmpeg reads them all). */
 export const AUDIO_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -117,5 +117,33 @@ export async function pathIsDir(path: string): Promise<boolean> {
     return (await Deno.stat(path)).isDirectory;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Refuses a dataset in which a class kept fewer than `min` usable items, naming the class and how
+ * many of its files were skipped, so a damaged download never silently shrinks a class to nothing.
+ *
+ * @param items The usable items.
+ * @param classes Every class the task needs.
+ * @param min Fewest items per class.
+ * @param skipped The skipped files (counted in the message).
+ * @throws {SoundalikeError} `bad_dataset` naming every class below `min`.
+ */
+export function requireClassSizes(
+  items: readonly Pick<DatasetItem, "label">[],
+  classes: readonly string[],
+  min: number,
+  skipped: readonly SkippedFile[] = [],
+): void {
+  const counts = new Map(classes.map((c) => [c, 0]));
+  for (const it of items) counts.set(it.label, (counts.get(it.label) ?? 0) + 1);
+  const small = classes.filter((c) => counts.get(c)! < min);
+  if (small.length > 0) {
+    badDataset(
+      `Too few usable clips in ${
+        small.map((c) => `${c} (${counts.get(c)})`).join(", ")
+      }: each class needs at least ${min} (${skipped.length} files skipped in all; see the skipped list)`,
+    );
   }
 }

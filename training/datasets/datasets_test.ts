@@ -136,7 +136,7 @@ Deno.test("loadInstruments() refuses a missing CSV or columns", async () => {
 Deno.test("loadMirexMood() reads Audio/ + clusters.txt in file order, and folder-per-cluster", async () => {
   await using dir = await tempDir("mirex");
   const lines: string[] = [];
-  for (let k = 1; k <= 10; k++) {
+  for (let k = 1; k <= 25; k++) {
     await writeTone(join(dir.path, "Audio", `${String(k).padStart(3, "0")}.wav`), {
       seconds: 3.2,
       freq: 100 * k,
@@ -147,24 +147,25 @@ Deno.test("loadMirexMood() reads Audio/ + clusters.txt in file order, and folder
   assert.equal(await detectLayout(dir.path), "mirex");
   const ds = await loadMirexMood(dir.path);
   assert.deepEqual(ds.classes, ["cluster1", "cluster2", "cluster3", "cluster4", "cluster5"]);
-  assert.equal(ds.items.length, 10);
+  assert.equal(ds.items.length, 23); // 010 and 020 are reserved for the outside check
+  assert.deepEqual(ds.reserved, ["010", "020"].map((n) => join(dir.path, "Audio", `${n}.wav`)));
   assert.deepEqual(ds.items.slice(0, 2).map((it) => [it.trackId, it.label]), [["001", "cluster1"], [
     "002",
     "cluster2",
   ]]);
   // a list that does not match the files is refused
   await Deno.writeTextFile(join(dir.path, "clusters.txt"), lines.slice(1).join("\n"));
-  await rejectsBadDataset(loadMirexMood(dir.path), /9 lines for 10 audio files/);
+  await rejectsBadDataset(loadMirexMood(dir.path), /24 lines for 25 audio files/);
 
   await using dir2 = await tempDir("mirex2");
   await writeFolderDataset(
     dir2.path,
     ["Cluster 1", "Cluster 2", "Cluster 3", "Cluster 4", "Cluster 5"],
-    2,
+    3,
     3.5,
   );
   const ds2 = await loadDataset(dir2.path, { layout: "mirex" });
-  assert.equal(ds2.items.length, 10);
+  assert.equal(ds2.items.length, 15); // clip0.wav..clip2.wav: no reserved numbers
   assert.equal(ds2.items[0]!.label, "cluster1");
   assert.equal(normalizeCluster("cluster_3"), "cluster3");
   assert.equal(normalizeCluster("Cluster 6"), undefined);

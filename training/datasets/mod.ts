@@ -14,7 +14,22 @@ export type { Dataset, DatasetItem, DatasetLayout, SkippedFile } from "./types.t
 export { DATASET_LAYOUTS } from "./types.ts";
 export { GTZAN_GENRES, loadGtzan } from "./gtzan.ts";
 export { INSTRUMENT_CLASSES, loadInstruments } from "./instruments.ts";
-export { loadMirexMood, MOOD_CLUSTERS, normalizeCluster } from "./mirex.ts";
+export {
+  loadMirexMood,
+  MOOD_CLUSTERS,
+  MOOD_MIN_PER_CLUSTER,
+  MOOD_MIN_SECONDS,
+  normalizeCluster,
+} from "./mirex.ts";
+export {
+  artistKey,
+  decodeText,
+  isReservedMoodClip,
+  type MoodInfoRow,
+  parseMoodInfo,
+  PUBLISHED_CLUSTER_COUNTS,
+} from "./mood_info.ts";
+export { requireClassSizes } from "./_util.ts";
 export { loadFolderDataset } from "./folder.ts";
 
 /**

@@ -27,6 +27,13 @@ export interface DatasetItem {
   maxSeconds?: number;
   /** Files shorter than this many seconds are skipped (known only once decoded for non-WAV files). */
   minSeconds?: number;
+  /** The performing artist as published, when the dataset names one. */
+  artist?: string;
+  /**
+   * Forces the item's group into one split (e.g. the mood set's clips by artists of the reserved
+   * clips always go to the test split, so no training artist appears in the outside check).
+   */
+  pinnedSplit?: "test";
 }
 
 /** A file the loader did not use, and why. */
@@ -45,4 +52,9 @@ export interface Dataset {
   classes: string[];
   items: DatasetItem[];
   skipped: SkippedFile[];
+  /**
+   * Files reserved for an outside check and therefore left out of every split (never trained,
+   * validated, tuned or tested on); listed so reports can count them.
+   */
+  reserved?: string[];
 }

@@ -1,0 +1,395 @@
+/**
+ * Quality benchmark (issue 9), on real audio only: the held-out mood clips (the test split of the
+ * artist-grouped split the models were trained with; never a reserved clip) plus the real recordings
+ * in `../shared/data` (librosa and sms_tools recordings, fma_small clips). Every clip is a catalog
+ * track; distorted copies of it are the queries.
+ *
+ * - Q0: the whole clip at -12, -6 and +6 dB (+6 through core's look-ahead limiter): the source is
+ *   first in >= 98 % at each;
+ * - Q1a: the whole clip re-encoded as 64 kbit/s MP3 (from the 44.1 kHz decode), 4-6 dB quieter, pink
+ *   noise at 25-30 dB SNR: first in >= 98 %;
+ * - Q1b: a 10 s excerpt from inside the clip, same distortions: first in >= 80 %, top 5 in >= 95 %
+ *   (clips of 10 s or less have no excerpt and are left out);
+ * - Q2: mood-cluster agreement of the top 5 among the held-out mood clips (the query excluded), at
+ *   least 0.10 above the log-mel statistics baseline (per-band mean and standard deviation of the
+ *   loudness-normalised log-mel, standardised, L2), beside chance.
+ *
+ * Each is measured for both search methods (the paper's whole-clip 2304-d vectors, and segment search
+ * over 768-d window vectors, `core/segment_search.ts`) and both indexes (flat, and IVF with the
+ * product's default nlist/nprobe), all built in memory through `buildVectorIndex`. It also writes a 2-D
+ * PCA map of the held-out mood clips per model and for the clip vector.
+ *
+ * Run: `node_modules/.bin/deno run -A bench/quality_bench.ts [--mood .cache/datasets/mirex-mood]
+ *   [--shared ../shared/data] [--models models] [--out models/quality] [--limit N]`
+ * @module
+ */
+import { join } from "node:path";
+import {
+  addNoise,
+  applyGainDb,
+  createEmbedder,
+  cutSegments,
+  decodeAudio,
+  type DecodedAudio,
+  DEFAULT_FEATURE_PARAMS,
+  encodeMp3,
+  excerpt,
+  isSoundalikeError,
+  limit,
+  loadManifest,
+  logMelSpectrogram,
+  mulberry32,
+  pinkNoise,
+  silentLogger,
+} from "../core/mod.ts";
+import { aggregateWindowHits, clipWindows, windowHitsFor, windowRows } from "../core/segment_search.ts";
+import { buildVectorIndex, type VectorIndex } from "../core/vector_index.ts";
+import { isReservedMoodClip, loadMirexMood } from "../training/datasets/mod.ts";
+import { splitByGroup } from "../training/split.ts";
+import { pca } from "../training/pca.ts";
+import { scatterSvg } from "../training/plots.ts";
+import { arg } from "./_util.ts";
+
+const SR = DEFAULT_FEATURE_PARAMS.sampleRate;
+const ENCODE_RATE = 44100;
+const moodDir = arg("mood") ?? ".cache/datasets/mirex-mood";
+const sharedDir = arg("shared") ?? "../shared/data";
+const modelsDir = arg("models") ?? "models";
+const outDir = arg("out") ?? "models/quality";
+const limitN = arg("limit") === undefined ? Infinity : Number(arg("limit"));
+
+interface Clip {
+  path: string;
+  /** Mood cluster for held-out mood clips, else the source folder. */
+  label: string;
+  mood: boolean;
+  audio: DecodedAudio;
+  vector: Float32Array;
+  baseline: Float32Array;
+}
+
+async function listFiles(dir: string, exts: RegExp): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const p = join(dir, e.name);
+      if (e.isDirectory) out.push(...await listFiles(p, exts));
+      else if (exts.test(e.name)) out.push(p);
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return out.sort();
+}
+
+// ---- catalog -------------------------------------------------------------------------------
+const manifest = await loadManifest(modelsDir);
+const seed = manifest.models.emotion.trainedOn.seed;
+const embedder = await createEmbedder({ manifest, modelsDir, provider: "cpu", threads: 2 });
+const mood = await loadMirexMood(moodDir);
+const heldOut = splitByGroup(mood.items, seed).test.slice(0, limitN);
+if (heldOut.some((it) => isReservedMoodClip(it.path))) {
+  throw new Error("A reserved clip reached the benchmark");
+}
+const sharedPaths = [
+  ...await listFiles(join(sharedDir, "recordings"), /\.(ogg|wav)$/i),
+  ...await listFiles(join(sharedDir, "fma_small"), /\.mp3$/i),
+];
+const sources = [
+  ...heldOut.map((it) => ({ path: it.path, label: it.label, mood: true })),
+  ...sharedPaths.slice(0, limitN).map((path) => ({ path, label: path.split("/").at(-2)!, mood: false })),
+];
+console.log(
+  `Catalog: ${heldOut.length} held-out mood clips (test split, seed ${seed}; ${
+    mood.reserved?.length ?? 0
+  } reserved clips never used) + ${sharedPaths.length} files from ${sharedDir}`,
+);
+
+/** Per-band mean and standard deviation of the three windows' log-mels (the baseline's features). */
+function logMelStats(audio: DecodedAudio): Float32Array {
+  const specs = cutSegments(audio).map((s) => logMelSpectrogram(s));
+  const nMels = specs[0]!.nMels, out = new Float32Array(2 * nMels);
+  for (let m = 0; m < nMels; m++) {
+    const vals = specs.flatMap((s) => Array.from(s.data.subarray(m * s.frames, (m + 1) * s.frames)));
+    const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+    out[m] = mean;
+    out[nMels + m] = Math.sqrt(vals.reduce((a, b) => a + (b - mean) ** 2, 0) / vals.length);
+  }
+  return out;
+}
+
+const catalog: Clip[] = [];
+const refused: string[] = [];
+for (const s of sources) {
+  try {
+    const audio = await decodeAudio(s.path, { sampleRate: SR, maxSeconds: 1200 });
+    catalog.push({ ...s, audio, vector: await embedder.embedAudio(audio), baseline: logMelStats(audio) });
+  } catch (err) {
+    if (!isSoundalikeError(err)) throw err;
+    refused.push(`${s.path.split("/").at(-1)} (${err.code})`);
+  }
+}
+console.log(
+  `Embedded ${catalog.length} catalog clips; refused by the product's rules: ${refused.length} (${
+    refused.join(", ")
+  })`,
+);
+
+// Baseline vectors standardised per dimension over the catalog.
+const dimB = catalog[0]!.baseline.length;
+const mu = new Float64Array(dimB), sd = new Float64Array(dimB);
+for (const c of catalog) for (let j = 0; j < dimB; j++) mu[j] = mu[j]! + c.baseline[j]! / catalog.length;
+for (const c of catalog) {
+  for (let j = 0; j < dimB; j++) sd[j] = sd[j]! + (c.baseline[j]! - mu[j]!) ** 2 / catalog.length;
+}
+const baselineVectors = catalog.map((c) =>
+  c.baseline.map((v, j) => (v - mu[j]!) / Math.sqrt(sd[j]! + 1e-12))
+);
+
+// ---- indexes ---------------------------------------------------------------------------------
+const ids = catalog.map((_, i) => i);
+const flatten = (vs: readonly Float32Array[], dim: number) => {
+  const out = new Float32Array(vs.length * dim);
+  vs.forEach((v, i) => out.set(v, i * dim));
+  return out;
+};
+const wholeRows = flatten(catalog.map((c) => c.vector), 2304);
+const segRows = windowRows(catalog.map((c) => c.vector), ids);
+const build = (kind: "flat" | "ivf", vectors: Float32Array, dim: number, trackIds: readonly number[]) =>
+  buildVectorIndex({ kind, metric: "l2", vectors, dim, trackIds, logger: silentLogger });
+const indexes = {
+  whole: { flat: build("flat", wholeRows, 2304, ids), ivf: build("ivf", wholeRows, 2304, ids) },
+  segment: {
+    flat: build("flat", segRows.vectors, 768, segRows.trackIds),
+    ivf: build("ivf", segRows.vectors, 768, segRows.trackIds),
+  },
+};
+const baselineIndex = build("flat", flatten(baselineVectors, dimB), dimB, ids);
+for (const [m, pair] of Object.entries(indexes)) {
+  for (const [k, idx] of Object.entries(pair)) {
+    if (k === "ivf") {
+      console.log(`${m} IVF: ${idx.size} vectors, nlist ${idx.nlist}, nprobe ${idx.defaultNprobe}`);
+    }
+  }
+}
+
+type Method = keyof typeof indexes;
+type Kind = "flat" | "ivf";
+const METHODS: Method[] = ["whole", "segment"];
+const KINDS: Kind[] = ["flat", "ivf"];
+
+/** Track ids ranked for a query clip vector by one method and index. */
+function rank(vector: Float32Array, method: Method, index: VectorIndex, k: number): number[] {
+  if (method === "whole") return index.search(vector, k).map((h) => h.trackId);
+  const hits = index.searchBatch(flatten(clipWindows(vector), 768), windowHitsFor(k));
+  return aggregateWindowHits(hits, k).map((h) => h.trackId);
+}
+
+// ---- queries ---------------------------------------------------------------------------------
+const tmp = await Deno.makeTempDir({ prefix: "quality-bench-" });
+/** The Q1 distortion: 4-6 dB quieter, pink noise at 25-30 dB SNR, 64 kbit/s MP3, decoded at 16 kHz. */
+async function degrade(samples44: Float32Array, random: () => number, name: string): Promise<DecodedAudio> {
+  const quieter = applyGainDb(samples44, -(4 + 2 * random()));
+  const noisy = addNoise(
+    quieter,
+    pinkNoise(quieter.length, Math.floor(random() * 2 ** 31)),
+    25 + 5 * random(),
+  );
+  const path = join(tmp, `${name}.mp3`);
+  await encodeMp3({ sampleRate: ENCODE_RATE, channels: [noisy] }, path, { bitrateKbps: 64 });
+  const out = await decodeAudio(path, { sampleRate: SR });
+  await Deno.remove(path);
+  return out;
+}
+
+type Query = { name: string; clip: number; vector: Float32Array };
+const queries: Record<string, Query[]> = {
+  "Q0 -12 dB": [],
+  "Q0 -6 dB": [],
+  "Q0 +6 dB": [],
+  Q1a: [],
+  Q1b: [],
+};
+let q1bSkipped = 0;
+for (const [i, c] of catalog.entries()) {
+  const random = mulberry32(1000 + i);
+  for (const db of [-12, -6, 6]) {
+    let x = applyGainDb(c.audio.samples, db);
+    if (db > 0) x = limit(x, { sampleRate: SR });
+    queries[`Q0 ${db > 0 ? "+" : ""}${db} dB`]!.push({
+      name: c.path,
+      clip: i,
+      vector: await embedder.embedAudio({ ...c.audio, samples: x }),
+    });
+  }
+  const full44 = (await decodeAudio(c.path, { sampleRate: ENCODE_RATE, maxSeconds: 1200 })).samples;
+  queries.Q1a!.push({
+    name: c.path,
+    clip: i,
+    vector: await embedder.embedAudio(await degrade(full44, random, `a${i}`)),
+  });
+  const seconds = full44.length / ENCODE_RATE;
+  if (seconds <= 10) {
+    q1bSkipped++;
+    continue;
+  }
+  const start = random() * (seconds - 10);
+  const part = await degrade(excerpt(full44, ENCODE_RATE, start, 10), random, `b${i}`);
+  queries.Q1b!.push({ name: c.path, clip: i, vector: await embedder.embedAudio(part) });
+}
+await Deno.remove(tmp, { recursive: true });
+
+// ---- figures ---------------------------------------------------------------------------------
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+const results: Record<string, unknown> = {};
+console.log(
+  `\nQuality on real audio (${catalog.length} catalog clips; Q1b: ${queries.Q1b!.length} clips over 10 s)`,
+);
+console.log("| query | method | index | first | top 5 | target |");
+console.log("|---|---|---|---|---|---|");
+const targets: Record<string, string> = {
+  "Q0 -12 dB": "first >= 98 %",
+  "Q0 -6 dB": "first >= 98 %",
+  "Q0 +6 dB": "first >= 98 %",
+  Q1a: "first >= 98 %",
+  Q1b: "first >= 80 %, top 5 >= 95 %",
+};
+for (const [q, list] of Object.entries(queries)) {
+  for (const method of METHODS) {
+    for (const kind of KINDS) {
+      let first = 0, top5 = 0, firstMood = 0, nMood = 0;
+      const missed: string[] = [];
+      for (const query of list) {
+        const ranked = rank(query.vector, method, indexes[method][kind], 5);
+        const hit = ranked.indexOf(query.clip);
+        if (hit !== 0) {
+          missed.push(`${query.name.split("/").at(-1)} (${hit < 0 ? "not in top 5" : `#${hit + 1}`})`);
+        }
+        if (hit === 0) first++;
+        if (hit >= 0) top5++;
+        if (catalog[query.clip]!.mood) {
+          nMood++;
+          if (hit === 0) firstMood++;
+        }
+      }
+      const r = {
+        first: first / list.length,
+        top5: top5 / list.length,
+        firstMood: firstMood / nMood,
+        firstShared: (first - firstMood) / (list.length - nMood),
+        n: list.length,
+        missed,
+      };
+      results[`${q}/${method}/${kind}`] = r;
+      console.log(
+        `| ${q} | ${method} | ${kind} | ${pct(r.first)} (mood ${pct(r.firstMood)}, shared ${
+          pct(r.firstShared)
+        }) | ${pct(r.top5)} | ${targets[q]} |`,
+      );
+    }
+  }
+}
+
+for (const q of ["Q0 +6 dB", "Q1a", "Q1b"]) {
+  for (const key of [`${q}/whole/flat`, `${q}/segment/flat`]) {
+    const missed = (results[key] as { missed: string[] }).missed;
+    if (missed.length > 0) console.log(`missed, ${key}: ${missed.join(", ")}`);
+  }
+}
+
+// How far a copy lands from its source (whole-clip squared L2; the product drops hits closer than 1e-4 as
+// duplicates of the query, see core/recommend.ts).
+for (const q of ["Q0 -12 dB", "Q0 +6 dB", "Q1a"]) {
+  const d2 = queries[q]!.map((x) => {
+    const c = catalog[x.clip]!.vector;
+    return x.vector.reduce((s, v, j) => s + (v - c[j]!) ** 2, 0);
+  }).sort((a, b) => a - b);
+  const below = d2.filter((d) => d <= 1e-4).length;
+  console.log(
+    `${q}: squared distance to the source: median ${d2[d2.length >> 1]!.toExponential(2)}, min ${
+      d2[0]!.toExponential(2)
+    }; ${below} of ${d2.length} within the product's duplicate threshold (1e-4)`,
+  );
+}
+
+// Q2: cluster agreement of the top 5 among held-out mood clips.
+const moodIdx = catalog.flatMap((c, i) => (c.mood ? [i] : []));
+const moodSet = new Set(moodIdx);
+const agreement = (neighbours: (i: number) => number[]) => {
+  let sum = 0;
+  for (const i of moodIdx) {
+    const top = neighbours(i).filter((j) => j !== i && moodSet.has(j)).slice(0, 5);
+    sum += top.filter((j) => catalog[j]!.label === catalog[i]!.label).length / 5;
+  }
+  return sum / moodIdx.length;
+};
+const counts = new Map<string, number>();
+for (const i of moodIdx) counts.set(catalog[i]!.label, (counts.get(catalog[i]!.label) ?? 0) + 1);
+const n = moodIdx.length;
+const chance = [...counts.values()].reduce((s, c) => s + (c * (c - 1)) / (n * (n - 1)), 0);
+const baselineP5 = agreement((i) =>
+  baselineIndex.search(baselineVectors[i]!, catalog.length).map((h) => h.trackId)
+);
+console.log(
+  `\nQ2: mood-cluster agreement of the top 5 among ${n} held-out mood clips (chance ${
+    chance.toFixed(3)
+  }, log-mel statistics baseline ${baselineP5.toFixed(3)}; target >= ${(baselineP5 + 0.1).toFixed(3)})`,
+);
+console.log("| method | index | P@5 | vs baseline | vs chance |");
+console.log("|---|---|---|---|---|");
+for (const method of METHODS) {
+  for (const kind of KINDS) {
+    const p5 = agreement((i) => rank(catalog[i]!.vector, method, indexes[method][kind], catalog.length));
+    results[`Q2/${method}/${kind}`] = { p5, baseline: baselineP5, chance };
+    console.log(
+      `| ${method} | ${kind} | ${p5.toFixed(3)} | ${
+        (p5 - baselineP5 >= 0 ? "+" : "") + (p5 - baselineP5).toFixed(3)
+      } | ${(p5 - chance >= 0 ? "+" : "") + (p5 - chance).toFixed(3)} |`,
+    );
+  }
+}
+console.log("Q2 for genre: no real genre-labelled set is available here (see the README)");
+
+// ---- maps ------------------------------------------------------------------------------------
+await Deno.mkdir(outDir, { recursive: true });
+const moodClips = moodIdx.map((i) => catalog[i]!);
+const blocksOf = (v: Float32Array, model: number) => v.slice(model * 768, (model + 1) * 768);
+const maps: [string, Float32Array[]][] = [
+  ["genre", moodClips.map((c) => blocksOf(c.vector, 0))],
+  ["emotion", moodClips.map((c) => blocksOf(c.vector, 1))],
+  ["instrument", moodClips.map((c) => blocksOf(c.vector, 2))],
+  ["clip", moodClips.map((c) => c.vector)],
+];
+for (const [name, rows] of maps) {
+  const { coords, explained } = pca(rows);
+  const what = name === "clip" ? "2304-d clip vector" : `${name} model (3 windows, 768-d)`;
+  await Deno.writeTextFile(
+    join(outDir, `map_${name}.svg`),
+    scatterSvg(coords, moodClips.map((c) => c.label), `Held-out mood clips: ${what}`, [
+      `PC 1 (${pct(explained[0]!)})`,
+      `PC 2 (${pct(explained[1]!)})`,
+    ]),
+  );
+}
+await Deno.writeTextFile(
+  join(outDir, "quality.json"),
+  JSON.stringify(
+    {
+      measuredAt: new Date().toISOString(),
+      catalog: {
+        clips: catalog.length,
+        heldOutMood: moodIdx.length,
+        shared: catalog.length - moodIdx.length,
+        refused,
+      },
+      q1bSkipped,
+      results,
+    },
+    null,
+    2,
+  ) + "\n",
+);
+console.log(
+  `\nMaps and figures written to ${outDir}/ (map_genre.svg, map_emotion.svg, map_instrument.svg, map_clip.svg, quality.json)`,
+);
+await embedder.close();
