@@ -27,7 +27,10 @@ export interface Config {
   indexKind: "flat" | "ivf";
   /** Distance used when building indexes. @default "l2" */
   metric: "l2" | "cosine";
-  /** How clips are compared: whole clip vectors (the paper's method) or window vectors. @default "clip" */
+  /**
+   * How clips are compared: window vectors (the quality benchmark's choice: an excerpt matches its
+   * source) or whole clip vectors (the paper's method). @default "segment"
+   */
   searchMethod: "clip" | "segment";
   /** IVF lists probed per query. @default 16 */
   nprobe: number;
@@ -170,7 +173,7 @@ const schema = z.object({
   SOUNDALIKE_MAX_CLIP_SECONDS: intIn(10, 6 * 3600).default(1200),
   SOUNDALIKE_INDEX: z.enum(["flat", "ivf"]).default("flat"),
   SOUNDALIKE_METRIC: z.enum(["l2", "cosine"]).default("l2"),
-  SOUNDALIKE_SEARCH: z.enum(["clip", "segment"]).default("clip"),
+  SOUNDALIKE_SEARCH: z.enum(["clip", "segment"]).default("segment"),
   SOUNDALIKE_NPROBE: intIn(1, 65536).default(16),
   SOUNDALIKE_REINDEX_CONCURRENCY: intIn(1, 64).default(2),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).optional(),

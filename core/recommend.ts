@@ -18,9 +18,6 @@ import { cutSegments, MIN_CLIP_SECONDS } from "./segments.ts";
 /** Squared L2 distance of two clip embeddings whose nine blocks are unit vectors, at most. */
 export const MAX_SQUARED_DISTANCE = 18;
 
-/** Below this squared distance a neighbour is the query itself (an exact duplicate). */
-export const DUPLICATE_SQUARED_DISTANCE = 1e-4;
-
 /** One neighbour found by an index: smaller distance is closer. */
 export interface Neighbour {
   trackId: number;
@@ -156,7 +153,8 @@ export function similarityPercent(distance: number, metric: "l2" | "cosine"): nu
 
 /**
  * Orders neighbours by distance, then track id (a stable order on ties), and drops the query's
- * own track and exact duplicates.
+ * own track (the catalog file with the clip's very bytes). The same music in other bytes (another
+ * encoding, a quieter copy) stays: it is the best answer there is, at about 100 %.
  *
  * @param neighbours As returned by an index.
  * @param k How many to keep.
@@ -170,7 +168,6 @@ export function rankNeighbours(
 ): Neighbour[] {
   return neighbours
     .filter((n) => n.trackId >= 0 && n.trackId !== excludeTrackId)
-    .filter((n) => n.distance > DUPLICATE_SQUARED_DISTANCE)
     .sort((a, b) => a.distance - b.distance || a.trackId - b.trackId)
     .slice(0, k);
 }

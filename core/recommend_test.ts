@@ -87,14 +87,14 @@ Deno.test("rankNeighbours() orders by distance then track id and drops the query
       { trackId: 9, distance: 2 },
       { trackId: 3, distance: 1 },
       { trackId: 7, distance: 1 },
-      { trackId: 5, distance: 0.5 },
+      { trackId: 5, distance: 0 }, // the query's own file
       { trackId: -1, distance: 0.1 }, // faiss pads missing results with -1
-      { trackId: 8, distance: 0 }, // an exact duplicate of the query
+      { trackId: 8, distance: 1e-12 }, // the same music in other bytes: the best answer, kept
     ],
     3,
     5,
   );
-  assert.deepEqual(ranked.map((n) => n.trackId), [3, 7, 9]);
+  assert.deepEqual(ranked.map((n) => n.trackId), [8, 3, 7]);
 });
 
 Deno.test("recommendForFile() returns k cards with rank, similarity and distance, best first", async () => {

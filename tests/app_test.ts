@@ -63,10 +63,12 @@ Deno.test("App answers similar, genre-filtered, offset and More-like queries on 
         assert.ok(Math.abs(report.seconds - 12) < 0.1);
         const all = await app.similarToVector(report.vector, { k: 8 });
         assert.equal(all.recommendations.length, 8);
-        assert.ok(
-          all.recommendations.every((r) => r.trackId !== report.catalogTrackId),
-          "an exact duplicate is dropped",
+        assert.equal(
+          all.recommendations[0]!.trackId,
+          report.catalogTrackId,
+          "a file's vector finds its own track",
         );
+        assert.equal(all.recommendations[0]!.similarity, 100);
         const skip = new Set(all.recommendations.slice(0, 4).map((r) => r.trackId));
         const rest = await app.similarToVector(report.vector, { k: 3, exclude: skip });
         assert.deepEqual(
@@ -75,6 +77,19 @@ Deno.test("App answers similar, genre-filtered, offset and More-like queries on 
         );
       },
     );
+
+    await t.step("a catalog track played 12 dB quieter finds itself first, by either method", async () => {
+      const quiet = join(catalog.dataDir, "quieter.wav");
+      await ffmpeg(["-i", join(catalog.catalogDir, catalog.tracks[2]!.path), "-af", "volume=-12dB", quiet]);
+      for (const method of ["clip", "segment"] as const) {
+        const result = await app.similar(quiet, { k: 3, method });
+        assert.equal(result.recommendations[0]!.title, catalog.tracks[2]!.title, method);
+        assert.ok(
+          result.recommendations[0]!.similarity > 99.9,
+          `${method}: ${result.recommendations[0]!.similarity}`,
+        );
+      }
+    });
 
     await t.step(
       "segment search matches an excerpt's windows to its source's and says it answered",

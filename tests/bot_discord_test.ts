@@ -117,7 +117,10 @@ Deno.test("Discord: /similar, More like, context menu, autocomplete, reindex and
           assert.match(e.url!, /^https:\/\/example\.org\/tracks\/track_\d+\.wav$/);
           assert.ok(e.fields!.some((f) => f.name === "Similarity" && / %$/.test(f.value)));
         });
-        assert.match(edit.embeds![4]!.footer!.text, /^Answered in \d+\.\d\d s · flat index v1$/);
+        assert.match(
+          edit.embeds![4]!.footer!.text,
+          /^Answered in \d+\.\d\d s · flat index v1 · segment search$/,
+        );
         const buttons = edit.components!.flatMap((r) => r.components);
         const more = buttons.filter((b) => b.custom_id?.startsWith("more:"));
         assert.deepEqual(more.map((b) => b.label), [1, 2, 3, 4, 5].map((n) => `More like #${n}`));
