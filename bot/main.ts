@@ -5,7 +5,7 @@
  * @module
  */
 import { createConsoleLogger, isSoundalikeError, loadConfig, type Logger } from "../core/mod.ts";
-import { startBot } from "./bot.ts";
+import { type RunningBot, startBot } from "./bot.ts";
 
 if (import.meta.main) {
   let logger: Logger = createConsoleLogger("info");
@@ -13,7 +13,19 @@ if (import.meta.main) {
     const config = loadConfig({ defaultLogLevel: "info" });
     logger = createConsoleLogger(config.logLevel);
     const encoder = new TextEncoder();
-    const bot = await startBot({
+    // Listening for signals before the (slow) warm start: a SIGTERM during it still ends cleanly.
+    let bot: RunningBot | undefined;
+    let stopRequested = false;
+    const shutdown = async () => {
+      stopRequested = true;
+      if (bot === undefined) return; // startBot's caller stops it as soon as it is up
+      await bot.stop();
+      Deno.exit(0);
+    };
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(signal, () => void shutdown());
+    }
+    bot = await startBot({
       config,
       logger,
       console: {
@@ -22,14 +34,7 @@ if (import.meta.main) {
         prompt: Deno.stdin.isTerminal(),
       },
     });
-    const shutdown = async () => {
-      await bot.stop();
-      Deno.exit(0);
-    };
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(signal, () => void shutdown());
-    }
-    await bot.finished;
+    if (!stopRequested) await bot.finished;
     await shutdown();
   } catch (err) {
     if (isSoundalikeError(err)) {

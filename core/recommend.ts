@@ -11,6 +11,7 @@
  */
 import type { ClipAnalysis, ModelHearing } from "./embed.ts";
 import { ErrorCode, SoundalikeError } from "./errors.ts";
+import { SAME_AUDIO_SQUARED_DISTANCE } from "./reindex.ts";
 import type { DecodedAudio } from "./ffmpeg.ts";
 import type { Logger } from "./logger.ts";
 import { cutSegments, MIN_CLIP_SECONDS } from "./segments.ts";
@@ -153,12 +154,14 @@ export function similarityPercent(distance: number, metric: "l2" | "cosine"): nu
 
 /**
  * Orders neighbours by distance, then track id (a stable order on ties), and drops the query's
- * own track (the catalog file with the clip's very bytes). The same music in other bytes (another
- * encoding, a quieter copy) stays: it is the best answer there is, at about 100 %.
+ * own track. When the clip is a catalog file, its copies (the same audio: a re-tagged file set
+ * aside as a duplicate, closer than {@linkcode SAME_AUDIO_SQUARED_DISTANCE}) go too; the same
+ * music from outside the catalog (another encoding, a quieter copy) stays, as the best answer
+ * there is, at about 100 %.
  *
  * @param neighbours As returned by an index.
  * @param k How many to keep.
- * @param excludeTrackId The query's own track, if known.
+ * @param excludeTrackId The query's own track, when the clip is a catalog file.
  * @returns At most `k` neighbours.
  */
 export function rankNeighbours(
@@ -166,8 +169,10 @@ export function rankNeighbours(
   k: number,
   excludeTrackId?: number,
 ): Neighbour[] {
+  const ownAudio = (n: Neighbour) =>
+    excludeTrackId !== undefined && n.distance <= SAME_AUDIO_SQUARED_DISTANCE;
   return neighbours
-    .filter((n) => n.trackId >= 0 && n.trackId !== excludeTrackId)
+    .filter((n) => n.trackId >= 0 && n.trackId !== excludeTrackId && !ownAudio(n))
     .sort((a, b) => a.distance - b.distance || a.trackId - b.trackId)
     .slice(0, k);
 }

@@ -89,12 +89,14 @@ Deno.test("rankNeighbours() orders by distance then track id and drops the query
       { trackId: 7, distance: 1 },
       { trackId: 5, distance: 0 }, // the query's own file
       { trackId: -1, distance: 0.1 }, // faiss pads missing results with -1
-      { trackId: 8, distance: 1e-12 }, // the same music in other bytes: the best answer, kept
+      { trackId: 8, distance: 1e-12 }, // a copy of the query's own audio (the query is catalog file 5)
     ],
     3,
     5,
   );
-  assert.deepEqual(ranked.map((n) => n.trackId), [8, 3, 7]);
+  assert.deepEqual(ranked.map((n) => n.trackId), [3, 7, 9]);
+  const outside = rankNeighbours([{ trackId: 8, distance: 1e-12 }, { trackId: 3, distance: 1 }], 3);
+  assert.deepEqual(outside.map((n) => n.trackId), [8, 3], "the same music from outside the catalog is kept");
 });
 
 Deno.test("recommendForFile() returns k cards with rank, similarity and distance, best first", async () => {

@@ -107,7 +107,7 @@ Deno.test("App answers similar, genre-filtered, offset and More-like queries on 
         const bySegment = await app.similar(excerpt, { k: 3, method: "segment" });
         assert.equal(bySegment.method, "segment");
         assert.equal(bySegment.recommendations[0]!.title, catalog.tracks[4]!.title);
-        const byClip = await app.similar(excerpt, { k: 3 });
+        const byClip = await app.similar(excerpt, { k: 3, method: "clip" });
         assert.equal(byClip.method, "clip");
         const jazz = await app.similar(excerpt, { k: 5, method: "segment", genre: "Jazz" });
         assert.ok(
