@@ -14,18 +14,18 @@ if (import.meta.main) {
     logger = createConsoleLogger(config.logLevel);
     const encoder = new TextEncoder();
     // Listening for signals before the (slow) warm start: a SIGTERM during it still ends cleanly.
-    let bot: RunningBot | undefined;
+    const running: { bot?: RunningBot } = {};
     let stopRequested = false;
     const shutdown = async () => {
       stopRequested = true;
-      if (bot === undefined) return; // startBot's caller stops it as soon as it is up
-      await bot.stop();
+      if (running.bot === undefined) return; // stopped below as soon as it is up
+      await running.bot.stop();
       Deno.exit(0);
     };
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       Deno.addSignalListener(signal, () => void shutdown());
     }
-    bot = await startBot({
+    const bot = running.bot = await startBot({
       config,
       logger,
       console: {
