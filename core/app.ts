@@ -37,7 +37,8 @@ import {
 import type { Config } from "./config.ts";
 import { bestClasses, type ClipAnalysis, createEmbedder, type Embedder } from "./embed.ts";
 import { ErrorCode, SoundalikeError } from "./errors.ts";
-import { decodeAudio, type DecodedAudio, decodeMany, readTagsMany } from "./ffmpeg.ts";
+import { batchedDecoder } from "./decode_batch.ts";
+import { type DecodedAudio, decodeMany, readTagsMany } from "./ffmpeg.ts";
 import { pathExists, sha256File } from "./files.ts";
 import type { Logger } from "./logger.ts";
 import { loadManifest, type Manifest, modelsHash } from "./manifest.ts";
@@ -263,7 +264,12 @@ export function createApp(config: Config, logger: Logger): App {
     maxBytes: config.maxUploadBytes,
     logger,
   });
-  const decode = async (path: string) => decodeAudio(path, await decodeOptions());
+  // Query clips: concurrent requests share ffmpeg runs once `decodeProcesses` are busy.
+  const decodeBatched = batchedDecoder(
+    async (paths) => decodeMany(paths, await decodeOptions()),
+    { processes: config.decodeProcesses, maxBatch: 8 },
+  );
+  const decode = (path: string) => decodeBatched(path);
 
   // One writer at a time: ingest and reindex share one PostgreSQL advisory lock, so a second
   // `deno task reindex` is refused instead of changing the catalog under a running one.

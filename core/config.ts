@@ -36,6 +36,12 @@ export interface Config {
   nprobe: number;
   /** Tracks decoded and embedded at once during a reindex. @default 2 */
   reindexConcurrency: number;
+  /**
+   * ffmpeg processes decoding query clips at once; clips that arrive while all are busy wait and
+   * share the next process (`core/decode_batch.ts`). Starting ffmpeg costs as much CPU as decoding a
+   * 30 s clip, so fewer, fuller runs answer more clips per second. @default half the cores, at least 1
+   */
+  decodeProcesses: number;
   /** Least severe log level written. @default "info" (the CLIs default to "warn") */
   logLevel: LogLevel;
   /** The directory relative paths on the command line are resolved against (`INIT_CWD` under `deno task`). */
@@ -94,7 +100,7 @@ export const DEFAULT_LINK_HOSTS: readonly string[] = [
 
 /** How much work the bot takes on. */
 export interface BotLimits {
-  /** Clips processed at once. @default 2 */
+  /** Clips processed at once (beyond `decodeProcesses`, their decodes share ffmpeg runs). @default 6 */
   concurrency: number;
   /** Requests waiting beyond those running; more are refused as busy. @default 20 */
   queueSize: number;
@@ -176,12 +182,13 @@ const schema = z.object({
   SOUNDALIKE_SEARCH: z.enum(["clip", "segment"]).default("segment"),
   SOUNDALIKE_NPROBE: intIn(1, 65536).default(16),
   SOUNDALIKE_REINDEX_CONCURRENCY: intIn(1, 64).default(2),
+  SOUNDALIKE_DECODE_PROCESSES: intIn(1, 64).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).optional(),
   // Set by `deno task` (and npm) to the directory the command was typed in.
   INIT_CWD: z.string().optional(),
   SOUNDALIKE_CATALOG_DIR: z.string().optional(),
   SOUNDALIKE_CATALOG_FMA: bool.default(false),
-  SOUNDALIKE_BOT_CONCURRENCY: intIn(1, 64).default(2),
+  SOUNDALIKE_BOT_CONCURRENCY: intIn(1, 64).default(6),
   SOUNDALIKE_BOT_QUEUE: intIn(0, 10_000).default(20),
   SOUNDALIKE_BOT_RATE_PER_MINUTE: intIn(1, 10_000).default(6),
   SOUNDALIKE_DOWNLOAD_TIMEOUT_S: intIn(1, 600).default(30),
@@ -286,6 +293,8 @@ export function parseConfig(
     searchMethod: v.SOUNDALIKE_SEARCH,
     nprobe: v.SOUNDALIKE_NPROBE,
     reindexConcurrency: v.SOUNDALIKE_REINDEX_CONCURRENCY,
+    decodeProcesses: v.SOUNDALIKE_DECODE_PROCESSES ??
+      Math.max(1, Math.floor(navigator.hardwareConcurrency / 2)),
     logLevel: v.LOG_LEVEL ?? options.defaultLogLevel ?? "info",
     cwd: v.INIT_CWD ?? options.cwd ?? Deno.cwd(),
     catalogDir: v.SOUNDALIKE_CATALOG_DIR,
