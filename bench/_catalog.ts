@@ -1,7 +1,8 @@
 /**
  * A synthetic catalog of any size for benchmarks: `count` metadata rows in the app's database and
- * random unit-block 2304-d vectors in a published index version. Search and metadata cost depend
- * on the catalog's size, not on what it holds.
+ * random unit-block 2304-d vectors in a published index version (flat, IVF and the window index
+ * that segment search reads, as a reindex writes them). Search and metadata cost depend on the
+ * catalog's size, not on what it holds.
  * @module
  */
 import { join } from "node:path";
@@ -11,12 +12,13 @@ import { upsertTracks } from "../core/db/repository.ts";
 import type { Logger } from "../core/logger.ts";
 import { modelsHash } from "../core/manifest.ts";
 import { mulberry32 } from "../core/random.ts";
+import { WINDOW_VECTOR_SIZE, windowRows } from "../core/segment_search.ts";
 import { buildVectorIndex, IndexStore } from "../core/vector_index.ts";
 
 const DIM = 2304;
 
 /**
- * Stores `count` synthetic tracks and publishes flat and IVF indexes over random vectors.
+ * Stores `count` synthetic tracks and publishes flat, IVF and window indexes over random vectors.
  *
  * @param app An app on the data directory to fill.
  * @param dataDir Its data directory.
@@ -55,10 +57,22 @@ export async function writeSyntheticCatalog(
     for (let j = 0; j < 256; j++) vectors[b * 256 + j]! /= Math.sqrt(norm);
   }
   const common = { metric: "l2" as const, vectors, dim: DIM, trackIds: ids, logger };
+  const rows = windowRows(
+    ids.map((_, i) => vectors.subarray(i * DIM, (i + 1) * DIM)),
+    ids,
+  );
   const store = new IndexStore(join(dataDir, "indexes"), { logger });
   await store.writeVersion({
     flat: buildVectorIndex({ ...common, kind: "flat" }),
     ivf: buildVectorIndex({ ...common, nprobe: app.config.nprobe, kind: "ivf" }),
+    windows: buildVectorIndex({
+      kind: "flat",
+      metric: "l2",
+      vectors: rows.vectors,
+      dim: WINDOW_VECTOR_SIZE,
+      trackIds: rows.trackIds,
+      logger,
+    }),
     meta: { modelsHash: modelsHash(await app.manifest()), metric: "l2", dim: DIM, count, createdAt: "" },
   });
 }

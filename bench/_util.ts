@@ -62,11 +62,17 @@ export async function benchMp3s(count: number): Promise<string[]> {
 
 /** CPU seconds used so far by this process and its reaped children (ffmpeg). */
 export function cpuSeconds(): number {
+  const { self, children } = cpuSplit();
+  return self + children;
+}
+
+/** CPU seconds used so far by this process itself, and by its reaped children (ffmpeg, yt-dlp). */
+export function cpuSplit(): { self: number; children: number } {
   const stat = Deno.readTextFileSync("/proc/self/stat");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields 14-17 of proc(5): utime, stime, cutime, cstime; index 0 here is field 3.
-  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
-  return ticks / 100; // USER_HZ is 100 on Linux
+  // Fields 14-17 of proc(5): utime, stime, cutime, cstime; index 0 here is field 3. USER_HZ is 100.
+  const seconds = (...at: number[]) => at.reduce((sum, i) => sum + Number(fields[i]), 0) / 100;
+  return { self: seconds(11, 12), children: seconds(13, 14) };
 }
 
 /** The 1, 5 and 15 minute load averages, as the kernel prints them. */

@@ -19,6 +19,7 @@ import { writeSyntheticCatalog } from "./_catalog.ts";
 import {
   arg,
   benchMp3s,
+  cpuSplit,
   exists,
   ffmpegDecodeOnly,
   loadAverage,
@@ -113,11 +114,13 @@ async function measure(): Promise<void> {
     alone.deferred.push(one.deferred);
     alone.final.push(one.final);
   }
+  const cpu0 = cpuSplit();
   const t0 = performance.now();
   const crowd = await Promise.all(
     Array.from({ length: users }, (_, i) => ask(String(910000000000000000n + BigInt(i)))),
   );
   const crowdSeconds = (performance.now() - t0) / 1000;
+  const cpu1 = cpuSplit();
   const rssMb = Deno.memoryUsage().rss / 1024 / 1024;
   await bot.stop();
   await discord.close();
@@ -148,6 +151,11 @@ async function measure(): Promise<void> {
   );
   console.log(`  errors ${errors}   target 0`);
   console.log(`  throughput ${(users / crowdSeconds).toFixed(2)} answers/s   target >= 4`);
+  const perAnswer = (x: number) => `${(x * 1000 / users).toFixed(0)} ms`;
+  console.log(
+    `  CPU per answer: bot process ${perAnswer(cpu1.self - cpu0.self)} (includes the in-process fakes), ` +
+      `ffmpeg ${perAnswer(cpu1.children - cpu0.children)}; ${navigator.hardwareConcurrency} cores`,
+  );
   console.log(
     `resident memory of the warm bot, ${trackCount} tracks: ${rssMb.toFixed(0)} MB   target <= 600 MB`,
   );
