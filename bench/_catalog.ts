@@ -12,8 +12,7 @@ import { upsertTracks } from "../core/db/repository.ts";
 import type { Logger } from "../core/logger.ts";
 import { modelsHash } from "../core/manifest.ts";
 import { mulberry32 } from "../core/random.ts";
-import { WINDOW_VECTOR_SIZE, windowRows } from "../core/segment_search.ts";
-import { buildVectorIndex, IndexStore } from "../core/vector_index.ts";
+import { buildVectorIndex, buildWindowIndex, IndexStore } from "../core/vector_index.ts";
 
 const DIM = 2304;
 
@@ -57,22 +56,11 @@ export async function writeSyntheticCatalog(
     for (let j = 0; j < 256; j++) vectors[b * 256 + j]! /= Math.sqrt(norm);
   }
   const common = { metric: "l2" as const, vectors, dim: DIM, trackIds: ids, logger };
-  const rows = windowRows(
-    ids.map((_, i) => vectors.subarray(i * DIM, (i + 1) * DIM)),
-    ids,
-  );
   const store = new IndexStore(join(dataDir, "indexes"), { logger });
   await store.writeVersion({
     flat: buildVectorIndex({ ...common, kind: "flat" }),
     ivf: buildVectorIndex({ ...common, nprobe: app.config.nprobe, kind: "ivf" }),
-    windows: buildVectorIndex({
-      kind: "flat",
-      metric: "l2",
-      vectors: rows.vectors,
-      dim: WINDOW_VECTOR_SIZE,
-      trackIds: rows.trackIds,
-      logger,
-    }),
+    windows: buildWindowIndex(common),
     meta: { modelsHash: modelsHash(await app.manifest()), metric: "l2", dim: DIM, count, createdAt: "" },
   });
 }

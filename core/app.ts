@@ -65,12 +65,12 @@ import {
   clipWindows,
   WINDOW_VECTOR_SIZE,
   windowHitsFor,
-  windowRows,
   WINDOWS_PER_CLIP,
 } from "./segment_search.ts";
 import { cutSegments } from "./segments.ts";
 import {
   buildVectorIndex,
+  buildWindowIndex,
   type IndexKind,
   IndexStore,
   ivfSupported,
@@ -399,18 +399,7 @@ export function createApp(config: Config, logger: Logger): App {
           try {
             flat = buildVectorIndex({ ...common, kind: "flat" });
             // The window index for segment search: each track's three 768-d window vectors.
-            const rows = windowRows(
-              trackIds.map((_, i) => vectors.subarray(i * emb.dims, (i + 1) * emb.dims)),
-              trackIds,
-            );
-            windows = buildVectorIndex({
-              kind: "flat",
-              metric: "l2",
-              vectors: rows.vectors,
-              dim: WINDOW_VECTOR_SIZE,
-              trackIds: rows.trackIds,
-              logger,
-            });
+            windows = buildWindowIndex({ vectors, dim: emb.dims, trackIds, logger });
             // A small catalog gets no IVF index: `ivf` searches then use the flat one. Stored
             // with the configured nprobe, so serving needs no other value.
             ivf = ivfSupported(trackIds.length, emb.dims)

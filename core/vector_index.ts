@@ -31,6 +31,7 @@ import {
 import { ErrorCode, SoundalikeError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { mulberry32 } from "./random.ts";
+import { WINDOW_VECTOR_SIZE, windowRows } from "./segment_search.ts";
 
 /** `"flat"`: exact brute force. `"ivf"`: IVF-Flat, approximate, visits `nprobe` of `nlist` lists. */
 export type IndexKind = "flat" | "ivf";
@@ -338,6 +339,31 @@ export function buildVectorIndex(opts: BuildVectorIndexOptions): VectorIndex {
     ms: Math.round(performance.now() - started),
   });
   return new FaissVectorIndex(index, metric, [...trackIds], nprobe);
+}
+
+/**
+ * The window index that segment search reads (`core/segment_search.ts`): each track's three
+ * 768-d window vectors, exact (flat, squared L2), three rows per track.
+ *
+ * @param opts The clip vectors (`trackIds.length x dim`, model-major 2304-d) and their track ids.
+ * @returns The flat window index.
+ */
+export function buildWindowIndex(
+  opts: Pick<BuildVectorIndexOptions, "vectors" | "dim" | "trackIds" | "logger">,
+): VectorIndex {
+  const { vectors, dim, trackIds, logger } = opts;
+  const rows = windowRows(
+    trackIds.map((_, i) => vectors.subarray(i * dim, (i + 1) * dim)),
+    trackIds,
+  );
+  return buildVectorIndex({
+    kind: "flat",
+    metric: "l2",
+    vectors: rows.vectors,
+    dim: WINDOW_VECTOR_SIZE,
+    trackIds: rows.trackIds,
+    logger,
+  });
 }
 
 /** What is stored beside each `<name>.faiss` file. */
