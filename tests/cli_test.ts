@@ -114,6 +114,20 @@ Deno.test({
         assert.equal((JSON.parse(res.stdout) as JsonResult[]).length, 3);
       });
 
+      await t.step("--timings names the search method and index that answered", async () => {
+        for (
+          const [args, said] of [
+            [[], /\(segment search, flat index\)/],
+            [["--method", "clip", "--index", "ivf"], /\(whole-clip search, (ivf|flat) index\)/],
+          ] as const
+        ) {
+          const res = await cli(dataDir, ["core/cli/similar.ts", source, "--timings", ...args]);
+          assert.equal(res.code, 0, res.stderr);
+          assert.match(res.stderr, /^decode [\d.]+ ms, embed [\d.]+ ms, search [\d.]+ ms/m);
+          assert.match(res.stderr, said);
+        }
+      });
+
       await t.step("bad input gets one clear sentence and a non-zero exit code", async () => {
         const text = join(dir, "notes.mp3");
         await Deno.writeTextFile(text, "this is not music\n".repeat(100));

@@ -68,7 +68,10 @@ if (import.meta.main) {
           `decode ${t.decode.toFixed(1)} ms, embed ${t.embed.toFixed(1)} ms, search ${
             t.search.toFixed(1)
           } ms, ` +
-            `metadata ${t.metadata.toFixed(1)} ms, total ${t.total.toFixed(1)} ms (${result.index})`,
+            `metadata ${t.metadata.toFixed(1)} ms, total ${t.total.toFixed(1)} ms ` +
+            `(${
+              result.method === "segment" ? "segment search" : "whole-clip search"
+            }, ${result.index} index)`,
         );
       }
     } finally {
