@@ -481,9 +481,22 @@ export function createApp(config: Config, logger: Logger): App {
   };
 
   /**
-   * Searching the current index of one kind; `served` hears which version and which kind answered
-   * (`ivf` is served by the exact index for a catalog too small for IVF).
+   * Searching the current index as `options` (or the configuration) ask; `answered()` says which
+   * version, kind and method answered (`ivf` is served by the exact index for a catalog too small
+   * for IVF; segment search by the clip index of a version built before it).
    */
+  const searchFor = (
+    options: { index?: IndexKind; nprobe?: number; method?: SearchMethod },
+  ): { deps: SearchDeps; answered: () => AnsweredBy } => {
+    const kind = options.index ?? config.indexKind;
+    const nprobe = options.nprobe ?? config.nprobe;
+    const method = options.method ?? config.searchMethod;
+    let answered: AnsweredBy = { index: kind, indexVersion: 0, method };
+    const served = (v: AnsweredBy) => (answered = v);
+    return { deps: searchDeps(kind, nprobe, method, served), answered: () => answered };
+  };
+
+  /** The search dependencies of {@linkcode searchFor}; `served` hears who answered. */
   const searchDeps = (
     kind: IndexKind,
     nprobe: number,
@@ -541,22 +554,16 @@ export function createApp(config: Config, logger: Logger): App {
     decode,
 
     async similar(path, options = {}) {
-      const kind = options.index ?? config.indexKind;
-      const nprobe = options.nprobe ?? config.nprobe;
       // The genre is checked before anything is decoded: a typo costs nothing.
       const keep = options.genre === undefined ? undefined : await genreTracks(options.genre);
-      let answered: AnsweredBy = {
-        index: kind,
-        indexVersion: 0,
-        method: options.method ?? config.searchMethod,
-      };
+      const search = searchFor(options);
       // Everything else is opened lazily by recommendForFile's order (decode first), so a bad clip
       // loads no model or index and creates no database.
       const result = await recommendForFile(
         {
           decode,
           embed: async (segments) => (await (await embedder()).analyzeMany([segments]))[0]!,
-          ...searchDeps(kind, nprobe, options.method ?? config.searchMethod, (v) => (answered = v)),
+          ...search.deps,
           trackIdForFile,
         },
         path,
@@ -566,12 +573,10 @@ export function createApp(config: Config, logger: Logger): App {
           ...(keep === undefined ? {} : { filter: { keep } }),
         },
       );
-      return { ...result, ...answered };
+      return { ...result, ...search.answered() };
     },
 
     async similarToTrack(trackId, options = {}) {
-      const kind = options.index ?? config.indexKind;
-      const nprobe = options.nprobe ?? config.nprobe;
       const keep = options.genre === undefined ? undefined : await genreTracks(options.genre);
       const [database, m, idx] = await Promise.all([db(), manifest(), indexes()]);
       const gone = () =>
@@ -585,13 +590,9 @@ export function createApp(config: Config, logger: Logger): App {
         getTrackCards(database, [trackId]).then((c) => c[0]),
       ]);
       if (lookup.found !== "vector" || seed === undefined) throw gone();
-      let answered: AnsweredBy = {
-        index: kind,
-        indexVersion: 0,
-        method: options.method ?? config.searchMethod,
-      };
+      const search = searchFor(options);
       const result = await recommendForVector(
-        searchDeps(kind, nprobe, options.method ?? config.searchMethod, (v) => (answered = v)),
+        search.deps,
         lookup.vector,
         {
           excludeTrackId: trackId,
@@ -599,7 +600,7 @@ export function createApp(config: Config, logger: Logger): App {
           ...(keep === undefined ? {} : { filter: { keep } }),
         },
       );
-      return { ...result, seed, ...answered };
+      return { ...result, seed, ...search.answered() };
     },
 
     async analyze(path) {
@@ -615,27 +616,17 @@ export function createApp(config: Config, logger: Logger): App {
     },
 
     async similarToVector(vector, options = {}) {
-      const kind = options.index ?? config.indexKind;
       const keep = options.genre === undefined ? undefined : await genreTracks(options.genre);
-      let answered: AnsweredBy = {
-        index: kind,
-        indexVersion: 0,
-        method: options.method ?? config.searchMethod,
-      };
+      const search = searchFor(options);
       const result = await recommendForVector(
-        searchDeps(
-          kind,
-          options.nprobe ?? config.nprobe,
-          options.method ?? config.searchMethod,
-          (v) => (answered = v),
-        ),
+        search.deps,
         vector,
         {
           ...(options.k === undefined ? {} : { k: options.k }),
           filter: { ...(keep ? { keep } : {}), ...(options.exclude ? { exclude: options.exclude } : {}) },
         },
       );
-      return { ...result, ...answered };
+      return { ...result, ...search.answered() };
     },
 
     genres: async () => catalogTopGenres(await db()),
