@@ -189,8 +189,13 @@ export type Answer =
  * @returns The {@linkcode NoticeAnswer}.
  */
 export function notice(tone: NoticeAnswer["tone"], code: NoticeCode, text: string): NoticeAnswer {
-  return { kind: "notice", tone, code, text };
+  // A sentence quoting what a user shared (a 2,000-character link) must still fit one chat message.
+  const fits = text.length <= MAX_NOTICE_CHARS ? text : `${text.slice(0, MAX_NOTICE_CHARS - 1)}…`;
+  return { kind: "notice", tone, code, text: fits };
 }
+
+/** Longest notice text: well inside Discord's 2,000 characters and Slack's 3,000 per section. */
+export const MAX_NOTICE_CHARS = 600;
 
 const GENRE_LABELS: Record<string, string> = { hiphop: "Hip-hop", rnb: "R&B" };
 

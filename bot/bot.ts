@@ -118,7 +118,10 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
             platform: party.platform,
             channel: party.channelId,
           });
-          await postTo(party.platform, party.channelId, summary);
+          // Every summary is posted: one channel that refuses (archived, no permission) stops no other.
+          await postTo(party.platform, party.channelId, summary).catch((err) =>
+            logger.warn("Could not post a quiet party's summary", { err, channel: party.channelId })
+          );
         }
       }).catch((err) => logger.warn("Idle party check failed", { err }));
     }, options.partyCheckIntervalMs ?? 60_000);

@@ -21,6 +21,11 @@ export interface DownloadPolicy {
   maxRedirects?: number;
   /** Words for the source in messages, e.g. "Discord's CDN". @default "the allowed hosts" */
   sourceName?: string;
+  /**
+   * A further check of the URL and of every redirect before it is requested (for links: no private
+   * addresses); throws a `SoundalikeError` to refuse. @default none
+   */
+  checkTarget?: (url: URL) => Promise<void>;
 }
 
 /** What was downloaded. */
@@ -117,6 +122,7 @@ export async function downloadToFile(
   let response: Response | undefined;
   try {
     for (let hop = 0;; hop++) {
+      await policy.checkTarget?.(current);
       response = await fetch(current, {
         redirect: "manual",
         signal: abort,

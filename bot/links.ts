@@ -70,8 +70,10 @@ export function isPrivateAddress(address: string): boolean {
       (p === 192 && q === 0) || (p === 198 && (q === 18 || q === 19));
   }
   if (!a.includes(":")) return false;
-  return a === "::" || a === "::1" || /^f[cd]/.test(a) || /^fe[89ab]/.test(a) || /^ff/.test(a) ||
-    /^::ffff:/.test(a) || /^64:ff9b:/.test(a);
+  // Unspecified, loopback and IPv4-compatible/mapped (::/96, ::ffff:0:0/96), unique local, link-
+  // and site-local, multicast, NAT64, and the tunnels that embed any IPv4 address (6to4, Teredo).
+  return a === "::" || /^::[0-9a-f]/.test(a) || /^f[cd]/.test(a) || /^fe[89a-f]/.test(a) ||
+    /^ff/.test(a) || /^64:ff9b:/.test(a) || /^2002:/.test(a) || /^2001:0{0,4}:/.test(a);
 }
 
 const IP_LITERAL = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])$/i;
@@ -114,20 +116,21 @@ export async function checkUrlTarget(raw: string, policy: LinkPolicy): Promise<U
   }
   if (url.username || url.password) throw refuse("Links with a user name or password are not fetched");
   const host = url.hostname.toLowerCase();
+  const shown = url.host.length <= 80 ? url.host : `${url.host.slice(0, 79)}…`;
   if (!hostAllowed(url.host, policy.allowedHosts)) {
-    throw refuse(`I don't fetch links from ${url.host}: share one from a supported site, or the file itself`);
+    throw refuse(`I don't fetch links from ${shown}: share one from a supported site, or the file itself`);
   }
   if (hostAllowed(url.host, policy.privateHostsAllowed ?? [])) return url;
   if (
     host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") ||
     host.endsWith(".internal")
   ) {
-    throw refuse(`${url.host} is a local address: links must point at public sites`);
+    throw refuse(`${shown} is a local address: links must point at public sites`);
   }
   const addresses = IP_LITERAL.test(host) ? [host] : await (policy.resolve ?? defaultResolve)(host);
-  if (addresses.length === 0) throw refuse(`${url.host} could not be found: check the link`);
+  if (addresses.length === 0) throw refuse(`${shown} could not be found: check the link`);
   if (addresses.some(isPrivateAddress)) {
-    throw refuse(`${url.host} leads to a private network address: links must point at public sites`);
+    throw refuse(`${shown} leads to a private network address: links must point at public sites`);
   }
   return url;
 }

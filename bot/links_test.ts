@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { MAX_NOTICE_CHARS, notice } from "./answer.ts";
+import { renderDiscord } from "./discord/render.ts";
+import { renderSlack } from "./slack/render.ts";
 import { isSoundalikeError } from "../core/errors.ts";
 import { checkLink, checkUrlTarget, findLinks, isPrivateAddress, type LinkPolicy } from "./links.ts";
 
@@ -33,11 +36,17 @@ Deno.test("isPrivateAddress() knows private, loopback, link-local, CGNAT and IPv
       "fe80::1",
       "::ffff:127.0.0.1",
       "[::1]",
+      "::7f00:1", // ::127.0.0.1, IPv4-compatible
+      "[::ffff:7f00:1]",
+      "fec0::1", // site-local
+      "2002:7f00:1::1", // 6to4 of 127.0.0.1
+      "2001:0:4136:e378::1", // Teredo
+      "2001::1",
     ]
   ) {
     assert.ok(isPrivateAddress(a), a);
   }
-  for (const a of ["8.8.8.8", "172.32.0.1", "151.101.1.1", "2a00:1450:4007::200e"]) {
+  for (const a of ["8.8.8.8", "172.32.0.1", "151.101.1.1", "2a00:1450:4007::200e", "2001:4860:4860::8888"]) {
     assert.ok(!isPrivateAddress(a), a);
   }
 });
@@ -116,4 +125,19 @@ Deno.test("checkLink() follows redirects and refuses one that leaves the allowli
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("a refusal quoting a 2,000-character link still fits one Discord message and one Slack section", async () => {
+  const host = `${"a".repeat(60)}.`.repeat(31) + "example";
+  const link = `https://${host}/song`;
+  const refusal = await checkUrlTarget(link, { allowedHosts: ["youtube.com"] }).catch((e: Error) => e);
+  assert.ok(
+    refusal instanceof Error && /I don't fetch links from a{60}\.a{18}…: share/.test(refusal.message),
+  );
+  // Whatever text reaches a notice (a reason from yt-dlp, a file name), it is cut to fit.
+  const long = notice("error", "download_refused", `Refused: ${link} ${link}`);
+  assert.ok(long.text.length <= MAX_NOTICE_CHARS && long.text.endsWith("…"));
+  assert.ok(renderDiscord(long).content!.length <= 2000);
+  const blocks = renderSlack(long).blocks as { text?: { text: string } }[];
+  assert.ok(blocks.every((b) => (b.text?.text.length ?? 0) <= 3000));
 });

@@ -1,13 +1,17 @@
 /**
  * yt-dlp, the only module that runs it: a subprocess, never a shell, `--ignore-config`, the URL
- * after `--`, no playlists. It first asks for the media's description only (no download) and refuses
- * playlists, live streams, media longer or larger than the limits and media hosted on private
- * addresses; then it downloads the audio into a fresh temporary folder, which the caller's callback
- * uses and which is always removed. Every call has a wall-clock timeout.
+ * after `--`, no playlists. yt-dlp only *describes* a link (`--dump-single-json`, no download), with
+ * the one audio format we would fetch: a single file over http(s) (streams in pieces, HLS or DASH,
+ * are refused). Playlists, live streams, media longer or larger than the limits and media on
+ * private addresses are refused from that description. The file itself is then downloaded by
+ * `bot/download.ts`, not by yt-dlp, so every redirect is checked against the private-address rule,
+ * the size limit holds while the body streams (with or without a Content-Length), and the wall-clock
+ * limit covers the transfer. The file goes to a fresh temporary folder, always removed.
  * @module
  */
 import { join } from "node:path";
 import { ErrorCode, SoundalikeError } from "../core/mod.ts";
+import { downloadToFile } from "./download.ts";
 import { checkUrlTarget, type LinkPolicy } from "./links.ts";
 
 /** How yt-dlp is run. */
@@ -59,9 +63,35 @@ interface RawInfo {
   extractor_key?: string;
   extractor?: string;
   url?: string;
-  formats?: { url?: string; filesize?: number; filesize_approx?: number }[];
-  requested_downloads?: { url?: string; filesize?: number; filesize_approx?: number }[];
+  protocol?: string;
+  ext?: string;
+  http_headers?: Record<string, string>;
+  requested_downloads?: RawFormat[];
+  /** Present when yt-dlp would merge several formats (video + audio): never asked for here. */
+  requested_formats?: RawFormat[];
 }
+
+interface RawFormat {
+  url?: string;
+  protocol?: string;
+  ext?: string;
+  filesize?: number;
+  filesize_approx?: number;
+  http_headers?: Record<string, string>;
+}
+
+/** The media file a description points at. */
+interface MediaFile {
+  url: string;
+  ext: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The one audio format fetched: the best audio-only file, else the best single file, over plain
+ * http(s) (not HLS, DASH or other pieces), so one GET with checked redirects fetches it whole.
+ */
+const FORMAT = "bestaudio[protocol^=http][protocol!*=dash]/best[protocol^=http][protocol!*=dash]";
 
 const COMMON = [
   "--ignore-config",
@@ -72,19 +102,15 @@ const COMMON = [
   "15",
 ];
 
-async function run(args: string[], options: YtDlpOptions, cwd?: string): Promise<string> {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  let out: Deno.CommandOutput;
+async function run(args: string[], options: YtDlpOptions): Promise<string> {
+  let child: Deno.ChildProcess;
   try {
-    out = await new Deno.Command(options.path ?? "yt-dlp", {
+    child = new Deno.Command(options.path ?? "yt-dlp", {
       args,
-      ...(cwd ? { cwd } : {}),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      signal,
-    }).output();
+    }).spawn();
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new SoundalikeError(
@@ -94,7 +120,27 @@ async function run(args: string[], options: YtDlpOptions, cwd?: string): Promise
     }
     throw err;
   }
-  if (timeout.aborted) {
+  // The limit is kept by not waiting past it: a process yt-dlp started (and that holds its pipes)
+  // must not keep the answer waiting after yt-dlp itself is killed.
+  const output = child.output();
+  output.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<"timeout" | "aborted">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), options.timeoutMs);
+    onAbort = () => resolve("aborted");
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  const out = await Promise.race([output, stopped]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) options.signal?.removeEventListener("abort", onAbort);
+  });
+  if (out === "timeout" || out === "aborted") {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    if (out === "aborted") throw options.signal!.reason;
     throw new SoundalikeError(
       ErrorCode.DownloadFailed,
       `Fetching the link took longer than ${
@@ -111,8 +157,11 @@ async function run(args: string[], options: YtDlpOptions, cwd?: string): Promise
         "That site is not supported: share a link to a song's page or file",
       );
     }
-    if (/File is larger than max-filesize|max-filesize/i.test(stderr)) {
-      throw tooLarge(options.maxBytes);
+    if (/Requested format is not available/i.test(stderr)) {
+      throw new SoundalikeError(
+        ErrorCode.DownloadRefused,
+        "That site only streams its audio in pieces (HLS or DASH), which I don't fetch: share the file",
+      );
     }
     throw new SoundalikeError(
       ErrorCode.DownloadFailed,
@@ -138,10 +187,14 @@ function tooLarge(maxBytes: number): SoundalikeError {
  * @param options Limits and the executable.
  * @returns The media's description.
  * @throws {SoundalikeError} For playlists, live streams, long or large media, private media hosts,
- *   unsupported sites and failures.
+ *   media only streamed in pieces, unsupported sites and failures.
  */
 export async function describeMedia(url: string, options: YtDlpOptions): Promise<MediaInfo> {
-  const text = await run([...COMMON, "--dump-single-json", "--", url], options);
+  return (await describe(url, options)).info;
+}
+
+async function describe(url: string, options: YtDlpOptions): Promise<{ info: MediaInfo; file: MediaFile }> {
+  const text = await run([...COMMON, "-f", FORMAT, "--dump-single-json", "--", url], options);
   let info: RawInfo;
   try {
     info = JSON.parse(text) as RawInfo;
@@ -166,34 +219,61 @@ export async function describeMedia(url: string, options: YtDlpOptions): Promise
       }: share a shorter piece`,
     );
   }
-  const sizes = [info, ...(info.requested_downloads ?? [])].map((f) => f.filesize ?? f.filesize_approx)
-    .filter((x): x is number => typeof x === "number");
-  if (sizes.length && Math.min(...sizes) > options.maxBytes) throw tooLarge(options.maxBytes);
-  // The media itself may live on another host than the page: it must not be a private address.
-  const mediaUrls = [info.url, ...(info.requested_downloads ?? []).map((d) => d.url)].filter((
-    u,
-  ): u is string => !!u);
-  for (const media of mediaUrls) {
-    await checkUrlTarget(media, { ...options.policy, allowedHosts: ["*"] }).catch((err) => {
-      throw err instanceof SoundalikeError
-        ? new SoundalikeError(
-          ErrorCode.DownloadRefused,
-          `The media behind that link is not fetched: ${err.message}`,
-        )
-        : err;
-    });
+  // The chosen format: one file over http(s). Anything else (a merge of several formats, pieces,
+  // another protocol) is not what FORMAT asks for and is refused rather than guessed at.
+  const chosen: RawFormat = info.requested_downloads?.length === 1 ? info.requested_downloads[0]! : info;
+  const size = chosen.filesize ?? chosen.filesize_approx ?? info.filesize ?? info.filesize_approx;
+  if (typeof size === "number" && size > options.maxBytes) throw tooLarge(options.maxBytes);
+  const pieces = (info.requested_formats?.length ?? 0) > 1 || (info.requested_downloads?.length ?? 1) !== 1;
+  if (pieces || !chosen.url || !/^https?$/.test(chosen.protocol ?? "")) {
+    throw new SoundalikeError(
+      ErrorCode.DownloadRefused,
+      "That site only streams its audio in pieces, which I don't fetch: share the file",
+    );
   }
+  // The media itself may live on another host than the page: it must not be a private address.
+  await checkMediaTarget(new URL(chosen.url), options.policy);
   return {
-    title: info.title || "Untitled",
-    duration: info.duration,
-    webpageUrl: info.webpage_url ?? info.original_url ?? url,
-    uploader: info.uploader ?? info.channel,
-    extractor: info.extractor_key ?? info.extractor ?? "unknown",
+    info: {
+      title: info.title || "Untitled",
+      duration: info.duration,
+      webpageUrl: info.webpage_url ?? info.original_url ?? url,
+      uploader: info.uploader ?? info.channel,
+      extractor: info.extractor_key ?? info.extractor ?? "unknown",
+    },
+    file: {
+      url: chosen.url,
+      ext: /^[a-z0-9]{1,5}$/i.test(chosen.ext ?? info.ext ?? "") ? (chosen.ext ?? info.ext)! : "bin",
+      headers: requestHeaders(chosen.http_headers ?? info.http_headers ?? {}),
+    },
   };
 }
 
+/** A media URL (or a redirect on the way to it) on any host, but never a private address. */
+async function checkMediaTarget(url: URL, policy: LinkPolicy): Promise<void> {
+  try {
+    await checkUrlTarget(url.href, { ...policy, allowedHosts: ["*"] });
+  } catch (err) {
+    throw err instanceof SoundalikeError
+      ? new SoundalikeError(
+        ErrorCode.DownloadRefused,
+        `The media behind that link is not fetched: ${err.message}`,
+      )
+      : err;
+  }
+}
+
+/** The headers yt-dlp would send for the file (user agent, referer, cookies the site set), minus
+ * those that ask for a web page. */
+function requestHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).filter(([name]) => !/^(accept|sec-fetch-.*)$/i.test(name)),
+  );
+}
+
 /**
- * Describes, checks and downloads a link's audio, then gives it to `use`; the temporary folder is
+ * Describes and checks a link, downloads its audio file (every redirect checked, the size capped
+ * while it streams, within the time limit), then gives it to `use`; the temporary folder is
  * removed afterwards, whatever happens.
  *
  * @param url A link already checked by `checkLink`.
@@ -206,26 +286,20 @@ export async function withLinkAudio<T>(
   options: YtDlpOptions,
   use: (media: FetchedMedia) => Promise<T>,
 ): Promise<T> {
-  const info = await describeMedia(url, options);
+  const { info, file } = await describe(url, options);
   const dir = await Deno.makeTempDir({ prefix: "soundalike_link_" });
   try {
-    await run(
-      [
-        ...COMMON,
-        ...["-f", "bestaudio/best", "--max-filesize", String(options.maxBytes)],
-        ...["--no-part", "--no-mtime", "--no-progress", "--restrict-filenames"],
-        ...["-o", join(dir, "media.%(ext)s"), "--", url],
-      ],
-      options,
-      dir,
-    );
-    const files: string[] = [];
-    for await (const e of Deno.readDir(dir)) if (e.isFile && e.name.startsWith("media.")) files.push(e.name);
-    if (files.length === 0) {
-      // yt-dlp skips a file over --max-filesize with success and no file.
-      throw tooLarge(options.maxBytes);
-    }
-    return await use({ ...info, path: join(dir, files[0]!) });
+    const path = join(dir, `media.${file.ext}`);
+    await downloadToFile(file.url, path, {
+      allowedHosts: ["*"],
+      credentials: file.headers,
+      maxBytes: options.maxBytes,
+      timeoutMs: options.timeoutMs,
+      maxRedirects: options.policy.maxRedirects ?? 5,
+      sourceName: "the media's site",
+      checkTarget: (hop) => checkMediaTarget(hop, options.policy),
+    }, options.signal);
+    return await use({ ...info, path });
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

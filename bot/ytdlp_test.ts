@@ -55,10 +55,66 @@ Deno.test({
         ...options(site.host),
         policy: { allowedHosts: [site.host] },
       });
+      // A DASH manifest: yt-dlp's default would merge video and audio from URLs it never shows; the
+      // one audio file asked for is on a private address.
+      await refused(
+        "/stream.mpd",
+        "download_refused",
+        /media behind that link.*10\.0\.0\.7.*private network/,
+      );
     } finally {
       await site.close();
     }
   },
+});
+
+Deno.test({
+  name: "withLinkAudio() checks every redirect of the media file and caps its size while it streams",
+  ignore: !hasYtDlp,
+  async fn() {
+    const site = await startSite();
+    try {
+      const noUse = () => Promise.reject(new Error("nothing may reach the caller"));
+      // The page is fine and names a file on its own host, which redirects to a private address.
+      await assert.rejects(
+        withLinkAudio(`${site.origin}/redirecting.html`, options(site.host), noUse),
+        (e) =>
+          isSoundalikeError(e, "download_refused") &&
+          /media behind that link.*10\.0\.0\.7 leads to a private network address/.test(e.message),
+      );
+      // No Content-Length: the limit holds while the body streams.
+      const song = (await (await fetch(`${site.origin}/song.mp3`)).arrayBuffer()).byteLength;
+      await assert.rejects(
+        withLinkAudio(`${site.origin}/chunked.mp3`, options(site.host, { maxBytes: song - 1 }), noUse),
+        (e) => isSoundalikeError(e, "file_too_large"),
+      );
+      const size = await withLinkAudio(
+        `${site.origin}/chunked.mp3`,
+        options(site.host),
+        async (m) => (await Deno.stat(m.path)).size,
+      );
+      assert.equal(size, song, "the same file, streamed, within the limit");
+    } finally {
+      await site.close();
+    }
+  },
+});
+
+Deno.test("a yt-dlp run ends at its time limit even when a process it started keeps its output open", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fake = `${dir}/yt-dlp`;
+    await Deno.writeTextFile(fake, "#!/bin/sh\nsleep 20 &\nsleep 20\n");
+    await Deno.chmod(fake, 0o755);
+    const started = performance.now();
+    await assert.rejects(
+      describeMedia("https://example.org/slow", { ...options("example.org"), path: fake, timeoutMs: 300 }),
+      (e) => isSoundalikeError(e, "download_failed") && /longer than 0 s/.test(e.message),
+    );
+    assert.ok(performance.now() - started < 10_000, "not held until the background process ends");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("describeMedia() refuses live streams and oversized media as yt-dlp describes them", async () => {
@@ -70,7 +126,11 @@ Deno.test("describeMedia() refuses live streams and oversized media as yt-dlp de
       await Deno.writeTextFile(fake, `#!/bin/sh\ncat <<'EOF'\n${JSON.stringify(info)}\nEOF\n`);
       await Deno.chmod(fake, 0o755);
     };
-    const opts: YtDlpOptions = { ...options("example.org"), path: fake };
+    const opts: YtDlpOptions = {
+      ...options("example.org"),
+      path: fake,
+      policy: { allowedHosts: ["example.org"], resolve: () => Promise.resolve(["93.184.216.34"]) },
+    };
     await say({ title: "Radio", is_live: true, webpage_url: "https://example.org/live" });
     await assert.rejects(describeMedia("https://example.org/live", opts), /live stream/);
     await say({ title: "Huge", duration: 100, filesize: 900 * 1024 * 1024 });
@@ -78,8 +138,13 @@ Deno.test("describeMedia() refuses live streams and oversized media as yt-dlp de
       describeMedia("https://example.org/huge", opts),
       (e) => isSoundalikeError(e, "file_too_large"),
     );
-    await say({ title: "Fine", duration: 100, extractor_key: "Example" });
+    const file = { url: "https://cdn.example.org/ok.m4a", protocol: "https", ext: "m4a" };
+    await say({ title: "Fine", duration: 100, extractor_key: "Example", ...file });
     assert.equal((await describeMedia("https://example.org/ok", opts)).extractor, "Example");
+    await say({ title: "Pieces", duration: 100, ...file, protocol: "m3u8_native" });
+    await assert.rejects(describeMedia("https://example.org/hls", opts), /in pieces/);
+    await say({ title: "Merged", duration: 100, requested_formats: [file, file] });
+    await assert.rejects(describeMedia("https://example.org/merge", opts), /in pieces/);
     await assert.rejects(
       describeMedia("https://example.org/ok", { ...opts, path: `${dir}/no-such-yt-dlp` }),
       (e) => isSoundalikeError(e, "missing_tool"),

@@ -132,6 +132,28 @@ Deno.test({
           assert.match((answers[0] as { text: string }).text, reason, link);
         }
         await assert.rejects(Deno.stat("/tmp/soundalike-pwned"), Deno.errors.NotFound);
+        // An attachment is judged by its declared size and type before anything is downloaded (the
+        // URL below would fail differently if it were fetched).
+        const declared = (name: string, size: number, contentType: string) => ({
+          name,
+          size,
+          contentType,
+          location: {
+            kind: "url" as const,
+            url: "https://cdn.invalid/huge.mp3",
+            policy: { allowedHosts: ["cdn.invalid"], maxBytes: 50 * 1024 * 1024, timeoutMs: 1000 },
+          },
+        });
+        for (
+          const [clip, reason] of [
+            [declared("huge.mp3", 5 * 1024 ** 3, "audio/mpeg"), /huge\.mp3 is 5120\.0 MB, more than the/],
+            [declared("notes.pdf", 1000, "application/pdf"), /notes\.pdf is application\/pdf, not audio/],
+          ] as const
+        ) {
+          const answers = await partyShare(services, { requester: alice, channel, clips: [clip], links: [] });
+          assert.equal(answers[0]!.kind, "notice");
+          assert.match((answers[0] as { text: string }).text, reason);
+        }
         const after = (await partyStatus(services, host)) as { shared: number };
         assert.equal(after.shared, before.shared, "nothing half-written");
         assert.deepEqual(
@@ -205,6 +227,28 @@ Deno.test({
         const ended = await endIdleParties(services, now, ["console"]);
         assert.deepEqual(ended.map((e) => [e.party.name, e.summary.ended]), [["Sleepy", "idle"]]);
         assert.deepEqual(await endIdleParties(services, now), []);
+      });
+
+      await t.step("one quiet party that cannot be ended keeps no other from ending", async () => {
+        const other = { platform: "console", channelId: "other-room" };
+        await partyStart(services, { ...host, channel: other }, "Stuck");
+        await partyStart(services, host, "Drowsy");
+        const stuck = (await services.parties.active(other))!.id;
+        const parties = services.parties;
+        const flaky = Object.create(parties, {
+          end: {
+            value: (id: number) =>
+              id === stuck ? Promise.reject(new Error("connection reset")) : parties.end(id),
+          },
+        });
+        const now = new Date(Date.now() + 31 * 60_000);
+        const ended = await endIdleParties({ ...services, parties: flaky }, now, ["console"]);
+        assert.deepEqual(ended.map((e) => e.party.name), ["Drowsy"]);
+        assert.equal(
+          (await endIdleParties(services, now, ["console"]))[0]?.party.name,
+          "Stuck",
+          "ends later",
+        );
       });
     } finally {
       await app.close();

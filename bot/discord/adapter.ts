@@ -56,6 +56,8 @@ export interface DiscordBot {
 
 /** Interaction tokens last 15 minutes; after 14, a long reindex posts its summary in the channel. */
 const TOKEN_LIFETIME_MS = 14 * 60 * 1000;
+/** A command not answered within this long is deferred (Discord drops it at 3 s). */
+const DEFER_AFTER_MS = 2000;
 
 /**
  * Logs in and starts answering interactions.
@@ -217,13 +219,41 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
       await i.deferReply();
       return await finishDeferred(i, () => partyNext(services, request));
     }
-    const answer = sub === "start"
-      ? await partyStart(services, request, i.options.getString("name") ?? undefined)
-      : sub === "status"
-      ? await partyStatus(services, request)
-      : await partyStop(services, request);
-    if (answer.kind === "notice" && answer.tone === "error") return await replyPrivately(i, answer);
-    await i.reply(withFiles(answer));
+    await replySoon(
+      i,
+      () =>
+        sub === "start"
+          ? partyStart(services, request, i.options.getString("name") ?? undefined)
+          : sub === "status"
+          ? partyStatus(services, request)
+          : partyStop(services, request),
+    );
+  }
+
+  /**
+   * Answers with one reply when the work is quick (errors privately); when it is not done within
+   * {@linkcode DEFER_AFTER_MS} (a slow database), defers first so Discord's 3 s rule holds, then
+   * edits. A failure becomes a kind private error either way.
+   */
+  async function replySoon(i: ChatInputCommandInteraction, work: () => Promise<Answer>): Promise<void> {
+    const settled = work().then(
+      (answer) => answer,
+      (err) => {
+        logger.error("Discord request failed", { err });
+        return notice("error", "failed", "Something went wrong on my side (it has been logged): try again");
+      },
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((
+      resolve,
+    ) => (timer = setTimeout(() => resolve(undefined), DEFER_AFTER_MS)));
+    const quick = await Promise.race([settled, late]).finally(() => clearTimeout(timer));
+    if (quick === undefined) {
+      await i.deferReply();
+      return await finishDeferred(i, () => settled);
+    }
+    if (quick.kind === "notice" && quick.tone === "error") return await replyPrivately(i, quick);
+    await i.reply(withFiles(quick));
   }
 
   /** While a party is on in the channel: every audio attachment and supported link is answered in a thread. */
@@ -287,7 +317,7 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
   }
 
   async function edit(i: RepliableInteraction, answer: Answer): Promise<void> {
-    await i.editReply(renderDiscord(answer)).catch((err) => logger.warn("Discord edit failed", { err }));
+    await i.editReply(withFiles(answer)).catch((err) => logger.warn("Discord edit failed", { err }));
   }
 
   async function replyPrivately(i: RepliableInteraction, answer: Answer): Promise<void> {

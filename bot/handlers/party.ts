@@ -32,7 +32,7 @@ import { type PlaylistEntry, toCsv, toM3u } from "../party/playlist.ts";
 import { leadingLabels, partyReason, partyVibe, type SharedClip } from "../party/vibe.ts";
 import { withLinkAudio } from "../ytdlp.ts";
 import { errorNotice } from "./_errors.ts";
-import { admit, labelsOf, withLocalClip } from "./similar.ts";
+import { admit, checkClip, labelsOf, withLocalClip } from "./similar.ts";
 
 /** What the party handlers need: the bot's services, party store included. */
 export type PartyServices = BotServices;
@@ -201,8 +201,13 @@ export async function endIdleParties(
   const out: { party: PartyRecord; summary: PartySummaryAnswer }[] = [];
   for (const party of await services.parties.idleSince(before)) {
     if (platforms !== undefined && !platforms.includes(party.platform)) continue;
-    const ended = await services.parties.end(party.id);
-    if (ended) out.push({ party: ended, summary: await summarize(services, ended, "idle") });
+    // One party's failure (its summary, the database) never keeps the others from ending.
+    try {
+      const ended = await services.parties.end(party.id);
+      if (ended) out.push({ party: ended, summary: await summarize(services, ended, "idle") });
+    } catch (err) {
+      services.logger.warn("A quiet party could not be ended or summarised", { err, party: party.id });
+    }
   }
   return out;
 }
@@ -233,6 +238,12 @@ export async function partyShare(
   const answers: (SimilarAnswer | NoticeAnswer)[] = [];
   for (const it of items) {
     const started = performance.now();
+    // A clip's declared type and size are checked before anything is downloaded, as for /similar.
+    const refused = it.kind === "clip" ? checkClip(services, it.clip) : undefined;
+    if (refused) {
+      answers.push(refused);
+      continue;
+    }
     try {
       answers.push(
         await services.queue.run(async () => {

@@ -68,6 +68,42 @@ export function parseStart(text: string): number {
 }
 
 /**
+ * What can be said about a shared clip before downloading it: its declared type, its declared
+ * size, and where it would be fetched from.
+ *
+ * @param services The bot's services (limits, logger).
+ * @param clip The shared clip.
+ * @returns A notice refusing it, or `undefined` when it may be fetched.
+ */
+export function checkClip(services: BotServices, clip: ClipRef): NoticeAnswer | undefined {
+  if (clip.contentType !== undefined && !looksLikeAudio(clip.name, clip.contentType)) {
+    return notice(
+      "error",
+      "bad_request",
+      `${clip.name} is ${clip.contentType}, not audio: attach an audio clip (MP3, OGG, WAV, FLAC, M4A…)`,
+    );
+  }
+  if (clip.size !== undefined && clip.size > services.app.config.maxUploadBytes) {
+    const mb = (n: number) => (n / (1024 * 1024)).toFixed(1);
+    return notice(
+      "error",
+      "file_too_large",
+      `${clip.name} is ${mb(clip.size)} MB, more than the ${
+        mb(services.app.config.maxUploadBytes)
+      } MB limit: send a shorter clip`,
+    );
+  }
+  if (clip.location.kind === "url") {
+    try {
+      checkUrl(clip.location.url, clip.location.policy);
+    } catch (err) {
+      return errorNotice(err, services.logger, {});
+    }
+  }
+  return undefined;
+}
+
+/**
  * Validates a request without waiting on anything: a clip is there, it looks like audio and is not
  * too large, the options are valid, the user is within the rate limit and the queue has room.
  *
@@ -85,30 +121,8 @@ export function checkSimilar(services: BotServices, request: SimilarRequest): No
       "Attach an audio clip (MP3, OGG, WAV, FLAC, M4A…) and I'll find tracks that sound like it",
     );
   }
-  if (clip.contentType !== undefined && !looksLikeAudio(clip.name, clip.contentType)) {
-    return notice(
-      "error",
-      "bad_request",
-      `${clip.name} is ${clip.contentType}, not audio: attach an audio clip (MP3, OGG, WAV, FLAC, M4A…)`,
-    );
-  }
-  if (clip.size !== undefined && clip.size > config.maxUploadBytes) {
-    const mb = (n: number) => (n / (1024 * 1024)).toFixed(1);
-    return notice(
-      "error",
-      "file_too_large",
-      `${clip.name} is ${mb(clip.size)} MB, more than the ${
-        mb(config.maxUploadBytes)
-      } MB limit: send a shorter clip`,
-    );
-  }
-  if (clip.location.kind === "url") {
-    try {
-      checkUrl(clip.location.url, clip.location.policy);
-    } catch (err) {
-      return errorNotice(err, services.logger, {});
-    }
-  }
+  const refused = checkClip(services, clip);
+  if (refused) return refused;
   const k = request.k ?? 5;
   if (!Number.isInteger(k) || k < 1 || k > config.bot.maxResults) {
     return notice("error", "bad_request", `Ask for 1 to ${config.bot.maxResults} tracks`);

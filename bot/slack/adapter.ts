@@ -326,19 +326,25 @@ export async function startSlack(services: PartyServices, config: SlackConfig): 
       canHost: services.app.config.party.slackHosts === "everyone" || requester.isAdmin,
     };
     background("party", async () => {
-      const answer = sub === "start"
-        ? await partyStart(services, request, rest.join(" "))
-        : sub === "next"
-        ? await partyNext(services, request)
-        : sub === "status"
-        ? await partyStatus(services, request)
-        : sub === "stop"
-        ? await partyStop(services, request)
-        : notice(
-          "error",
-          "bad_request",
-          "Use /party start [name], /party next, /party status or /party stop",
-        );
+      let answer: Answer;
+      try {
+        answer = sub === "start"
+          ? await partyStart(services, request, rest.join(" "))
+          : sub === "next"
+          ? await partyNext(services, request)
+          : sub === "status"
+          ? await partyStatus(services, request)
+          : sub === "stop"
+          ? await partyStop(services, request)
+          : notice(
+            "error",
+            "bad_request",
+            "Use /party start [name], /party next, /party status or /party stop",
+          );
+      } catch (err) {
+        logger.error("Slack party command failed", { err, sub });
+        answer = notice("error", "failed", "Something went wrong on my side (it has been logged): try again");
+      }
       if (answer.kind === "notice" && answer.tone === "error") return await postPrivately(to, answer);
       await postWithFiles(to.channel, undefined, answer);
     });

@@ -45,7 +45,11 @@ export function escapeMrkdwn(text: string): string {
 }
 
 const md = (text: string): Block => ({ type: "mrkdwn", text });
-const section = (text: string): Block => ({ type: "section", text: md(text) });
+/** A section; Slack refuses a section text over 3,000 characters (escaping can lengthen text). */
+const section = (text: string): Block => ({
+  type: "section",
+  text: md(text.length <= 3000 ? text : `${text.slice(0, 2999)}…`),
+});
 
 function hearing(labels: readonly HeardLabel[]): string {
   return labels.map((l) =>

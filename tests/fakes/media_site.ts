@@ -1,7 +1,8 @@
 /**
  * A local media site for yt-dlp's generic extractor (no internet): a song, an hour-long video page
  * (JSON-LD duration), a playlist page (two audio elements), a page without media, a web page where
- * audio was expected, and redirects to a private address and to another site.
+ * audio was expected, redirects to a private address and to another site, a page whose audio file
+ * redirects to a private address, a song sent without a Content-Length, and a DASH manifest.
  *
  * @module
  */
@@ -46,7 +47,33 @@ export async function startMediaSite(audio?: string): Promise<MediaSite> {
       case "/nothing.html":
         return html("<html><head><title>Nothing</title></head><body>No media here</body></html>");
       case "/to-private":
+      case "/to-private-audio.mp3":
         return Response.redirect("http://10.0.0.7/song.mp3", 302);
+      case "/redirecting.html":
+        return html(
+          `<html><head><title>Sly</title></head><body><audio src="to-private-audio.mp3"></audio></body></html>`,
+        );
+      case "/chunked.mp3":
+        // A body streamed in pieces, so no Content-Length tells its size in advance.
+        return new Response(
+          new ReadableStream({
+            start(c) {
+              for (let i = 0; i < song.length; i += 4096) c.enqueue(song.slice(i, i + 4096));
+              c.close();
+            },
+          }),
+          { headers: { "content-type": "audio/mpeg" } },
+        );
+      case "/stream.mpd":
+        return new Response(
+          `<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" ` +
+            `mediaPresentationDuration="PT4S" minBufferTime="PT1S" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011">` +
+            `<Period><AdaptationSet mimeType="audio/mp4" codecs="mp4a.40.2"><Representation id="a1" bandwidth="64000">` +
+            `<BaseURL>http://10.0.0.7/audio.m4a</BaseURL></Representation></AdaptationSet>` +
+            `<AdaptationSet mimeType="video/mp4" codecs="avc1.4d401e"><Representation id="v1" bandwidth="500000" width="640" height="360">` +
+            `<BaseURL>http://10.0.0.7/video.mp4</BaseURL></Representation></AdaptationSet></Period></MPD>`,
+          { headers: { "content-type": "application/dash+xml" } },
+        );
       case "/to-elsewhere":
         return Response.redirect("https://unlisted.example/song.mp3", 302);
       default:
