@@ -17,6 +17,8 @@ if (import.meta.main) {
     const running: { bot?: RunningBot } = {};
     let stopRequested = false;
     const shutdown = async () => {
+      // Ctrl-C reaches the bot twice (from the terminal and forwarded by node_modules/.bin/deno).
+      if (stopRequested) return;
       stopRequested = true;
       if (running.bot === undefined) return; // stopped below as soon as it is up
       await running.bot.stop();

@@ -38,4 +38,11 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
   touch "$stamp"
 fi
+# node_modules/.bin/deno: npm's shim runs the binary with spawnSync and passes no signal on (a SIGTERM
+# to `deno task bot` left the bot running); scripts/deno_bin.cjs forwards them. The shim installs the
+# binary on first use.
+if [ ! -x node_modules/deno/deno ]; then node node_modules/deno/bin.cjs --version >/dev/null; fi
+if [ "$(readlink node_modules/.bin/deno)" != "../../scripts/deno_bin.cjs" ]; then
+  ln -sf ../../scripts/deno_bin.cjs node_modules/.bin/deno
+fi
 bash scripts/build_faiss.sh

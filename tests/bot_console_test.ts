@@ -9,8 +9,26 @@ import { openTestCatalog, spawnConsoleBot, writeFixtureAudio } from "./catalog_f
 const decoder = new TextDecoder();
 
 /** Starts the bot as its own process on the fixture's data directory. */
-const spawnBot = (dataDir: string, catalogDir: string) =>
-  spawnConsoleBot(dataDir, { SOUNDALIKE_CATALOG_DIR: catalogDir });
+const spawnBot = (dataDir: string, catalogDir: string, how: "run" | "task" = "run") =>
+  spawnConsoleBot(dataDir, { SOUNDALIKE_CATALOG_DIR: catalogDir }, how);
+
+/** Processes still running bot/main.ts on this data directory. */
+async function botsServing(dataDir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmdline = await Deno.readTextFile(`/proc/${e.name}/cmdline`);
+      const environ = await Deno.readTextFile(`/proc/${e.name}/environ`);
+      if (cmdline.includes("bot/main.ts") && environ.includes(`SOUNDALIKE_DATA_DIR=${dataDir}\0`)) {
+        pids.push(Number(e.name));
+      }
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return pids;
+}
 
 Deno.test("console mode: /help, /similar, /more, /genres, bad input and /reindex typed on stdin", async () => {
   const catalog = await openTestCatalog({ tracks: 9 });
@@ -62,11 +80,12 @@ Deno.test("console mode: /help, /similar, /more, /genres, bad input and /reindex
   }
 });
 
-Deno.test("console mode stops cleanly on SIGTERM: exit 0, the database closed", async () => {
+Deno.test("`deno task bot` stops cleanly on SIGTERM: exit 0, the database closed, no bot left running", async () => {
   const catalog = await openTestCatalog({ tracks: 4 });
   await catalog.app.close();
   try {
-    const bot = spawnBot(catalog.dataDir, catalog.catalogDir);
+    // Through the launcher, as a service manager stops it: the signal must reach the bot itself.
+    const bot = spawnBot(catalog.dataDir, catalog.catalogDir, "task");
     const reader = bot.stderr.getReader();
     let stderr = "";
     while (!/console mode/.test(stderr)) {
@@ -75,14 +94,24 @@ Deno.test("console mode stops cleanly on SIGTERM: exit 0, the database closed", 
       stderr += decoder.decode(value);
     }
     bot.kill("SIGTERM");
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      stderr += decoder.decode(value);
-    }
     const status = await bot.status;
+    // A bot left running would hold the pipe open: read what is there, but not forever.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, 15_000)));
+    const drained = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        stderr += decoder.decode(value);
+      }
+    })();
+    await Promise.race([drained, deadline]).finally(() => clearTimeout(timer));
+    const leftover = await botsServing(catalog.dataDir);
+    for (const pid of leftover) Deno.kill(pid, "SIGKILL");
+    await drained;
     await bot.stdin.close().catch(() => {});
     await bot.stdout.cancel();
+    assert.deepEqual(leftover, [], "the bot process ended with the launcher");
     assert.equal(status.code, 0, stderr);
     assert.match(stderr, /Shutting down[\s\S]*Stopped/);
   } finally {

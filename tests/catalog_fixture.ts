@@ -142,9 +142,17 @@ export async function openTestCatalog(options: OpenTestCatalogOptions = {}): Pro
  * @param env More variables.
  * @returns The process, its standard streams piped.
  */
-export function spawnConsoleBot(dataDir: string, env: Record<string, string> = {}): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "bot/main.ts"],
+export function spawnConsoleBot(
+  dataDir: string,
+  env: Record<string, string> = {},
+  how: "run" | "task" = "run",
+): Deno.ChildProcess {
+  // `task`: as the README starts it, through node_modules/.bin/deno (scripts/deno_bin.cjs) and `deno task bot`.
+  const [command, args] = how === "run"
+    ? [Deno.execPath(), ["run", "-A", "bot/main.ts"]]
+    : ["node_modules/.bin/deno", ["task", "bot"]];
+  return new Deno.Command(command, {
+    args,
     env: {
       SOUNDALIKE_DATA_DIR: dataDir,
       ORT_PROVIDER: "cpu",
