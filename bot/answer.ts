@@ -139,7 +139,10 @@ export interface PartyStatusAnswer {
   shared: number;
   suggested: number;
   picked: number;
-  /** The leading label of each model so far (empty before anything was shared). */
+  /**
+   * The leading label of each model so far (empty before anything was shared); its `probability`
+   * is the label's weighted share of what was shared.
+   */
   leading: HeardLabel[];
 }
 

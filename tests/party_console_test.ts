@@ -8,7 +8,7 @@ import { openTestCatalog, spawnConsoleBot, writeFixtureAudio } from "./catalog_f
 import { startMediaSite } from "./fakes/media_site.ts";
 
 Deno.test("console party: /party start, a path and a link, /party next, /party stop with playlist files", async () => {
-  const catalog = await openTestCatalog({ tracks: 12 });
+  const catalog = await openTestCatalog({ tracks: 18 });
   await catalog.app.close();
   const linked = join(catalog.dataDir, "linked.mp3");
   await writeFixtureAudio(linked, 33);
@@ -16,6 +16,8 @@ Deno.test("console party: /party start, a path and a link, /party next, /party s
   try {
     const clip = join(catalog.dataDir, "mine.wav");
     await writeFixtureAudio(clip, 21);
+    const spaced = join(catalog.dataDir, "my song.wav");
+    await writeFixtureAudio(spaced, 27);
     const bot = spawnConsoleBot(catalog.dataDir, {
       SOUNDALIKE_LINK_HOSTS: site.host,
       SOUNDALIKE_LINK_PRIVATE_HOSTS: site.host,
@@ -27,6 +29,9 @@ Deno.test("console party: /party start, a path and a link, /party next, /party s
         `"${clip}"`,
         `${site.origin}/song.mp3`,
         "file:///etc/passwd",
+        "just some chat text",
+        spaced, // unquoted, with a space
+        "/party status",
         "/party next",
         "/party stop",
         "",
@@ -41,7 +46,11 @@ Deno.test("console party: /party start, a path and a link, /party next, /party s
     assert.match(stdout, /Party picks like song/);
     assert.match(stdout, /✗ Only http\(s\) links are fetched, not file: links/);
     assert.match(stdout, /Next for “Den”: Fixture Song \d+/);
-    assert.match(stdout, /“Den” is over: \d+ min, 2 shared, 10 suggested, 1 picked/);
+    assert.match(stdout, /nothing to share in that line/);
+    assert.doesNotMatch(stdout, /does not exist/, "plain words are not taken for files");
+    assert.match(stdout, /Party picks like my song\.wav/);
+    assert.match(stdout, /So far it sounds like: genre \S.* \d+ %/);
+    assert.match(stdout, /“Den” is over: \d+ min, 3 shared, 15 suggested, 1 picked/);
     const written = [...stdout.matchAll(/Playlist written: (.+)/g)].map((m) => m[1]!);
     assert.deepEqual(written.map((p) => p.split(".").pop()), ["m3u", "csv"]);
     for (const path of written) {

@@ -195,16 +195,23 @@ Deno.test({
         "only hosts stop it; the summary carries M3U and CSV playlists with the tracks' links",
         async () => {
           assert.equal((await partyStop(services, guest)).kind, "notice");
+          const status = await partyStatus(services, host);
           const summary = await partyStop(services, host);
           assert.equal(summary.kind, "party_summary");
-          if (summary.kind !== "party_summary") return;
+          if (summary.kind !== "party_summary" || status.kind !== "party_status") return;
+          // The status shows how much of the party its leaders are, as the summary does.
+          const genre = status.leading.find((l) => l.task === "genre")!;
+          assert.deepEqual([genre.label, genre.probability], [
+            summary.genres[0]!.label,
+            summary.genres[0]!.share,
+          ]);
           assert.equal(summary.ended, "stopped");
           assert.deepEqual(summary.shared.map((s) => s.title), ["shared.wav", "song"]);
           assert.equal(summary.suggested, 10);
           assert.equal(summary.picked, 2);
           assert.ok(summary.genres.length > 0 && summary.moods.length > 0);
           const [m3u, csv] = summary.files;
-          assert.match(m3u!.name, /^friday-night-\d{4}-\d\d-\d\d\.m3u$/);
+          assert.match(m3u!.name, /^friday-night-\d{4}-\d\d-\d\d-\d+\.m3u$/);
           assert.equal(
             (m3u!.content.match(/https:\/\/example\.org\/tracks\/track_\d+\.wav/g) ?? []).length,
             12,

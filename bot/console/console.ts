@@ -60,6 +60,29 @@ export interface ConsoleOptions {
 }
 
 /**
+ * The files a line shares during a party: the whole line when it names an existing file (an
+ * unquoted path with spaces), else each word that is a file or looks like a path (a slash or an
+ * audio-like extension; a missing one is then reported). Links and plain words are not paths.
+ *
+ * @param line The line as typed.
+ * @param words Its words ({@linkcode splitWords}).
+ * @param cwd Where relative paths start.
+ * @returns Absolute paths, in order.
+ */
+async function sharedPaths(line: string, words: readonly string[], cwd: string): Promise<string[]> {
+  const isFile = (path: string) => Deno.stat(path).then((s) => s.isFile, () => false);
+  const whole = resolve(cwd, line.trim());
+  if (/\s/.test(line.trim()) && !/^["']/.test(line.trim()) && await isFile(whole)) return [whole];
+  const paths: string[] = [];
+  for (const word of words) {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(word) || word.startsWith("<")) continue; // a link, not a path
+    const path = resolve(cwd, word);
+    if (word.includes("/") || /\.[a-z0-9]{2,5}$/i.test(word) || await isFile(path)) paths.push(path);
+  }
+  return paths;
+}
+
+/**
  * Splits a command line into words, honouring quotes and backslash escapes.
  *
  * @param line What was typed.
@@ -135,8 +158,7 @@ export async function runConsole(services: BotServices, options: ConsoleOptions)
     if (!/^\/[a-z]+$/i.test(command)) {
       // During a party, a line is something shared: links, or a path to an audio file.
       const links = findLinks(line);
-      const clips: ClipRef[] = links.length ? [] : words.map((w) => {
-        const path = resolve(options.cwd, w);
+      const clips: ClipRef[] = (await sharedPaths(line, words, options.cwd)).map((path) => {
         return {
           name: basename(path),
           size: undefined,
@@ -146,6 +168,11 @@ export async function runConsole(services: BotServices, options: ConsoleOptions)
       });
       if (!(await services.parties.active(CONSOLE_CHANNEL))) {
         options.write("✗ Commands start with /: type /help, or /party start to share songs freely\n");
+        return true;
+      }
+      if (clips.length === 0 && links.length === 0) {
+        // As in a chat channel, a line without audio is left alone; a hint says what would be heard.
+        options.write("(nothing to share in that line: type a path to an audio file, or a link)\n");
         return true;
       }
       for (

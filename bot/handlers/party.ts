@@ -113,7 +113,16 @@ export async function partyStatus(
     shared: items.filter((i) => i.kind === "shared").length,
     suggested: items.filter((i) => i.kind === "suggested").length,
     picked: items.filter((i) => i.kind === "next").length,
-    leading: [...lead.values()].flatMap((labels) => labels.slice(0, 1)),
+    // The percentage shown is how much of the party each leader is (its weighted share of what
+    // was shared), not how sure the model was about one clip.
+    leading: [...lead.values()].flatMap((labels) =>
+      labels.slice(0, 1).map(({ task, className, label, share }) => ({
+        task,
+        className,
+        label,
+        probability: share,
+      }))
+    ),
   };
 }
 
@@ -356,7 +365,8 @@ async function summarize(
     at: i.createdAt,
   }));
   const slug = party.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "party";
-  const base = `${slug}-${party.startedAt.toISOString().slice(0, 10)}`;
+  // The party's number keeps two parties of the same name on the same day from sharing files.
+  const base = `${slug}-${party.startedAt.toISOString().slice(0, 10)}-${party.id}`;
   const shares = (task: HeardLabel["task"]) =>
     (lead.get(task) ?? []).slice(0, 3).map((l) => ({ label: l.label, share: l.share }));
   return {
