@@ -9,7 +9,7 @@
  * limit covers the transfer. The file goes to a fresh temporary folder, always removed.
  * @module
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { ErrorCode, SoundalikeError } from "../core/mod.ts";
 import { downloadToFile } from "./download.ts";
 import { checkUrlTarget, type LinkPolicy } from "./links.ts";
@@ -150,7 +150,12 @@ async function run(args: string[], options: YtDlpOptions): Promise<string> {
   }
   if (!out.success) {
     const stderr = new TextDecoder().decode(out.stderr);
-    const reason = /ERROR: (?:\[[^\]]+\] )?(?:[\w-]+: )?(.+)/.exec(stderr)?.[1]?.trim().slice(0, 200);
+    // yt-dlp's own line, without its request to report bugs upstream or the Python cause.
+    const reason = /ERROR: (?:\[[^\]]+\] )?(?:[\w-]+: )?(.+)/.exec(stderr)?.[1]
+      ?.replace(/;? *please report this issue.*$/i, "").replace(/ *\(caused by .*$/i, "").trim().slice(
+        0,
+        200,
+      );
     if (/Unsupported URL/i.test(stderr)) {
       throw new SoundalikeError(
         ErrorCode.DownloadRefused,
@@ -289,7 +294,10 @@ export async function withLinkAudio<T>(
   const { info, file } = await describe(url, options);
   const dir = await Deno.makeTempDir({ prefix: "soundalike_link_" });
   try {
-    const path = join(dir, `media.${file.ext}`);
+    // Named after the link's file or title, so a message about it names what the user shared.
+    const stem = (basename(new URL(file.url).pathname).replace(/\.[a-z0-9]{1,5}$/i, "") || info.title)
+      .replace(/[^\w.-]+/g, "_").slice(0, 80) || "media";
+    const path = join(dir, `${stem}.${file.ext}`);
     await downloadToFile(file.url, path, {
       allowedHosts: ["*"],
       credentials: file.headers,

@@ -24,6 +24,7 @@ Deno.test({
       const bytes = await withLinkAudio(`${site.origin}/song.mp3`, options(site.host), async (media) => {
         seen = media.path;
         assert.equal(media.title, "song");
+        assert.ok(media.path.endsWith("/song.mp3"), "named as shared, for messages about it");
         return (await Deno.stat(media.path)).size;
       });
       assert.ok(bytes > 1000);
@@ -49,7 +50,11 @@ Deno.test({
       await refused("/list.html", "download_refused", /is a playlist/);
       await refused("/long.html", "download_refused", /62 min long, more than 20 min/);
       await refused("/nothing.html", "download_refused", /not supported/);
-      await refused("/missing.mp3", "download_failed", /could not be fetched/);
+      await refused(
+        "/missing.mp3",
+        "download_failed",
+        /^The link could not be fetched \(Unable to download webpage: HTTP Error 404: Not Found\): check it/,
+      );
       // The page's host is allowed, but the media it points at is on a private address that is not.
       await refused("/song.mp3", "download_refused", /media behind that link.*private network address/, {
         ...options(site.host),
