@@ -30,6 +30,8 @@ export interface LinkPolicy {
  * and Discord's `<url>` (no embed) forms; trailing punctuation is not part of a link.
  *
  * @param text The message text.
+ * @param escaped `slack`: the text is Slack's, with `&`, `<` and `>` escaped as entities (a shared
+ *   `?a=1&b=2` arrives as `?a=1&amp;b=2`). @default none
  * @returns The URLs as written (any scheme), to be checked with {@linkcode checkLink}.
  * @example
  * ```ts
@@ -38,14 +40,27 @@ export interface LinkPolicy {
  * console.assert(found.join(" ") === "https://youtu.be/abc https://soundcloud.com/x/y");
  * ```
  */
-export function findLinks(text: string): string[] {
+export function findLinks(text: string, escaped?: "slack"): string[] {
   const out: string[] = [];
   const re = /<([a-z][a-z0-9+.-]*:[^|>\s]+)(?:\|[^>]*)?>|\b([a-z][a-z0-9+.-]*:\/\/[^\s<>"']+)/gi;
   for (const m of text.matchAll(re)) {
-    const url = (m[1] ?? m[2] ?? "").replace(/[.,;:!?)\]}]+$/, "");
+    let url = m[1] ?? m[2] ?? "";
+    if (m[2] !== undefined) url = withoutTrailingPunctuation(url);
+    if (escaped === "slack") url = url.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
     if (url && !out.includes(url)) out.push(url);
   }
   return out;
+}
+
+/** A link written in prose ends before its sentence's punctuation; `)` only closes an open `(`. */
+function withoutTrailingPunctuation(url: string): string {
+  for (;;) {
+    const last = url.at(-1);
+    const count = (c: string) => url.split(c).length - 1;
+    if (last !== undefined && ".,;:!?]}".includes(last)) url = url.slice(0, -1);
+    else if (last === ")" && count("(") < count(")")) url = url.slice(0, -1);
+    else return url;
+  }
 }
 
 /**

@@ -18,6 +18,16 @@ Deno.test("findLinks() finds plain, Slack and Discord links, any scheme, without
     ],
   );
   assert.deepEqual(findLinks("no links --exec rm -rf / here"), []);
+  assert.deepEqual(
+    findLinks("see https://en.wikipedia.org/wiki/Foo_(band), (or https://x.org/a)."),
+    ["https://en.wikipedia.org/wiki/Foo_(band)", "https://x.org/a"],
+    "a ) closes only an open (",
+  );
+  // Slack escapes & < > in message text, also inside its <url|label> links.
+  assert.deepEqual(
+    findLinks("<https://youtube.com/watch?v=abc&amp;list=PL1|song> https://a.org/?x=1&amp;y=2", "slack"),
+    ["https://youtube.com/watch?v=abc&list=PL1", "https://a.org/?x=1&y=2"],
+  );
 });
 
 Deno.test("isPrivateAddress() knows private, loopback, link-local, CGNAT and IPv6 local ranges", () => {

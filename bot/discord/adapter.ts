@@ -305,12 +305,21 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
     }
     if (answer.kind === "notice" && answer.tone === "error") {
       // Errors are private: the public "thinking…" goes away and only the asker sees why.
+      let deleted = false;
       try {
         await i.deleteReply();
+        deleted = true;
         await i.followUp({ ...renderDiscord(answer), flags: MessageFlags.Ephemeral });
         return;
       } catch (err) {
-        logger.debug("Could not answer privately, editing the reply instead", { err });
+        logger.debug("Could not answer privately, answering in the open instead", { err });
+      }
+      // With the "thinking…" reply gone there is nothing left to edit: a plain follow-up, then.
+      if (deleted) {
+        await i.followUp(renderDiscord(answer)).catch((err) =>
+          logger.warn("Discord follow-up failed", { err })
+        );
+        return;
       }
     }
     await edit(i, answer);

@@ -59,6 +59,9 @@ const COMMANDS: Record<Requester["platform"], HelpEntry[]> = {
   ],
 };
 
+/** How long help waits for the catalog's figures before answering without them. */
+const HELP_STATS_WAIT_MS = 1500;
+
 /**
  * The help for one platform, with the catalog's size.
  *
@@ -70,8 +73,15 @@ export async function runHelp(
   services: Pick<BotServices, "app">,
   platform: Requester["platform"],
 ): Promise<HelpAnswer> {
-  const stats = await services.app.stats().catch(() => undefined);
-  const footer = stats?.indexVersion === undefined
+  // Help is answered within Slack's and Discord's 3 s even when the database is slow or down.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stats = await Promise.race([
+    services.app.stats().catch(() => null),
+    new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), HELP_STATS_WAIT_MS))),
+  ]).finally(() => clearTimeout(timer));
+  const footer = stats === null
+    ? "Catalog details are unavailable right now"
+    : stats.indexVersion === undefined
     ? "The catalog has no index yet: an admin can run /reindex"
     : `Catalog: ${stats.indexedTracks ?? 0} tracks · index v${stats.indexVersion}`;
   return {

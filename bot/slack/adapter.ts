@@ -367,7 +367,7 @@ export async function startSlack(services: PartyServices, config: SlackConfig): 
     }
     if (repeated(body, context.retryNum)) return Promise.resolve();
     const clips = (m.files ?? []).filter((f) => audioFile([f])).map(clipOf);
-    const links = findLinks(m.text ?? "");
+    const links = findLinks(m.text ?? "", "slack");
     if (clips.length === 0 && links.length === 0) return Promise.resolve();
     const to = { channel: m.channel, threadTs: m.thread_ts ?? m.ts, user: m.user };
     background("party share", async () => {
