@@ -73,7 +73,7 @@ export interface PartyStore {
   active(channel: PartyChannel): Promise<PartyRecord | undefined>;
   /** Every party that is on (to know which channels to listen to after a restart). */
   allActive(): Promise<PartyRecord[]>;
-  /** Records items (in order) and marks the party active now. */
+  /** Records items (in order) and marks the party active now; nothing once the party has ended. */
   add(partyId: number, items: readonly NewPartyItem[]): Promise<void>;
   /** Marks the party active now (a command). */
   touch(partyId: number): Promise<void>;

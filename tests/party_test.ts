@@ -257,6 +257,26 @@ Deno.test({
           "ends later",
         );
       });
+
+      await t.step("a share that lands after the party stopped is not folded into it", async () => {
+        await partyStart(services, host, "Late");
+        const id = (await services.parties.active(channel))!.id;
+        assert.equal((await partyStop(services, host)).kind, "party_summary");
+        await services.parties.add(id, [{
+          kind: "shared",
+          trackId: null,
+          title: "late.mp3",
+          artist: null,
+          url: null,
+          durationSeconds: null,
+          by: "Alice",
+          vector: null,
+          labels: [],
+          similarity: null,
+        }]);
+        assert.deepEqual(await services.parties.items(id), []);
+        assert.equal(await services.parties.active(channel), undefined, "still over");
+      });
     } finally {
       await app.close();
       await world.close();

@@ -64,6 +64,10 @@ export function createPartyStore(db: Db): PartyStore {
     },
 
     async add(partyId: number, items: readonly NewPartyItem[]) {
+      // A share still being fetched when the party stopped is not folded into the ended party.
+      const [party] = await db.orm.select({ endedAt: parties.endedAt }).from(parties)
+        .where(eq(parties.id, partyId));
+      if (party === undefined || party.endedAt !== null) return;
       if (items.length > 0) {
         await db.orm.insert(partyItems).values(items.map((i) => ({
           partyId,
