@@ -47,7 +47,8 @@ const COMMANDS: Record<Requester["platform"], HelpEntry[]> = {
     { usage: "/more <n>", description: "more like result #n of the last answer" },
     {
       usage: "/reindex [folder]",
-      description: "re-read a catalog folder (or the configured one) and rebuild the index",
+      description:
+        "re-read a catalog folder (or the configured one; other catalogs stay) and rebuild the index",
     },
     { usage: "/genres", description: "the genres you can filter by" },
     {
