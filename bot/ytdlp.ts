@@ -294,9 +294,11 @@ export async function withLinkAudio<T>(
   const { info, file } = await describe(url, options);
   const dir = await Deno.makeTempDir({ prefix: "soundalike_link_" });
   try {
-    // Named after the link's file or title, so a message about it names what the user shared.
-    const stem = (basename(new URL(file.url).pathname).replace(/\.[a-z0-9]{1,5}$/i, "") || info.title)
-      .replace(/[^\w.-]+/g, "_").slice(0, 80) || "media";
+    // Named after the link's title or file, so a message about it names what the user shared
+    // (a media URL's own name is often generic, e.g. YouTube's "videoplayback": the title comes first).
+    const fromUrl = basename(new URL(file.url).pathname).replace(/\.[a-z0-9]{1,5}$/i, "");
+    const stem = (info.title !== "Untitled" ? info.title : fromUrl).replace(/[^\w.-]+/g, "_").slice(0, 80) ||
+      "media";
     const path = join(dir, `${stem}.${file.ext}`);
     await downloadToFile(file.url, path, {
       allowedHosts: ["*"],
