@@ -531,7 +531,7 @@ export function createApp(config: Config, logger: Logger): App {
           },
         );
       }
-      const index = kind === "flat" ? idx.flat : await idx.ivf();
+      const index = kind === "flat" ? await idx.flat() : await idx.ivf();
       served({ index: index.kind, indexVersion: idx.version, method: "clip" });
       const neighbours = searchKeeping(
         (depth) => index.search(vector, depth, { nprobe }),
@@ -584,7 +584,11 @@ export function createApp(config: Config, logger: Logger): App {
           ErrorCode.TrackGone,
           "That track is no longer in the catalog (a reindex removed it): send the clip again to search afresh",
         );
-      if (!idx.flat.trackIds.includes(trackId)) throw gone();
+      // Is the track in the current version? Asked of the index this search reads, so no other is loaded.
+      const served = (options.method ?? config.searchMethod) === "segment"
+        ? (await idx.windows()) ?? (await idx.flat())
+        : await idx.flat();
+      if (!served.trackIds.includes(trackId)) throw gone();
       const [lookup, seed] = await Promise.all([
         trackVector(database, trackId, modelsHash(m)),
         getTrackCards(database, [trackId]).then((c) => c[0]),
@@ -640,8 +644,8 @@ export function createApp(config: Config, logger: Logger): App {
       try {
         const idx = await indexes();
         // What the configured defaults search is loaded now, so the first answer does not wait for it.
-        if (config.indexKind === "ivf") await idx.ivf();
-        if (config.searchMethod === "segment") await idx.windows();
+        const windows = config.searchMethod === "segment" ? await idx.windows() : undefined;
+        if (windows === undefined) await (config.indexKind === "ivf" ? idx.ivf() : idx.flat());
         return {
           indexedTracks: idx.meta.count,
           indexVersion: idx.version,

@@ -478,7 +478,11 @@ export interface IndexMeta {
 /** A loaded version. */
 export interface StoredIndexes {
   version: number;
-  flat: VectorIndex;
+  /**
+   * The exact whole-clip index, loaded on first use (a process serving segment search only never
+   * holds it); its files are checked against the metadata when the version is loaded.
+   */
+  flat(): Promise<VectorIndex>;
   /**
    * The IVF index, loaded on first use; the flat index itself (`kind` `"flat"`) when the version has
    * none because the catalog was too small, so `ivf` searches are exact there.
@@ -651,12 +655,13 @@ export class IndexStore {
   }
 
   /**
-   * Loads the version `CURRENT` names. A version stored without an IVF index (a small catalog)
+   * Opens the version `CURRENT` names: its metadata and the flat index's files are checked now,
+   * each index is read on first use. A version stored without an IVF index (a small catalog)
    * serves `ivf` from its flat index and says so in one info line.
    *
    * @param opts `expectModelsHash`: refuse indexes built from other models; `defaultNprobe`: override
    *   the stored IVF default.
-   * @returns Both indexes (see {@linkcode StoredIndexes.ivf}) and the metadata.
+   * @returns The indexes' loaders (see {@linkcode StoredIndexes}) and the metadata.
    * @throws SoundalikeError `IndexMissing` when there is no usable index or it was built with other
    *   models; the message names the reindex command.
    */
@@ -667,24 +672,39 @@ export class IndexStore {
     if (version === undefined) throw this.#missing(`there is no search index in ${this.dir} yet`);
     const dir = `${this.dir}/v${version}`;
     let meta: IndexMeta;
-    let flat: VectorIndex;
+    let flatCount: number;
     const logger = this.#logger;
     try {
       meta = JSON.parse(await Deno.readTextFile(`${dir}/meta.json`)) as IndexMeta;
       if (opts.expectModelsHash !== undefined && meta.modelsHash !== opts.expectModelsHash) {
         throw this.#missing("the search index was built with other models");
       }
-      flat = await loadVectorIndex(dir, "flat", { logger });
+      // The flat index's files are checked now (present, and of the catalog's size); its vectors
+      // are read on first use.
+      flatCount = (JSON.parse(await Deno.readTextFile(`${dir}/flat.json`)) as IndexSidecar).count;
+      if (!(await Deno.stat(`${dir}/flat.faiss`)).isFile) throw new Error("flat.faiss is not a file");
     } catch (err) {
       if (err instanceof SoundalikeError) throw err;
       throw this.#missing(`the search index in ${dir} is missing or damaged`, err);
     }
-    if (flat.size !== meta.count) {
+    if (flatCount !== meta.count) {
       throw this.#missing(`the search index in ${dir} does not match its metadata`);
     }
     this.#logger.debug("Loaded index version", { version, count: meta.count });
-    // The IVF and window indexes are read when a search first asks for them: a process that only
-    // serves exact whole-clip searches never holds them in memory.
+    // Each index is read when a search first asks for it: a process serving one kind of search
+    // holds only that one in memory.
+    let flat: Promise<VectorIndex> | undefined;
+    const loadFlat = () =>
+      flat ??= (async () => {
+        try {
+          const index = await loadVectorIndex(dir, "flat", { logger });
+          if (index.size !== meta.count) throw new Error("size differs from the metadata");
+          return index;
+        } catch (err) {
+          flat = undefined;
+          throw this.#missing(`the search index in ${dir} is missing or damaged`, err);
+        }
+      })();
     let ivf: Promise<VectorIndex> | undefined;
     const loadIvf = () =>
       ivf ??= (async () => {
@@ -694,7 +714,7 @@ export class IndexStore {
               "ivf searches use the exact index",
             { version },
           );
-          return flat;
+          return await loadFlat();
         }
         try {
           const index = await loadVectorIndex(
@@ -717,7 +737,7 @@ export class IndexStore {
           throw this.#missing(`the window index in ${dir} is missing or damaged`, err);
         })
         : Promise.resolve(undefined);
-    return { version, flat, ivf: loadIvf, meta, windows: loadWindows };
+    return { version, flat: loadFlat, ivf: loadIvf, meta, windows: loadWindows };
   }
 
   #missing(detail: string, cause?: unknown): SoundalikeError {

@@ -308,10 +308,10 @@ Deno.test("IndexStore.writeVersion() swaps CURRENT, serves the new version and k
     const loaded = await store.loadCurrent({ expectModelsHash: "models-b" });
     assert.equal(loaded.version, 3);
     assert.equal(loaded.meta.count, 300);
-    assert.equal(loaded.flat.size, 300);
+    assert.equal((await loaded.flat()).size, 300);
     assert.equal((await loaded.ivf()).defaultNprobe, 3);
     const q = c.vectors.subarray(5 * DIM, 6 * DIM);
-    assert.equal(loaded.flat.search(q, 1)[0]!.trackId, trackIdsFor(300)[5]);
+    assert.equal((await loaded.flat()).search(q, 1)[0]!.trackId, trackIdsFor(300)[5]);
     await assert.rejects(
       store.loadCurrent({ expectModelsHash: "models-a" }),
       (err: unknown) =>
@@ -366,6 +366,20 @@ Deno.test("IndexStore reports a damaged version as IndexMissing: flat at load, I
   });
 });
 
+Deno.test("IndexStore.loadCurrent() reads no index until a search asks for it", async () => {
+  await withTempDir(async (dir) => {
+    const store = new IndexStore(dir, { logger: silentLogger });
+    const a = buildPair(200, 14);
+    await store.writeVersion({ flat: a.flat, ivf: a.ivf, meta: metaFor(200) });
+    // Damaged vectors under intact metadata: opening the version does not notice, the first use does.
+    await Deno.writeFile(`${dir}/v1/flat.faiss`, new Uint8Array(64));
+    const loaded = await store.loadCurrent();
+    assert.equal(loaded.meta.count, 200);
+    assert.equal((await loaded.ivf()).size, 200, "the other indexes still serve");
+    await assert.rejects(loaded.flat(), (err: unknown) => isSoundalikeError(err, "index_missing"));
+  });
+});
+
 Deno.test("IndexStore.writeVersion() refuses indexes that disagree with each other or the metadata", async () => {
   await withTempDir(async (dir) => {
     const store = new IndexStore(dir, { logger: silentLogger });
@@ -400,7 +414,7 @@ Deno.test("IndexStore: a version without an IVF index serves ivf from the flat i
     for await (const e of Deno.readDir(`${dir}/v1`)) names.push(e.name);
     assert.deepEqual(names.sort(), ["flat.faiss", "flat.json", "meta.json"]);
     const loaded = await store.loadCurrent();
-    assert.equal(await loaded.ivf(), loaded.flat);
+    assert.equal(await loaded.ivf(), await loaded.flat());
     assert.equal((await loaded.ivf()).kind, "flat");
     assert.deepEqual(loaded.meta.kinds, ["flat"]);
     const q = a.vectors.subarray(0, 3 * DIM);
