@@ -10,14 +10,7 @@ import type { Answer, PartySummaryAnswer, SimilarAnswer } from "../answer.ts";
 import type { BotServices, ClipRef, Requester } from "../context.ts";
 import { runHelp } from "../handlers/help.ts";
 import { runMoreLike } from "../handlers/more_like.ts";
-import {
-  partyNext,
-  type PartyRequest,
-  partyShare,
-  partyStart,
-  partyStatus,
-  partyStop,
-} from "../handlers/party.ts";
+import { type PartyRequest, partyShare, runParty } from "../handlers/party.ts";
 import { checkSimilar, runSimilar } from "../handlers/similar.ts";
 import { findLinks } from "../links.ts";
 import { renderText } from "./render.ts";
@@ -182,19 +175,8 @@ export async function runConsole(services: BotServices, options: ConsoleOptions)
     }
     switch (command) {
       case "/party": {
-        const [sub, ...rest] = args;
-        const answer = sub === "start"
-          ? await partyStart(services, party, rest.join(" "))
-          : sub === "next"
-          ? await partyNext(services, party)
-          : sub === "status"
-          ? await partyStatus(services, party)
-          : sub === "stop"
-          ? await partyStop(services, party)
-          : undefined;
-        if (answer === undefined) {
-          options.write("✗ Use /party start [name], /party next, /party status or /party stop\n");
-        } else await sayParty(answer);
+        const [sub = "", ...rest] = args;
+        await sayParty(await runParty(services, party, sub, rest.join(" ")));
         return true;
       }
       case "/quit":

@@ -29,16 +29,9 @@ import { looksLikeAudio } from "../audio_files.ts";
 import type { ClipRef, Requester } from "../context.ts";
 import { runHelp } from "../handlers/help.ts";
 import { runMoreLike } from "../handlers/more_like.ts";
-import {
-  partyNext,
-  type PartyRequest,
-  type PartyServices,
-  partyShare,
-  partyStart,
-  partyStatus,
-  partyStop,
-} from "../handlers/party.ts";
+import { type PartyRequest, type PartyServices, partyShare, runParty } from "../handlers/party.ts";
 import { checkSimilar, runSimilar, type SimilarRequest } from "../handlers/similar.ts";
+import { errorNotice } from "../handlers/_errors.ts";
 import { findLinks } from "../links.ts";
 import { FIND_SIMILAR } from "./commands.ts";
 import { type DiscordMessage, MORE_LIKE_PREFIX, renderDiscord } from "./render.ts";
@@ -215,19 +208,12 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
         (i.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false),
     };
     const sub = i.options.getSubcommand();
+    const work = () => runParty(services, request, sub, i.options.getString("name") ?? undefined);
     if (sub === "next") {
       await i.deferReply();
-      return await finishDeferred(i, () => partyNext(services, request));
+      return await finishDeferred(i, work);
     }
-    await replySoon(
-      i,
-      () =>
-        sub === "start"
-          ? partyStart(services, request, i.options.getString("name") ?? undefined)
-          : sub === "status"
-          ? partyStatus(services, request)
-          : partyStop(services, request),
-    );
+    await replySoon(i, work);
   }
 
   /**
@@ -238,10 +224,7 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
   async function replySoon(i: ChatInputCommandInteraction, work: () => Promise<Answer>): Promise<void> {
     const settled = work().then(
       (answer) => answer,
-      (err) => {
-        logger.error("Discord request failed", { err });
-        return notice("error", "failed", "Something went wrong on my side (it has been logged): try again");
-      },
+      (err) => errorNotice(err, logger, { platform: "discord" }),
     );
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<undefined>((
@@ -300,8 +283,7 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
     try {
       answer = await work();
     } catch (err) {
-      logger.error("Discord request failed", { err });
-      answer = notice("error", "failed", "Something went wrong on my side (it has been logged): try again");
+      answer = errorNotice(err, logger, { platform: "discord" });
     }
     if (answer.kind === "notice" && answer.tone === "error") {
       // Errors are private: the public "thinking…" goes away and only the asker sees why.

@@ -15,6 +15,7 @@ import {
   type StoredLabel,
 } from "../../core/mod.ts";
 import {
+  type Answer,
   type HeardLabel,
   heardLabels,
   notice,
@@ -170,6 +171,43 @@ export async function partyNext(
     };
   } catch (err) {
     return errorNotice(err, services.logger, { party: request.channel });
+  }
+}
+
+/** The party subcommands, as users type them. */
+export const PARTY_USAGE = "Use /party start [name], /party next, /party status or /party stop";
+
+/**
+ * One `/party` subcommand, as every platform takes it: `start [name]`, `next`, `status`, `stop`;
+ * anything else gets the usage, and a failure becomes a notice.
+ *
+ * @param services The bot's services and the party store.
+ * @param request Who and where.
+ * @param sub The subcommand.
+ * @param name A new party's name (`start` only).
+ * @returns The answer to show.
+ */
+export async function runParty(
+  services: PartyServices,
+  request: PartyRequest,
+  sub: string,
+  name?: string,
+): Promise<Answer> {
+  try {
+    switch (sub) {
+      case "start":
+        return await partyStart(services, request, name);
+      case "next":
+        return await partyNext(services, request);
+      case "status":
+        return await partyStatus(services, request);
+      case "stop":
+        return await partyStop(services, request);
+      default:
+        return notice("error", "bad_request", PARTY_USAGE);
+    }
+  } catch (err) {
+    return errorNotice(err, services.logger, { party: request.channel, sub });
   }
 }
 

@@ -16,16 +16,9 @@ import { looksLikeAudio } from "../audio_files.ts";
 import type { BotServices, ClipRef, Requester } from "../context.ts";
 import { runHelp } from "../handlers/help.ts";
 import { runMoreLike } from "../handlers/more_like.ts";
-import {
-  partyNext,
-  type PartyRequest,
-  type PartyServices,
-  partyShare,
-  partyStart,
-  partyStatus,
-  partyStop,
-} from "../handlers/party.ts";
+import { type PartyRequest, type PartyServices, partyShare, runParty } from "../handlers/party.ts";
 import { checkSimilar, runSimilar, type SimilarRequest } from "../handlers/similar.ts";
+import { errorNotice } from "../handlers/_errors.ts";
 import { findLinks } from "../links.ts";
 import { type Block, MORE_LIKE_ACTION, renderSlack } from "./render.ts";
 
@@ -172,8 +165,7 @@ export async function startSlack(services: PartyServices, config: SlackConfig): 
     try {
       answer = await work(update);
     } catch (err) {
-      logger.error("Slack request failed", { err });
-      answer = notice("error", "failed", "Something went wrong on my side (it has been logged): try again");
+      answer = errorNotice(err, logger, { platform: "slack" });
     }
     if (answer.kind === "notice" && answer.tone === "error") {
       await client.chat.delete({ channel, ts }).catch(() => {});
@@ -326,25 +318,7 @@ export async function startSlack(services: PartyServices, config: SlackConfig): 
       canHost: services.app.config.party.slackHosts === "everyone" || requester.isAdmin,
     };
     background("party", async () => {
-      let answer: Answer;
-      try {
-        answer = sub === "start"
-          ? await partyStart(services, request, rest.join(" "))
-          : sub === "next"
-          ? await partyNext(services, request)
-          : sub === "status"
-          ? await partyStatus(services, request)
-          : sub === "stop"
-          ? await partyStop(services, request)
-          : notice(
-            "error",
-            "bad_request",
-            "Use /party start [name], /party next, /party status or /party stop",
-          );
-      } catch (err) {
-        logger.error("Slack party command failed", { err, sub });
-        answer = notice("error", "failed", "Something went wrong on my side (it has been logged): try again");
-      }
+      const answer = await runParty(services, request, sub, rest.join(" "));
       if (answer.kind === "notice" && answer.tone === "error") return await postPrivately(to, answer);
       await postWithFiles(to.channel, undefined, answer);
     });
