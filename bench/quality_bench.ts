@@ -23,6 +23,7 @@
  *   [--shared ../shared/data] [--models models] [--out models/quality] [--limit N]`
  * @module
  */
+import { SAME_AUDIO_SQUARED_DISTANCE } from "../core/reindex.ts";
 import { join } from "node:path";
 import {
   addNoise,
@@ -297,18 +298,18 @@ for (const q of ["Q0 +6 dB", "Q1a", "Q1b"]) {
   }
 }
 
-// How far a copy lands from its source (whole-clip squared L2; the product drops hits closer than 1e-4 as
-// duplicates of the query, see core/recommend.ts).
+// How far a copy lands from its source (whole-clip squared L2). When the query is itself a catalog file,
+// the product also leaves out hits closer than SAME_AUDIO_SQUARED_DISTANCE (core/recommend.ts).
 for (const q of ["Q0 -12 dB", "Q0 +6 dB", "Q1a"]) {
   const d2 = queries[q]!.map((x) => {
     const c = catalog[x.clip]!.vector;
     return x.vector.reduce((s, v, j) => s + (v - c[j]!) ** 2, 0);
   }).sort((a, b) => a - b);
-  const below = d2.filter((d) => d <= 1e-4).length;
+  const below = d2.filter((d) => d <= SAME_AUDIO_SQUARED_DISTANCE).length;
   console.log(
     `${q}: squared distance to the source: median ${d2[d2.length >> 1]!.toExponential(2)}, min ${
       d2[0]!.toExponential(2)
-    }; ${below} of ${d2.length} within the product's duplicate threshold (1e-4)`,
+    }; ${below} of ${d2.length} within the product's same-audio threshold (${SAME_AUDIO_SQUARED_DISTANCE})`,
   );
 }
 

@@ -60,13 +60,7 @@ import {
   summarizeUpdate,
   type UpdateSummary,
 } from "./reindex.ts";
-import {
-  aggregateWindowHits,
-  clipWindows,
-  WINDOW_VECTOR_SIZE,
-  windowHitsFor,
-  WINDOWS_PER_CLIP,
-} from "./segment_search.ts";
+import { aggregateWindowHits, windowHitsFor, windowRows, WINDOWS_PER_CLIP } from "./segment_search.ts";
 import { cutSegments } from "./segments.ts";
 import {
   buildVectorIndex,
@@ -75,6 +69,7 @@ import {
   IndexStore,
   ivfSupported,
   type StoredIndexes,
+  type VectorIndex,
 } from "./vector_index.ts";
 
 /** Options of {@linkcode App.similar}. */
@@ -481,6 +476,20 @@ export function createApp(config: Config, logger: Logger): App {
   };
 
   /**
+   * The index a search of this kind and method reads: the window index for segment search (when the
+   * version has one; else whole clips answer), else the flat or IVF clip index.
+   */
+  const searchedIndex = async (
+    idx: StoredIndexes,
+    kind: IndexKind,
+    method: SearchMethod,
+  ): Promise<{ index: VectorIndex; method: SearchMethod }> => {
+    const windows = method === "segment" ? await idx.windows() : undefined;
+    if (windows !== undefined) return { index: windows, method: "segment" };
+    return { index: kind === "flat" ? await idx.flat() : await idx.ivf(), method: "clip" };
+  };
+
+  /**
    * Searching the current index as `options` (or the configuration) ask; `answered()` says which
    * version, kind and method answered (`ivf` is served by the exact index for a catalog too small
    * for IVF; segment search by the clip index of a version built before it).
@@ -505,10 +514,11 @@ export function createApp(config: Config, logger: Logger): App {
   ): SearchDeps => ({
     search: async (vector, k, filter) => {
       const idx = await indexes();
-      const windows = method === "segment" ? await idx.windows() : undefined;
-      if (windows !== undefined) {
-        served({ index: "flat", indexVersion: idx.version, method: "segment" });
-        const queries = concatWindows(vector);
+      const searched = await searchedIndex(idx, kind, method);
+      served({ index: searched.index.kind, indexVersion: idx.version, method: searched.method });
+      if (searched.method === "segment") {
+        const windows = searched.index;
+        const queries = windowRows([vector], [0]).vectors;
         // Window distances (three unit blocks, 0-6) are scaled to the clip scale (nine blocks, 0-18),
         // so similarity percentages and the duplicate threshold mean the same for both methods.
         const neighbours = searchKeeping(
@@ -523,16 +533,7 @@ export function createApp(config: Config, logger: Logger): App {
         );
         return { neighbours, metric: "l2" };
       }
-      if (method === "segment") {
-        logger.info(
-          "This index version has no window index (built before segment search): a clip search answers",
-          {
-            version: idx.version,
-          },
-        );
-      }
-      const index = kind === "flat" ? await idx.flat() : await idx.ivf();
-      served({ index: index.kind, indexVersion: idx.version, method: "clip" });
+      const index = searched.index;
       const neighbours = searchKeeping(
         (depth) => index.search(vector, depth, { nprobe }),
         index.size,
@@ -585,10 +586,12 @@ export function createApp(config: Config, logger: Logger): App {
           "That track is no longer in the catalog (a reindex removed it): send the clip again to search afresh",
         );
       // Is the track in the current version? Asked of the index this search reads, so no other is loaded.
-      const served = (options.method ?? config.searchMethod) === "segment"
-        ? (await idx.windows()) ?? (await idx.flat())
-        : await idx.flat();
-      if (!served.trackIds.includes(trackId)) throw gone();
+      const searched = await searchedIndex(
+        idx,
+        options.index ?? config.indexKind,
+        options.method ?? config.searchMethod,
+      );
+      if (!searched.index.trackIds.includes(trackId)) throw gone();
       const [lookup, seed] = await Promise.all([
         trackVector(database, trackId, modelsHash(m)),
         getTrackCards(database, [trackId]).then((c) => c[0]),
@@ -644,8 +647,7 @@ export function createApp(config: Config, logger: Logger): App {
       try {
         const idx = await indexes();
         // What the configured defaults search is loaded now, so the first answer does not wait for it.
-        const windows = config.searchMethod === "segment" ? await idx.windows() : undefined;
-        if (windows === undefined) await (config.indexKind === "ivf" ? idx.ivf() : idx.flat());
+        await searchedIndex(idx, config.indexKind, config.searchMethod);
         return {
           indexedTracks: idx.meta.count,
           indexVersion: idx.version,
@@ -747,12 +749,4 @@ async function readFma(
     logger,
   });
   return { audioRoot, result };
-}
-
-/** A clip vector's three window vectors, one after another (the queries of a segment search). */
-function concatWindows(vector: Float32Array): Float32Array {
-  const windows = clipWindows(vector);
-  const out = new Float32Array(windows.length * WINDOW_VECTOR_SIZE);
-  windows.forEach((w, i) => out.set(w, i * WINDOW_VECTOR_SIZE));
-  return out;
 }

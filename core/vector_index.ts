@@ -736,7 +736,12 @@ export class IndexStore {
           windows = undefined;
           throw this.#missing(`the window index in ${dir} is missing or damaged`, err);
         })
-        : Promise.resolve(undefined);
+        : (logger.info(
+          "This index version has no window index (built before segment search): whole clips answer " +
+            "segment searches until the next reindex",
+          { version },
+        ),
+          Promise.resolve(undefined));
     return { version, flat: loadFlat, ivf: loadIvf, meta, windows: loadWindows };
   }
 
