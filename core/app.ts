@@ -60,7 +60,6 @@ import {
   summarizeUpdate,
   type UpdateSummary,
 } from "./reindex.ts";
-import { aggregateWindowHits, windowHitsFor, windowRows, WINDOWS_PER_CLIP } from "./segment_search.ts";
 import { cutSegments } from "./segments.ts";
 import {
   buildVectorIndex,
@@ -68,6 +67,7 @@ import {
   type IndexKind,
   IndexStore,
   ivfSupported,
+  searchWindows,
   type StoredIndexes,
   type VectorIndex,
 } from "./vector_index.ts";
@@ -518,15 +518,8 @@ export function createApp(config: Config, logger: Logger): App {
       served({ index: searched.index.kind, indexVersion: idx.version, method: searched.method });
       if (searched.method === "segment") {
         const windows = searched.index;
-        const queries = windowRows([vector], [0]).vectors;
-        // Window distances (three unit blocks, 0-6) are scaled to the clip scale (nine blocks, 0-18),
-        // so similarity percentages and the duplicate threshold mean the same for both methods.
         const neighbours = searchKeeping(
-          (depth) =>
-            aggregateWindowHits(
-              windows.searchBatch(queries, Math.min(windows.size, windowHitsFor(depth, 0))),
-              depth,
-            ).map((h) => ({ trackId: h.trackId, distance: h.distance * WINDOWS_PER_CLIP })),
+          (depth) => searchWindows(windows, vector, depth),
           idx.meta.count,
           k,
           filter,

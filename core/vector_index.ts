@@ -31,7 +31,13 @@ import {
 import { ErrorCode, SoundalikeError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { mulberry32 } from "./random.ts";
-import { WINDOW_VECTOR_SIZE, windowRows } from "./segment_search.ts";
+import {
+  aggregateWindowHits,
+  WINDOW_VECTOR_SIZE,
+  windowHitsFor,
+  windowRows,
+  WINDOWS_PER_CLIP,
+} from "./segment_search.ts";
 
 /** `"flat"`: exact brute force. `"ivf"`: IVF-Flat, approximate, visits `nprobe` of `nlist` lists. */
 export type IndexKind = "flat" | "ivf";
@@ -364,6 +370,30 @@ export function buildWindowIndex(
     trackIds: rows.trackIds,
     logger,
   });
+}
+
+/**
+ * Segment search: a clip's three window vectors matched against a window index, tracks ranked by
+ * the mean distance of their closest windows. Distances are scaled to the whole-clip scale (three
+ * unit blocks per window, nine per clip), so similarity percentages and thresholds mean the same
+ * for both methods.
+ *
+ * @param windows A window index ({@linkcode buildWindowIndex}).
+ * @param clip The query's 2304-d clip vector.
+ * @param depth Tracks wanted.
+ * @returns Up to `depth` tracks, closest first.
+ */
+export function searchWindows(
+  windows: VectorIndex,
+  clip: Float32Array,
+  depth: number,
+): { trackId: number; distance: number }[] {
+  const queries = windowRows([clip], [0]).vectors;
+  const hits = windows.searchBatch(queries, Math.min(windows.size, windowHitsFor(depth, 0)));
+  return aggregateWindowHits(hits, depth).map((h) => ({
+    trackId: h.trackId,
+    distance: h.distance * WINDOWS_PER_CLIP,
+  }));
 }
 
 /** What is stored beside each `<name>.faiss` file. */

@@ -196,6 +196,7 @@ Deno.test({
         async () => {
           assert.equal((await partyStop(services, guest)).kind, "notice");
           const status = await partyStatus(services, host);
+          assert.equal(status.kind, "party_status");
           const summary = await partyStop(services, host);
           assert.equal(summary.kind, "party_summary");
           if (summary.kind !== "party_summary" || status.kind !== "party_status") return;

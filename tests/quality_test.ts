@@ -17,8 +17,8 @@ import {
   pinkNoise,
   silentLogger,
 } from "../core/mod.ts";
-import { aggregateWindowHits, clipWindows, windowHitsFor, windowRows } from "../core/segment_search.ts";
-import { buildVectorIndex } from "../core/vector_index.ts";
+
+import { buildVectorIndex, buildWindowIndex, searchWindows } from "../core/vector_index.ts";
 
 const MODELS = new URL("../models", import.meta.url).pathname;
 const SHARED = new URL("../../shared/data/recordings", import.meta.url).pathname;
@@ -86,22 +86,13 @@ Deno.test("a catalog clip played 12 dB quieter still finds itself first (shipped
       trackIds: ids,
       logger: silentLogger,
     });
-    const rows = windowRows(vectors, ids);
-    const segIndex = buildVectorIndex({
-      kind: "flat",
-      metric: "l2",
-      dim: 768,
-      ...rows,
-      logger: silentLogger,
-    });
+    // The product's own segment search: its window index and its query.
+    const segIndex = buildWindowIndex({ vectors: whole, dim: 2304, trackIds: ids, logger: silentLogger });
     const missed: string[] = [];
     for (const [i, c] of clips.entries()) {
       const quiet = await embedder.embedAudio({ ...c, samples: applyGainDb(c.samples, -12) });
       if (wholeIndex.search(quiet, 1)[0]!.trackId !== i) missed.push(`clip ${i} (whole)`);
-      const flat = new Float32Array(3 * 768);
-      clipWindows(quiet).forEach((w, k) => flat.set(w, k * 768));
-      const seg = aggregateWindowHits(segIndex.searchBatch(flat, windowHitsFor(1)), 1);
-      if (seg[0]!.trackId !== i) missed.push(`clip ${i} (segment)`);
+      if (searchWindows(segIndex, quiet, 1)[0]!.trackId !== i) missed.push(`clip ${i} (segment)`);
     }
     assert.deepEqual(missed, [], `${missed.length} of ${2 * clips.length} searches missed`);
   } finally {
