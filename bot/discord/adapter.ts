@@ -31,7 +31,8 @@ import { runHelp } from "../handlers/help.ts";
 import { runMoreLike } from "../handlers/more_like.ts";
 import { type PartyRequest, type PartyServices, partyShare, runParty } from "../handlers/party.ts";
 import { checkSimilar, runSimilar, type SimilarRequest } from "../handlers/similar.ts";
-import { errorNotice } from "../handlers/_errors.ts";
+import { beforeDeadline } from "../deadline.ts";
+import { errorNotice, restartingNotice } from "../handlers/_errors.ts";
 import { findLinks } from "../links.ts";
 import { FIND_SIMILAR } from "./commands.ts";
 import { type DiscordMessage, MORE_LIKE_PREFIX, renderDiscord } from "./render.ts";
@@ -118,7 +119,7 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
     if (i.isAutocomplete()) return await autocomplete(i);
     if (!i.isRepliable()) return;
     if (stopping) {
-      await replyPrivately(i, notice("error", "unavailable", "I'm restarting: try again in a moment"));
+      await replyPrivately(i, restartingNotice());
       return;
     }
     if (i.isChatInputCommand()) {
@@ -226,11 +227,7 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
       (answer) => answer,
       (err) => errorNotice(err, logger, { platform: "discord" }),
     );
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<undefined>((
-      resolve,
-    ) => (timer = setTimeout(() => resolve(undefined), DEFER_AFTER_MS)));
-    const quick = await Promise.race([settled, late]).finally(() => clearTimeout(timer));
+    const quick = await beforeDeadline(settled, DEFER_AFTER_MS);
     if (quick === undefined) {
       await i.deferReply();
       return await finishDeferred(i, () => settled);

@@ -8,6 +8,16 @@ import type { Logger } from "../../core/logger.ts";
 import { notice, type NoticeAnswer } from "../answer.ts";
 import { QueueRefused } from "../work_queue.ts";
 
+/** The answer while the bot is shutting down. */
+export function restartingNotice(): NoticeAnswer {
+  return notice("error", "unavailable", "I'm restarting: try again in a moment");
+}
+
+/** The answer when the work queue has no room. */
+export function busyNotice(): NoticeAnswer {
+  return notice("error", "busy", "I'm busy with a lot of clips right now: try again in a minute");
+}
+
 /**
  * The notice for an error.
  *
@@ -22,9 +32,7 @@ export function errorNotice(err: unknown, logger: Logger, context: Record<string
     return notice("error", err.code, err.message);
   }
   if (err instanceof QueueRefused) {
-    return err.reason === "full"
-      ? notice("error", "busy", "I'm busy with a lot of clips right now: try again in a minute")
-      : notice("error", "unavailable", "I'm restarting: try again in a moment");
+    return err.reason === "full" ? busyNotice() : restartingNotice();
   }
   logger.error("Request failed", { ...context, err });
   return notice(

@@ -2,6 +2,7 @@
  * `/help`: what the bot does and how to use it on the platform asked from.
  * @module
  */
+import { beforeDeadline } from "../deadline.ts";
 import type { HelpAnswer, HelpEntry } from "../answer.ts";
 import type { BotServices, Requester } from "../context.ts";
 
@@ -75,12 +76,8 @@ export async function runHelp(
   platform: Requester["platform"],
 ): Promise<HelpAnswer> {
   // Help is answered within Slack's and Discord's 3 s even when the database is slow or down.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const stats = await Promise.race([
-    services.app.stats().catch(() => null),
-    new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), HELP_STATS_WAIT_MS))),
-  ]).finally(() => clearTimeout(timer));
-  const footer = stats === null
+  const stats = await beforeDeadline(services.app.stats().catch(() => undefined), HELP_STATS_WAIT_MS);
+  const footer = stats === undefined
     ? "Catalog details are unavailable right now"
     : stats.indexVersion === undefined
     ? "The catalog has no index yet: an admin can run /reindex"

@@ -14,6 +14,7 @@ import {
   type ReindexSummaryAnswer,
 } from "../answer.ts";
 import type { OnUpdate, Requester } from "../context.ts";
+import { restartingNotice } from "./_errors.ts";
 
 /** A reindex request. */
 export interface ReindexRequest {
@@ -106,7 +107,7 @@ export class ReindexRunner {
     if (this.#abort.signal.aborted) {
       return {
         started: false,
-        answer: notice("error", "unavailable", "I'm restarting: try again in a moment"),
+        answer: restartingNotice(),
       };
     }
     const dir = request.dir ?? this.#app.config.catalogDir;

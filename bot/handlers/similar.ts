@@ -18,7 +18,7 @@ import {
 import type { BotServices, ClipRef, OnUpdate, Requester } from "../context.ts";
 import { looksLikeAudio } from "../audio_files.ts";
 import { checkUrl, downloadToFile } from "../download.ts";
-import { errorNotice } from "./_errors.ts";
+import { busyNotice, errorNotice, restartingNotice } from "./_errors.ts";
 
 /** A `/similar` request as the adapters parse it. */
 export interface SimilarRequest {
@@ -149,10 +149,8 @@ export function checkSimilar(services: BotServices, request: SimilarRequest): No
  */
 export function admit(services: BotServices, requester: Requester): NoticeAnswer | undefined {
   const { queue, limiter } = services;
-  if (services.signal.aborted) return notice("error", "unavailable", "I'm restarting: try again in a moment");
-  if (queue.full) {
-    return notice("error", "busy", "I'm busy with a lot of clips right now: try again in a minute");
-  }
+  if (services.signal.aborted) return restartingNotice();
+  if (queue.full) return busyNotice();
   // The console's one user is the operator trying the bot: no per-user limit there.
   const rate = requester.platform === "console"
     ? { ok: true as const, retryAfterSeconds: 0 }
