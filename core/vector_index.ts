@@ -723,55 +723,48 @@ export class IndexStore {
     this.#logger.debug("Loaded index version", { version, count: meta.count });
     // Each index is read when a search first asks for it: a process serving one kind of search
     // holds only that one in memory.
-    let flat: Promise<VectorIndex> | undefined;
-    const loadFlat = () =>
-      flat ??= (async () => {
-        try {
-          const index = await loadVectorIndex(dir, "flat", { logger });
-          if (index.size !== meta.count) throw new Error("size differs from the metadata");
-          return index;
-        } catch (err) {
-          flat = undefined;
-          throw this.#missing(`the search index in ${dir} is missing or damaged`, err);
-        }
-      })();
-    let ivf: Promise<VectorIndex> | undefined;
-    const loadIvf = () =>
-      ivf ??= (async () => {
-        if (!(meta.kinds ?? ["flat", "ivf"]).includes("ivf")) {
-          logger.info(
-            `The catalog's ${meta.count} tracks are too few for an IVF index (it needs ${MIN_IVF_VECTORS}): ` +
-              "ivf searches use the exact index",
-            { version },
-          );
-          return await loadFlat();
-        }
-        try {
-          const index = await loadVectorIndex(
-            dir,
-            "ivf",
-            opts.defaultNprobe === undefined ? { logger } : { defaultNprobe: opts.defaultNprobe, logger },
-          );
-          if (index.size !== meta.count) throw new Error("size differs from the metadata");
-          return index;
-        } catch (err) {
-          ivf = undefined;
-          throw this.#missing(`the IVF index in ${dir} is missing or damaged`, err);
-        }
-      })();
-    let windows: Promise<VectorIndex | undefined> | undefined;
-    const loadWindows = () =>
-      windows ??= meta.windows
-        ? loadVectorIndex(dir, "windows", { logger }).catch((err) => {
-          windows = undefined;
-          throw this.#missing(`the window index in ${dir} is missing or damaged`, err);
-        })
-        : (logger.info(
-          "This index version has no window index (built before segment search): whole clips answer " +
-            "segment searches until the next reindex",
+    // One loader per index: read on first use, the promise kept; a failure is forgotten (the next
+    // search tries again) and reported as a missing index naming the reindex command.
+    const lazy = <T>(what: string, load: () => Promise<T>): () => Promise<T> => {
+      let loading: Promise<T> | undefined;
+      return () =>
+        loading ??= load().catch((err) => {
+          loading = undefined;
+          throw err instanceof SoundalikeError
+            ? err
+            : this.#missing(`${what} in ${dir} is missing or damaged`, err);
+        });
+    };
+    const read = async (name: string, rows: number, extra: { defaultNprobe?: number } = {}) => {
+      const index = await loadVectorIndex(dir, name, { ...extra, logger });
+      if (index.size !== rows) throw new Error("size differs from the metadata");
+      return index;
+    };
+    const loadFlat = lazy("the search index", () => read("flat", meta.count));
+    const loadIvf = lazy("the IVF index", async () => {
+      if (!(meta.kinds ?? ["flat", "ivf"]).includes("ivf")) {
+        logger.info(
+          `The catalog's ${meta.count} tracks are too few for an IVF index (it needs ${MIN_IVF_VECTORS}): ` +
+            "ivf searches use the exact index",
           { version },
-        ),
-          Promise.resolve(undefined));
+        );
+        return await loadFlat();
+      }
+      return await read(
+        "ivf",
+        meta.count,
+        opts.defaultNprobe === undefined ? {} : { defaultNprobe: opts.defaultNprobe },
+      );
+    });
+    const loadWindows = lazy("the window index", async () => {
+      if (meta.windows) return await read("windows", 3 * meta.count); // three windows per track
+      logger.info(
+        "This index version has no window index (built before segment search): whole clips answer " +
+          "segment searches until the next reindex",
+        { version },
+      );
+      return undefined;
+    });
     return { version, flat: loadFlat, ivf: loadIvf, meta, windows: loadWindows };
   }
 
