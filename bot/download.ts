@@ -5,6 +5,7 @@
  * that fetches over the network.
  * @module
  */
+import { join } from "node:path";
 import { ErrorCode, SoundalikeError } from "../core/errors.ts";
 
 /** What a download may do. */
@@ -186,6 +187,32 @@ export async function downloadToFile(
     throw new SoundalikeError(ErrorCode.DownloadFailed, "The file could not be downloaded: try again", {
       cause: err,
     });
+  }
+}
+
+/**
+ * Downloads `url` as `fileName` into a fresh temporary folder, gives the file to `use`, and removes
+ * the folder afterwards, whatever happens.
+ *
+ * @param url Where the file is.
+ * @param fileName The local file's name (its extension guides ffmpeg).
+ * @param policy Hosts, credentials, size and time limits; see {@linkcode downloadToFile}.
+ * @param signal Aborts the download (shutdown).
+ * @param use Work on the downloaded file.
+ * @returns What `use` returns.
+ */
+export async function withDownload<T>(
+  url: string,
+  fileName: string,
+  policy: DownloadPolicy,
+  signal: AbortSignal | undefined,
+  use: (downloaded: Downloaded) => Promise<T>,
+): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "soundalike_download_" });
+  try {
+    return await use(await downloadToFile(url, join(dir, fileName), policy, signal));
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 

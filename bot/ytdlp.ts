@@ -9,9 +9,9 @@
  * limit covers the transfer. The file goes to a fresh temporary folder, always removed.
  * @module
  */
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { ErrorCode, SoundalikeError } from "../core/mod.ts";
-import { downloadToFile } from "./download.ts";
+import { withDownload } from "./download.ts";
 import { checkUrlTarget, type LinkPolicy } from "./links.ts";
 
 /** How yt-dlp is run. */
@@ -292,15 +292,15 @@ export async function withLinkAudio<T>(
   use: (media: FetchedMedia) => Promise<T>,
 ): Promise<T> {
   const { info, file } = await describe(url, options);
-  const dir = await Deno.makeTempDir({ prefix: "soundalike_link_" });
-  try {
-    // Named after the link's title or file, so a message about it names what the user shared
-    // (a media URL's own name is often generic, e.g. YouTube's "videoplayback": the title comes first).
-    const fromUrl = basename(new URL(file.url).pathname).replace(/\.[a-z0-9]{1,5}$/i, "");
-    const stem = (info.title !== "Untitled" ? info.title : fromUrl).replace(/[^\w.-]+/g, "_").slice(0, 80) ||
-      "media";
-    const path = join(dir, `${stem}.${file.ext}`);
-    await downloadToFile(file.url, path, {
+  // Named after the link's title or file, so a message about it names what the user shared
+  // (a media URL's own name is often generic, e.g. YouTube's "videoplayback": the title comes first).
+  const fromUrl = basename(new URL(file.url).pathname).replace(/\.[a-z0-9]{1,5}$/i, "");
+  const stem = (info.title !== "Untitled" ? info.title : fromUrl).replace(/[^\w.-]+/g, "_").slice(0, 80) ||
+    "media";
+  return await withDownload(
+    file.url,
+    `${stem}.${file.ext}`,
+    {
       allowedHosts: ["*"],
       credentials: file.headers,
       maxBytes: options.maxBytes,
@@ -308,9 +308,8 @@ export async function withLinkAudio<T>(
       maxRedirects: options.policy.maxRedirects ?? 5,
       sourceName: "the media's site",
       checkTarget: (hop) => checkMediaTarget(hop, options.policy),
-    }, options.signal);
-    return await use({ ...info, path });
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+    },
+    options.signal,
+    (downloaded) => use({ ...info, path: downloaded.path }),
+  );
 }

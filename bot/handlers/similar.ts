@@ -4,7 +4,6 @@
  * {@linkcode checkSimilar} validates synchronously, {@linkcode runSimilar} queues, downloads, searches.
  * @module
  */
-import { join } from "node:path";
 import { ErrorCode, SoundalikeError } from "../../core/errors.ts";
 import { formatClock } from "../../core/recommend.ts";
 import {
@@ -17,7 +16,7 @@ import {
 } from "../answer.ts";
 import type { BotServices, ClipRef, OnUpdate, Requester } from "../context.ts";
 import { looksLikeAudio } from "../audio_files.ts";
-import { checkUrl, downloadToFile } from "../download.ts";
+import { checkUrl, withDownload } from "../download.ts";
 import { busyNotice, errorNotice, restartingNotice } from "./_errors.ts";
 
 /** A `/similar` request as the adapters parse it. */
@@ -236,19 +235,19 @@ export async function withLocalClip<T>(
 ): Promise<T> {
   if (clip.location.kind === "path") return await fn(clip.location.path);
   const { config } = services.app;
-  const dir = await Deno.makeTempDir({ prefix: "soundalike_clip_" });
-  try {
-    // The name is the platform's: only a safe extension is kept for ffmpeg's format guess.
-    const ext = /\.[a-z0-9]{1,5}$/i.exec(clip.name)?.[0] ?? "";
-    const downloaded = await downloadToFile(clip.location.url, join(dir, `clip${ext}`), {
+  // The name is the platform's: only a safe extension is kept for ffmpeg's format guess.
+  const ext = /\.[a-z0-9]{1,5}$/i.exec(clip.name)?.[0] ?? "";
+  return await withDownload(
+    clip.location.url,
+    `clip${ext}`,
+    {
       ...clip.location.policy,
       maxBytes: config.maxUploadBytes,
       timeoutMs: config.bot.downloadTimeoutSeconds * 1000,
-    }, services.signal);
-    return await fn(downloaded.path);
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+    },
+    services.signal,
+    (downloaded) => fn(downloaded.path),
+  );
 }
 
 /**
