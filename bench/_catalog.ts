@@ -10,9 +10,9 @@ import type { App } from "../core/app.ts";
 import type { CatalogTrack } from "../core/catalog/types.ts";
 import { upsertTracks } from "../core/db/repository.ts";
 import type { Logger } from "../core/logger.ts";
-import { modelsHash } from "../core/manifest.ts";
-import { mulberry32 } from "../core/random.ts";
-import { buildVectorIndex, buildWindowIndex, IndexStore } from "../core/vector_index.ts";
+import { modelsHash } from "../core/model/manifest.ts";
+import { mulberry32 } from "../core/util/random.ts";
+import { buildVectorIndex, buildWindowIndex, IndexStore } from "../core/index/vector_index.ts";
 
 const DIM = 2304;
 

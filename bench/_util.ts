@@ -2,7 +2,7 @@
  * Helpers shared by the benchmarks: flags, the cached 30 s MP3 set, CPU time and load average.
  * @module
  */
-import { mapPool } from "../core/pool.ts";
+import { mapPool } from "../core/util/pool.ts";
 import { ffmpeg } from "../tests/audio_fixtures.ts";
 
 /** The value after `--name` on the command line. */

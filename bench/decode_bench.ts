@@ -17,9 +17,9 @@
  * noise, so they are not trivially compressible) and reused.
  * @module
  */
-import { decodeAudio, decodeMany, type DecodeOptions } from "../core/ffmpeg.ts";
-import { DEFAULT_FEATURE_PARAMS } from "../core/features.ts";
-import { mapPool } from "../core/pool.ts";
+import { decodeAudio, decodeMany, type DecodeOptions } from "../core/audio/ffmpeg.ts";
+import { DEFAULT_FEATURE_PARAMS } from "../core/audio/features.ts";
+import { mapPool } from "../core/util/pool.ts";
 import { arg, benchMp3s, cpuSeconds, loadAverage } from "./_util.ts";
 
 const fileCount = Number(arg("files") ?? 64);

@@ -8,9 +8,9 @@
  * stereo MP3) when present, else a 30 s MP3 generated into a temporary folder.
  * @module
  */
-import { decodeAudio } from "../core/ffmpeg.ts";
-import { DEFAULT_FEATURE_PARAMS, logMelSpectrogram, normalizeLogMel } from "../core/features.ts";
-import { cutSegments } from "../core/segments.ts";
+import { decodeAudio } from "../core/audio/ffmpeg.ts";
+import { DEFAULT_FEATURE_PARAMS, logMelSpectrogram, normalizeLogMel } from "../core/audio/features.ts";
+import { cutSegments } from "../core/audio/segments.ts";
 import { ffmpeg } from "../tests/audio_fixtures.ts";
 
 function arg(name: string): string | undefined {
@@ -48,7 +48,7 @@ if (!file) {
   ]);
 }
 
-/** ffmpeg alone: the same decode command as core/ffmpeg.ts, its output thrown away. */
+/** ffmpeg alone: the same decode command as core/audio/ffmpeg.ts, its output thrown away. */
 async function ffmpegAlone(path: string): Promise<void> {
   const args = ["-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-ac", "1", "-ar"];
   args.push(String(params.sampleRate), "-f", "f32le", "pipe:1");

@@ -9,10 +9,10 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { loadConfig } from "../core/config.ts";
-import { DEFAULT_FEATURE_PARAMS, frameCount } from "../core/features.ts";
+import { DEFAULT_FEATURE_PARAMS, frameCount } from "../core/audio/features.ts";
 import { createConsoleLogger } from "../core/logger.ts";
-import { loadManifest, MODEL_TASKS, SHIPPED_CLASS_COUNTS } from "../core/manifest.ts";
-import { createSession, releaseSession, run } from "../core/onnx.ts";
+import { loadManifest, MODEL_TASKS, SHIPPED_CLASS_COUNTS } from "../core/model/manifest.ts";
+import { createSession, releaseSession, run } from "../core/model/onnx.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -15,7 +15,7 @@
  *   loudness-normalised log-mel, standardised, L2), beside chance.
  *
  * Each is measured for both search methods (the paper's whole-clip 2304-d vectors, and segment search
- * over 768-d window vectors, `core/segment_search.ts`) and both indexes (flat, and IVF with the
+ * over 768-d window vectors, `core/index/segment_search.ts`) and both indexes (flat, and IVF with the
  * product's default nlist/nprobe), all built in memory through `buildVectorIndex`. It also writes a 2-D
  * PCA map of the held-out mood clips per model and for the clip vector.
  *
@@ -23,7 +23,7 @@
  *   [--shared ../shared/data] [--models models] [--out models/quality] [--limit N]`
  * @module
  */
-import { SAME_AUDIO_SQUARED_DISTANCE } from "../core/reindex.ts";
+import { SAME_AUDIO_SQUARED_DISTANCE } from "../core/catalog/reindex.ts";
 import { join } from "node:path";
 import {
   addNoise,
@@ -43,8 +43,8 @@ import {
   pinkNoise,
   silentLogger,
 } from "../core/mod.ts";
-import { aggregateWindowHits, clipWindows, windowHitsFor, windowRows } from "../core/segment_search.ts";
-import { buildVectorIndex, type VectorIndex } from "../core/vector_index.ts";
+import { aggregateWindowHits, clipWindows, windowHitsFor, windowRows } from "../core/index/segment_search.ts";
+import { buildVectorIndex, type VectorIndex } from "../core/index/vector_index.ts";
 import { isReservedMoodClip, loadMirexMood } from "../training/datasets/mod.ts";
 import { splitByGroup } from "../training/split.ts";
 import { pca } from "../training/pca.ts";
@@ -299,7 +299,7 @@ for (const q of ["Q0 +6 dB", "Q1a", "Q1b"]) {
 }
 
 // How far a copy lands from its source (whole-clip squared L2). When the query is itself a catalog file,
-// the product also leaves out hits closer than SAME_AUDIO_SQUARED_DISTANCE (core/recommend.ts).
+// the product also leaves out hits closer than SAME_AUDIO_SQUARED_DISTANCE (core/recommend/recommend.ts).
 for (const q of ["Q0 -12 dB", "Q0 +6 dB", "Q1a"]) {
   const d2 = queries[q]!.map((x) => {
     const c = catalog[x.clip]!.vector;

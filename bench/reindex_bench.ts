@@ -9,9 +9,9 @@
 import { join } from "node:path";
 import { createApp } from "../core/app.ts";
 import { parseConfig } from "../core/config.ts";
-import { decodeMany } from "../core/ffmpeg.ts";
+import { decodeMany } from "../core/audio/ffmpeg.ts";
 import { createConsoleLogger } from "../core/logger.ts";
-import { mapPool } from "../core/pool.ts";
+import { mapPool } from "../core/util/pool.ts";
 import { arg, benchMp3s, cpuSeconds, ffmpegDecodeOnly, loadAverage } from "./_util.ts";
 
 const fileCount = Number(arg("files") ?? 64);

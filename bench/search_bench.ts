@@ -1,6 +1,6 @@
 /**
  * Search benchmark: exact (flat L2) against IVF-Flat for each `nprobe`, in faiss-node (through
- * `core/faiss.ts`) and beside Debian's python3-faiss on the same data (`bench/search_reference.py`).
+ * `core/index/faiss.ts`) and beside Debian's python3-faiss on the same data (`bench/search_reference.py`).
  *
  * For each size and data set it writes seeded vectors to a temporary `.f32` file once (in chunks, so
  * 100,000 x 2304 floats never sit in the JS heap), builds the indexes from it chunk by chunk, measures
@@ -12,7 +12,7 @@
  * - `clustered`: `max(16, n / 100)` Gaussian centres, each point a centre plus Gaussian noise of the
  *   same scale; queries are fresh points from the same mixture.
  *
- * IVF uses the product defaults: `nlist = defaultNlist(n, dim)` (core/vector_index.ts) and a training
+ * IVF uses the product defaults: `nlist = defaultNlist(n, dim)` (core/index/vector_index.ts) and a training
  * sample of `min(n, 39 * nlist, MAX_TRAIN_FLOATS / dim)` rows (the first rows, a random sample since
  * rows are i.i.d.). Targets (issue 3): IVF recall@5 >= 0.95 at >= 5x flat's QPS at 100,000 vectors;
  * faiss-node within 1.5x of python3-faiss.
@@ -29,9 +29,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { createFlatIndex, createIvfFlatIndex, type FaissIndex } from "../core/faiss.ts";
-import { defaultNlist, MAX_TRAIN_FLOATS, TRAIN_POINTS_PER_LIST } from "../core/vector_index.ts";
-import { mulberry32 } from "../core/random.ts";
+import { createFlatIndex, createIvfFlatIndex, type FaissIndex } from "../core/index/faiss.ts";
+import { defaultNlist, MAX_TRAIN_FLOATS, TRAIN_POINTS_PER_LIST } from "../core/index/vector_index.ts";
+import { mulberry32 } from "../core/util/random.ts";
 
 type DataKind = "random" | "clustered";
 

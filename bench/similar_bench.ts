@@ -13,9 +13,9 @@
  */
 import { createApp } from "../core/app.ts";
 import { parseConfig } from "../core/config.ts";
-import { logMelSpectrogram } from "../core/features.ts";
+import { logMelSpectrogram } from "../core/audio/features.ts";
 import { createConsoleLogger } from "../core/logger.ts";
-import { cutSegments } from "../core/segments.ts";
+import { cutSegments } from "../core/audio/segments.ts";
 import { writeSyntheticCatalog } from "./_catalog.ts";
 import {
   arg,

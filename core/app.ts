@@ -19,7 +19,7 @@ import {
   trackVector,
 } from "./db/lookup.ts";
 import { createPartyStore } from "./db/party.ts";
-import type { PartyStore, StoredLabel } from "./party.ts";
+import type { PartyStore, StoredLabel } from "./recommend/party.ts";
 import {
   type DbStats,
   finishReindex,
@@ -35,13 +35,13 @@ import {
   upsertGenres,
 } from "./db/repository.ts";
 import type { Config } from "./config.ts";
-import { bestClasses, type ClipAnalysis, createEmbedder, type Embedder } from "./embed.ts";
+import { bestClasses, type ClipAnalysis, createEmbedder, type Embedder } from "./model/embed.ts";
 import { ErrorCode, SoundalikeError } from "./errors.ts";
-import { batchedDecoder } from "./decode_batch.ts";
-import { type DecodedAudio, decodeMany, readTagsMany } from "./ffmpeg.ts";
-import { pathExists, sha256File } from "./files.ts";
+import { batchedDecoder } from "./audio/decode_batch.ts";
+import { type DecodedAudio, decodeMany, readTagsMany } from "./audio/ffmpeg.ts";
+import { pathExists, sha256File } from "./util/files.ts";
 import type { Logger } from "./logger.ts";
-import { loadManifest, type Manifest, modelsHash } from "./manifest.ts";
+import { loadManifest, type Manifest, modelsHash } from "./model/manifest.ts";
 import {
   recommendForFile,
   recommendForVector,
@@ -50,7 +50,7 @@ import {
   searchKeeping,
   type TrackCard,
   type VectorQueryResult,
-} from "./recommend.ts";
+} from "./recommend/recommend.ts";
 import {
   type EmbeddedFile,
   noProgress,
@@ -59,8 +59,8 @@ import {
   type ReindexReport,
   summarizeUpdate,
   type UpdateSummary,
-} from "./reindex.ts";
-import { cutSegments } from "./segments.ts";
+} from "./catalog/reindex.ts";
+import { cutSegments } from "./audio/segments.ts";
 import {
   buildVectorIndex,
   buildWindowIndex,
@@ -70,7 +70,7 @@ import {
   searchWindows,
   type StoredIndexes,
   type VectorIndex,
-} from "./vector_index.ts";
+} from "./index/vector_index.ts";
 
 /** Options of {@linkcode App.similar}. */
 export interface SimilarOptions {

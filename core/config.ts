@@ -38,7 +38,7 @@ export interface Config {
   reindexConcurrency: number;
   /**
    * ffmpeg processes decoding query clips at once; clips that arrive while all are busy wait and
-   * share the next process (`core/decode_batch.ts`). Starting ffmpeg costs as much CPU as decoding a
+   * share the next process (`core/audio/decode_batch.ts`). Starting ffmpeg costs as much CPU as decoding a
    * 30 s clip, so fewer, fuller runs answer more clips per second. @default half the cores, at least 1
    */
   decodeProcesses: number;

@@ -7,26 +7,26 @@
  */
 
 export * from "./config.ts";
-export * from "./csv.ts";
-export * from "./embed.ts";
+export * from "./catalog/csv.ts";
+export * from "./model/embed.ts";
 export * from "./errors.ts";
-export * from "./features.ts";
-export * from "./ffmpeg.ts";
-export * from "./files.ts";
+export * from "./audio/features.ts";
+export * from "./audio/ffmpeg.ts";
+export * from "./util/files.ts";
 export * from "./logger.ts";
-export * from "./manifest.ts";
-export * from "./pool.ts";
-export * from "./progress.ts";
-export * from "./recommend.ts";
-export * from "./reindex.ts";
-export * from "./segments.ts";
+export * from "./model/manifest.ts";
+export * from "./util/pool.ts";
+export * from "./util/progress.ts";
+export * from "./recommend/recommend.ts";
+export * from "./catalog/reindex.ts";
+export * from "./audio/segments.ts";
 export {
   createSession,
   type OnnxSession,
   type OrtProvider,
   releaseSession,
   run as runSession,
-} from "./onnx.ts";
-export * from "./random.ts";
-export * from "./party.ts";
-export * from "./augment.ts";
+} from "./model/onnx.ts";
+export * from "./util/random.ts";
+export * from "./recommend/party.ts";
+export * from "./audio/augment.ts";

@@ -1,13 +1,13 @@
 /**
  * Tiny audio files made at test time with ffmpeg's `lavfi` sources, so no binary fixtures are
- * committed. Tests may spawn ffmpeg; product code decodes only through `core/ffmpeg.ts`.
+ * committed. Tests may spawn ffmpeg; product code decodes only through `core/audio/ffmpeg.ts`.
  *
  * The container and codec follow the path's extension (`.wav`, `.mp3`, `.ogg`, `.flac`, `.opus`,
  * `.m4a`, ...), exactly as the ffmpeg command line picks them.
  *
  * @example
  * ```ts ignore
- * import { writeTone } from "../tests/audio_fixtures.ts";
+ * import { writeTone } from "./audio_fixtures.ts";
  * const dir = await Deno.makeTempDir();
  * const path = await writeTone(`${dir}/a.mp3`, { seconds: 5, frequency: 440 });
  * ```

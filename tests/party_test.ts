@@ -20,7 +20,7 @@ import { RateLimiter } from "../bot/rate_limit.ts";
 import { WorkQueue } from "../bot/work_queue.ts";
 import { type App, createApp } from "../core/app.ts";
 import { parseConfig } from "../core/config.ts";
-import { parseCsv } from "../core/csv.ts";
+import { parseCsv } from "../core/catalog/csv.ts";
 import { silentLogger } from "../core/logger.ts";
 import { preparePartyWorld } from "./party_fixture.ts";
 

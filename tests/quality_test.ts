@@ -18,7 +18,7 @@ import {
   silentLogger,
 } from "../core/mod.ts";
 
-import { buildVectorIndex, buildWindowIndex, searchWindows } from "../core/vector_index.ts";
+import { buildVectorIndex, buildWindowIndex, searchWindows } from "../core/index/vector_index.ts";
 
 const MODELS = new URL("../models", import.meta.url).pathname;
 const SHARED = new URL("../../shared/data/recordings", import.meta.url).pathname;

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { mulberry32 } from "../core/random.ts";
+import { mulberry32 } from "../core/util/random.ts";
 import { wavBytes } from "./audio_fixtures.ts";
 import { withTestDatabaseUrls } from "./db_helpers.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DEFAULT_FEATURE_PARAMS, logMelSpectrogram } from "../core/features.ts";
-import { decodeAudio, type DecodedAudio, encodeMp3 } from "../core/ffmpeg.ts";
+import { DEFAULT_FEATURE_PARAMS, logMelSpectrogram } from "../core/audio/features.ts";
+import { decodeAudio, type DecodedAudio, encodeMp3 } from "../core/audio/ffmpeg.ts";
 import {
   decodeFeatures,
   encodeFeatures,

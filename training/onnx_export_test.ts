@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { createSession, releaseSession, run, runOutputs } from "../core/onnx.ts";
+import { createSession, releaseSession, run, runOutputs } from "../core/model/onnx.ts";
 import { setupBackend } from "./backend.ts";
 import { buildModel, embeddingModel, type ModelConfig } from "./model.ts";
 import { join } from "node:path";
-import { DEFAULT_FEATURE_PARAMS } from "../core/features.ts";
-import { type ModelEntry, readManifest, sha256File } from "../core/manifest.ts";
+import { DEFAULT_FEATURE_PARAMS } from "../core/audio/features.ts";
+import { type ModelEntry, readManifest, sha256File } from "../core/model/manifest.ts";
 import { exportRun } from "./cli/export.ts";
 import { RUN_FILES, type RunConfig, saveModel, writeJson } from "./run_dir.ts";
 import {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { DEFAULT_FEATURE_PARAMS, type FeatureParams, normalizeLogMel } from "../core/features.ts";
+import { DEFAULT_FEATURE_PARAMS, type FeatureParams, normalizeLogMel } from "../core/audio/features.ts";
 import { silentLogger } from "../core/logger.ts";
 import { setupBackend } from "./backend.ts";
 import { loadFolderDataset } from "./datasets/folder.ts";

@@ -8,7 +8,7 @@
  * may sound, drawn from a seed (so the same seed gives the same variants): a random gain of ±10 dB
  * (with core's look-ahead limiter when it would clip), optionally band-limited (low-pass 2.5-7 kHz,
  * high-pass 60-400 Hz), optionally with white or pink noise at 15-40 dB SNR, and optionally re-encoded
- * as MP3 or Opus at 48-128 kbit/s through `core/ffmpeg.ts` (the chain then runs at 44.1 kHz, as on a
+ * as MP3 or Opus at 48-128 kbit/s through `core/audio/ffmpeg.ts` (the chain then runs at 44.1 kHz, as on a
  * real copy, and the encoded file is decoded at the models' rate).
  *
  * Cache: `<cacheDir>/<sha[0:2]>/<sha256 of the file>-<key>.mp`, key = hash of the feature parameters,

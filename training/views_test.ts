@@ -5,9 +5,9 @@ import {
   DEFAULT_FEATURE_PARAMS,
   logMelSpectrogram,
   normalizeLogMel,
-} from "../core/features.ts";
-import { decodeAudio } from "../core/ffmpeg.ts";
-import { snrDb } from "../core/augment.ts";
+} from "../core/audio/features.ts";
+import { decodeAudio } from "../core/audio/ffmpeg.ts";
+import { snrDb } from "../core/audio/augment.ts";
 import { tempDir, writeTone } from "./datasets/_fake_audio.ts";
 import { seededRandom } from "./split.ts";
 import {

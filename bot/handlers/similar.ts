@@ -5,7 +5,7 @@
  * @module
  */
 import { ErrorCode, SoundalikeError } from "../../core/errors.ts";
-import { formatClock } from "../../core/recommend.ts";
+import { formatClock } from "../../core/recommend/recommend.ts";
 import {
   heardLabels,
   notice,

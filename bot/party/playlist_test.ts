@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseCsv } from "../../core/csv.ts";
+import { parseCsv } from "../../core/catalog/csv.ts";
 import { type PlaylistEntry, toCsv, toM3u } from "./playlist.ts";
 
 const entries: PlaylistEntry[] = [

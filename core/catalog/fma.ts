@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseCsv } from "../csv.ts";
+import { parseCsv } from "./csv.ts";
 import { ErrorCode, SoundalikeError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { CatalogGenre, CatalogReadResult, CatalogTrack, SkippedEntry } from "./types.ts";

@@ -5,7 +5,7 @@
  *    (`path,title,artist,album,album_artist,genre,year,track,license,url`; every column but `path`
  *    optional, `genre` may list several names separated by `;`),
  * 2. the file's own tags (ID3, Vorbis/Opus comments, FLAC, MP4, RIFF INFO), read by the injected
- *    `readTags` (core/ffmpeg.ts's `readTagsMany`),
+ *    `readTags` (core/audio/ffmpeg.ts's `readTagsMany`),
  * 3. its name: `Artist - Title.mp3`, or just the title.
  *
  * Every file or CSV row left out is reported with the reason: broken symbolic links, files whose
@@ -14,12 +14,12 @@
  * @module
  */
 
-import { parseCsv } from "../csv.ts";
+import { parseCsv } from "./csv.ts";
 import { ErrorCode, SoundalikeError } from "../errors.ts";
-import type { AudioTags } from "../ffmpeg.ts";
+import type { AudioTags } from "../audio/ffmpeg.ts";
 import type { Logger } from "../logger.ts";
-import { mapPool } from "../pool.ts";
-import type { ProgressReporter } from "../reindex.ts";
+import { mapPool } from "../util/pool.ts";
+import type { ProgressReporter } from "./reindex.ts";
 import { parseGenres, type TagInfo, tagInfo } from "./tags.ts";
 import type { CatalogReadResult, CatalogTrack, SkippedEntry } from "./types.ts";
 

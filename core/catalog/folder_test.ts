@@ -6,7 +6,7 @@ import { alias } from "drizzle-orm/pg-core";
 import { albums, artists, genres, trackGenres, tracks } from "../db/schema.ts";
 import { getTrackCards, storeTracks } from "../db/repository.ts";
 import { isSoundalikeError } from "../errors.ts";
-import { type AudioTags, readTagsMany } from "../ffmpeg.ts";
+import { type AudioTags, readTagsMany } from "../audio/ffmpeg.ts";
 import { silentLogger } from "../logger.ts";
 import { cleanTrack } from "./clean_text.ts";
 import { fromFileName, readFolderCatalog, type ReadTags } from "./folder.ts";

@@ -1,6 +1,6 @@
 /**
  * What a file's own tags say about its track, from the tag dictionary ffmpeg reads
- * (`readTagsMany` in core/ffmpeg.ts): ID3 frames, Vorbis and Opus comments, FLAC comments, MP4
+ * (`readTagsMany` in core/audio/ffmpeg.ts): ID3 frames, Vorbis and Opus comments, FLAC comments, MP4
  * atoms and RIFF INFO all arrive under ffmpeg's common names (`title`, `artist`, `album`,
  * `album_artist`, `genre`, `date`, `track`), with a few other spellings seen in the wild.
  * @module

@@ -8,8 +8,8 @@
  */
 import { resolve } from "node:path";
 import { createApp } from "../app.ts";
-import { createTerminalProgress } from "../progress.ts";
-import type { UpdateSummary } from "../reindex.ts";
+import { createTerminalProgress } from "../util/progress.ts";
+import type { UpdateSummary } from "../catalog/reindex.ts";
 import { ExitCode, parseCliArgs, runCli, UsageError } from "./_run.ts";
 
 /** The run finished and the new index serves, but some files or rows were skipped (listed). */

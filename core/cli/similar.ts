@@ -9,7 +9,7 @@
  */
 import { resolve } from "node:path";
 import { createApp } from "../app.ts";
-import type { Recommendation } from "../recommend.ts";
+import type { Recommendation } from "../recommend/recommend.ts";
 import { parseCliArgs, runCli, UsageError } from "./_run.ts";
 
 const USAGE = `

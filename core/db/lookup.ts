@@ -6,7 +6,7 @@
  */
 
 import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
-import type { StoredLabel } from "../party.ts";
+import type { StoredLabel } from "../recommend/party.ts";
 import type { Db } from "./client.ts";
 import { decodeVector } from "./repository.ts";
 import { embeddings, genres, tracks } from "./schema.ts";

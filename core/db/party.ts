@@ -12,7 +12,7 @@ import type {
   PartyRecord,
   PartyStore,
   StoredLabel,
-} from "../party.ts";
+} from "../recommend/party.ts";
 import type { Db } from "./client.ts";
 import { decodeVector, encodeVector } from "./repository.ts";
 import { parties, partyItems } from "./schema.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { withTestDatabases } from "../../tests/db_helpers.ts";
-import type { NewPartyItem } from "../party.ts";
+import type { NewPartyItem } from "../recommend/party.ts";
 import { createPartyStore } from "./party.ts";
 
 const shared = (title: string, vector: Float32Array): NewPartyItem => ({

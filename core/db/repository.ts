@@ -21,8 +21,8 @@ import {
 } from "./schema.ts";
 
 /** What the recommender shows for one track (defined with the recommender). */
-export type { TrackCard } from "../recommend.ts";
-import type { TrackCard } from "../recommend.ts";
+export type { TrackCard } from "../recommend/recommend.ts";
+import type { TrackCard } from "../recommend/recommend.ts";
 
 /** A track as reindex needs it. */
 export interface IndexableTrack {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { withTestDatabases } from "../../tests/db_helpers.ts";
 import type { CatalogGenre, CatalogTrack } from "../catalog/types.ts";
-import { mulberry32 } from "../random.ts";
+import { mulberry32 } from "../util/random.ts";
 import type { Db } from "./client.ts";
 import { rowFailureReason } from "./errors.ts";
 import {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference for core/features.ts (log-mel spectrogram), written with numpy only.
+"""Independent reference for core/audio/features.ts (log-mel spectrogram), written with numpy only.
 
 Regenerate the fixtures from the repository root with:
 

@@ -1,6 +1,6 @@
 /**
  * The only module that runs `fluidsynth` (MIDI to audio with a General-MIDI soundfont); the corpus's
- * MP3 encoding is core's (`encodeMp3` in core/ffmpeg.ts), kept here under its old signature.
+ * MP3 encoding is core's (`encodeMp3` in core/audio/ffmpeg.ts), kept here under its old signature.
  * @module
  */
 import { encodeMp3 as coreEncodeMp3, ErrorCode, SoundalikeError } from "../../core/mod.ts";
@@ -144,7 +144,7 @@ export async function renderMidi(midi: Uint8Array, opts: RenderOptions = {}): Pr
 
 /**
  * Encodes audio to an MP3 file with ffmpeg's libmp3lame (constant bit rate, like fma_small's files),
- * through core's {@linkcode coreEncodeMp3} (core/ffmpeg.ts is the only module that runs ffmpeg).
+ * through core's {@linkcode coreEncodeMp3} (core/audio/ffmpeg.ts is the only module that runs ffmpeg).
  *
  * @param audio The audio (its channel count and rate are kept).
  * @param path Output file.

@@ -39,7 +39,7 @@
  */
 
 import faiss from "faiss-node";
-import { type Logger, silentLogger } from "./logger.ts";
+import { type Logger, silentLogger } from "../logger.ts";
 
 /** Distance used by a faiss index: squared L2 or inner product (larger is closer). */
 export type FaissMetric = "l2" | "ip";

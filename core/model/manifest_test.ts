@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { isSoundalikeError } from "./errors.ts";
-import { DEFAULT_FEATURE_PARAMS } from "./features.ts";
+import { isSoundalikeError } from "../errors.ts";
+import { DEFAULT_FEATURE_PARAMS } from "../audio/features.ts";
 import {
   emptyManifest,
   loadManifest,

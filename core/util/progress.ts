@@ -5,7 +5,7 @@
  * @module
  */
 import cliProgress from "cli-progress";
-import type { ProgressReporter } from "./reindex.ts";
+import type { ProgressReporter } from "../catalog/reindex.ts";
 
 /** How a terminal progress bar looks. */
 export interface TerminalProgressOptions {

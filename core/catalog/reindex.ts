@@ -9,11 +9,11 @@
  * `skipped` and `duplicates`. The caller holds the one-reindex-at-a-time lock.
  * @module
  */
-import { ErrorCode, isSoundalikeError, SoundalikeError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
-import { mapPool } from "./pool.ts";
-import { mulberry32 } from "./random.ts";
-import { MIN_CLIP_SECONDS } from "./segments.ts";
+import { ErrorCode, isSoundalikeError, SoundalikeError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import { mapPool } from "../util/pool.ts";
+import { mulberry32 } from "../util/random.ts";
+import { MIN_CLIP_SECONDS } from "../audio/segments.ts";
 
 /** A catalog track to index. */
 export interface IndexableTrack {

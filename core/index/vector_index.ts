@@ -28,9 +28,9 @@ import {
   type FaissSearchResult,
   readIndexFile,
 } from "./faiss.ts";
-import { ErrorCode, SoundalikeError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
-import { mulberry32 } from "./random.ts";
+import { ErrorCode, SoundalikeError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import { mulberry32 } from "../util/random.ts";
 import {
   aggregateWindowHits,
   WINDOW_VECTOR_SIZE,
@@ -280,7 +280,7 @@ function sampleRows(n: number, m: number, seed: number): Uint32Array {
  * @example
  * ```ts
  * import { buildVectorIndex } from "./vector_index.ts";
- * import { silentLogger } from "./logger.ts";
+ * import { silentLogger } from "../logger.ts";
  * const index = buildVectorIndex({
  *   kind: "flat", metric: "l2", dim: 2, logger: silentLogger,
  *   vectors: new Float32Array([0, 0, 1, 1, 5, 5]), trackIds: [10, 11, 12],
@@ -348,7 +348,7 @@ export function buildVectorIndex(opts: BuildVectorIndexOptions): VectorIndex {
 }
 
 /**
- * The window index that segment search reads (`core/segment_search.ts`): each track's three
+ * The window index that segment search reads (`core/index/segment_search.ts`): each track's three
  * 768-d window vectors, exact (flat, squared L2), three rows per track.
  *
  * @param opts The clip vectors (`trackIds.length x dim`, model-major 2304-d) and their track ids.

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ErrorCode, isSoundalikeError, type SoundalikeError } from "./errors.ts";
+import { ErrorCode, isSoundalikeError, type SoundalikeError } from "../errors.ts";
 import {
   decodeAudio,
   decodeAudioBytes,
@@ -9,7 +9,7 @@ import {
   ffmpegAvailable,
   readTagsMany,
 } from "./ffmpeg.ts";
-import { createMemoryLogger } from "./logger.ts";
+import { createMemoryLogger } from "../logger.ts";
 import {
   ffmpeg,
   toneSamples,
@@ -17,10 +17,10 @@ import {
   writeNoise,
   writeTone,
   writeVideoWithTone,
-} from "../tests/audio_fixtures.ts";
+} from "../../tests/audio_fixtures.ts";
 
 const SR = 16000;
-const FMA_SMALL = new URL("../../shared/data/fma_small/000/", import.meta.url);
+const FMA_SMALL = new URL("../../../shared/data/fma_small/000/", import.meta.url);
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "soundalike_ffmpeg_test_" });

@@ -3,12 +3,12 @@
  * louder copy does not clip), additive white or pink noise at a given signal-to-noise ratio,
  * band-limiting (RBJ biquad low- and high-pass filters) and excerpts. Training uses them to make
  * augmented views, the quality benchmark to make distorted queries: one implementation for both.
- * Lossy re-encoding goes through `core/ffmpeg.ts`.
+ * Lossy re-encoding goes through `core/audio/ffmpeg.ts`.
  *
  * Every function returns a new array and leaves its input unchanged; noise is seeded.
  * @module
  */
-import { mulberry32 } from "./random.ts";
+import { mulberry32 } from "../util/random.ts";
 
 /**
  * Multiplies by a gain given in decibels.

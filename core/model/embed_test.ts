@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 // Test-only use of the training side: it makes real (tiny, untrained) models in the shipped layout.
-import { setupBackend } from "../training/backend.ts";
-import { buildModel, embeddingModel } from "../training/model.ts";
-import { exportToOnnx } from "../training/onnx_export.ts";
+import { setupBackend } from "../../training/backend.ts";
+import { buildModel, embeddingModel } from "../../training/model.ts";
+import { exportToOnnx } from "../../training/onnx_export.ts";
 import {
   CLIP_EMBEDDING_SIZE,
   createEmbedder,
@@ -13,8 +13,8 @@ import {
   softmax,
   unitBlock,
 } from "./embed.ts";
-import { DEFAULT_FEATURE_PARAMS, logMelSpectrogram, normalizeLogMel } from "./features.ts";
-import { createMemoryLogger } from "./logger.ts";
+import { DEFAULT_FEATURE_PARAMS, logMelSpectrogram, normalizeLogMel } from "../audio/features.ts";
+import { createMemoryLogger } from "../logger.ts";
 import {
   emptyManifest,
   loadManifest,
@@ -26,7 +26,7 @@ import {
   writeManifest,
 } from "./manifest.ts";
 import { resetProviderState } from "./onnx.ts";
-import { cutSegments } from "./segments.ts";
+import { cutSegments } from "../audio/segments.ts";
 
 await setupBackend({ prefer: "cpu" });
 

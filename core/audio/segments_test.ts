@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ErrorCode, isSoundalikeError } from "./errors.ts";
+import { ErrorCode, isSoundalikeError } from "../errors.ts";
 import type { DecodedAudio } from "./ffmpeg.ts";
 import { cutSegments, MIN_CLIP_SECONDS, rmsDbfs, segmentStarts, SILENCE_DBFS } from "./segments.ts";
 

@@ -30,7 +30,7 @@ interface Reference {
   bandSums: number[];
 }
 
-const FIXTURES = new URL("../tests/fixtures/", import.meta.url);
+const FIXTURES = new URL("../../tests/fixtures/", import.meta.url);
 
 async function loadReference(): Promise<{ ref: Reference; signal: Float32Array }> {
   const ref = JSON.parse(await Deno.readTextFile(new URL("logmel_reference.json", FIXTURES))) as Reference;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import onnxProto from "onnx-proto";
 import type { onnx as OnnxNs } from "onnx-proto";
-import { isSoundalikeError } from "./errors.ts";
-import { createMemoryLogger } from "./logger.ts";
+import { isSoundalikeError } from "../errors.ts";
+import { createMemoryLogger } from "../logger.ts";
 import { createSession, releaseSession, resetProviderState, run } from "./onnx.ts";
 
 const { onnx } = onnxProto as unknown as { onnx: typeof OnnxNs };

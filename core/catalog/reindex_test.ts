@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ErrorCode, isSoundalikeError, SoundalikeError } from "./errors.ts";
-import { createMemoryLogger } from "./logger.ts";
+import { ErrorCode, isSoundalikeError, SoundalikeError } from "../errors.ts";
+import { createMemoryLogger } from "../logger.ts";
 import {
   describeFailure,
   noProgress,
@@ -11,7 +11,7 @@ import {
   sameAudio,
   summarizeUpdate,
 } from "./reindex.ts";
-import { mulberry32 } from "./random.ts";
+import { mulberry32 } from "../util/random.ts";
 
 const DIM = 4;
 

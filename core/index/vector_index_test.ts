@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { isSoundalikeError } from "./errors.ts";
-import { createMemoryLogger, silentLogger } from "./logger.ts";
+import { isSoundalikeError } from "../errors.ts";
+import { createMemoryLogger, silentLogger } from "../logger.ts";
 import {
   buildVectorIndex,
   defaultNlist,
@@ -13,7 +13,7 @@ import {
   type VectorHit,
   type VectorIndex,
 } from "./vector_index.ts";
-import { mulberry32 } from "./random.ts";
+import { mulberry32 } from "../util/random.ts";
 
 function clustered(n: number, dim: number, clusters: number, seed: number): Float32Array {
   const r = mulberry32(seed);

@@ -9,15 +9,15 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
-import { ErrorCode, SoundalikeError } from "./errors.ts";
-import { sha256File, writeFileAtomic } from "./files.ts";
+import { ErrorCode, SoundalikeError } from "../errors.ts";
+import { sha256File, writeFileAtomic } from "../util/files.ts";
 import {
   DEFAULT_FEATURE_PARAMS,
   type FeatureParams,
   featureParamsDiff,
   featureParamsEqual,
   frameCount,
-} from "./features.ts";
+} from "../audio/features.ts";
 
 /** The three embedding models, in the order their blocks appear in the 2304-d clip embedding. */
 export const MODEL_TASKS = ["genre", "emotion", "instrument"] as const;

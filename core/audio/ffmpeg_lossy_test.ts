@@ -1,4 +1,4 @@
-// encodeLossy() (core/ffmpeg.ts), in its own file so the shared ffmpeg_test.ts is left to its owners.
+// encodeLossy() (core/audio/ffmpeg.ts), in its own file so the shared ffmpeg_test.ts is left to its owners.
 import assert from "node:assert/strict";
 import { decodeAudio, encodeLossy } from "./ffmpeg.ts";
 

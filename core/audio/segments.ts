@@ -17,7 +17,7 @@
  * A clip cut at the decoder's `maxSeconds` is treated as the decoded part only.
  * @module
  */
-import { ErrorCode, SoundalikeError } from "./errors.ts";
+import { ErrorCode, SoundalikeError } from "../errors.ts";
 import type { DecodedAudio } from "./ffmpeg.ts";
 
 /** Shortest clip accepted, in seconds. */

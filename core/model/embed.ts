@@ -10,19 +10,19 @@
  */
 
 import { join } from "node:path";
-import { ErrorCode, SoundalikeError } from "./errors.ts";
-import type { DecodedAudio } from "./ffmpeg.ts";
+import { ErrorCode, SoundalikeError } from "../errors.ts";
+import type { DecodedAudio } from "../audio/ffmpeg.ts";
 import {
   type FeatureParams,
   frameCount,
   type LogMel,
   logMelSpectrogram,
   normalizeLogMel,
-} from "./features.ts";
-import { type Logger, silentLogger } from "./logger.ts";
+} from "../audio/features.ts";
+import { type Logger, silentLogger } from "../logger.ts";
 import { EMBEDDING_SIZE, FIX_MODELS_HINT, type Manifest, type ModelTask } from "./manifest.ts";
 import { createSession, type OnnxSession, type OrtProvider, releaseSession, run } from "./onnx.ts";
-import { cutSegments, SEGMENTS_PER_CLIP } from "./segments.ts";
+import { cutSegments, SEGMENTS_PER_CLIP } from "../audio/segments.ts";
 
 /** Dimensions of a clip embedding: 3 models x 3 segments x 256. */
 export const CLIP_EMBEDDING_SIZE = 3 * SEGMENTS_PER_CLIP * EMBEDDING_SIZE;

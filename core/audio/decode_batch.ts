@@ -9,7 +9,7 @@
  * @module
  */
 import type { DecodedAudio } from "./ffmpeg.ts";
-import type { SoundalikeError } from "./errors.ts";
+import type { SoundalikeError } from "../errors.ts";
 
 /** Decodes a batch: one entry per path, in order, the samples or that file's error. */
 export type DecodeBatch = (paths: readonly string[]) => Promise<Array<DecodedAudio | SoundalikeError>>;
@@ -34,7 +34,7 @@ interface Request {
  * A file's own error (unreadable, too large, …) rejects only its own request; an error that fails
  * the whole run (ffmpeg missing) rejects that run's requests, and the next run still starts.
  *
- * @param decodeMany Decodes several files in one process (`core/ffmpeg.ts`'s, with its options bound).
+ * @param decodeMany Decodes several files in one process (`core/audio/ffmpeg.ts`'s, with its options bound).
  * @param opts Runs in flight and files per run.
  * @returns `decode(path)`, resolving with that file's samples.
  * @example

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { DecodedAudio } from "./ffmpeg.ts";
-import { ErrorCode, isSoundalikeError, SoundalikeError } from "./errors.ts";
-import { createMemoryLogger } from "./logger.ts";
+import type { DecodedAudio } from "../audio/ffmpeg.ts";
+import { ErrorCode, isSoundalikeError, SoundalikeError } from "../errors.ts";
+import { createMemoryLogger } from "../logger.ts";
 import {
   clipFrom,
   formatClock,

@@ -21,8 +21,8 @@
  * (what `ffprobe -show_format -show_streams` reports, without its per-file start-up cost).
  * @module
  */
-import { ErrorCode, SoundalikeError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
+import { ErrorCode, SoundalikeError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
 
 /** How to decode. */
 export interface DecodeOptions {

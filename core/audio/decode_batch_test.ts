@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { batchedDecoder, type DecodeBatch } from "./decode_batch.ts";
-import { ErrorCode, SoundalikeError } from "./errors.ts";
+import { ErrorCode, SoundalikeError } from "../errors.ts";
 import { decodeAudio, type DecodedAudio, decodeMany } from "./ffmpeg.ts";
-import { writeTone } from "../tests/audio_fixtures.ts";
+import { writeTone } from "../../tests/audio_fixtures.ts";
 
 const audio = (path: string): DecodedAudio => ({
   samples: new Float32Array([path.length]),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { silentLogger } from "./logger.ts";
-import { mulberry32 } from "./random.ts";
+import { silentLogger } from "../logger.ts";
+import { mulberry32 } from "../util/random.ts";
 import { buildVectorIndex } from "./vector_index.ts";
 import {
   aggregateWindowHits,

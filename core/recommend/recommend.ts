@@ -9,12 +9,12 @@
  * normalised vectors, whose cosine is the same mean of block cosines.
  * @module
  */
-import type { ClipAnalysis, ModelHearing } from "./embed.ts";
-import { ErrorCode, SoundalikeError } from "./errors.ts";
-import { SAME_AUDIO_SQUARED_DISTANCE } from "./reindex.ts";
-import type { DecodedAudio } from "./ffmpeg.ts";
-import type { Logger } from "./logger.ts";
-import { cutSegments, MIN_CLIP_SECONDS } from "./segments.ts";
+import type { ClipAnalysis, ModelHearing } from "../model/embed.ts";
+import { ErrorCode, SoundalikeError } from "../errors.ts";
+import { SAME_AUDIO_SQUARED_DISTANCE } from "../catalog/reindex.ts";
+import type { DecodedAudio } from "../audio/ffmpeg.ts";
+import type { Logger } from "../logger.ts";
+import { cutSegments, MIN_CLIP_SECONDS } from "../audio/segments.ts";
 
 /** Squared L2 distance of two clip embeddings whose nine blocks are unit vectors, at most. */
 export const MAX_SQUARED_DISTANCE = 18;

@@ -9,8 +9,8 @@ import {
   readFaissHeader,
   readIndexFile,
 } from "./faiss.ts";
-import { createMemoryLogger } from "./logger.ts";
-import { mulberry32 } from "./random.ts";
+import { createMemoryLogger } from "../logger.ts";
+import { mulberry32 } from "../util/random.ts";
 
 /** `n` points around `clusters` seeded centres. */
 function clustered(n: number, dim: number, clusters: number, seed: number): Float32Array {
@@ -299,7 +299,7 @@ Deno.test("what faiss prints goes to the logger at debug level, never to the pro
   // log records it got; its standard error must stay empty.
   const script = `
     import { createIvfFlatIndex } from ${JSON.stringify(new URL("./faiss.ts", import.meta.url).href)};
-    import { createMemoryLogger } from ${JSON.stringify(new URL("./logger.ts", import.meta.url).href)};
+    import { createMemoryLogger } from ${JSON.stringify(new URL("../logger.ts", import.meta.url).href)};
     const { logger, records } = createMemoryLogger();
     const index = createIvfFlatIndex(4, "l2", 4, { logger });
     index.train(Float32Array.from({ length: 4 * 20 }, (_, i) => Math.sin(i)));
@@ -308,7 +308,7 @@ Deno.test("what faiss prints goes to the logger at debug level, never to the pro
   `;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--ext=ts", script],
-    cwd: new URL("..", import.meta.url).pathname,
+    cwd: new URL("../..", import.meta.url).pathname,
     stdin: "null",
     env: { NO_COLOR: "1" },
   }).output();

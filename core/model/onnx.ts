@@ -9,8 +9,8 @@
  */
 
 import * as ort from "onnxruntime-node";
-import { ErrorCode, SoundalikeError } from "./errors.ts";
-import { type Logger, silentLogger } from "./logger.ts";
+import { ErrorCode, SoundalikeError } from "../errors.ts";
+import { type Logger, silentLogger } from "../logger.ts";
 
 /** Which execution provider to ask for; `auto` tries CUDA and quietly uses CPU when it is absent. */
 export type OrtProvider = "auto" | "cuda" | "cpu";

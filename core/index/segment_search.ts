@@ -12,7 +12,7 @@
  * Distances are squared L2 between window vectors (three unit blocks): `d² = 6 - 2 Σ cos`, so the
  * similarity `100 * (1 - d² / 6)` is the mean block cosine, as for whole clips.
  *
- * Pure logic: indexes are built and searched through `core/vector_index.ts` by the caller.
+ * Pure logic: indexes are built and searched through `core/index/vector_index.ts` by the caller.
  * @module
  */
 
