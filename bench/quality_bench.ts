@@ -43,8 +43,13 @@ import {
   pinkNoise,
   silentLogger,
 } from "../core/mod.ts";
-import { aggregateWindowHits, clipWindows, windowHitsFor, windowRows } from "../core/index/segment_search.ts";
-import { buildVectorIndex, type VectorIndex } from "../core/index/vector_index.ts";
+import { windowRows } from "../core/index/segment_search.ts";
+import {
+  buildVectorIndex,
+  buildWindowIndex,
+  searchWindows,
+  type VectorIndex,
+} from "../core/index/vector_index.ts";
 import { isReservedMoodClip, loadMirexMood } from "../training/datasets/mod.ts";
 import { splitByGroup } from "../training/split.ts";
 import { pca } from "../training/pca.ts";
@@ -155,13 +160,15 @@ const flatten = (vs: readonly Float32Array[], dim: number) => {
   return out;
 };
 const wholeRows = flatten(catalog.map((c) => c.vector), 2304);
+// The product's builders: buildWindowIndex for the (flat) window index segment search serves, and
+// the IVF variant over the same window rows for comparison.
 const segRows = windowRows(catalog.map((c) => c.vector), ids);
 const build = (kind: "flat" | "ivf", vectors: Float32Array, dim: number, trackIds: readonly number[]) =>
   buildVectorIndex({ kind, metric: "l2", vectors, dim, trackIds, logger: silentLogger });
 const indexes = {
   whole: { flat: build("flat", wholeRows, 2304, ids), ivf: build("ivf", wholeRows, 2304, ids) },
   segment: {
-    flat: build("flat", segRows.vectors, 768, segRows.trackIds),
+    flat: buildWindowIndex({ vectors: wholeRows, dim: 2304, trackIds: ids, logger: silentLogger }),
     ivf: build("ivf", segRows.vectors, 768, segRows.trackIds),
   },
 };
@@ -182,8 +189,7 @@ const KINDS: Kind[] = ["flat", "ivf"];
 /** Track ids ranked for a query clip vector by one method and index. */
 function rank(vector: Float32Array, method: Method, index: VectorIndex, k: number): number[] {
   if (method === "whole") return index.search(vector, k).map((h) => h.trackId);
-  const hits = index.searchBatch(flatten(clipWindows(vector), 768), windowHitsFor(k));
-  return aggregateWindowHits(hits, k).map((h) => h.trackId);
+  return searchWindows(index, vector, k).map((h) => h.trackId);
 }
 
 // ---- queries ---------------------------------------------------------------------------------

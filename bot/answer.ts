@@ -3,7 +3,14 @@
  * adapters render (embeds, Block Kit, text). Nothing here knows a platform.
  * @module
  */
-import { bestClasses, type ModelHearing, type ModelTask, type Recommendation } from "../core/mod.ts";
+import {
+  bestClasses,
+  formatClock,
+  type ModelHearing,
+  type ModelTask,
+  type Recommendation,
+  type StoredLabel,
+} from "../core/mod.ts";
 
 /** The best class of one model, as shown to users. */
 export interface HeardLabel {
@@ -100,7 +107,7 @@ export interface ReindexProgressAnswer {
   startedBy: string;
 }
 
-/** One file a reindex left out, and why. */
+/** One catalog entry a reindex left out (a file, or a metadata row naming no usable file), and why. */
 export interface SkippedFile {
   item: string;
   reason: string;
@@ -240,7 +247,7 @@ export function classLabel(task: ModelTask, className: string): string {
  * @returns The same with readable names.
  */
 export function heardLabels(
-  labels: readonly { task: ModelTask; className: string; probability: number }[],
+  labels: readonly StoredLabel[],
 ): HeardLabel[] {
   return labels.map((l) => ({ ...l, label: classLabel(l.task, l.className) }));
 }
@@ -316,4 +323,67 @@ export function formatEta(seconds: number): string {
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
   return m < 60 ? `${m} min ${s % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/**
+ * A reindex's progress in words, as every platform shows it after its own icon and bar.
+ *
+ * @param a The progress.
+ * @returns E.g. `42 % · embedding 420/1000 · ETA 1 min 5 s`.
+ * @example
+ * ```ts
+ * import { progressText } from "./answer.ts";
+ * const a = { kind: "reindex_progress", stage: "embedding", done: 3, total: 4, percent: 75.5,
+ *   etaSeconds: 5, startedBy: "ana" } as const;
+ * console.assert(progressText(a) === "75 % · embedding 3/4 · ETA 5 s");
+ * ```
+ */
+export function progressText(a: ReindexProgressAnswer): string {
+  const count = a.total > 0 ? ` ${a.done}/${a.total}` : "";
+  const eta = a.etaSeconds === undefined ? "" : ` · ETA ${formatEta(a.etaSeconds)}`;
+  return `${Math.floor(a.percent)} % · ${a.stage}${count}${eta}`;
+}
+
+/**
+ * A track's length as cards show it.
+ *
+ * @param seconds The length, or `null` when unknown.
+ * @returns `m:ss`, or `—` when unknown.
+ */
+export function durationText(seconds: number | null): string {
+  return seconds === null ? "—" : formatClock(seconds, "nearest");
+}
+
+/**
+ * Labels with their shares, e.g. a party's leading genres.
+ *
+ * @param xs Labels and shares (0..1), most first.
+ * @param escape Escapes a label for the platform's markup. @default the label unchanged
+ * @returns `Rock 40 %, Jazz 20 %`, or `—` when empty.
+ */
+export function shareList(
+  xs: readonly { label: string; share: number }[],
+  escape: (s: string) => string = (s) => s,
+): string {
+  return xs.map((x) => `${escape(x.label)} ${Math.round(x.share * 100)} %`).join(", ") || "—";
+}
+
+/**
+ * The first `max` items as lines, and `… and N more` for the rest.
+ *
+ * @param items The items.
+ * @param max How many are listed.
+ * @param line One item's line.
+ * @returns At most `max + 1` lines.
+ * @example
+ * ```ts
+ * import { listedWithMore } from "./answer.ts";
+ * const lines = listedWithMore(["a", "b", "c"], 2, (x) => `• ${x}`);
+ * console.assert(lines.join("|") === "• a|• b|… and 1 more");
+ * ```
+ */
+export function listedWithMore<T>(items: readonly T[], max: number, line: (item: T) => string): string[] {
+  const lines = items.slice(0, max).map(line);
+  if (items.length > max) lines.push(`… and ${items.length - max} more`);
+  return lines;
 }

@@ -5,10 +5,9 @@
  */
 import type { App } from "../core/app.ts";
 import type { Logger, PartyStore } from "../core/mod.ts";
-import type { Answer } from "./answer.ts";
+import type { Answer, NoticeAnswer, ReindexProgressAnswer, ReindexSummaryAnswer } from "./answer.ts";
 import type { DownloadPolicy } from "./download.ts";
 import type { RateLimiter } from "./rate_limit.ts";
-import type { ReindexRunner } from "./handlers/reindex.ts";
 import type { WorkQueue } from "./work_queue.ts";
 
 /** The person behind a request. */
@@ -56,10 +55,41 @@ export interface BotServices {
   parties: PartyStore;
   queue: WorkQueue;
   limiter: RateLimiter;
-  reindex: ReindexRunner;
+  reindex: ReindexControl;
   logger: Logger;
   /** Aborted at shutdown: downloads stop, queued work is refused. */
   signal: AbortSignal;
+}
+
+/** A reindex request. */
+export interface ReindexRequest {
+  requester: Requester;
+  /** A catalog folder; only the console may name one. @default config.catalogDir */
+  dir?: string | undefined;
+}
+
+/**
+ * One reindex at a time, as the adapters drive it (`handlers/reindex.ts`'s `ReindexRunner`): declared
+ * here so the context needs nothing from the handlers.
+ */
+export interface ReindexControl {
+  /**
+   * Starts a reindex unless one runs or the requester is not an admin.
+   *
+   * @param request Who asks, and the folder.
+   * @param onUpdate Hears progress answers while it runs.
+   * @returns A refusal, or the first progress answer and the summary to come.
+   */
+  start(
+    request: ReindexRequest,
+    onUpdate: OnUpdate,
+  ): { started: false; answer: NoticeAnswer } | {
+    started: true;
+    answer: ReindexProgressAnswer;
+    done: Promise<ReindexSummaryAnswer>;
+  };
+  /** Stops a running reindex at the next batch and waits for it to end. */
+  stop(): Promise<void>;
 }
 
 /** Receives interim answers (a place in line, reindex progress) while a request runs. */

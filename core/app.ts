@@ -12,6 +12,7 @@ import { SoundalikeError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { modelsHash } from "./model/manifest.ts";
 import { createCatalogUpdates } from "./app/catalog_updates.ts";
+import { perVersion } from "./app/per_version.ts";
 import { openResources } from "./app/resources.ts";
 import { createSearch } from "./app/search.ts";
 import type { App } from "./app/types.ts";
@@ -47,7 +48,8 @@ export function createApp(config: Config, logger: Logger): App {
     reindex: updates.reindex,
     update: updates.update,
 
-    genres: async () => catalogTopGenres(await db()),
+    // asked on every autocomplete keystroke; the list changes only with a new index version
+    genres: perVersion(() => store.currentVersion(), async () => catalogTopGenres(await db())),
 
     trackLabels: async (ids) => trackLabels(await db(), ids, modelsHash(await manifest())),
 

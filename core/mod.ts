@@ -6,20 +6,12 @@
  * @module
  */
 
-export * from "./config.ts";
-export * from "./catalog/csv.ts";
-export * from "./model/embed.ts";
-export * from "./errors.ts";
-export * from "./audio/features.ts";
+// in the order of a clip's path: audio, model, index (see app.ts), catalog, recommend; then the shared parts
 export * from "./audio/ffmpeg.ts";
-export * from "./util/files.ts";
-export * from "./logger.ts";
-export * from "./model/manifest.ts";
-export * from "./util/pool.ts";
-export * from "./util/progress.ts";
-export * from "./recommend/recommend.ts";
-export * from "./catalog/reindex.ts";
+export * from "./audio/features.ts";
 export * from "./audio/segments.ts";
+export * from "./audio/augment.ts";
+export * from "./model/manifest.ts";
 export {
   createSession,
   type OnnxSession,
@@ -27,6 +19,15 @@ export {
   releaseSession,
   run as runSession,
 } from "./model/onnx.ts";
-export * from "./util/random.ts";
+export * from "./model/embed.ts";
+export * from "./catalog/csv.ts";
+export * from "./catalog/reindex.ts";
+export * from "./recommend/recommend.ts";
 export * from "./recommend/party.ts";
-export * from "./audio/augment.ts";
+export * from "./config.ts";
+export * from "./errors.ts";
+export * from "./logger.ts";
+export * from "./util/files.ts";
+export * from "./util/pool.ts";
+export * from "./util/progress.ts";
+export * from "./util/random.ts";

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { startBot } from "../bot/bot.ts";
 import { createMemoryLogger } from "../core/logger.ts";
 import { openTestCatalog } from "./catalog_fixture.ts";
-import { CHANNEL_ID, GUILD_ID, member, snowflake, startDiscordFake } from "./fakes/discord_fake.ts";
+import { startDiscordFake } from "./fakes/discord_fake.ts";
+import { slashCommand } from "./fakes/discord_requests.ts";
 
 Deno.test("Discord: a refused Message Content intent is logged and the bot serves commands without it", async () => {
   const discord = startDiscordFake({ refusePrivilegedIntents: true });
@@ -27,13 +28,7 @@ Deno.test("Discord: a refused Message Content intent is logged and the bot serve
         r.level === "warn" && /Message Content intent.*Privileged Gateway Intents/.test(r.msg)
       ),
     );
-    const { token } = discord.interact({
-      type: 2,
-      guild_id: GUILD_ID,
-      channel_id: CHANNEL_ID,
-      member: member("0"),
-      data: { id: snowflake(), name: "help", type: 1 },
-    });
+    const { token } = discord.interact(slashCommand("help"));
     const reply = await discord.waitFor((c) => c.path.includes(`/${token}/`) && c.path.endsWith("/callback"));
     assert.equal((reply.body as { type: number }).type, 4);
   } finally {

@@ -8,12 +8,18 @@ import { join } from "node:path";
 import { startBot } from "../bot/bot.ts";
 import { createMemoryLogger } from "../core/logger.ts";
 import { openTestCatalog, writeFixtureAudio } from "./catalog_fixture.ts";
-import { member, type RestCall, snowflake, startDiscordFake } from "./fakes/discord_fake.ts";
+import { type RestCall, startDiscordFake } from "./fakes/discord_fake.ts";
+import {
+  attachment,
+  autocomplete,
+  buttonPress,
+  messageCommand,
+  similarCommand,
+  slashCommand,
+} from "./fakes/discord_requests.ts";
 import { startFileServer } from "./fakes/file_server.ts";
 
 const TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
-const GUILD = "555555555555555555";
-const CHANNEL = "444444444444444444";
 const MANAGE_GUILD = "32";
 const EPHEMERAL = 64;
 
@@ -31,48 +37,10 @@ type Body = Record<string, unknown> & {
   data?: { flags?: number; content?: string; choices?: { name: string; value: string }[] };
 };
 
-const attachment = (url: string, filename: string, contentType: string, size: number) => {
-  const id = snowflake();
-  return { id, filename, size, url, proxy_url: url, content_type: contentType };
-};
-
-/** A `/similar` interaction with one attachment. */
-function similarCommand(
-  att: ReturnType<typeof attachment>,
-  extra: Record<string, unknown>[] = [],
-  perms = "0",
-) {
-  return {
-    type: 2,
-    guild_id: GUILD,
-    channel_id: CHANNEL,
-    member: member(perms),
-    data: {
-      id: snowflake(),
-      name: "similar",
-      type: 1,
-      options: [{ name: "clip", type: 11, value: att.id }, ...extra],
-      resolved: { attachments: { [att.id]: att } },
-    },
-  };
-}
-
 const bodyOf = (c: RestCall) => c.body as Body;
 
 /** The "Find similar tracks" context-menu command on a message. */
-const contextMenu = (target: Record<string, unknown>) => ({
-  type: 2,
-  guild_id: GUILD,
-  channel_id: CHANNEL,
-  member: member("0"),
-  data: {
-    id: snowflake(),
-    name: "Find similar tracks",
-    type: 3,
-    target_id: target.id,
-    resolved: { messages: { [target.id as string]: target } },
-  },
-});
+const contextMenu = (target: Record<string, unknown>) => messageCommand("Find similar tracks", target);
 const forToken = (token: string) => (c: RestCall) =>
   c.path.includes(`/${token}/`) || c.path.endsWith(`/${token}`);
 
@@ -134,14 +102,9 @@ Deno.test("Discord: /similar, More like, context menu, autocomplete, reindex and
     );
 
     await t.step("More like #1 answers from the stored vector, without the track itself", async () => {
-      const { token } = discord.interact({
-        type: 3,
-        guild_id: GUILD,
-        channel_id: CHANNEL,
-        member: member("0"),
-        message: discord.message({ content: "previous answer" }),
-        data: { custom_id: `more:${firstTrackId}`, component_type: 2 },
-      });
+      const { token } = discord.interact(
+        buttonPress(`more:${firstTrackId}`, discord.message({ content: "previous answer" })),
+      );
       const edit = bodyOf(await discord.waitFor((c) => forToken(token)(c) && c.method === "PATCH"));
       assert.match(edit.content!, /More like “Fixture Song \d+” by Fixture Artist \d/);
       assert.equal(edit.embeds!.length, 5);
@@ -159,18 +122,7 @@ Deno.test("Discord: /similar, More like, context menu, autocomplete, reindex and
     });
 
     await t.step("genre autocomplete lists the catalog's genres", async () => {
-      const { token } = discord.interact({
-        type: 4,
-        guild_id: GUILD,
-        channel_id: CHANNEL,
-        member: member("0"),
-        data: {
-          id: snowflake(),
-          name: "similar",
-          type: 1,
-          options: [{ name: "genre", type: 3, value: "ja", focused: true }],
-        },
-      });
+      const { token } = discord.interact(autocomplete("similar", "genre", "ja"));
       const reply = bodyOf(await discord.waitFor((c) => forToken(token)(c) && c.path.endsWith("/callback")));
       assert.equal(reply.type, 8);
       assert.deepEqual(reply.data!.choices, [{ name: "Jazz (3)", value: "Jazz" }]);
@@ -254,26 +206,14 @@ Deno.test("Discord: /similar, More like, context menu, autocomplete, reindex and
         type: "audio/mpeg",
       });
       await failsAfterDefer(similarCommand(attachment(junk, "junk.mp3", "audio/mpeg", 850)), /audio|read/i);
-      await failsAfterDefer({
-        type: 3,
-        guild_id: GUILD,
-        channel_id: CHANNEL,
-        member: member("0"),
-        message: discord.message({}),
-        data: { custom_id: "more:987654", component_type: 2 },
-      }, /no longer in the catalog/);
+      await failsAfterDefer(buttonPress("more:987654", discord.message({})), /no longer in the catalog/);
     });
 
     await t.step(
       "/reindex: refused for non-managers, progress then a summary for managers, one at a time",
       async () => {
-        const reindex = (perms: string, id?: string) => ({
-          type: 2,
-          guild_id: GUILD,
-          channel_id: CHANNEL,
-          member: member(perms, id),
-          data: { id: snowflake(), name: "reindex", type: 1 },
-        });
+        const reindex = (perms: string, userId?: string) =>
+          slashCommand("reindex", [], userId === undefined ? { perms } : { perms, userId });
         await privateRefusal(reindex("0"), /Only members who can manage this server/);
         const first = discord.interact(reindex(MANAGE_GUILD));
         const second = discord.interact(reindex(MANAGE_GUILD, "676767676767676767"));
@@ -301,13 +241,7 @@ Deno.test("Discord: /similar, More like, context menu, autocomplete, reindex and
     );
 
     await t.step("/help answers privately with the catalog's size", async () => {
-      const { token } = discord.interact({
-        type: 2,
-        guild_id: GUILD,
-        channel_id: CHANNEL,
-        member: member("0"),
-        data: { id: snowflake(), name: "help", type: 1 },
-      });
+      const { token } = discord.interact(slashCommand("help"));
       const reply = bodyOf(await discord.waitFor((c) => forToken(token)(c) && c.path.endsWith("/callback")));
       const data = reply.data as Body;
       assert.equal(data.flags! & EPHEMERAL, EPHEMERAL);

@@ -9,6 +9,13 @@ import { startBot } from "../bot/bot.ts";
 import { createMemoryLogger } from "../core/logger.ts";
 import { openTestCatalog, writeFixtureAudio } from "./catalog_fixture.ts";
 import { sendSigned, type SlackCall, startSlackFake } from "./fakes/slack_fake.ts";
+import {
+  buttonPress,
+  eventCallback,
+  messageShortcut,
+  slashCommand,
+  viewSubmission,
+} from "./fakes/slack_requests.ts";
 
 const TOKEN = "xoxb-test-token";
 const SECRET = "test-signing-secret";
@@ -47,14 +54,8 @@ Deno.test("Slack: mentions, the /similar modal, shortcuts, More like, /reindex, 
     const clip = slack.addFile("query.mp3", await Deno.readFile(queryPath), "audio/mpeg");
     assert.ok(slack.calls.some((c) => c.method === "auth.test"), "the token is checked once at start");
 
-    const mention = (eventId: string, files: unknown[] | undefined, ts: string) => ({
-      token: "x",
-      team_id: "T1",
-      api_app_id: "A1",
-      type: "event_callback",
-      event_id: eventId,
-      event_time: Math.floor(Date.now() / 1000),
-      event: {
+    const mention = (eventId: string, files: unknown[] | undefined, ts: string) =>
+      eventCallback(eventId, {
         type: "app_mention",
         user: "U1",
         text: "<@UBOT> what is this like?",
@@ -62,8 +63,7 @@ Deno.test("Slack: mentions, the /similar modal, shortcuts, More like, /reindex, 
         channel: "C1",
         event_ts: ts,
         ...(files ? { files } : {}),
-      },
-    });
+      });
 
     let moreValue = "";
     await t.step(
@@ -138,16 +138,12 @@ Deno.test("Slack: mentions, the /similar modal, shortcuts, More like, /reindex, 
       async () => {
         const ack = await sendSigned(
           events,
-          {
-            command: "/similar",
-            text: "",
-            user_id: "U2",
-            user_name: "bob",
-            channel_id: "C2",
-            team_id: "T1",
-            trigger_id: "trig1",
-            response_url: `${slack.apiUrl}response`,
-          },
+          slashCommand(
+            "/similar",
+            "",
+            { user: "U2", userName: "bob", channel: "C2" },
+            `${slack.apiUrl}response`,
+          ),
           "form",
           sign,
         );
@@ -163,26 +159,12 @@ Deno.test("Slack: mentions, the /similar modal, shortcuts, More like, /reindex, 
         assert.ok(JSON.stringify(view).includes("Jazz"), "the genre select lists the catalog's genres");
         const submitted = await sendSigned(
           events,
-          {
-            payload: {
-              type: "view_submission",
-              team: { id: "T1" },
-              user: { id: "U2", name: "bob" },
-              trigger_id: "trig2",
-              view: {
-                ...view,
-                id: "V1",
-                state: {
-                  values: {
-                    clip: { clip: { type: "file_input", files: [clip] } },
-                    k: { k: { type: "static_select", selected_option: { value: "3" } } },
-                    genre: { genre: { type: "static_select", selected_option: null } },
-                    start: { start: { type: "plain_text_input", value: "0:02" } },
-                  },
-                },
-              },
-            },
-          },
+          viewSubmission({ ...view, id: "V1" }, {
+            clip: { clip: { type: "file_input", files: [clip] } },
+            k: { k: { type: "static_select", selected_option: { value: "3" } } },
+            genre: { genre: { type: "static_select", selected_option: null } },
+            start: { start: { type: "plain_text_input", value: "0:02" } },
+          }, { user: "U2", userName: "bob" }),
           "form",
           sign,
         );
@@ -196,19 +178,11 @@ Deno.test("Slack: mentions, the /similar modal, shortcuts, More like, /reindex, 
     await t.step("a modal submitted without a file keeps the modal open with the field's error", async () => {
       const res = await sendSigned(
         events,
-        {
-          payload: {
-            type: "view_submission",
-            team: { id: "T1" },
-            user: { id: "U3", name: "carol" },
-            view: {
-              id: "V3",
-              callback_id: "similar_modal",
-              private_metadata: JSON.stringify({ channel: "C3" }),
-              state: { values: { clip: { clip: { type: "file_input", files: [] } } } },
-            },
-          },
-        },
+        viewSubmission(
+          { id: "V3", callback_id: "similar_modal", private_metadata: JSON.stringify({ channel: "C3" }) },
+          { clip: { clip: { type: "file_input", files: [] } } },
+          { user: "U3", userName: "carol" },
+        ),
         "form",
         sign,
       );
@@ -222,19 +196,11 @@ Deno.test("Slack: mentions, the /similar modal, shortcuts, More like, /reindex, 
       const pdf = slack.addFile("paper.pdf", new Uint8Array(100), "application/pdf");
       await sendSigned(
         events,
-        {
-          payload: {
-            type: "view_submission",
-            team: { id: "T1" },
-            user: { id: "U3", name: "carol" },
-            view: {
-              id: "V2",
-              callback_id: "similar_modal",
-              private_metadata: JSON.stringify({ channel: "C3" }),
-              state: { values: { clip: { clip: { type: "file_input", files: [pdf] } } } },
-            },
-          },
-        },
+        viewSubmission(
+          { id: "V2", callback_id: "similar_modal", private_metadata: JSON.stringify({ channel: "C3" }) },
+          { clip: { clip: { type: "file_input", files: [pdf] } } },
+          { user: "U3", userName: "carol" },
+        ),
         "form",
         sign,
       );
@@ -245,18 +211,13 @@ Deno.test("Slack: mentions, the /similar modal, shortcuts, More like, /reindex, 
     await t.step(
       "the message shortcut answers in the thread; on a message without audio, privately",
       async () => {
-        const shortcut = (files: unknown[], ts: string, user: string) => ({
-          payload: {
-            type: "message_action",
-            callback_id: "find_similar",
-            trigger_id: "trig3",
-            team: { id: "T1" },
-            user: { id: user, name: user },
-            channel: { id: "C4", name: "music" },
-            message: { type: "message", user: "U9", ts, text: "listen", files },
-            response_url: `${slack.apiUrl}response`,
-          },
-        });
+        const shortcut = (files: unknown[], ts: string, user: string) =>
+          messageShortcut(
+            "find_similar",
+            { user: "U9", ts, text: "listen", files },
+            { user, userName: user, channel: "C4" },
+            `${slack.apiUrl}response`,
+          );
         await sendSigned(events, shortcut([clip], "2000.0001", "U4"), "form", sign);
         const answer = await slack.waitFor((c) => c.method === "chat.update" && c.body.channel === "C4");
         assert.equal((blocksText(answer).match(/Fixture Song/g) ?? []).length, 5);
@@ -272,24 +233,11 @@ Deno.test("Slack: mentions, the /similar modal, shortcuts, More like, /reindex, 
     await t.step("More like #1 answers from the stored vector in the same thread", async () => {
       await sendSigned(
         events,
-        {
-          payload: {
-            type: "block_actions",
-            team: { id: "T1" },
-            user: { id: "U1", name: "alice" },
-            channel: { id: "C1" },
-            container: { type: "message", channel_id: "C1", message_ts: "1000.5" },
-            message: { ts: "1000.5", thread_ts: "1000.0001", text: "answer" },
-            trigger_id: "trig4",
-            actions: [{
-              type: "button",
-              action_id: "more_like_1",
-              value: moreValue,
-              block_id: "b1",
-              action_ts: "1",
-            }],
-          },
-        },
+        buttonPress(
+          { actionId: "more_like_1", value: moreValue },
+          { ts: "1000.5", thread_ts: "1000.0001", text: "answer" },
+          { user: "U1", userName: "alice", channel: "C1" },
+        ),
         "form",
         sign,
       );
@@ -300,16 +248,8 @@ Deno.test("Slack: mentions, the /similar modal, shortcuts, More like, /reindex, 
     });
 
     await t.step("/reindex: refused for non-admins, progress then a summary for admins", async () => {
-      const command = (user: string) => ({
-        command: "/reindex",
-        text: "",
-        user_id: user,
-        user_name: user,
-        channel_id: "C5",
-        team_id: "T1",
-        trigger_id: "trig5",
-        response_url: `${slack.apiUrl}response`,
-      });
+      const command = (user: string) =>
+        slashCommand("/reindex", "", { user, userName: user, channel: "C5" }, `${slack.apiUrl}response`);
       await sendSigned(events, command("UNOBODY"), "form", sign);
       const refusal = await slack.waitFor((c) =>
         c.method === "chat.postEphemeral" && c.body.user === "UNOBODY"
@@ -328,15 +268,7 @@ Deno.test("Slack: mentions, the /similar modal, shortcuts, More like, /reindex, 
     await t.step("/soundalike shows the help privately", async () => {
       const res = await sendSigned(
         events,
-        {
-          command: "/soundalike",
-          text: "",
-          user_id: "U1",
-          channel_id: "C1",
-          team_id: "T1",
-          trigger_id: "t",
-          response_url: `${slack.apiUrl}response`,
-        },
+        slashCommand("/soundalike", "", { user: "U1", channel: "C1" }, `${slack.apiUrl}response`),
         "form",
         sign,
       );

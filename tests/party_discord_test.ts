@@ -9,14 +9,8 @@ import { parseConfig } from "../core/config.ts";
 import { createMemoryLogger } from "../core/logger.ts";
 import { preparePartyWorld } from "./party_fixture.ts";
 import { createPostgresTestDatabase, postgresUnavailable } from "./db_helpers.ts";
-import {
-  CHANNEL_ID,
-  GUILD_ID,
-  member,
-  type RestCall,
-  snowflake,
-  startDiscordFake,
-} from "./fakes/discord_fake.ts";
+import { CHANNEL_ID, GUILD_ID, type RestCall, snowflake, startDiscordFake } from "./fakes/discord_fake.ts";
+import { subcommand } from "./fakes/discord_requests.ts";
 import { startFileServer } from "./fakes/file_server.ts";
 
 const TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
@@ -32,13 +26,8 @@ type Body = {
 };
 const bodyOf = (c: RestCall) => c.body as Body;
 
-const partyCommand = (sub: string, perms = MANAGE_MESSAGES, options: unknown[] = []) => ({
-  type: 2,
-  guild_id: GUILD_ID,
-  channel_id: CHANNEL_ID,
-  member: member(perms, "666666666666666601"),
-  data: { id: snowflake(), name: "party", type: 1, options: [{ name: sub, type: 1, options }] },
-});
+const partyCommand = (sub: string, perms = MANAGE_MESSAGES, options: Record<string, unknown>[] = []) =>
+  subcommand("party", sub, options, { perms, userId: "666666666666666601" });
 
 const usePostgres = postgresUnavailable === null || Deno.env.get("SOUNDALIKE_REQUIRE_POSTGRES") === "1";
 

@@ -9,6 +9,7 @@ import { parseConfig } from "../core/config.ts";
 import { createMemoryLogger } from "../core/logger.ts";
 import { preparePartyWorld } from "./party_fixture.ts";
 import { sendSigned, type SlackCall, startSlackFake } from "./fakes/slack_fake.ts";
+import { eventCallback, slashCommand } from "./fakes/slack_requests.ts";
 
 const TOKEN = "xoxb-party-token";
 const SECRET = "party-secret";
@@ -34,16 +35,7 @@ Deno.test("Slack party: /party start, shared file and link answered in threads, 
   const party = (text: string, user = "U1") =>
     sendSigned(
       events(),
-      {
-        command: "/party",
-        text,
-        user_id: user,
-        user_name: user.toLowerCase(),
-        channel_id: "CPARTY",
-        team_id: "T1",
-        trigger_id: "t",
-        response_url: `${slack.apiUrl}response`,
-      },
+      slashCommand("/party", text, { user, channel: "CPARTY" }, `${slack.apiUrl}response`),
       "form",
       sign,
     );
@@ -54,14 +46,15 @@ Deno.test("Slack party: /party start, shared file and link answered in threads, 
       ts,
       sent: sendSigned(
         events(),
-        {
-          type: "event_callback",
-          team_id: "T1",
-          api_app_id: "A1",
-          event_id: `EvParty${eventNo}`,
-          event_time: Math.floor(Date.now() / 1000),
-          event: { type: "message", user: "U2", channel: "CPARTY", ts, event_ts: ts, text: "", ...fields },
-        },
+        eventCallback(`EvParty${eventNo}`, {
+          type: "message",
+          user: "U2",
+          channel: "CPARTY",
+          ts,
+          event_ts: ts,
+          text: "",
+          ...fields,
+        }),
         "json",
         sign,
       ),

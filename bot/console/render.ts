@@ -2,17 +2,20 @@
  * Plain-text rendering of answers, for the console mode (and anything else that wants text).
  * @module
  */
-import { formatClock } from "../../core/mod.ts";
 import {
   type Answer,
   answeredLine,
+  durationText,
   formatEta,
   type HeardLabel,
   type HelpAnswer,
+  listedWithMore,
   type PartySummaryAnswer,
   progressBar,
+  progressText,
   type ReindexProgressAnswer,
   type ReindexSummaryAnswer,
+  shareList,
   type SimilarAnswer,
 } from "../answer.ts";
 
@@ -71,16 +74,17 @@ export function renderText(answer: Answer): string {
  * @returns Text.
  */
 export function renderPartySummary(a: PartySummaryAnswer): string {
-  const share = (xs: { label: string; share: number }[]) =>
-    xs.map((x) => `${x.label} ${Math.round(x.share * 100)} %`).join(", ") || "—";
   const lines = [
     `“${a.name}” ${a.ended === "idle" ? "ended after a quiet spell" : "is over"}: ${a.minutes} min, ` +
     `${a.shared.length} shared, ${a.suggested} suggested, ${a.picked} picked`,
-    `Leading genres: ${share(a.genres)}`,
-    `Leading moods: ${share(a.moods)}`,
+    `Leading genres: ${shareList(a.genres)}`,
+    `Leading moods: ${shareList(a.moods)}`,
   ];
-  for (const s of a.shared.slice(0, 20)) lines.push(`  • ${s.title}${s.by ? ` (shared by ${s.by})` : ""}`);
-  if (a.shared.length > 20) lines.push(`  … and ${a.shared.length - 20} more`);
+  lines.push(
+    ...listedWithMore(a.shared, 20, (s) => `• ${s.title}${s.by ? ` (shared by ${s.by})` : ""}`).map((l) =>
+      `  ${l}`
+    ),
+  );
   return lines.join("\n");
 }
 
@@ -100,7 +104,7 @@ function renderSimilar(a: SimilarAnswer): string {
     const details = [
       t.album,
       t.genre,
-      t.durationSeconds === null ? null : formatClock(Math.round(t.durationSeconds)),
+      t.durationSeconds === null ? null : durationText(t.durationSeconds),
       t.license,
     ].filter((x) => x);
     if (details.length) lines.push(`    ${details.join(" · ")}`);
@@ -121,9 +125,7 @@ function renderHelp(a: HelpAnswer): string {
 }
 
 function renderProgress(a: ReindexProgressAnswer): string {
-  const count = a.total > 0 ? ` ${a.done}/${a.total}` : "";
-  const eta = a.etaSeconds === undefined ? "" : ` · ETA ${formatEta(a.etaSeconds)}`;
-  return `Reindexing ${progressBar(a.percent)} ${Math.floor(a.percent)} % · ${a.stage}${count}${eta}`;
+  return `Reindexing ${progressBar(a.percent)} ${progressText(a)}`;
 }
 
 /**
@@ -142,10 +144,11 @@ export function renderSummary(a: ReindexSummaryAnswer, maxListed = 10): string {
   const extra = [
     a.removed ? `${a.removed} removed since the last run` : "",
     a.duplicates.length ? `${a.duplicates.length} duplicate files` : "",
-    a.skipped.length ? `${a.skipped.length} skipped` : "",
+    a.skipped.length ? `${a.skipped.length} catalog entries skipped (files or metadata rows)` : "",
   ].filter(Boolean);
   if (extra.length) lines.push(extra.join(" · "));
-  for (const s of a.skipped.slice(0, maxListed)) lines.push(`  skipped ${s.item}: ${s.reason}`);
-  if (a.skipped.length > maxListed) lines.push(`  … and ${a.skipped.length - maxListed} more`);
+  lines.push(
+    ...listedWithMore(a.skipped, maxListed, (s) => `skipped ${s.item}: ${s.reason}`).map((l) => `  ${l}`),
+  );
   return lines.join("\n");
 }

@@ -12,14 +12,17 @@ import {
   ButtonStyle,
   ComponentType,
 } from "discord.js";
-import { formatClock } from "../../core/mod.ts";
 import {
   type Answer,
   answeredLine,
+  durationText,
   formatEta,
   type HeardLabel,
+  listedWithMore,
   progressBar,
+  progressText,
   type ReindexSummaryAnswer,
+  shareList,
   type SimilarAnswer,
 } from "../answer.ts";
 
@@ -76,14 +79,10 @@ export function renderDiscord(answer: Answer): DiscordMessage {
         components: [],
       };
     case "reindex_progress": {
-      const count = answer.total > 0 ? ` ${answer.done}/${answer.total}` : "";
-      const eta = answer.etaSeconds === undefined ? "" : ` · ETA ${formatEta(answer.etaSeconds)}`;
       return {
-        content:
-          `🔄 Reindexing \`${progressBar(answer.percent)}\` ${
-            Math.floor(answer.percent)
-          } % · ${answer.stage}` +
-          `${count}${eta} (started by ${answer.startedBy})`,
+        content: `🔄 Reindexing \`${progressBar(answer.percent)}\` ${
+          progressText(answer)
+        } (started by ${answer.startedBy})`,
         embeds: [],
         components: [],
       };
@@ -103,7 +102,7 @@ export function renderDiscord(answer: Answer): DiscordMessage {
             { name: "Genre", value: t.genre ?? "—", inline: true },
             {
               name: "Duration",
-              value: t.durationSeconds === null ? "—" : formatClock(Math.round(t.durationSeconds)),
+              value: durationText(t.durationSeconds),
               inline: true,
             },
             ...(t.license ? [{ name: "License", value: clip(t.license, 200), inline: false }] : []),
@@ -146,12 +145,11 @@ export function renderDiscord(answer: Answer): DiscordMessage {
         components: [],
       };
     case "party_summary": {
-      const share = (xs: { label: string; share: number }[]) =>
-        xs.map((x) => `${x.label} ${Math.round(x.share * 100)} %`).join(", ") || "—";
-      const shared = answer.shared.slice(0, 15).map((s) =>
-        `• ${clip(s.title, 90)}${s.by ? ` (${clip(s.by, 40)})` : ""}`
+      const shared = listedWithMore(
+        answer.shared,
+        15,
+        (s) => `• ${clip(s.title, 90)}${s.by ? ` (${clip(s.by, 40)})` : ""}`,
       );
-      if (answer.shared.length > 15) shared.push(`… and ${answer.shared.length - 15} more`);
       return {
         content: "",
         embeds: [{
@@ -163,8 +161,8 @@ export function renderDiscord(answer: Answer): DiscordMessage {
             { name: "Duration", value: `${answer.minutes} min`, inline: true },
             { name: "Shared", value: String(answer.shared.length), inline: true },
             { name: "Suggested", value: String(answer.suggested), inline: true },
-            { name: "Leading genres", value: clip(share(answer.genres), 1024), inline: false },
-            { name: "Leading moods", value: clip(share(answer.moods), 1024), inline: false },
+            { name: "Leading genres", value: clip(shareList(answer.genres), 1024), inline: false },
+            { name: "Leading moods", value: clip(shareList(answer.moods), 1024), inline: false },
             ...(shared.length
               ? [{ name: "What was shared", value: clip(shared.join("\n"), 1024), inline: false }]
               : []),
@@ -193,7 +191,7 @@ function renderSimilar(a: SimilarAnswer): DiscordMessage {
       { name: "Genre", value: t.genre ?? "—", inline: true },
       {
         name: "Duration",
-        value: t.durationSeconds === null ? "—" : formatClock(Math.round(t.durationSeconds)),
+        value: durationText(t.durationSeconds),
         inline: true,
       },
     ];
@@ -235,18 +233,17 @@ function renderSummary(a: ReindexSummaryAnswer): DiscordMessage {
       components: [],
     };
   }
-  const skipped = a.skipped.slice(0, 10).map((s) => `• \`${clip(s.item, 80)}\`: ${clip(s.reason, 150)}`);
-  if (a.skipped.length > 10) skipped.push(`… and ${a.skipped.length - 10} more`);
+  const skipped = listedWithMore(a.skipped, 10, (s) => `• \`${clip(s.item, 80)}\`: ${clip(s.reason, 150)}`);
   const fields = [
     { name: "Tracks", value: String(a.indexedTracks), inline: true },
     { name: "Newly embedded", value: String(a.embedded), inline: true },
     { name: "From the cache", value: String(a.cached), inline: true },
     { name: "Removed", value: String(a.removed), inline: true },
     { name: "Duplicates", value: String(a.duplicates.length), inline: true },
-    { name: "Skipped", value: String(a.skipped.length), inline: true },
+    { name: "Entries skipped", value: String(a.skipped.length), inline: true },
   ];
   if (skipped.length) {
-    fields.push({ name: "Skipped files", value: clip(skipped.join("\n"), 1024), inline: false });
+    fields.push({ name: "Skipped files and rows", value: clip(skipped.join("\n"), 1024), inline: false });
   }
   return {
     content: "",

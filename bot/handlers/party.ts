@@ -466,7 +466,7 @@ function item(
   };
 }
 
-function stored(l: { task: StoredLabel["task"]; className: string; probability: number }): StoredLabel {
+function stored(l: StoredLabel): StoredLabel {
   return { task: l.task, className: l.className, probability: l.probability };
 }
 

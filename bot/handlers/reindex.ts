@@ -13,15 +13,8 @@ import {
   type ReindexProgressAnswer,
   type ReindexSummaryAnswer,
 } from "../answer.ts";
-import type { OnUpdate, Requester } from "../context.ts";
+import type { OnUpdate, ReindexControl, ReindexRequest } from "../context.ts";
 import { restartingNotice } from "./_errors.ts";
-
-/** A reindex request. */
-export interface ReindexRequest {
-  requester: Requester;
-  /** A catalog folder; only the console may name one. @default config.catalogDir */
-  dir?: string | undefined;
-}
 
 /** Options of {@linkcode ReindexRunner}. */
 export interface ReindexRunnerOptions {
@@ -39,7 +32,7 @@ const STAGES: Record<string, [number, number]> = {
 };
 
 /** Runs one reindex at a time and knows how far it is. */
-export class ReindexRunner {
+export class ReindexRunner implements ReindexControl {
   readonly #app: Pick<App, "update" | "config">;
   readonly #logger: Logger;
   readonly #interval: number;

@@ -4,14 +4,17 @@
  * the page). Pure functions returning `{ text, blocks }`, tested without a connection.
  * @module
  */
-import { formatClock } from "../../core/mod.ts";
 import {
   type Answer,
   answeredLine,
+  durationText,
   formatEta,
   type HeardLabel,
+  listedWithMore,
   progressBar,
+  progressText,
   type ReindexSummaryAnswer,
+  shareList,
   type SimilarAnswer,
 } from "../answer.ts";
 
@@ -90,16 +93,11 @@ export function renderSlack(answer: Answer): SlackMessage {
         ],
       };
     case "reindex_progress": {
-      const count = answer.total > 0 ? ` ${answer.done}/${answer.total}` : "";
-      const eta = answer.etaSeconds === undefined ? "" : ` · ETA ${formatEta(answer.etaSeconds)}`;
-      const text = `Reindexing ${Math.floor(answer.percent)} % · ${answer.stage}${count}${eta}`;
       return {
-        text,
+        text: `Reindexing ${progressText(answer)}`,
         blocks: [section(
-          `:arrows_counterclockwise: Reindexing \`${progressBar(answer.percent)}\` ${
-            Math.floor(answer.percent)
-          } % · ` +
-            `${answer.stage}${count}${eta} (started by ${escapeMrkdwn(answer.startedBy)})`,
+          `:arrows_counterclockwise: Reindexing \`${progressBar(answer.percent)}\` ${progressText(answer)} ` +
+            `(started by ${escapeMrkdwn(answer.startedBy)})`,
         )],
       };
     }
@@ -144,13 +142,12 @@ export function renderSlack(answer: Answer): SlackMessage {
       };
     }
     case "party_summary": {
-      const share = (xs: { label: string; share: number }[]) =>
-        xs.map((x) => `${escapeMrkdwn(x.label)} ${Math.round(x.share * 100)} %`).join(", ") || "—";
       const text = `${answer.name} ${answer.ended === "idle" ? "ended after a quiet spell" : "is over"}`;
-      const shared = answer.shared.slice(0, 15).map((s) =>
-        `• ${escapeMrkdwn(s.title)}${s.by ? ` (${escapeMrkdwn(s.by)})` : ""}`
+      const shared = listedWithMore(
+        answer.shared,
+        15,
+        (s) => `• ${escapeMrkdwn(s.title)}${s.by ? ` (${escapeMrkdwn(s.by)})` : ""}`,
       );
-      if (answer.shared.length > 15) shared.push(`… and ${answer.shared.length - 15} more`);
       return {
         text,
         blocks: [
@@ -162,8 +159,8 @@ export function renderSlack(answer: Answer): SlackMessage {
           {
             type: "section",
             fields: [
-              md(`*Leading genres*\n${share(answer.genres)}`),
-              md(`*Leading moods*\n${share(answer.moods)}`),
+              md(`*Leading genres*\n${shareList(answer.genres, escapeMrkdwn)}`),
+              md(`*Leading moods*\n${shareList(answer.moods, escapeMrkdwn)}`),
             ],
           },
           ...(shared.length ? [section(shared.join("\n").slice(0, 2900))] : []),
@@ -195,7 +192,7 @@ function renderSimilar(a: SimilarAnswer): SlackMessage {
         md(`*Similarity*\n${t.similarity.toFixed(1)} %`),
         md(`*Genre*\n${escapeMrkdwn(t.genre ?? "—")}`),
         md(`*Album*\n${escapeMrkdwn(t.album ?? "—")}`),
-        md(`*Duration*\n${t.durationSeconds === null ? "—" : formatClock(Math.round(t.durationSeconds))}`),
+        md(`*Duration*\n${durationText(t.durationSeconds)}`),
       ],
     });
     const context = [t.license ? escapeMrkdwn(t.license) : "License unknown"];
@@ -242,15 +239,16 @@ function renderSummary(a: ReindexSummaryAnswer): SlackMessage {
         md(`*From the cache*\n${a.cached}`),
         md(`*Removed*\n${a.removed}`),
         md(`*Duplicates*\n${a.duplicates.length}`),
-        md(`*Skipped*\n${a.skipped.length}`),
+        md(`*Entries skipped*\n${a.skipped.length}`),
       ],
     },
   ];
   if (a.skipped.length) {
-    const lines = a.skipped.slice(0, 10).map((s) =>
-      `• \`${escapeMrkdwn(s.item)}\`: ${escapeMrkdwn(s.reason)}`
+    const lines = listedWithMore(
+      a.skipped,
+      10,
+      (s) => `• \`${escapeMrkdwn(s.item)}\`: ${escapeMrkdwn(s.reason)}`,
     );
-    if (a.skipped.length > 10) lines.push(`… and ${a.skipped.length - 10} more`);
     blocks.push(section(lines.join("\n").slice(0, 2900)));
   }
   return { text, blocks };

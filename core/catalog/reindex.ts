@@ -11,6 +11,7 @@
  */
 import { ErrorCode, isSoundalikeError, SoundalikeError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import type { StoredLabel } from "../model/embed.ts";
 import { mapPool } from "../util/pool.ts";
 import { mulberry32 } from "../util/random.ts";
 import { MIN_CLIP_SECONDS } from "../audio/segments.ts";
@@ -73,7 +74,7 @@ export interface Published {
 /** A file's clip vector with what the models heard in it (kept beside the vector in the cache). */
 export interface EmbeddedFile {
   vector: Float32Array;
-  labels: { task: "genre" | "emotion" | "instrument"; className: string; probability: number }[];
+  labels: StoredLabel[];
 }
 
 /** One entry of the embedding cache. */

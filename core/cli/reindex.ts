@@ -68,15 +68,18 @@ if (import.meta.main) {
   });
 }
 
-/** The summary on standard error: the counts, then every skipped file and duplicate (up to 20 each). */
+/**
+ * The summary on standard error: the counts, then every skipped catalog entry (a file, or a metadata row
+ * naming no usable file) and duplicate (up to 20 each).
+ */
 function printSummary(s: UpdateSummary, embedded: number, cached: number): void {
   console.error(
     `Index v${s.indexVersion}: ${s.stored} tracks (${embedded} embedded, ${cached} from cache) stored, ` +
-      `${s.skipped.length} skipped, ${s.duplicates.length} duplicates, ${s.removed} removed, ` +
+      `${s.skipped.length} catalog entries skipped, ${s.duplicates.length} duplicates, ${s.removed} removed, ` +
       `in ${s.seconds.toFixed(1)} s` +
       (s.ivf ? "" : " (too few tracks for an IVF index: ivf searches are exact)"),
   );
-  printList("Skipped", s.skipped.map((e) => `${e.item}: ${e.reason}`));
+  printList("Skipped (files and metadata rows)", s.skipped.map((e) => `${e.item}: ${e.reason}`));
   printList("Duplicates (not stored)", s.duplicates.map((e) => `${e.item}: ${e.reason}`));
   printList("Cleaned", s.cleaned.map((e) => `${e.item}: ${e.reason}`));
 }

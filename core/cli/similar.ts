@@ -9,7 +9,7 @@
  */
 import { resolve } from "node:path";
 import { createApp } from "../app.ts";
-import type { Recommendation } from "../recommend/recommend.ts";
+import { formatClock, type Recommendation } from "../recommend/recommend.ts";
 import { parseCliArgs, runCli, UsageError } from "./_run.ts";
 
 const USAGE = `
@@ -93,16 +93,10 @@ function formatTable(recs: Recommendation[], clip: { seconds: number; truncated:
       `${r.rank}. ${r.title} — ${r.artist ?? "Unknown artist"}  ${r.similarity.toFixed(1)} %` +
         `${r.isDemo ? "  [demo]" : ""}`,
     );
-    const duration = r.durationSeconds === null ? null : formatDuration(r.durationSeconds);
+    const duration = r.durationSeconds === null ? null : formatClock(r.durationSeconds, "nearest");
     const details = [r.album, r.genre, duration, r.license].filter((x) => x);
     lines.push(`   ${details.join(" · ")}`);
     if (r.url) lines.push(`   ${r.url}`);
   }
   return lines.join("\n");
-}
-
-/** `m:ss`, rounding the whole length first so 59.6 s reads 1:00, not 0:60. */
-export function formatDuration(seconds: number): string {
-  const total = Math.round(seconds);
-  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`;
 }

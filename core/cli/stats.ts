@@ -25,7 +25,7 @@ if (import.meta.main) {
       }
       console.log(`Tracks        ${s.tracks} stored (${s.realTracks} real, ${s.demoTracks} demo)`);
       const leftOut = [
-        [s.skippedTracks, "skipped"],
+        [s.skippedTracks, "tracks skipped (their file could not be embedded)"],
         [s.duplicateTracks, "duplicates"],
         [s.pendingTracks, "waiting for a reindex"],
         [s.removedTracks, "removed, deleted at the next reindex"],

@@ -9,6 +9,7 @@ import type { PgTable } from "drizzle-orm/pg-core";
 import type { CatalogGenre, CatalogSource, CatalogTrack } from "../catalog/types.ts";
 import type { Db } from "./client.ts";
 import { isRowFailure } from "./errors.ts";
+import type { StoredLabel } from "../model/embed.ts";
 import {
   albums,
   artists,
@@ -662,7 +663,7 @@ export async function putCachedEmbeddings(
   entries: readonly {
     contentHash: string;
     vector: Float32Array;
-    labels?: { task: string; className: string; probability: number }[];
+    labels?: StoredLabel[];
   }[],
 ): Promise<void> {
   for (const batch of chunks(entries, 200)) {

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { StoredLabel } from "../model/embed.ts";
 import { sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
@@ -161,7 +162,7 @@ export const embeddings = pgTable("embeddings", {
   dims: integer("dims").notNull(),
   vector: bytea("vector").notNull(),
   /** `[{ task, className, probability }]`, one per model; `null` for entries cached before labels were kept. */
-  labels: jsonb("labels").$type<{ task: string; className: string; probability: number }[]>(),
+  labels: jsonb("labels").$type<StoredLabel[]>(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [primaryKey({ columns: [t.contentHash, t.modelsHash] })]);
 
@@ -198,7 +199,7 @@ export const partyItems = pgTable("party_items", {
   sharedBy: text("shared_by"),
   vector: bytea("vector"),
   /** `[{ task, className, probability }]`. */
-  labels: jsonb("labels").$type<{ task: string; className: string; probability: number }[]>().notNull()
+  labels: jsonb("labels").$type<StoredLabel[]>().notNull()
     .default(sql`'[]'::jsonb`),
   similarity: real("similarity"),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),

@@ -211,6 +211,16 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
 }
 
 /**
+ * What a model heard, as stored with a track, a cache entry or a party share: its best class and
+ * that class's probability (the display name is derived again when shown).
+ */
+export interface StoredLabel {
+  task: ModelTask;
+  className: string;
+  probability: number;
+}
+
+/**
  * Each model's best class and its probability (what a card says the clip sounds like).
  *
  * @param hearing What the models heard.
@@ -222,9 +232,7 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
  * console.assert(g?.className === "rock");
  * ```
  */
-export function bestClasses(
-  hearing: readonly ModelHearing[],
-): { task: ModelTask; className: string; probability: number }[] {
+export function bestClasses(hearing: readonly ModelHearing[]): StoredLabel[] {
   return hearing.map((h) => {
     let best = 0;
     for (let c = 1; c < h.probabilities.length; c++) {

@@ -5,6 +5,7 @@
  * in PostgreSQL (or PGlite).
  * @module
  */
+import type { StoredLabel } from "../model/embed.ts";
 
 /** Where a party happens. */
 export interface PartyChannel {
@@ -27,12 +28,7 @@ export interface PartyRecord extends PartyChannel {
   endedAt: Date | null;
 }
 
-/** What a model heard, as stored (the display name is derived again when shown). */
-export interface StoredLabel {
-  task: "genre" | "emotion" | "instrument";
-  className: string;
-  probability: number;
-}
+export type { StoredLabel };
 
 /** Something that happened in a party. */
 export interface NewPartyItem {

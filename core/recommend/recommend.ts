@@ -245,18 +245,21 @@ export function clipFrom(audio: DecodedAudio, startSeconds: number): DecodedAudi
 }
 
 /**
- * `m:ss` (or `h:mm:ss`) for a number of seconds, rounded down.
+ * `m:ss` (or `h:mm:ss`) for a number of seconds: a position (a start offset) is rounded down, a
+ * length to the nearest second, before splitting, so 59.6 s reads 1:00, never 0:60.
  *
- * @param seconds A duration.
+ * @param seconds A position or a length.
+ * @param rounding `down` for positions, `nearest` for lengths. @default "down"
  * @returns The clock text.
  * @example
  * ```ts
  * import { formatClock } from "./recommend.ts";
  * console.assert(formatClock(75.9) === "1:15");
+ * console.assert(formatClock(59.6, "nearest") === "1:00");
  * ```
  */
-export function formatClock(seconds: number): string {
-  const total = Math.max(0, Math.floor(seconds));
+export function formatClock(seconds: number, rounding: "down" | "nearest" = "down"): string {
+  const total = Math.max(0, rounding === "down" ? Math.floor(seconds) : Math.round(seconds));
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);
   const ss = String(total % 60).padStart(2, "0");

@@ -205,4 +205,9 @@ Deno.test("clipFrom() and formatClock() cut and show clip times", () => {
   assert.throws(() => clipFrom(audio, -1), RangeError);
   assert.equal(formatClock(3725), "1:02:05");
   assert.equal(formatClock(59.9), "0:59");
+  // lengths round to the nearest second before splitting
+  assert.equal(formatClock(59.6, "nearest"), "1:00");
+  assert.equal(formatClock(168, "nearest"), "2:48");
+  assert.equal(formatClock(0.4, "nearest"), "0:00");
+  assert.equal(formatClock(3601.2, "nearest"), "1:00:01");
 });
