@@ -1,12 +1,14 @@
 /**
  * Downloads a chat attachment to a local file, safely: http(s) only, only from allowlisted hosts
  * (redirects included), credentials sent only to those hosts, size checked before and while
- * reading, a wall-clock timeout, and web pages refused as not audio. The only module of the bot
- * that fetches over the network.
+ * reading, a wall-clock timeout, and web pages refused as not audio; with a target check, each
+ * request goes to the address that check approved (`bot/pinned_fetch.ts`). Files are downloaded
+ * here only; `bot/links.ts` fetches just to follow a link's redirects.
  * @module
  */
 import { join } from "node:path";
 import { ErrorCode, SoundalikeError } from "../core/errors.ts";
+import { fetchPinned } from "./pinned_fetch.ts";
 
 /** What a download may do. */
 export interface DownloadPolicy {
@@ -24,9 +26,11 @@ export interface DownloadPolicy {
   sourceName?: string;
   /**
    * A further check of the URL and of every redirect before it is requested (for links: no private
-   * addresses); throws a `SoundalikeError` to refuse. @default none
+   * addresses); throws a `SoundalikeError` to refuse. When it returns an address, that request
+   * connects to that very address (the one checked), not to a fresh look-up of the host's name.
+   * @default none
    */
-  checkTarget?: (url: URL) => Promise<void>;
+  checkTarget?: (url: URL) => Promise<string | undefined>;
 }
 
 /** What was downloaded. */
@@ -121,14 +125,19 @@ export async function downloadToFile(
   const abort = signal ? AbortSignal.any([signal, timeout]) : timeout;
   let current = checkUrl(url, policy);
   let response: Response | undefined;
+  // Each hop's connection, closed once its body is read or cancelled.
+  const connections: (() => Promise<void>)[] = [];
   try {
     for (let hop = 0;; hop++) {
-      await policy.checkTarget?.(current);
-      response = await fetch(current, {
-        redirect: "manual",
-        signal: abort,
-        headers: policy.credentials ?? {},
-      });
+      const address = await policy.checkTarget?.(current);
+      const init: RequestInit = { redirect: "manual", signal: abort, headers: policy.credentials ?? {} };
+      if (address === undefined) {
+        response = await fetch(current, init);
+      } else {
+        const pinned = await fetchPinned(current, address, init);
+        connections.push(pinned.close);
+        response = pinned.response;
+      }
       if (response.status < 300 || response.status >= 400) break;
       await response.body?.cancel();
       const location = response.headers.get("location");
@@ -187,6 +196,8 @@ export async function downloadToFile(
     throw new SoundalikeError(ErrorCode.DownloadFailed, "The file could not be downloaded: try again", {
       cause: err,
     });
+  } finally {
+    await Promise.allSettled(connections.map((close) => close()));
   }
 }
 

@@ -139,6 +139,37 @@ Deno.test("downloadToFile() refuses web pages, expired links, oversized and slow
   }
 });
 
+Deno.test("downloadToFile() connects each hop to the address its check approved, not to a new look-up of the name", async () => {
+  const seen: string[] = [];
+  const cdn = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    seen.push(`${req.headers.get("host")}${path}`);
+    if (path === "/hop") return new Response(null, { status: 302, headers: { location: "/ok.mp3" } });
+    return new Response(new Uint8Array(1000).fill(7), { headers: { "content-type": "audio/mpeg" } });
+  });
+  // A `.test` name no resolver knows: only the pinned address can reach the server.
+  const host = `cdn.rebind.test:${cdn.addr.port}`;
+  const checked: string[] = [];
+  try {
+    await withDir(async (dir) => {
+      const got = await downloadToFile(`http://${host}/hop`, `${dir}/a.mp3`, {
+        allowedHosts: [host],
+        maxBytes: 4000,
+        timeoutMs: 5000,
+        checkTarget: (url) => {
+          checked.push(url.href);
+          return Promise.resolve("127.0.0.1");
+        },
+      });
+      assert.equal(got.bytes, 1000);
+    });
+    assert.deepEqual(checked, [`http://${host}/hop`, `http://${host}/ok.mp3`]);
+    assert.deepEqual(seen, [`${host}/hop`, `${host}/ok.mp3`]);
+  } finally {
+    await cdn.shutdown();
+  }
+});
+
 Deno.test("checkUrl() refuses other schemes, hosts and embedded passwords", () => {
   const policy = { allowedHosts: ["cdn.discordapp.com"], sourceName: "Discord's CDN" };
   assert.equal(checkUrl("https://cdn.discordapp.com/a.mp3", policy).host, "cdn.discordapp.com");

@@ -2,11 +2,14 @@
  * Media links shared in chat: finding them in a message, and deciding whether the bot may fetch
  * one. Only http(s), only hosts on the allowlist, never a private, loopback or link-local address
  * (checked for the host's resolved addresses and for every redirect hop), unless a test or an
- * operator explicitly allows that one private host.
+ * operator explicitly allows that one private host. The address checked is the one connected to
+ * ({@linkcode checkTargetAddress} + `fetchPinned`): the name is not looked up a second time, so it
+ * cannot answer something else to the fetch (DNS rebinding).
  * @module
  */
 import { ErrorCode, SoundalikeError } from "../core/mod.ts";
 import { hostAllowed } from "./download.ts";
+import { fetchPinned, type PinnedResponse } from "./pinned_fetch.ts";
 
 /** What a link may be. */
 export interface LinkPolicy {
@@ -17,7 +20,10 @@ export interface LinkPolicy {
    * link-local (a LAN media server; the tests' local server). @default none
    */
   privateHostsAllowed?: readonly string[];
-  /** Resolves a host name to addresses (a seam for tests). @default Deno.resolveDns A + AAAA */
+  /**
+   * Resolves a host name to addresses (a seam for tests). Asked once per URL checked; the connection
+   * then goes to an address it gave. @default Deno.resolveDns A + AAAA
+   */
   resolve?: (host: string) => Promise<string[]>;
   /** Redirects followed when checking where a link leads. @default 5 */
   maxRedirects?: number;
@@ -109,6 +115,17 @@ function refuse(message: string): SoundalikeError {
   return new SoundalikeError(ErrorCode.DownloadRefused, message);
 }
 
+/** A URL that passed the checks, and the address to connect to for it. */
+export interface CheckedTarget {
+  url: URL;
+  /**
+   * One of the checked addresses (IPv4 first): connect there, never to a fresh look-up of the name.
+   * `undefined` only for a host the operator allowed as private whose name the resolver does not
+   * know (a name from the hosts file): that one is connected to by name.
+   */
+  address: string | undefined;
+}
+
 /**
  * Checks one URL without following it: scheme, credentials, allowlist, and the addresses its host
  * resolves to.
@@ -119,6 +136,27 @@ function refuse(message: string): SoundalikeError {
  * @throws {SoundalikeError} `download_refused`, saying why.
  */
 export async function checkUrlTarget(raw: string, policy: LinkPolicy): Promise<URL> {
+  return (await checkTargetAddress(raw, policy)).url;
+}
+
+/**
+ * Checks one URL as {@linkcode checkUrlTarget} does and says which checked address to connect to.
+ *
+ * @param raw The URL.
+ * @param policy The allowlist and private-address rule.
+ * @returns The parsed URL and the address to pin the connection to.
+ * @throws {SoundalikeError} `download_refused`, saying why.
+ * @example
+ * ```ts
+ * import { checkTargetAddress } from "./links.ts";
+ * const target = await checkTargetAddress("https://example.com/a.mp3", {
+ *   allowedHosts: ["example.com"],
+ *   resolve: () => Promise.resolve(["93.184.215.14"]),
+ * });
+ * console.assert(target.address === "93.184.215.14");
+ * ```
+ */
+export async function checkTargetAddress(raw: string, policy: LinkPolicy): Promise<CheckedTarget> {
   if (/^\s*-/.test(raw)) throw refuse("That is an option, not a link: share a link to a page or a file");
   let url: URL;
   try {
@@ -135,19 +173,42 @@ export async function checkUrlTarget(raw: string, policy: LinkPolicy): Promise<U
   if (!hostAllowed(url.host, policy.allowedHosts)) {
     throw refuse(`I don't fetch links from ${shown}: share one from a supported site, or the file itself`);
   }
-  if (hostAllowed(url.host, policy.privateHostsAllowed ?? [])) return url;
+  const lookUp = (name: string) =>
+    IP_LITERAL.test(name) ? Promise.resolve([name]) : (policy.resolve ?? defaultResolve)(name);
+  if (hostAllowed(url.host, policy.privateHostsAllowed ?? [])) {
+    // Allowed although private, but still pinned: the name may not turn into another address later.
+    return { url, address: pickAddress(await lookUp(host)) };
+  }
   if (
     host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") ||
     host.endsWith(".internal")
   ) {
     throw refuse(`${shown} is a local address: links must point at public sites`);
   }
-  const addresses = IP_LITERAL.test(host) ? [host] : await (policy.resolve ?? defaultResolve)(host);
-  if (addresses.length === 0) throw refuse(`${shown} could not be found: check the link`);
+  const addresses = await lookUp(host);
+  const address = pickAddress(addresses);
+  if (address === undefined) throw refuse(`${shown} could not be found: check the link`);
   if (addresses.some(isPrivateAddress)) {
     throw refuse(`${shown} leads to a private network address: links must point at public sites`);
   }
-  return url;
+  return { url, address };
+}
+
+/** The address a connection uses: the first IPv4 one (the likelier to be routed), else the first. */
+function pickAddress(addresses: readonly string[]): string | undefined {
+  return addresses.find((a) => !a.includes(":")) ?? addresses[0];
+}
+
+/**
+ * Fetches a checked target: over a connection to its checked address, or by name when it has none.
+ *
+ * @param target From {@linkcode checkTargetAddress} (or `checkTarget` of a download policy).
+ * @param init As for `fetch`.
+ * @returns The response and `close()`, to call when done with the body.
+ */
+export async function fetchChecked(target: CheckedTarget, init: RequestInit): Promise<PinnedResponse> {
+  if (target.address !== undefined) return await fetchPinned(target.url, target.address, init);
+  return { response: await fetch(target.url, init), close: () => Promise.resolve() };
 }
 
 /**
@@ -161,18 +222,21 @@ export async function checkUrlTarget(raw: string, policy: LinkPolicy): Promise<U
  *   the site does not answer.
  */
 export async function checkLink(raw: string, policy: LinkPolicy): Promise<URL> {
-  let url = await checkUrlTarget(raw, policy);
+  let target = await checkTargetAddress(raw, policy);
   const signal = AbortSignal.timeout(policy.timeoutMs ?? 10_000);
   for (let hop = 0; hop <= (policy.maxRedirects ?? 5); hop++) {
+    const url = target.url;
     let response: Response;
     try {
-      response = await fetch(url, { method: "GET", redirect: "manual", signal });
+      const pinned = await fetchChecked(target, { method: "GET", redirect: "manual", signal });
+      response = pinned.response;
+      await response.body?.cancel().catch(() => {});
+      await pinned.close();
     } catch (err) {
       throw new SoundalikeError(ErrorCode.DownloadFailed, `${url.host} did not answer: try again later`, {
         cause: err,
       });
     }
-    await response.body?.cancel().catch(() => {});
     const location = response.headers.get("location");
     if (response.status < 300 || response.status >= 400 || location === null) return url;
     let next: URL;
@@ -182,7 +246,7 @@ export async function checkLink(raw: string, policy: LinkPolicy): Promise<URL> {
       throw refuse(`${url.host} redirects to an unreadable address`);
     }
     try {
-      url = await checkUrlTarget(next.toString(), policy);
+      target = await checkTargetAddress(next.toString(), policy);
     } catch (err) {
       throw err instanceof SoundalikeError ? refuse(`The link redirects elsewhere: ${err.message}`) : err;
     }

@@ -3,7 +3,14 @@ import { MAX_NOTICE_CHARS, notice } from "./answer.ts";
 import { renderDiscord } from "./discord/render.ts";
 import { renderSlack } from "./slack/render.ts";
 import { isSoundalikeError } from "../core/errors.ts";
-import { checkLink, checkUrlTarget, findLinks, isPrivateAddress, type LinkPolicy } from "./links.ts";
+import {
+  checkLink,
+  checkTargetAddress,
+  checkUrlTarget,
+  findLinks,
+  isPrivateAddress,
+  type LinkPolicy,
+} from "./links.ts";
 
 Deno.test("findLinks() finds plain, Slack and Discord links, any scheme, without trailing punctuation", () => {
   assert.deepEqual(
@@ -135,6 +142,62 @@ Deno.test("checkLink() follows redirects and refuses one that leaves the allowli
   } finally {
     await server.shutdown();
   }
+});
+
+/**
+ * A resolver that answers each name's first look-up with `first` and every later one with 10.0.0.7
+ * (DNS rebinding), counting the look-ups.
+ */
+function rebindingDns(first: string) {
+  const lookUps = new Map<string, number>();
+  const resolve = (host: string) => {
+    const n = (lookUps.get(host) ?? 0) + 1;
+    lookUps.set(host, n);
+    return Promise.resolve(n === 1 ? [first] : ["10.0.0.7"]);
+  };
+  return { resolve, lookUps };
+}
+
+Deno.test("checkLink() connects to the address it checked for the link and each redirect, whatever the name answers next (DNS rebinding)", async () => {
+  const seen: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    seen.push(`${req.headers.get("host")}${new URL(req.url).pathname}`);
+    const port = new URL(req.url).port;
+    if (new URL(req.url).pathname === "/start") {
+      return Response.redirect(`http://hop.rebind.test:${port}/song.mp3`, 302);
+    }
+    return new Response("ok");
+  });
+  const port = server.addr.port;
+  // `.test` names exist only in this resolver; the test server is loopback, so it is allowed as
+  // private (still pinned). A second look-up would send the request to 10.0.0.7 and fail.
+  const hosts = [`media.rebind.test:${port}`, `hop.rebind.test:${port}`];
+  const dns = rebindingDns("127.0.0.1");
+  try {
+    const policy: LinkPolicy = { allowedHosts: hosts, privateHostsAllowed: hosts, resolve: dns.resolve };
+    const final = await checkLink(`http://media.rebind.test:${port}/start`, policy);
+    assert.equal(final.href, `http://hop.rebind.test:${port}/song.mp3`);
+    assert.deepEqual(seen, [`media.rebind.test:${port}/start`, `hop.rebind.test:${port}/song.mp3`]);
+    assert.deepEqual([...dns.lookUps], [["media.rebind.test", 1], ["hop.rebind.test", 1]]);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("checkTargetAddress() gives the checked address (IPv4 first) to connect to", async () => {
+  const resolve = publicDns({
+    "a.example": ["2606:4700::1111", "151.101.1.1"],
+    "b.example": ["2606:4700::1"],
+  });
+  const policy: LinkPolicy = { allowedHosts: ["a.example", "b.example", "151.101.2.2"], resolve };
+  assert.equal((await checkTargetAddress("https://a.example/x", policy)).address, "151.101.1.1");
+  assert.equal((await checkTargetAddress("https://b.example/x", policy)).address, "2606:4700::1");
+  assert.equal((await checkTargetAddress("https://151.101.2.2/x", policy)).address, "151.101.2.2");
+  // A rebinding answer (public, then private) is checked at each look-up: the second is refused.
+  const dns = rebindingDns("151.101.1.1");
+  const rebinding: LinkPolicy = { allowedHosts: ["a.example"], resolve: dns.resolve };
+  assert.equal((await checkTargetAddress("https://a.example/x", rebinding)).address, "151.101.1.1");
+  await assert.rejects(checkTargetAddress("https://a.example/x", rebinding), /private network address/);
 });
 
 Deno.test("a refusal quoting a 2,000-character link still fits one Discord message and one Slack section", async () => {

@@ -12,7 +12,7 @@
 import { basename } from "node:path";
 import { ErrorCode, SoundalikeError } from "../core/mod.ts";
 import { withDownload } from "./download.ts";
-import { checkUrlTarget, type LinkPolicy } from "./links.ts";
+import { checkTargetAddress, type LinkPolicy } from "./links.ts";
 
 /** How yt-dlp is run. */
 export interface YtDlpOptions {
@@ -254,10 +254,14 @@ async function describe(url: string, options: YtDlpOptions): Promise<{ info: Med
   };
 }
 
-/** A media URL (or a redirect on the way to it) on any host, but never a private address. */
-async function checkMediaTarget(url: URL, policy: LinkPolicy): Promise<void> {
+/**
+ * A media URL (or a redirect on the way to it) on any host, but never a private address.
+ *
+ * @returns The checked address the download connects to.
+ */
+async function checkMediaTarget(url: URL, policy: LinkPolicy): Promise<string | undefined> {
   try {
-    await checkUrlTarget(url.href, { ...policy, allowedHosts: ["*"] });
+    return (await checkTargetAddress(url.href, { ...policy, allowedHosts: ["*"] })).address;
   } catch (err) {
     throw err instanceof SoundalikeError
       ? new SoundalikeError(
