@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { startBot } from "../bot/bot.ts";
 import { createMemoryLogger } from "../core/logger.ts";
 import { openTestCatalog, writeFixtureAudio } from "./catalog_fixture.ts";
-import { type RestCall, startDiscordFake } from "./fakes/discord_fake.ts";
+import { assertMentionsNobody, type RestCall, startDiscordFake } from "./fakes/discord_fake.ts";
 import {
   attachment,
   autocomplete,
@@ -255,4 +255,5 @@ Deno.test("Discord: /similar, More like, context menu, autocomplete, reindex and
     await catalog.close().catch(() => {});
   }
   assert.deepEqual(records.filter((r) => r.level === "error"), [], "no crash was logged");
+  assert.ok(assertMentionsNobody(discord.calls) >= 10, "every reply, edit and follow-up");
 });

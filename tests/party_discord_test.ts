@@ -9,7 +9,14 @@ import { parseConfig } from "../core/config.ts";
 import { createMemoryLogger } from "../core/logger.ts";
 import { preparePartyWorld } from "./party_fixture.ts";
 import { createPostgresTestDatabase, postgresUnavailable } from "./db_helpers.ts";
-import { CHANNEL_ID, GUILD_ID, type RestCall, snowflake, startDiscordFake } from "./fakes/discord_fake.ts";
+import {
+  assertMentionsNobody,
+  CHANNEL_ID,
+  GUILD_ID,
+  type RestCall,
+  snowflake,
+  startDiscordFake,
+} from "./fakes/discord_fake.ts";
 import { subcommand } from "./fakes/discord_requests.ts";
 import { startFileServer } from "./fakes/file_server.ts";
 
@@ -97,7 +104,7 @@ Deno.test(`Discord party: start, a shared file and link answered in threads, nex
       });
       return id;
     };
-    const threadAnswer = async (messageId: string) => {
+    const threadCall = async (messageId: string) => {
       const thread = await discord.waitFor((c) =>
         c.method === "POST" && c.path === `/channels/${CHANNEL_ID}/messages/${messageId}/threads`
       );
@@ -106,13 +113,12 @@ Deno.test(`Discord party: start, a shared file and link answered in threads, nex
           c.method === "PUT" && c.path.startsWith(`/channels/${CHANNEL_ID}/messages/${messageId}/reactions/`)
         ),
       );
-      return bodyOf(
-        await discord.waitFor((c) =>
-          c.method === "POST" && c.at > thread.at && /^\/channels\/\d+\/messages$/.test(c.path) &&
-          c.path !== `/channels/${CHANNEL_ID}/messages`
-        ),
+      return await discord.waitFor((c) =>
+        c.method === "POST" && c.at > thread.at && /^\/channels\/\d+\/messages$/.test(c.path) &&
+        c.path !== `/channels/${CHANNEL_ID}/messages`
       );
     };
+    const threadAnswer = async (messageId: string) => bodyOf(await threadCall(messageId));
 
     await t.step("a shared audio file is answered in a thread with five tracks", async () => {
       const id = postMessage({
@@ -174,6 +180,20 @@ Deno.test(`Discord party: start, a shared file and link answered in threads, nex
       ]]);
     });
 
+    await t.step(
+      "a shared link titled to ping everyone and a role is answered, mentioning nobody",
+      async () => {
+        const id = postMessage({ content: `${site.origin}/hostile.html` });
+        const call = await threadCall(id);
+        const answer = bodyOf(call);
+        assert.match(answer.content!, /Party picks like @everyone <@&123> drop/);
+        assert.deepEqual((call.body as { allowed_mentions?: unknown }).allowed_mentions, {
+          parse: [],
+          replied_user: false,
+        });
+      },
+    );
+
     await t.step("/party stop posts the summary with the playlist files attached", async () => {
       const { token } = discord.interact(partyCommand("stop"));
       const call = await discord.waitFor((c) =>
@@ -192,4 +212,6 @@ Deno.test(`Discord party: start, a shared file and link answered in threads, nex
     await db?.drop();
   }
   assert.deepEqual(records.filter((r) => r.level === "error"), [], "no crash was logged");
+  const checked = assertMentionsNobody(discord.calls);
+  assert.ok(checked >= 8, `every reply, edit, follow-up and thread message (${checked} checked)`);
 });

@@ -35,7 +35,7 @@ import { beforeDeadline } from "../deadline.ts";
 import { errorNotice, restartingNotice } from "../handlers/_errors.ts";
 import { findLinks } from "../links.ts";
 import { FIND_SIMILAR } from "./commands.ts";
-import { type DiscordMessage, MORE_LIKE_PREFIX, renderDiscord } from "./render.ts";
+import { type DiscordMessage, MORE_LIKE_PREFIX, noMentions, renderDiscord } from "./render.ts";
 
 /** A running Discord bot. */
 export interface DiscordBot {
@@ -72,7 +72,8 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
 
   /** Logs in; `undefined` when Discord refuses the privileged intents asked for. */
   const connect = async (intents: GatewayIntentBits[]): Promise<Client | undefined> => {
-    const client = new Client({ intents, rest: { api: config.apiUrl } });
+    // Nobody is mentioned by default either: a message sent without renderDiscord pings no one.
+    const client = new Client({ intents, rest: { api: config.apiUrl }, allowedMentions: noMentions() });
     client.on(Events.InteractionCreate, (interaction) => track("interaction", route(interaction)));
     client.on(Events.MessageCreate, (message) => track("message", onMessage(message)));
     client.on(Events.Error, (err) => logger.error("Discord client error", { err }));

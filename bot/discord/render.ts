@@ -26,11 +26,30 @@ import {
   type SimilarAnswer,
 } from "../answer.ts";
 
+/** Mentions allowed in the bot's messages: none. */
+export interface NoMentions {
+  parse: [];
+  repliedUser: false;
+}
+
+/**
+ * Mention nobody: answers carry text others control (a party's name, a shared file's name, a
+ * linked video's title), and an "@everyone" or "<@&role>" in it must not ping anyone; a reply does
+ * not ping the author of the message it answers either. A fresh object each time.
+ *
+ * @returns `{ parse: [], repliedUser: false }`.
+ */
+export function noMentions(): NoMentions {
+  return { parse: [], repliedUser: false };
+}
+
 /** What is sent to Discord for one answer. */
 export interface DiscordMessage {
   content: string;
   embeds: APIEmbed[];
   components: APIActionRowComponent<APIButtonComponent>[];
+  /** Always {@linkcode noMentions}, on every send, reply, edit and follow-up. */
+  allowedMentions: NoMentions;
 }
 
 /** Custom id prefix of "More like #n" buttons: `more:<trackId>`. */
@@ -59,6 +78,10 @@ export function hearingMarkdown(labels: readonly HeardLabel[]): string {
  * @returns Content, embeds and components (empty arrays clear old ones on an edit).
  */
 export function renderDiscord(answer: Answer): DiscordMessage {
+  return { ...renderBody(answer), allowedMentions: noMentions() };
+}
+
+function renderBody(answer: Answer): Omit<DiscordMessage, "allowedMentions"> {
   switch (answer.kind) {
     case "similar":
       return renderSimilar(answer);
@@ -175,7 +198,7 @@ export function renderDiscord(answer: Answer): DiscordMessage {
   }
 }
 
-function renderSimilar(a: SimilarAnswer): DiscordMessage {
+function renderSimilar(a: SimilarAnswer): Omit<DiscordMessage, "allowedMentions"> {
   const header = [`🎧 **${clip(a.heading, 200)}**${a.notes.length ? ` (${a.notes.join(" · ")})` : ""}`];
   if (a.hearing.length) header.push(`Sounds like ${hearingMarkdown(a.hearing)}`);
   if (a.tracks.length === 0) {
@@ -225,7 +248,7 @@ function renderSimilar(a: SimilarAnswer): DiscordMessage {
   return { content: header.join("\n"), embeds, components: [...rows(more), ...rows(links)].slice(0, 5) };
 }
 
-function renderSummary(a: ReindexSummaryAnswer): DiscordMessage {
+function renderSummary(a: ReindexSummaryAnswer): Omit<DiscordMessage, "allowedMentions"> {
   if (!a.ok) {
     return {
       content: "",

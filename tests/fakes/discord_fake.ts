@@ -334,6 +334,58 @@ export function startDiscordFake(options: { refusePrivilegedIntents?: boolean } 
   return fake;
 }
 
+/**
+ * The calls that post or change a message (interaction replies and updates, follow-ups, edits,
+ * channel and thread messages), each with the message body sent.
+ *
+ * @param calls The fake's record.
+ * @returns Each such call and its message body (`data` of an interaction callback).
+ */
+export function messagePayloads(
+  calls: readonly RestCall[],
+): { call: RestCall; message: Record<string, unknown> }[] {
+  const out: { call: RestCall; message: Record<string, unknown> }[] = [];
+  for (const call of calls) {
+    const body = call.body as Record<string, unknown> | undefined;
+    if (body === undefined || !["POST", "PATCH"].includes(call.method)) continue;
+    if (/^\/interactions\/\d+\/[^/]+\/callback$/.test(call.path)) {
+      // 4: a reply, 7: a component's message updated (5 and 6 defer, 8 answers autocomplete).
+      if (body.type === 4 || body.type === 7) {
+        out.push({ call, message: (body.data ?? {}) as Record<string, unknown> });
+      }
+    } else if (
+      /^\/webhooks\/\d+\/[^/]+(\/messages\/[^/]+)?$/.test(call.path) ||
+      /^\/channels\/\d+\/messages(\/\d+)?$/.test(call.path)
+    ) {
+      out.push({ call, message: body });
+    }
+  }
+  return out;
+}
+
+/**
+ * Fails unless every message the bot sent or edited says it mentions nobody
+ * (`allowed_mentions: { parse: [] }`, no replied user), whatever its text.
+ *
+ * @param calls The fake's record.
+ * @returns How many message payloads were checked.
+ */
+export function assertMentionsNobody(calls: readonly RestCall[]): number {
+  const payloads = messagePayloads(calls);
+  for (const { call, message } of payloads) {
+    const allowed = message.allowed_mentions as { parse?: unknown; replied_user?: unknown } | undefined;
+    const ok = allowed !== undefined && Array.isArray(allowed.parse) && allowed.parse.length === 0 &&
+      allowed.replied_user !== true && !("users" in allowed && (allowed.users as unknown[]).length) &&
+      !("roles" in allowed && (allowed.roles as unknown[]).length);
+    if (!ok) {
+      throw new Error(
+        `${call.method} ${call.path} may mention someone: allowed_mentions = ${JSON.stringify(allowed)}`,
+      );
+    }
+  }
+  return payloads.length;
+}
+
 async function readBody(req: Request): Promise<{ body: unknown; files: string[] }> {
   const type = req.headers.get("content-type") ?? "";
   if (type.startsWith("multipart/form-data")) {

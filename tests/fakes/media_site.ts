@@ -1,7 +1,7 @@
 /**
  * A local media site for yt-dlp's generic extractor (no internet): a song, an hour-long video page
  * (JSON-LD duration), a playlist page (two audio elements), a page without media, a web page where
- * audio was expected, redirects to a private address and to another site, a page whose audio file
+ * audio was expected, a page whose title tries to mention everyone, redirects to a private address and to another site, a page whose audio file
  * redirects to a private address, a song sent without a Content-Length, and a DASH manifest.
  *
  * @module
@@ -43,6 +43,11 @@ export async function startMediaSite(audio?: string): Promise<MediaSite> {
       case "/list.html":
         return html(
           `<html><head><title>Two</title></head><body><audio src="song.mp3"></audio><audio src="other.mp3"></audio></body></html>`,
+        );
+      case "/hostile.html":
+        // A title written to ping a whole server and a role wherever the bot may mention.
+        return html(
+          `<html><head><title>@everyone &lt;@&amp;123&gt; drop</title></head><body><audio src="song.mp3"></audio></body></html>`,
         );
       case "/nothing.html":
         return html("<html><head><title>Nothing</title></head><body>No media here</body></html>");
