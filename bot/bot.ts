@@ -6,7 +6,7 @@
  * @module
  */
 import { type App, createApp } from "../core/app.ts";
-import type { Config, Logger } from "../core/mod.ts";
+import { type Config, ErrorCode, isSoundalikeError, type Logger } from "../core/mod.ts";
 import { join } from "node:path";
 import type { Answer } from "./answer.ts";
 import type { BotServices } from "./context.ts";
@@ -123,7 +123,12 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
             logger.warn("Could not post a quiet party's summary", { err, channel: party.channelId })
           );
         }
-      }).catch((err) => logger.warn("Idle party check failed", { err }));
+      }).catch((err) =>
+        // An outage of the database is logged once where it is noticed, not every minute here.
+        isSoundalikeError(err, ErrorCode.CatalogUnreachable)
+          ? logger.debug("Idle party check skipped: the catalog database does not answer")
+          : logger.warn("Idle party check failed", { err })
+      );
     }, options.partyCheckIntervalMs ?? 60_000);
   } catch (err) {
     clearInterval(watcher);

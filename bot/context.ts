@@ -49,6 +49,7 @@ export interface BotServices {
     | "trackLabels"
     | "update"
     | "stats"
+    | "catalogState"
     | "config"
   >;
   /** Listening parties (stored in the database). */

@@ -37,8 +37,13 @@ export const ErrorCode = {
   DownloadRefused: "download_refused",
   /** A download failed (not found, expired, timed out, not audio). */
   DownloadFailed: "download_failed",
-  /** The database failed a step of a catalog update (unreachable, refused a write). */
+  /** The database failed a step of a catalog update (refused a write, or failed mid-update). */
   DatabaseError: "database_error",
+  /**
+   * The catalog's database does not answer (stopped, restarting, unreachable): nothing to fix in the
+   * request; it works again once the server is back.
+   */
+  CatalogUnreachable: "catalog_unreachable",
   /** The search index could not be built or written (FAISS failed, the disk is full). */
   IndexFailed: "index_failed",
 } as const;

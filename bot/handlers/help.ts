@@ -67,17 +67,25 @@ const HELP_STATS_WAIT_MS = 1500;
 /**
  * The help for one platform, with the catalog's size.
  *
- * @param services The app (for catalog figures).
+ * @param services The app (for catalog figures and whether its database answers).
  * @param platform Where it is shown.
+ * @param now The clock (how long an outage has lasted). @default () => new Date()
  * @returns The help answer.
  */
 export async function runHelp(
   services: Pick<BotServices, "app">,
   platform: Requester["platform"],
+  now: () => Date = () => new Date(),
 ): Promise<HelpAnswer> {
   // Help is answered within Slack's and Discord's 3 s even when the database is slow or down.
   const stats = await beforeDeadline(services.app.stats().catch(() => undefined), HELP_STATS_WAIT_MS);
-  const footer = stats === undefined
+  const state = services.app.catalogState();
+  const footer = !state.reachable
+    ? `The catalog has been unreachable for ${
+      outageLength(state.since, now())
+    }: searches work again as soon as ` +
+      "its database is back"
+    : stats === undefined
     ? "Catalog details are unavailable right now"
     : stats.indexVersion === undefined
     ? "The catalog has no index yet: an admin can run /reindex"
@@ -89,4 +97,11 @@ export async function runHelp(
     commands: COMMANDS[platform],
     footer,
   };
+}
+
+/** "less than a minute", "1 min", "12 min", "2 h 5 min". */
+function outageLength(since: Date, now: Date): string {
+  const minutes = Math.floor((now.getTime() - since.getTime()) / 60_000);
+  if (minutes < 1) return "less than a minute";
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }

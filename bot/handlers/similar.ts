@@ -4,7 +4,7 @@
  * {@linkcode checkSimilar} validates synchronously, {@linkcode runSimilar} queues, downloads, searches.
  * @module
  */
-import { ErrorCode, SoundalikeError } from "../../core/errors.ts";
+import { ErrorCode, isSoundalikeError, SoundalikeError } from "../../core/errors.ts";
 import { formatClock } from "../../core/recommend/recommend.ts";
 import {
   heardLabels,
@@ -262,7 +262,10 @@ export async function labelsOf(
   trackIds: readonly number[],
 ): Promise<Map<number, ReturnType<typeof heardLabels>>> {
   const stored = await services.app.trackLabels(trackIds).catch((err) => {
-    services.logger.warn("Track labels unavailable", { err });
+    // A database outage is logged once by the app; the answer goes out without labels.
+    if (isSoundalikeError(err, ErrorCode.CatalogUnreachable)) {
+      services.logger.debug("Track labels unavailable");
+    } else services.logger.warn("Track labels unavailable", { err });
     return new Map();
   });
   return new Map([...stored].map(([id, labels]) => [id, heardLabels(labels)]));

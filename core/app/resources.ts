@@ -1,15 +1,17 @@
 /**
- * What the application opens, each lazily and once: the database, the verified manifest, the
- * embedder, the batched query decoder and the served index version.
+ * What the application opens, each lazily and once: the database (and the watch on its health),
+ * the verified manifest, the embedder, the batched query decoder and the served index version.
  * @module
  */
 import { join } from "node:path";
 import { batchedDecoder } from "../audio/decode_batch.ts";
 import { type DecodedAudio, decodeMany, type DecodeOptions } from "../audio/ffmpeg.ts";
 import type { Config } from "../config.ts";
-import { type Db, openDatabase } from "../db/client.ts";
+import { sql } from "drizzle-orm";
+import { databaseHost, type Db, openDatabase } from "../db/client.ts";
+import { createDatabaseHealth, type DatabaseHealth } from "../db/health.ts";
 import { IndexStore, type StoredIndexes } from "../index/vector_index.ts";
-import type { Logger } from "../logger.ts";
+import { type Logger, silentLogger } from "../logger.ts";
 import { createEmbedder, type Embedder } from "../model/embed.ts";
 import { loadManifest, type Manifest, modelsHash } from "../model/manifest.ts";
 
@@ -45,6 +47,8 @@ export function lazy<T>(open: () => Promise<T>): Lazy<T> {
 /** The application's opened-on-first-use resources. */
 export interface Resources {
   db: Lazy<Db>;
+  /** Whether the database answers; requests that use it run through its `guard`. */
+  health: DatabaseHealth;
   manifest: Lazy<Manifest>;
   embedder: Lazy<Embedder>;
   /** Decode options for this configuration at the models' sample rate. */
@@ -64,10 +68,20 @@ export interface Resources {
  *
  * @param config The validated configuration.
  * @param logger The process's logger.
+ * @param options `logOutages`: log the database going away and coming back. @default true
  * @returns The {@linkcode Resources}.
  */
-export function openResources(config: Config, logger: Logger): Resources {
+export function openResources(
+  config: Config,
+  logger: Logger,
+  options: { logOutages?: boolean } = {},
+): Resources {
   const db = lazy(() => openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger }));
+  const health = createDatabaseHealth({
+    host: config.databaseUrl ? databaseHost(config.databaseUrl) : "the embedded database",
+    logger: options.logOutages ?? true ? logger : silentLogger,
+    ping: async () => void await (await db()).orm.execute(sql`select 1`),
+  });
   const manifest = lazy(() => loadManifest(config.modelsDir));
   const embedder = lazy(async () =>
     createEmbedder({
@@ -104,6 +118,7 @@ export function openResources(config: Config, logger: Logger): Resources {
   );
   return {
     db,
+    health,
     manifest,
     embedder,
     decodeOptions,

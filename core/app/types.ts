@@ -7,6 +7,9 @@ import type { SkippedEntry } from "../catalog/types.ts";
 import type { ProgressReporter, ReindexReport, UpdateSummary } from "../catalog/reindex.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
+import type { DatabaseState } from "../db/health.ts";
+
+export type { DatabaseState } from "../db/health.ts";
 import type { GenreCount } from "../db/lookup.ts";
 import type { DbStats } from "../db/repository.ts";
 import type { Logger } from "../logger.ts";
@@ -159,6 +162,11 @@ export interface App {
    * `indexedTracks` after a reindex; the others are counted by status.
    */
   stats(): Promise<DbStats & { indexVersion: number | undefined; indexedTracks: number | undefined }>;
+  /**
+   * Whether the catalog's database answered the last requests: during an outage, when it began and
+   * why (requests meanwhile fail with `catalog_unreachable`). Asks nothing of the database.
+   */
+  catalogState(): DatabaseState;
   /** Releases sessions and connections. */
   close(): Promise<void>;
 }

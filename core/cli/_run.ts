@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { type Config, loadConfig } from "../config.ts";
+import { CatalogUnreachableError } from "../db/health.ts";
 import { isSoundalikeError } from "../errors.ts";
 import { createConsoleLogger, type Logger } from "../logger.ts";
 
@@ -16,8 +17,11 @@ export class UsageError extends Error {
   }
 }
 
-/** Exit codes shared by the CLIs. */
-export const ExitCode = { Ok: 0, Failed: 1, Usage: 2 } as const;
+/**
+ * Exit codes shared by the CLIs. `Unavailable` (75, sysexits' EX_TEMPFAIL) means the catalog's
+ * database did not answer: nothing to fix in the command, try it again later.
+ */
+export const ExitCode = { Ok: 0, Failed: 1, Usage: 2, Unavailable: 75 } as const;
 
 /**
  * Parses `Deno.args` strictly (unknown flags are errors).
@@ -36,7 +40,8 @@ export function parseCliArgs<T extends ParseArgsConfig["options"]>(options: T, a
 
 /**
  * Runs a CLI's main function and exits: 0 on success, 1 for failures (a friendly sentence for
- * errors users can fix, the logged error otherwise), 2 for a wrong command line.
+ * errors users can fix, the logged error otherwise), 2 for a wrong command line, 75 when the
+ * catalog's database does not answer (one sentence naming its host and the error code).
  *
  * @param usage Shown with `--help` and after a usage error.
  * @param main The command; receives the validated config and a logger.
@@ -60,6 +65,11 @@ export async function runCli(
     if (err instanceof UsageError) {
       console.error(`${err.message}\n\n${usage.trim()}`);
       Deno.exit(ExitCode.Usage);
+    }
+    if (err instanceof CatalogUnreachableError) {
+      logger.debug("Catalog database unreachable", { host: err.host, code: err.reason });
+      console.error(err.operatorMessage);
+      Deno.exit(ExitCode.Unavailable);
     }
     if (isSoundalikeError(err)) {
       logger.debug("User error", { code: err.code, cause: err.cause });

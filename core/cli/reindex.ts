@@ -30,7 +30,8 @@ not embedded again). Without <catalog-dir>, reindexes the tracks already in the 
   then by their names (Artist - Title.mp3).
 
 Exit code: 0 when every file was stored, 3 when the new index serves but some files or rows were
-skipped (each listed with the reason), 1 when the run failed (the previous index keeps serving).
+skipped (each listed with the reason), 1 when the run failed (the previous index keeps serving),
+75 when the catalog database does not answer (try again once it is back).
 `;
 
 if (import.meta.main) {
@@ -50,7 +51,8 @@ if (import.meta.main) {
     if (subset !== "small" && subset !== "medium" && subset !== "large") {
       throw new UsageError("--subset must be small, medium, large or full");
     }
-    const app = createApp(config, logger);
+    // An unreachable database is said once, in runCli's failure sentence.
+    const app = createApp(config, logger, { logOutages: false });
     try {
       const dir = positionals[0] === undefined ? undefined : resolve(config.cwd, positionals[0]);
       const { summary, reindex } = await app.update(dir, {

@@ -23,6 +23,9 @@ Finds the catalog tracks that sound most like the clip (any format ffmpeg reads,
   --nprobe N     IVF lists to search; default from SOUNDALIKE_NPROBE
   --json         print a JSON array instead of a table
   --timings      print the time spent in each stage on standard error
+
+Exit code: 0 with the tracks, 75 when the catalog database does not answer (try again once it is
+back), 1 for other failures (one sentence on standard error), 2 for a wrong command line.
 `;
 
 if (import.meta.main) {
@@ -49,7 +52,8 @@ if (import.meta.main) {
       throw new UsageError(`--nprobe must be a positive whole number`);
     }
 
-    const app = createApp(config, logger);
+    // An unreachable database is said once, in runCli's failure sentence.
+    const app = createApp(config, logger, { logOutages: false });
     try {
       const result = await app.similar(resolve(config.cwd, positionals[0] as string), {
         k,

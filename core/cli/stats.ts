@@ -10,13 +10,15 @@ Usage: deno task stats [--json]
 
 Prints catalog counts (stored tracks, demo vs real, tracks left out by the last reindex, artists,
 genres), stored tracks per top genre, and the current index version. Stored tracks are the ones
-in the index, so the two counts agree after a reindex.
+in the index, so the two counts agree after a reindex. Exit code 75 when the catalog database does
+not answer (try again once it is back).
 `;
 
 if (import.meta.main) {
   await runCli(USAGE, async ({ config, logger }) => {
     const { values } = parseCliArgs({ json: { type: "boolean" } });
-    const app = createApp(config, logger);
+    // An unreachable database is said once, in runCli's failure sentence.
+    const app = createApp(config, logger, { logOutages: false });
     try {
       const s = await app.stats();
       if (values.json) {

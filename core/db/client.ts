@@ -14,6 +14,7 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import { ErrorCode, SoundalikeError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { CatalogUnreachableError, connectionFailureCode } from "./health.ts";
 import * as schema from "./schema.ts";
 
 /** The drizzle instance, typed by the schema, whichever driver is underneath. */
@@ -83,8 +84,9 @@ export function defaultMigrationsDir(): string {
  *
  * @param opts Where the database is, a logger, and whether to migrate.
  * @returns An open {@linkcode Db}; close it when done.
- * @throws SoundalikeError `BadConfig` when the server cannot be reached or the data directory
- *   cannot be used.
+ * @throws SoundalikeError `catalog_unreachable` ({@linkcode CatalogUnreachableError}) when the
+ *   server does not answer; `bad_config` when it refuses the login or the database, or the data
+ *   directory cannot be used.
  * @example
  * ```ts ignore
  * const db = await openDatabase({ dataDir: "data", logger });
@@ -117,6 +119,10 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Db>
     await client`select 1`;
   } catch (err) {
     await client.end({ timeout: 1 }).catch(() => {});
+    // A server that does not answer is an outage (try again); a refused login or an unknown
+    // database is a configuration to fix.
+    const reason = connectionFailureCode(err);
+    if (reason !== undefined) throw new CatalogUnreachableError(databaseHost(url), reason, { cause: err });
     throw new SoundalikeError(
       ErrorCode.BadConfig,
       `Cannot connect to PostgreSQL at ${redactUrl(url)}: ${errorMessage(err)}`,
@@ -349,6 +355,27 @@ export function lockKey(name: string): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h & 0x7fffffff;
+}
+
+/**
+ * The server a `DATABASE_URL` names, as `host:port`, for logs and messages (never the password).
+ *
+ * @param url A `postgres://` URL.
+ * @returns E.g. `db.internal:5432`.
+ * @example
+ * ```ts
+ * import { databaseHost } from "./client.ts";
+ * console.assert(databaseHost("postgres://app:secret@db.internal/soundalike") === "db.internal:5432");
+ * ```
+ */
+export function databaseHost(url: string): string {
+  try {
+    const u = new URL(url);
+    const host = decodeURIComponent(u.hostname) || u.searchParams.get("host") || "localhost";
+    return `${host}:${u.port || "5432"}`;
+  } catch {
+    return "(unparsable DATABASE_URL)";
+  }
 }
 
 /** The URL without its password, for messages. */

@@ -3,11 +3,13 @@ import { sql } from "drizzle-orm";
 import {
   createPostgresTestDatabase,
   postgresUnavailable,
+  TEST_POSTGRES_URL,
   withTestDatabases,
 } from "../../tests/db_helpers.ts";
 import { isSoundalikeError } from "../errors.ts";
 import { silentLogger } from "../logger.ts";
 import { lockKey, openDatabase, withAdvisoryLock } from "./client.ts";
+import { CatalogUnreachableError } from "./health.ts";
 import { tracks } from "./schema.ts";
 
 /** A promise with its resolver, to hold a lock open while another caller tries it. */
@@ -144,15 +146,38 @@ Deno.test("openDatabase() refuses a PGlite folder another open holds, and takes 
   }
 });
 
-Deno.test("openDatabase() reports an unreachable server as BadConfig without the password", async () => {
+Deno.test("openDatabase() reports a server that does not answer as catalog_unreachable, naming its host, not the password", async () => {
   const err = await openDatabase({
     url: "postgres://someone:secret@127.0.0.1:1/nope",
     dataDir: ":memory:",
     logger: silentLogger,
   }).then(() => null, (e: unknown) => e);
-  assert.ok(isSoundalikeError(err, "bad_config"), String(err));
-  assert.match(err.message, /^Cannot connect to PostgreSQL at /);
-  assert.doesNotMatch(err.message, /secret/);
+  assert.ok(
+    err instanceof CatalogUnreachableError && isSoundalikeError(err, "catalog_unreachable"),
+    String(err),
+  );
+  assert.equal(err.host, "127.0.0.1:1");
+  assert.equal(err.reason, "ECONNREFUSED");
+  assert.match(
+    err.operatorMessage,
+    /^The catalog database at 127\.0\.0\.1:1 does not answer \(ECONNREFUSED\)/,
+  );
+  assert.doesNotMatch(`${err.message} ${err.operatorMessage}`, /secret/);
+});
+
+Deno.test({
+  name: "openDatabase() reports a database the server does not have as BadConfig without the password",
+  ignore: postgresUnavailable !== null,
+  async fn() {
+    const url = new URL(TEST_POSTGRES_URL);
+    url.password = "secret";
+    url.pathname = "/soundalike_no_such_database";
+    const err = await openDatabase({ url: url.href, dataDir: ":memory:", logger: silentLogger })
+      .then(() => null, (e: unknown) => e);
+    assert.ok(isSoundalikeError(err, "bad_config"), String(err));
+    assert.match(err.message, /^Cannot connect to PostgreSQL at .*soundalike_no_such_database/);
+    assert.doesNotMatch(err.message, /secret/);
+  },
 });
 
 Deno.test("openDatabase() names the fix when the migrations folder is missing", async () => {

@@ -6,6 +6,7 @@
  */
 
 import { ErrorCode, isSoundalikeError, SoundalikeError } from "../errors.ts";
+import { connectionFailureCode } from "./health.ts";
 
 /** PostgreSQL's report of a failure, found in an error or its causes. */
 export interface PgFailure {
@@ -72,7 +73,8 @@ export function rowFailureReason(err: unknown): string {
 
 /**
  * Runs a database step, turning a failure into one sentence ({@linkcode ErrorCode.DatabaseError}):
- * what could not be done, the server's message and the fix. Domain errors pass through.
+ * what could not be done, the server's message and the fix. Domain errors pass through, and so
+ * does a connection failure (the server went away: an outage, not this step's fault).
  *
  * @param what The step, e.g. "store the catalog's tracks".
  * @param fn The step.
@@ -84,6 +86,8 @@ export async function databaseStep<T>(what: string, fn: () => Promise<T>): Promi
     return await fn();
   } catch (err) {
     if (isSoundalikeError(err) || (err instanceof DOMException && err.name === "AbortError")) throw err;
+    // A server that stopped answering is an outage, answered as such by the app's guard.
+    if (connectionFailureCode(err) !== undefined) throw err;
     const { message } = pgFailure(err);
     throw new SoundalikeError(
       ErrorCode.DatabaseError,

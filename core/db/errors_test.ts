@@ -49,23 +49,26 @@ Deno.test("rowFailureReason() is the server's message and the fix, never the que
   assert.doesNotMatch(rowFailureReason(drizzleError("22021", "0x00")), /insert into|params/);
 });
 
-Deno.test("databaseStep() turns a failure into one database_error sentence and lets domain errors through", async () => {
+Deno.test("databaseStep() turns a failure into one database_error sentence and lets domain errors and outages through", async () => {
   await assert.rejects(
     databaseStep(
       "store the catalog's tracks",
-      () => Promise.reject(drizzleError("57P01", "terminating connection")),
+      () => Promise.reject(drizzleError("53100", "could not extend file: No space left on device")),
     ),
     (err) => {
       assert.ok(isSoundalikeError(err, "database_error"));
       assert.equal(
         err.message,
-        "Could not store the catalog's tracks: terminating connection: check that the database is running and " +
-          "reachable (DATABASE_URL), then run the reindex again; the current index keeps serving",
+        "Could not store the catalog's tracks: could not extend file: No space left on device: check that the " +
+          "database is running and reachable (DATABASE_URL), then run the reindex again; the current index keeps serving",
       );
       assert.equal(err.message.split("\n").length, 1);
       return true;
     },
   );
+  // The server going away is left to the app's outage handling (core/db/health.ts).
+  const shutdown = drizzleError("57P01", "terminating connection due to administrator command");
+  await assert.rejects(databaseStep("x", () => Promise.reject(shutdown)), (err) => err === shutdown);
   const mine = new SoundalikeError("busy", "Another process is already running this");
   await assert.rejects(databaseStep("x", () => Promise.reject(mine)), (err) => err === mine);
   assert.equal(await databaseStep("x", () => Promise.resolve(7)), 7);
