@@ -6,11 +6,14 @@
  * private addresses are refused from that description. The file itself is then downloaded by
  * `bot/download.ts`, not by yt-dlp, so every redirect is checked against the private-address rule,
  * the size limit holds while the body streams (with or without a Content-Length), and the wall-clock
- * limit covers the transfer. The file goes to a fresh temporary folder, always removed.
+ * limit covers the transfer. The file goes to a fresh temporary folder, always removed. yt-dlp's own
+ * requests (the page, a site's API) go through a local proxy that applies the private-address rule
+ * to each connection and connects to the address it checked (`bot/checked_proxy.ts`).
  * @module
  */
 import { basename } from "node:path";
 import { ErrorCode, SoundalikeError } from "../core/mod.ts";
+import { type CheckedProxy, startCheckedProxy } from "./checked_proxy.ts";
 import { withDownload } from "./download.ts";
 import { checkTargetAddress, type LinkPolicy } from "./links.ts";
 
@@ -102,7 +105,23 @@ const COMMON = [
   "15",
 ];
 
-async function run(args: string[], options: YtDlpOptions): Promise<string> {
+/** Runs yt-dlp on `url` (after `--`) with `args`, its connections through the checked proxy. */
+async function run(args: string[], url: string, options: YtDlpOptions): Promise<string> {
+  // yt-dlp's own requests (the page, a site's API) go through a local proxy that refuses private
+  // addresses and connects to the address it checked, as our downloads do: yt-dlp never looks a
+  // name up itself, so a name that answers differently the second time (DNS rebinding) gets nowhere.
+  const proxy = startCheckedProxy(async (host, port, scheme) =>
+    (await checkTargetAddress(`${scheme}://${host}:${port}/`, { ...options.policy, allowedHosts: ["*"] }))
+      .address ?? host
+  );
+  try {
+    return await runThrough(proxy, [...args, "--proxy", proxy.url, "--", url], options);
+  } finally {
+    await proxy.close();
+  }
+}
+
+async function runThrough(proxy: CheckedProxy, args: string[], options: YtDlpOptions): Promise<string> {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(options.path ?? "yt-dlp", {
@@ -150,6 +169,13 @@ async function run(args: string[], options: YtDlpOptions): Promise<string> {
   }
   if (!out.success) {
     const stderr = new TextDecoder().decode(out.stderr);
+    const refused = proxy.refusals[0];
+    if (refused !== undefined) {
+      throw new SoundalikeError(
+        ErrorCode.DownloadRefused,
+        `The media behind that link is not fetched: ${refused.message}`,
+      );
+    }
     // yt-dlp's own line, without its request to report bugs upstream or the Python cause.
     const reason = /ERROR: (?:\[[^\]]+\] )?(?:[\w-]+: )?(.+)/.exec(stderr)?.[1]
       ?.replace(/;? *please report this issue.*$/i, "").replace(/ *\(caused by .*$/i, "").trim().slice(
@@ -199,7 +225,7 @@ export async function describeMedia(url: string, options: YtDlpOptions): Promise
 }
 
 async function describe(url: string, options: YtDlpOptions): Promise<{ info: MediaInfo; file: MediaFile }> {
-  const text = await run([...COMMON, "-f", FORMAT, "--dump-single-json", "--", url], options);
+  const text = await run([...COMMON, "-f", FORMAT, "--dump-single-json"], url, options);
   let info: RawInfo;
   try {
     info = JSON.parse(text) as RawInfo;

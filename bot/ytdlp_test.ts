@@ -105,6 +105,45 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "yt-dlp's own requests go through the checked proxy: pinned to the checked address, private ones refused",
+  ignore: !hasYtDlp,
+  async fn() {
+    const site = await startSite();
+    try {
+      const port = new URL(site.origin).port;
+      // `.test` names only this resolver knows: yt-dlp can reach them only through the proxy.
+      const lookUps: string[] = [];
+      const resolve = (host: string) => {
+        lookUps.push(host);
+        return Promise.resolve(["127.0.0.1"]);
+      };
+      const page = `media.rebind.test:${port}`;
+      const info = await describeMedia(`http://${page}/song.mp3`, {
+        ...options(page),
+        policy: { allowedHosts: [page], privateHostsAllowed: [page], resolve },
+      });
+      assert.equal(info.title, "song");
+      assert.ok(lookUps.includes("media.rebind.test"));
+      // The same server under a name not allowed as private: the proxy refuses yt-dlp's request.
+      const evil = `evil.rebind.test:${port}`;
+      await assert.rejects(
+        describeMedia(`http://${evil}/song.mp3`, {
+          ...options(evil),
+          policy: { allowedHosts: [evil], resolve },
+        }),
+        (e) =>
+          isSoundalikeError(e, "download_refused") &&
+          /^The media behind that link is not fetched: evil\.rebind\.test:\d+ leads to a private network address/
+            .test(e.message),
+      );
+    } finally {
+      await site.close();
+    }
+  },
+});
+
 Deno.test("a yt-dlp run ends at its time limit even when a process it started keeps its output open", async () => {
   const dir = await Deno.makeTempDir();
   try {
