@@ -91,6 +91,8 @@ Deno.test({
           const answer = await io.ask(similar, unreachable);
           assert.doesNotMatch(answer, /Something went wrong|select|hunter2/);
         }
+        // Parties are stored in the database too.
+        await io.ask("/party status", unreachable);
         const help = await io.ask("/help", /The catalog has been unreachable for/);
         assert.match(
           help,
