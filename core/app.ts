@@ -44,74 +44,102 @@ export function createApp(config: Config, logger: Logger, options: CreateAppOpti
   const { db, manifest, embedder, indexes, store } = res;
   const search = createSearch(res, config, logger);
   const updates = createCatalogUpdates(res, config, logger);
-  // Every method that uses the database: a server that stops answering is one kind error
-  // (catalog_unreachable) and one log line per outage, not an internal error per request.
-  const { guard } = res.health;
-  const genres = perVersion(() => store.currentVersion(), async () => catalogTopGenres(await db()));
-  return {
+  const app: App = {
     config,
     logger,
-    db: () => guard(db),
+    db,
     manifest,
     embedder,
     decode: res.decode,
-    similar: (path, options) => guard(() => search.similar(path, options)),
-    similarToTrack: (trackId, options) => guard(() => search.similarToTrack(trackId, options)),
-    similarToVector: (vector, options) => guard(() => search.similarToVector(vector, options)),
-    analyze: (path) => guard(() => search.analyze(path)),
-    ingest: (dir, options) => guard(() => updates.ingest(dir, options)),
-    reindex: (options) => guard(() => updates.reindex(options)),
-    update: (dir, options) => guard(() => updates.update(dir, options)),
+    similar: search.similar,
+    similarToTrack: search.similarToTrack,
+    similarToVector: search.similarToVector,
+    analyze: search.analyze,
+    ingest: updates.ingest,
+    reindex: updates.reindex,
+    update: updates.update,
 
     // asked on every autocomplete keystroke; the list changes only with a new index version
-    genres: () => guard(genres),
+    genres: perVersion(() => store.currentVersion(), async () => catalogTopGenres(await db())),
 
-    trackLabels: (ids) => guard(async () => trackLabels(await db(), ids, modelsHash(await manifest()))),
+    trackLabels: async (ids) => trackLabels(await db(), ids, modelsHash(await manifest())),
 
-    parties: () => guard(async () => guardMethods(createPartyStore(await db()), guard)),
+    parties: async () => createPartyStore(await db()),
+
+    async warm() {
+      const [emb] = await Promise.all([embedder(), db()]);
+      try {
+        const idx = await indexes();
+        // What the configured defaults search is loaded now, so the first answer does not wait for it.
+        await search.searchedIndex(idx, config.indexKind, config.searchMethod);
+        return {
+          indexedTracks: idx.meta.count,
+          indexVersion: idx.version,
+          indexProblem: undefined,
+          provider: emb.provider,
+        };
+      } catch (err) {
+        if (!(err instanceof SoundalikeError)) throw err;
+        return {
+          indexedTracks: undefined,
+          indexVersion: undefined,
+          indexProblem: err.message,
+          provider: emb.provider,
+        };
+      }
+    },
+
+    async stats() {
+      const s = await stats(await db());
+      // The index's own metadata file is enough: stats never loads the (large) index files.
+      const meta = await store.currentMeta();
+      return { ...s, indexVersion: meta?.version, indexedTracks: meta?.count };
+    },
 
     catalogState: res.health.state,
-
-    warm: () =>
-      guard(async () => {
-        const [emb] = await Promise.all([embedder(), db()]);
-        try {
-          const idx = await indexes();
-          // What the configured defaults search is loaded now, so the first answer does not wait for it.
-          await search.searchedIndex(idx, config.indexKind, config.searchMethod);
-          return {
-            indexedTracks: idx.meta.count,
-            indexVersion: idx.version,
-            indexProblem: undefined,
-            provider: emb.provider,
-          };
-        } catch (err) {
-          if (!(err instanceof SoundalikeError)) throw err;
-          return {
-            indexedTracks: undefined,
-            indexVersion: undefined,
-            indexProblem: err.message,
-            provider: emb.provider,
-          };
-        }
-      }),
-
-    stats: () =>
-      guard(async () => {
-        const s = await stats(await db());
-        // The index's own metadata file is enough: stats never loads the (large) index files.
-        const meta = await store.currentMeta();
-        return { ...s, indexVersion: meta?.version, indexedTracks: meta?.count };
-      }),
 
     // Only what was opened is closed: close() never opens anything.
     close: res.close,
   };
+  return guardDatabaseUse(app, res.health.guard);
 }
 
-/** The same object with each method run through `guard` (a party store's queries, say). */
-function guardMethods<T extends object>(target: T, guard: <R>(fn: () => Promise<R>) => Promise<R>): T {
-  const guarded = {} as Record<string, unknown>;
+/** The methods that use the database (a party store's methods are guarded where it is made). */
+const USES_DATABASE = [
+  "db",
+  "similar",
+  "similarToTrack",
+  "similarToVector",
+  "analyze",
+  "ingest",
+  "reindex",
+  "update",
+  "genres",
+  "trackLabels",
+  "warm",
+  "stats",
+] as const satisfies readonly (keyof App)[];
+
+/**
+ * The app with every method that uses the database run through the health's guard: a server that
+ * stops answering is one kind error (`catalog_unreachable`) and one log line per outage, not an
+ * internal error per request.
+ */
+function guardDatabaseUse(app: App, guard: Guard): App {
+  const guarded: Record<string, unknown> = { ...app };
+  for (const name of USES_DATABASE) {
+    const method = app[name] as (...args: unknown[]) => Promise<unknown>;
+    guarded[name] = (...args: unknown[]) => guard(() => method(...args));
+  }
+  guarded.parties = () => guard(async () => guardMethods(await app.parties(), guard));
+  return guarded as unknown as App;
+}
+
+type Guard = <R>(fn: () => Promise<R>) => Promise<R>;
+
+/** The same object with each method run through `guard` (a party store's queries). */
+function guardMethods<T extends object>(target: T, guard: Guard): T {
+  const guarded: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(target)) {
     guarded[name] = typeof value === "function"
       ? (...args: unknown[]) =>

@@ -81,10 +81,8 @@ export async function runHelp(
   const stats = await beforeDeadline(services.app.stats().catch(() => undefined), HELP_STATS_WAIT_MS);
   const state = services.app.catalogState();
   const footer = !state.reachable
-    ? `The catalog has been unreachable for ${
-      outageLength(state.since, now())
-    }: searches work again as soon as ` +
-      "its database is back"
+    ? `The catalog has been unreachable for ${outageLength(state.since, now())}: searches work again as ` +
+      "soon as its database is back"
     : stats === undefined
     ? "Catalog details are unavailable right now"
     : stats.indexVersion === undefined
