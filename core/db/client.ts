@@ -113,6 +113,10 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Db>
     // Locks hold one reserved connection while their work (and the migrator) use another.
     max: Math.max(2, opts.maxConnections ?? 5),
     connect_timeout: 10,
+    // postgres.js waits before each reconnection, 3^n/100 s after n failures (up to 20 s): after an
+    // outage the first request would hang that long, and requests during it wait as long before
+    // they are told. Reconnections happen only when a query needs one, so a short wait is cheap.
+    backoff: reconnectDelaySeconds,
     onnotice: (notice) => logger.debug("PostgreSQL notice", { message: notice.message }),
   });
   try {
@@ -161,6 +165,22 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Db>
   });
   logger.debug("Opened PostgreSQL", { url: redactUrl(url) });
   return db;
+}
+
+/**
+ * Seconds postgres.js waits before reconnecting after `failures` failed connections: 50 ms,
+ * doubling, at most 1 s.
+ *
+ * @param failures Failed connections in a row.
+ * @returns The wait in seconds.
+ * @example
+ * ```ts
+ * import { reconnectDelaySeconds } from "./client.ts";
+ * console.assert(reconnectDelaySeconds(0) === 0.05 && reconnectDelaySeconds(30) === 1);
+ * ```
+ */
+export function reconnectDelaySeconds(failures: number): number {
+  return Math.min(0.05 * 2 ** failures, 1);
 }
 
 /** Shared buffers of the embedded database (PostgreSQL's default is 128MB). */
