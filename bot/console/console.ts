@@ -12,6 +12,7 @@ import { runHelp } from "../handlers/help.ts";
 import { runMoreLike } from "../handlers/more_like.ts";
 import { type PartyRequest, partyShare, runParty } from "../handlers/party.ts";
 import { checkSimilar, runSimilar } from "../handlers/similar.ts";
+import { errorNotice } from "../handlers/_errors.ts";
 import { findLinks } from "../links.ts";
 import { renderText } from "./render.ts";
 
@@ -254,8 +255,8 @@ export async function runConsole(services: BotServices, options: ConsoleOptions)
     try {
       goOn = await handle(line);
     } catch (err) {
-      services.logger.error("Console command failed", { line, err });
-      options.write("✗ Something went wrong on my side (it has been logged)\n");
+      // A user error (the catalog unreachable, say) keeps its own sentence; a crash is logged.
+      options.write(renderText(errorNotice(err, services.logger, { line })) + "\n");
     }
     if (!goOn) break;
     prompt();

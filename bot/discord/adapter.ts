@@ -29,7 +29,13 @@ import { looksLikeAudio } from "../audio_files.ts";
 import type { ClipRef, Requester } from "../context.ts";
 import { runHelp } from "../handlers/help.ts";
 import { runMoreLike } from "../handlers/more_like.ts";
-import { type PartyRequest, type PartyServices, partyShare, runParty } from "../handlers/party.ts";
+import {
+  partyForMessage,
+  type PartyRequest,
+  type PartyServices,
+  partyShare,
+  runParty,
+} from "../handlers/party.ts";
 import { checkSimilar, runSimilar, type SimilarRequest } from "../handlers/similar.ts";
 import { beforeDeadline } from "../deadline.ts";
 import { errorNotice, restartingNotice } from "../handlers/_errors.ts";
@@ -252,7 +258,7 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
       isAdmin: false,
     };
     const channel = { platform: "discord", channelId: message.channelId };
-    if (!(await services.parties.active(channel))) return;
+    if (!(await partyForMessage(services, channel))) return;
     await message.react("🎧").catch(() => {});
     const answers = await partyShare(services, { requester, channel, clips, links });
     if (answers.length === 0) return;

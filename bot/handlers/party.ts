@@ -7,7 +7,9 @@
  * @module
  */
 import {
+  ErrorCode,
   formatClock,
+  isSoundalikeError,
   type NewPartyItem,
   type PartyChannel,
   type PartyItemRecord,
@@ -260,6 +262,29 @@ export async function endIdleParties(
 }
 
 /**
+ * The party on in a channel, asked for a message not addressed to the bot (a share, a mention).
+ * While the catalog's database does not answer nobody can tell: the message is taken as outside a
+ * party (a passing message is left alone rather than answered with an error in every channel; the
+ * outage itself is logged once by the app).
+ *
+ * @param services The party store and a logger.
+ * @param channel Where the message was posted.
+ * @returns The party, or `undefined`.
+ */
+export async function partyForMessage(
+  services: Pick<PartyServices, "parties" | "logger">,
+  channel: PartyChannel,
+): Promise<PartyRecord | undefined> {
+  try {
+    return await services.parties.active(channel);
+  } catch (err) {
+    if (!isSoundalikeError(err, ErrorCode.CatalogUnreachable)) throw err;
+    services.logger.debug("Party check skipped: the catalog database does not answer", { channel });
+    return undefined;
+  }
+}
+
+/**
  * Handles a message in a channel: when a party is on there and the message carries audio files or
  * supported links, each (at most {@linkcode MAX_ITEMS_PER_MESSAGE}) is fetched, embedded, answered
  * with five tracks not yet suggested, and added to the party. Messages without audio, and channels
@@ -274,7 +299,7 @@ export async function partyShare(
   share: PartyShare,
 ): Promise<(SimilarAnswer | NoticeAnswer)[]> {
   if (share.clips.length === 0 && share.links.length === 0) return [];
-  const party = await services.parties.active(share.channel);
+  const party = await partyForMessage(services, share.channel);
   if (party === undefined) return [];
   const refusal = admit(services, share.requester);
   if (refusal) return [refusal];

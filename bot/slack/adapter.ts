@@ -16,7 +16,13 @@ import { looksLikeAudio } from "../audio_files.ts";
 import type { BotServices, ClipRef, Requester } from "../context.ts";
 import { runHelp } from "../handlers/help.ts";
 import { runMoreLike } from "../handlers/more_like.ts";
-import { type PartyRequest, type PartyServices, partyShare, runParty } from "../handlers/party.ts";
+import {
+  partyForMessage,
+  type PartyRequest,
+  type PartyServices,
+  partyShare,
+  runParty,
+} from "../handlers/party.ts";
 import { checkSimilar, runSimilar, type SimilarRequest } from "../handlers/similar.ts";
 import { errorNotice } from "../handlers/_errors.ts";
 import { findLinks } from "../links.ts";
@@ -269,7 +275,8 @@ export async function startSlack(services: PartyServices, config: SlackConfig): 
     const file = audioFile(files);
     background("mention", async () => {
       // In a party's channel the message event answers it as a share.
-      if (await services.parties.active({ platform: "slack", channelId: event.channel })) return;
+      // (Unknown while the database is down: then it is answered here, with why it cannot be.)
+      if (await partyForMessage(services, { platform: "slack", channelId: event.channel })) return;
       if (!file) {
         await post(
           to,
