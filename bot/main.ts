@@ -1,10 +1,17 @@
 /**
  * `deno task bot`: the long-running bot. Discord when `DISCORD_TOKEN` is set, Slack when its
  * credentials are, both when both are; with neither, the console mode on this terminal.
- * SIGINT/SIGTERM stop it cleanly (exit 0).
+ * SIGINT/SIGTERM stop it cleanly (exit 0). When the catalog's database does not answer at start, one
+ * sentence names it and the exit code is 75 (try again later); any other failure to start exits 1.
  * @module
  */
-import { createConsoleLogger, isSoundalikeError, loadConfig, type Logger } from "../core/mod.ts";
+import {
+  CatalogUnreachableError,
+  createConsoleLogger,
+  isSoundalikeError,
+  loadConfig,
+  type Logger,
+} from "../core/mod.ts";
 import { type RunningBot, startBot } from "./bot.ts";
 
 if (import.meta.main) {
@@ -39,7 +46,11 @@ if (import.meta.main) {
     if (!stopRequested) await bot.finished;
     await shutdown();
   } catch (err) {
-    if (isSoundalikeError(err)) {
+    if (err instanceof CatalogUnreachableError) {
+      // Its database is down: say which and why; a supervisor may start the bot again later.
+      console.error(err.operatorMessage);
+      Deno.exit(75);
+    } else if (isSoundalikeError(err)) {
       console.error(err.message);
     } else {
       logger.error("The bot could not start", { err });

@@ -26,6 +26,7 @@ export * from "./recommend/recommend.ts";
 export * from "./recommend/party.ts";
 export * from "./config.ts";
 export * from "./errors.ts";
+export { CatalogUnreachableError, type DatabaseState } from "./db/health.ts";
 export * from "./logger.ts";
 export * from "./util/files.ts";
 export * from "./util/pool.ts";

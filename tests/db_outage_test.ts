@@ -14,7 +14,7 @@ import { type App, createApp } from "../core/app.ts";
 import { ExitCode } from "../core/cli/_run.ts";
 import { parseConfig } from "../core/config.ts";
 import { createMemoryLogger, silentLogger } from "../core/logger.ts";
-import { openTestCatalog, writeFixtureAudio } from "./catalog_fixture.ts";
+import { openTestCatalog, spawnConsoleBot, writeFixtureAudio } from "./catalog_fixture.ts";
 import { type RestCall, startDiscordFake } from "./fakes/discord_fake.ts";
 import { attachment, similarCommand, slashCommand } from "./fakes/discord_requests.ts";
 import { startFileServer } from "./fakes/file_server.ts";
@@ -206,7 +206,7 @@ Deno.test({
         assert.doesNotMatch(JSON.stringify(records), /hunter2/);
       });
 
-      await t.step("the CLIs answer with one sentence and exit code 75", async () => {
+      await t.step("the CLIs, and the bot starting, answer with one sentence and exit code 75", async () => {
         const env = {
           DATABASE_URL: url,
           SOUNDALIKE_DATA_DIR: catalog.dataDir,
@@ -234,6 +234,14 @@ Deno.test({
           assert.match(stderr, sentence, cli);
           assert.equal(new TextDecoder().decode(out.stdout), "", cli);
         }
+        // The bot itself cannot start without its database: the same sentence, the same code.
+        const bot = spawnConsoleBot(catalog.dataDir, { DATABASE_URL: url });
+        await bot.stdin.close();
+        const started = await bot.output();
+        const stderr = new TextDecoder().decode(started.stderr);
+        assert.equal(started.code, ExitCode.Unavailable, stderr);
+        assert.match(stderr.split("\n").filter(Boolean).at(-1)! + "\n", sentence);
+        assert.doesNotMatch(stderr, /hunter2/);
       });
 
       await t.step(

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { CatalogUnreachableError } from "../../core/db/health.ts";
-import { createMemoryLogger } from "../../core/logger.ts";
+import { CatalogUnreachableError, createMemoryLogger } from "../../core/mod.ts";
 import { errorNotice } from "./_errors.ts";
 
 Deno.test("errorNotice() answers an unreachable catalog kindly, with its code, and logs nothing above debug", () => {
