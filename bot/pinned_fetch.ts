@@ -62,7 +62,9 @@ export async function fetchPinned(
     );
     client = Deno.createHttpClient({ proxy: { url: tunnel.url }, caCerts });
   } else if (url.protocol === "http:") {
-    client = Deno.createHttpClient({ proxy: { transport: "tcp", hostname, port }, caCerts });
+    // The TCP transport wants an IPv6 address in brackets, as in a URL.
+    const target = hostname.includes(":") ? `[${hostname}]` : hostname;
+    client = Deno.createHttpClient({ proxy: { transport: "tcp", hostname: target, port }, caCerts });
   } else {
     throw new TypeError(`fetchPinned: not an http(s) URL: ${url.protocol}`);
   }

@@ -72,3 +72,46 @@ Deno.test("fetchPinned() fails cleanly when nothing listens at the pinned addres
     );
   }
 });
+
+const ipv6Loopback = (() => {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "fetchPinned() connects to a pinned IPv6 address, with or without brackets, over http and https",
+  ignore: !ipv6Loopback,
+  async fn() {
+    const certs = { cert: await read("rebind_test_cert.pem"), key: await read("rebind_test_key.pem") };
+    const plain = Deno.serve({ hostname: "::1", port: 0, onListen: () => {} }, () => new Response("v6"));
+    const tls = Deno.serve(
+      { hostname: "::1", port: 0, onListen: () => {}, ...certs },
+      () => new Response("v6s"),
+    );
+    const caCerts = [await read("ca.pem")];
+    try {
+      for (const address of ["::1", "[::1]"]) {
+        for (
+          const [url, body] of [
+            [`http://media.rebind.test:${plain.addr.port}/`, "v6"],
+            [`https://media.rebind.test:${tls.addr.port}/`, "v6s"],
+          ]
+        ) {
+          const { response, close } = await fetchPinned(new URL(url!), address, {}, { caCerts });
+          try {
+            assert.equal(await response.text(), body, `${url} via ${address}`);
+          } finally {
+            await close();
+          }
+        }
+      }
+    } finally {
+      await plain.shutdown();
+      await tls.shutdown();
+    }
+  },
+});
