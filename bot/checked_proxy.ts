@@ -49,6 +49,8 @@ export function startCheckedProxy(check: ConnectionCheck): CheckedProxy {
   const conns = new Set<Deno.Conn>();
   const work = new Set<Promise<void>>();
   const refusals: SoundalikeError[] = [];
+  // Ends connection attempts still under way at close (a host that never answers a SYN).
+  const closing = new AbortController();
   const keep = (p: Promise<void>) => {
     const settled = p.catch(() => {});
     work.add(settled);
@@ -109,7 +111,11 @@ export function startCheckedProxy(check: ConnectionCheck): CheckedProxy {
     }
     let upstream: Deno.Conn;
     try {
-      upstream = await Deno.connect({ hostname: address.replace(/^\[|\]$/g, ""), port });
+      upstream = await Deno.connect({
+        hostname: address.replace(/^\[|\]$/g, ""),
+        port,
+        signal: closing.signal,
+      });
     } catch {
       return await answer(conn, "502 Bad Gateway");
     }
@@ -133,6 +139,7 @@ export function startCheckedProxy(check: ConnectionCheck): CheckedProxy {
     url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
     refusals,
     async close() {
+      closing.abort();
       closeQuietly(listener);
       for (const conn of conns) closeQuietly(conn);
       await Promise.allSettled([...work]);

@@ -56,3 +56,18 @@ Deno.test("startCheckedProxy() refuses what the check refuses, keeps the reason,
     await server.shutdown();
   }
 });
+
+Deno.test("startCheckedProxy().close() ends a connection attempt still under way", async () => {
+  // 10.255.255.1 answers nothing here: the attempt would last until the system gives up.
+  let checked!: () => void;
+  const reached = new Promise<void>((resolve) => (checked = resolve));
+  const proxy = startCheckedProxy(() => {
+    checked();
+    return Promise.resolve("10.255.255.1");
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(proxy.url).port) });
+  await conn.write(new TextEncoder().encode("CONNECT nowhere.rebind.test:443 HTTP/1.1\r\n\r\n"));
+  await reached;
+  await proxy.close();
+  conn.close();
+});
