@@ -15,7 +15,7 @@ import { ExitCode } from "../core/cli/_run.ts";
 import { parseConfig } from "../core/config.ts";
 import { createMemoryLogger, silentLogger } from "../core/logger.ts";
 import { openTestCatalog, spawnConsoleBot, writeFixtureAudio } from "./catalog_fixture.ts";
-import { type RestCall, startDiscordFake } from "./fakes/discord_fake.ts";
+import { assertMentionsNobody, type RestCall, startDiscordFake } from "./fakes/discord_fake.ts";
 import { attachment, similarCommand, slashCommand } from "./fakes/discord_requests.ts";
 import { startFileServer } from "./fakes/file_server.ts";
 import { sendSigned, type SlackCall, startSlackFake } from "./fakes/slack_fake.ts";
@@ -276,5 +276,6 @@ Deno.test({
       await pg.destroy();
     }
     assert.deepEqual(records.filter((r) => r.level === "error"), [], "no crash was logged");
+    assert.ok(assertMentionsNobody(discord.calls) >= 3, "the outage's Discord answers ping no one either");
   },
 });
