@@ -9,7 +9,7 @@ import { type App, createApp } from "../core/app.ts";
 import { type Config, ErrorCode, isSoundalikeError, type Logger } from "../core/mod.ts";
 import { join } from "node:path";
 import type { Answer } from "./answer.ts";
-import type { BotServices } from "./context.ts";
+import type { BotServices, SharedAdmission } from "./context.ts";
 import { type ConsoleOptions, runConsole, writePartyFiles } from "./console/console.ts";
 import { renderText } from "./console/render.ts";
 import { endIdleParties } from "./handlers/party.ts";
@@ -18,6 +18,11 @@ import { ReindexRunner } from "./handlers/reindex.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { type SlackBot, startSlack } from "./slack/adapter.ts";
 import { WorkQueue } from "./work_queue.ts";
+import type { JobClient } from "./queue/engine.ts";
+import { sharedAdmission } from "./queue/limits.ts";
+import { queuedApp, remoteEmbedFiles } from "./queue/remote_app.ts";
+import type { Metrics } from "./ops/metrics.ts";
+import { type OpsServer, startOpsServer } from "./ops/server.ts";
 
 /** Options of {@linkcode startBot}. */
 export interface StartBotOptions {
@@ -33,6 +38,11 @@ export interface StartBotOptions {
   partyCheckIntervalMs?: number;
   /** An app to use instead of opening one from `config` (benchmarks). */
   app?: App;
+  /**
+   * The job queue's client, when `config.scale.queue` is set and the caller opened it (to build `app`
+   * with the workers embedding a reindex's batches); otherwise the bot opens one itself.
+   */
+  jobs?: JobClient;
 }
 
 /** A running bot. */
@@ -43,6 +53,8 @@ export interface RunningBot {
   readonly slack: SlackBot | undefined;
   /** Resolves when the console's input ends (never, with a chat platform). */
   readonly finished: Promise<void>;
+  /** `/healthz` and `/metrics`, when `SOUNDALIKE_OPS_PORT` is set. */
+  readonly ops: OpsServer | undefined;
   /** Stops taking work, finishes what runs, disconnects, closes the database. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -55,17 +67,38 @@ export interface RunningBot {
  */
 export async function startBot(options: StartBotOptions): Promise<RunningBot> {
   const { config, logger } = options;
-  const app = options.app ?? createApp(config, logger);
+  // With a job queue this is a chat process: it checks, downloads, queues and renders; the
+  // workers (`deno task worker`) decode, embed and search, and embed a reindex's batches.
+  const queued = config.scale.queue === undefined ? undefined : await openQueued(options);
+  const app = queued?.app ?? options.app ?? createApp(config, logger);
   const stopping = new AbortController();
-  const services: BotServices = {
-    app,
-    queue: new WorkQueue({ concurrency: config.bot.concurrency, capacity: config.bot.queueSize }),
-    limiter: new RateLimiter({ limit: config.bot.perUserPerMinute, windowMs: 60_000 }),
-    reindex: new ReindexRunner(app, logger, { progressIntervalMs: options.progressIntervalMs ?? 2000 }),
-    parties: await app.parties(),
-    logger,
-    signal: stopping.signal,
-  };
+  const metrics: Metrics | undefined = config.scale.opsPort === undefined
+    ? undefined
+    : await createBotMetrics(
+      app,
+      queued?.client,
+      processLabels(config, queued ? "chat" : "bot"),
+    );
+  let services: BotServices;
+  try {
+    services = {
+      app: queued?.served ?? app,
+      // With a queue, the line is shared (below): locally every accepted request waits on its job.
+      queue: queued
+        ? new WorkQueue({ concurrency: 100_000, capacity: 0 })
+        : new WorkQueue({ concurrency: config.bot.concurrency, capacity: config.bot.queueSize }),
+      limiter: new RateLimiter({ limit: config.bot.perUserPerMinute, windowMs: 60_000 }),
+      reindex: new ReindexRunner(app, logger, { progressIntervalMs: options.progressIntervalMs ?? 2000 }),
+      parties: await app.parties(),
+      logger,
+      signal: stopping.signal,
+      ...(queued ? { shared: queued.shared } : {}),
+      ...(metrics ? { metrics } : {}),
+    };
+  } catch (err) {
+    await queued?.close();
+    throw err;
+  }
 
   let discord: DiscordBot | undefined;
   let slack: SlackBot | undefined;
@@ -87,25 +120,49 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     }
     logger.warn("A party ended in a channel this bot does not serve now", { platform, channelId });
   };
+  let ready = false;
+  let ops: OpsServer | undefined;
+  const labels = processLabels(config, queued ? "chat" : "bot");
   try {
-    const warm = await app.warm();
-    let served = warm.indexVersion;
-    if (warm.indexVersion === undefined) {
-      logger.warn(`Soundalike is up without a search index: ${warm.indexProblem}`);
-    } else {
-      logger.info(
-        `Soundalike ready: ${warm.indexedTracks} tracks, index v${warm.indexVersion}, models on ${warm.provider}`,
-      );
+    if (metrics && config.scale.opsPort !== undefined) {
+      ops = startOpsServer({
+        port: config.scale.opsPort,
+        metrics,
+        labels,
+        health: () => ({
+          ready: ready && !stopping.signal.aborted && (queued?.client.connected ?? true),
+          detail: queued && !queued.client.connected ? { problem: "the job queue does not answer" } : {},
+        }),
+      });
+      logger.info(`Health and metrics on port ${ops.port} (/healthz, /metrics)`);
     }
-    // A reindex in another process (PostgreSQL) swaps CURRENT: load the new version before a query needs it.
-    watcher = setInterval(() => {
-      app.warm().then((w) => {
-        if (w.indexVersion !== undefined && w.indexVersion !== served) {
-          logger.info(`Now serving index v${w.indexVersion} (${w.indexedTracks} tracks)`);
-          served = w.indexVersion;
-        }
-      }).catch((err) => logger.debug("Index check failed", { err }));
-    }, options.watchIntervalMs ?? 5000);
+    if (queued) {
+      // A chat process opens no model and no index: only the database (catalog, parties).
+      await app.db();
+      logger.info(
+        "Soundalike chat process ready: decoding, embedding and search go to the workers " +
+          `(job queue ${queued.client.connected ? "connected" : "not reachable yet"})`,
+      );
+    } else {
+      const warm = await app.warm();
+      let served = warm.indexVersion;
+      if (warm.indexVersion === undefined) {
+        logger.warn(`Soundalike is up without a search index: ${warm.indexProblem}`);
+      } else {
+        logger.info(
+          `Soundalike ready: ${warm.indexedTracks} tracks, index v${warm.indexVersion}, models on ${warm.provider}`,
+        );
+      }
+      // A reindex in another process (PostgreSQL) swaps CURRENT: load the new version before a query needs it.
+      watcher = setInterval(() => {
+        app.warm().then((w) => {
+          if (w.indexVersion !== undefined && w.indexVersion !== served) {
+            logger.info(`Now serving index v${w.indexVersion} (${w.indexedTracks} tracks)`);
+            served = w.indexVersion;
+          }
+        }).catch((err) => logger.debug("Index check failed", { err }));
+      }, options.watchIntervalMs ?? 5000);
+    }
     if (config.discord) discord = await startDiscord(services, config.discord);
     if (config.slack) slack = await startSlack(services, config.slack);
     partyTimer = setInterval(() => {
@@ -130,10 +187,12 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
           : logger.warn("Idle party check failed", { err })
       );
     }, options.partyCheckIntervalMs ?? 60_000);
+    ready = true;
   } catch (err) {
     clearInterval(watcher);
     clearInterval(partyTimer);
-    await Promise.allSettled([discord?.stop(), slack?.stop()]);
+    await Promise.allSettled([discord?.stop(), slack?.stop(), ops?.close()]);
+    await queued?.close();
     await app.close();
     throw err;
   }
@@ -153,6 +212,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     discord,
     slack,
     finished,
+    ops,
     stop() {
       return stopped ??= (async () => {
         stopping.abort();
@@ -162,9 +222,78 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
         await services.reindex.stop();
         await services.queue.close();
         await Promise.allSettled([discord?.stop(), slack?.stop()]);
+        await queued?.close();
+        await ops?.close();
         await app.close();
         logger.info("Stopped");
       })();
     },
   };
+}
+
+/** A chat process's queue: the client, the app over it, the shared limits. */
+interface Queued {
+  client: JobClient;
+  /** The process's own app (database; a reindex whose batches the workers embed). */
+  app: App | undefined;
+  /** What the handlers call: searches as jobs. */
+  served: BotServices["app"];
+  shared: SharedAdmission;
+  close(): Promise<void>;
+}
+
+async function openQueued(options: StartBotOptions): Promise<Queued> {
+  const { config, logger } = options;
+  const queue = config.scale.queue!;
+  const engine = await import("./queue/engine.ts");
+  const client = options.jobs ?? engine.openJobClient(queue, logger);
+  const app = options.app ??
+    createApp(config, logger, {
+      embedFiles: remoteEmbedFiles(client),
+      // Enough batches in flight for every worker's slots (a batch waits in the queue otherwise).
+      reindexConcurrency: Math.max(config.reindexConcurrency, 2 * queue.workerConcurrency),
+    });
+  return {
+    client,
+    app: options.app === undefined ? app : undefined,
+    served: queuedApp(app, client),
+    shared: sharedAdmission({
+      redis: client.redis,
+      prefix: queue.prefix,
+      perUser: config.bot.perUserPerMinute,
+      capacity: config.bot.queueSize,
+      waiting: () => client.waiting(),
+    }),
+    // A client the caller opened is the caller's to close.
+    close: options.jobs ? () => Promise.resolve() : () => client.close(),
+  };
+}
+
+/**
+ * The labels of this process in logs, metrics and health: its role and, on Discord, its shards.
+ *
+ * @param config The configuration.
+ * @param role `bot` (everything in one process), `chat` or `worker`.
+ * @returns The labels.
+ */
+export function processLabels(config: Config, role: "bot" | "chat" | "worker"): Record<string, string> {
+  const shards = config.discord?.shards;
+  return {
+    role,
+    ...(shards && role !== "worker"
+      ? { shards: shards.ids?.join(",") ?? (shards.count === "auto" ? "auto" : `0-${shards.count - 1}`) }
+      : {}),
+  };
+}
+
+async function createBotMetrics(
+  app: App,
+  client: JobClient | undefined,
+  labels: Record<string, string>,
+): Promise<Metrics> {
+  const { createMetrics } = await import("./ops/metrics.ts");
+  return createMetrics(labels, {
+    ...(client ? { queueWaiting: () => client.waiting() } : {}),
+    indexVersion: async () => (await app.stats()).indexVersion,
+  });
 }

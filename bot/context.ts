@@ -7,7 +7,8 @@ import type { App } from "../core/app.ts";
 import type { Logger, PartyStore } from "../core/mod.ts";
 import type { Answer, NoticeAnswer, ReindexProgressAnswer, ReindexSummaryAnswer } from "./answer.ts";
 import type { DownloadPolicy } from "./download.ts";
-import type { RateLimiter } from "./rate_limit.ts";
+import type { RateDecision, RateLimiter } from "./rate_limit.ts";
+import type { Metrics } from "./ops/metrics.ts";
 import type { WorkQueue } from "./work_queue.ts";
 
 /** The person behind a request. */
@@ -60,6 +61,21 @@ export interface BotServices {
   logger: Logger;
   /** Aborted at shutdown: downloads stop, queued work is refused. */
   signal: AbortSignal;
+  /** Limits shared by every chat process (with a job queue); checked after the local ones. */
+  shared?: SharedAdmission;
+  /** Answers counted for `/metrics`, when served. */
+  metrics?: Pick<Metrics, "answered">;
+}
+
+/**
+ * Admission kept on the queue's engine, so that several chat processes share it. Both methods
+ * throw when the engine does not answer; the handlers then answer "busy, try again shortly".
+ */
+export interface SharedAdmission {
+  /** Records a request by `key` if it is within the per-user limit. */
+  take(key: string): Promise<RateDecision>;
+  /** Whether the line of work waiting for a worker is full. */
+  backlogFull(): Promise<boolean>;
 }
 
 /** A reindex request. */

@@ -12,13 +12,18 @@ import {
   loadConfig,
   type Logger,
 } from "../core/mod.ts";
-import { type RunningBot, startBot } from "./bot.ts";
+import { processLabels, type RunningBot, startBot } from "./bot.ts";
 
 if (import.meta.main) {
   let logger: Logger = createConsoleLogger("info");
   try {
     const config = loadConfig({ defaultLogLevel: "info" });
-    logger = createConsoleLogger(config.logLevel);
+    logger = createConsoleLogger(config.logLevel, {
+      format: config.scale.logFormat,
+      fields: config.scale.queue || config.discord?.shards
+        ? processLabels(config, config.scale.queue ? "chat" : "bot")
+        : {},
+    });
     const encoder = new TextEncoder();
     // Listening for signals before the (slow) warm start: a SIGTERM during it still ends cleanly.
     const running: { bot?: RunningBot } = {};

@@ -15,12 +15,12 @@ import { createCatalogUpdates } from "./app/catalog_updates.ts";
 import { perVersion } from "./app/per_version.ts";
 import { openResources } from "./app/resources.ts";
 import { createSearch } from "./app/search.ts";
-import type { App } from "./app/types.ts";
+import type { App, EmbeddingPlace } from "./app/types.ts";
 
 export type * from "./app/types.ts";
 
-/** Options of {@linkcode createApp}. */
-export interface CreateAppOptions {
+/** Options of {@linkcode createApp}; {@linkcode EmbeddingPlace} says where a reindex's batches are embedded. */
+export interface CreateAppOptions extends EmbeddingPlace {
   /**
    * Log the database going away (once per outage, its host and error code) and coming back: what a
    * long-running process's log needs. A CLI says it in its one failure sentence instead.
@@ -36,14 +36,15 @@ export interface CreateAppOptions {
  *
  * @param config From `loadConfig()`.
  * @param logger The process's logger.
- * @param options Whether a database outage is logged.
+ * @param options Whether a database outage is logged; where a reindex's batches are embedded (by
+ *   default in this process).
  * @returns The {@linkcode App}.
  */
 export function createApp(config: Config, logger: Logger, options: CreateAppOptions = {}): App {
   const res = openResources(config, logger, { logOutages: options.logOutages ?? true });
   const { db, manifest, embedder, indexes, store } = res;
   const search = createSearch(res, config, logger);
-  const updates = createCatalogUpdates(res, config, logger);
+  const updates = createCatalogUpdates(res, config, logger, options);
   const app: App = {
     config,
     logger,
@@ -58,6 +59,7 @@ export function createApp(config: Config, logger: Logger, options: CreateAppOpti
     ingest: updates.ingest,
     reindex: updates.reindex,
     update: updates.update,
+    embedFiles: updates.embedFiles,
 
     // asked on every autocomplete keystroke; the list changes only with a new index version
     genres: perVersion(() => store.currentVersion(), async () => catalogTopGenres(await db())),

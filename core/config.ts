@@ -58,6 +58,8 @@ export interface Config {
   slack: SlackConfig | undefined;
   /** Listening parties and the links they fetch. */
   party: PartyConfig;
+  /** Several processes: the job queue, Discord shards, health and metrics, log format (issue 14). */
+  scale: ScaleConfig;
 }
 
 /** Listening parties and shared links. */
@@ -121,6 +123,8 @@ export interface DiscordConfig {
   apiUrl: string;
   /** Hosts attachments may be downloaded from. @default Discord's CDN hosts */
   cdnHosts: string[];
+  /** Gateway sharding; absent: one connection, as discord.js does by default. */
+  shards?: DiscordShards;
 }
 
 /** The Slack app's settings. */
@@ -168,6 +172,112 @@ const hostPatterns = z.string().transform((v) =>
     ),
   );
 
+// --- Several processes (issue 14): one block of types, variables and checks. ---
+
+/** The job queue chat processes hand work to and `deno task worker` processes take it from. */
+export interface QueueConfig {
+  /** The Redis server BullMQ (and the shared rate limits) use: `redis://` or `rediss://`. */
+  url: string;
+  /** Key prefix of this deployment's queue and limits (two deployments can share one Redis). @default "soundalike" */
+  prefix: string;
+  /** Jobs one worker process runs at once. @default 2 */
+  workerConcurrency: number;
+  /** Runs of a job that fails before it is given up. @default 3 */
+  attempts: number;
+  /** A worker that has not renewed its lock for this long is taken for dead and its job is retried. @default 30 */
+  lockSeconds: number;
+  /** Longest a chat process waits for a job's answer. @default 120 */
+  jobTimeoutSeconds: number;
+}
+
+/** Running as many processes: see the README's deployment notes. */
+export interface ScaleConfig {
+  /** The job queue; `undefined` (the default): everything runs in this one process, as before. */
+  queue: QueueConfig | undefined;
+  /** Port of `/healthz` and `/metrics` (0 picks a free one); `undefined`: not served. */
+  opsPort: number | undefined;
+  /** `text` (today's lines) or `json` (one object a line, with the process's role and shard ids). @default "text" */
+  logFormat: "text" | "json";
+}
+
+/** Discord's gateway sharding (`DISCORD_SHARDS`, `DISCORD_SHARD_IDS`). */
+export interface DiscordShards {
+  /** `auto`: the count Discord recommends; a number: that many shards in all. */
+  count: "auto" | number;
+  /** The shard ids this process connects; `undefined`: all of them. */
+  ids: number[] | undefined;
+}
+
+/** Parses `0,2,4-7` into sorted distinct ids. */
+const idList = z.string().regex(
+  /^\s*\d{1,5}(\s*-\s*\d{1,5})?(\s*,\s*\d{1,5}(\s*-\s*\d{1,5})?)*\s*$/,
+  "must be shard ids like 0,2,4-7",
+)
+  .transform((v) => {
+    const ids = new Set<number>();
+    for (const part of v.split(",")) {
+      const [a, b] = part.split("-").map((x) => Number(x.trim()));
+      for (let i = a!; i <= (b ?? a!) && ids.size <= 65536; i++) ids.add(i);
+    }
+    return [...ids].sort((x, y) => x - y);
+  });
+
+const scaleVariables = {
+  SOUNDALIKE_QUEUE_URL: z.string().regex(/^rediss?:\/\/[^\s]+$/, "must be a redis:// or rediss:// URL")
+    .optional(),
+  SOUNDALIKE_QUEUE_PREFIX: z.string().regex(/^[\w-]{1,40}$/, "must be 1 to 40 letters, digits, - or _")
+    .default("soundalike"),
+  SOUNDALIKE_WORKER_CONCURRENCY: intIn(1, 64).default(2),
+  SOUNDALIKE_JOB_ATTEMPTS: intIn(1, 10).default(3),
+  SOUNDALIKE_JOB_LOCK_S: intIn(1, 600).default(30),
+  SOUNDALIKE_JOB_TIMEOUT_S: intIn(1, 3600).default(120),
+  SOUNDALIKE_OPS_PORT: intIn(0, 65535).optional(),
+  LOG_FORMAT: z.enum(["text", "json"]).default("text"),
+  DISCORD_SHARDS: z.string().regex(/^(auto|\d{1,5})$/, "must be auto or a number of shards").optional(),
+  DISCORD_SHARD_IDS: idList.optional(),
+};
+
+/** Checks across the variables of {@linkcode scaleVariables}. */
+function checkScale(
+  v: {
+    DATABASE_URL?: string | undefined;
+    SOUNDALIKE_QUEUE_URL?: string | undefined;
+    DISCORD_SHARDS?: string | undefined;
+    DISCORD_SHARD_IDS?: number[] | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  // PGlite lives inside one process: workers and chat processes must share a PostgreSQL server.
+  if (v.SOUNDALIKE_QUEUE_URL !== undefined && v.DATABASE_URL === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["SOUNDALIKE_QUEUE_URL"],
+      message: "needs DATABASE_URL (a PostgreSQL server all processes share; PGlite is one process only)",
+    });
+  }
+  if (v.DISCORD_SHARD_IDS !== undefined) {
+    const count = Number(v.DISCORD_SHARDS);
+    if (!Number.isInteger(count) || count < 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DISCORD_SHARD_IDS"],
+        message: "needs DISCORD_SHARDS set to the number of shards in all",
+      });
+    } else if (v.DISCORD_SHARD_IDS.some((id) => id >= count)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DISCORD_SHARD_IDS"],
+        message: `must be below DISCORD_SHARDS (${count}): shard ids count from 0`,
+      });
+    }
+  }
+  if (v.DISCORD_SHARDS !== undefined && v.DISCORD_SHARDS !== "auto" && Number(v.DISCORD_SHARDS) < 1) {
+    ctx.addIssue({ code: "custom", path: ["DISCORD_SHARDS"], message: "must be at least 1" });
+  }
+}
+
+// --- end of the several-processes block ---
+
 const schema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
     .optional(),
@@ -213,7 +323,9 @@ const schema = z.object({
   SOUNDALIKE_LINK_PRIVATE_HOSTS: z.string().default("").pipe(hostPatterns),
   SOUNDALIKE_LINK_MAX_MINUTES: intIn(1, 600).default(15),
   SOUNDALIKE_LINK_TIMEOUT_S: intIn(5, 3600).default(120),
+  ...scaleVariables,
 }).superRefine((v, ctx) => {
+  checkScale(v, ctx);
   const slackParts = [v.SLACK_BOT_TOKEN, v.SLACK_SIGNING_SECRET, v.SLACK_APP_TOKEN].filter((x) => x);
   if (slackParts.length > 0 && v.SLACK_BOT_TOKEN === undefined) {
     ctx.addIssue({
@@ -311,6 +423,12 @@ export function parseConfig(
       applicationId: v.DISCORD_APPLICATION_ID,
       apiUrl: v.DISCORD_API_URL.replace(/\/+$/, ""),
       cdnHosts: v.DISCORD_CDN_HOSTS,
+      ...(v.DISCORD_SHARDS === undefined ? {} : {
+        shards: {
+          count: v.DISCORD_SHARDS === "auto" ? "auto" as const : Number(v.DISCORD_SHARDS),
+          ids: v.DISCORD_SHARD_IDS,
+        },
+      }),
     },
     slack: v.SLACK_BOT_TOKEN === undefined ? undefined : {
       botToken: v.SLACK_BOT_TOKEN,
@@ -331,6 +449,18 @@ export function parseConfig(
       linkPrivateHosts: v.SOUNDALIKE_LINK_PRIVATE_HOSTS,
       linkMaxSeconds: v.SOUNDALIKE_LINK_MAX_MINUTES * 60,
       linkTimeoutSeconds: v.SOUNDALIKE_LINK_TIMEOUT_S,
+    },
+    scale: {
+      queue: v.SOUNDALIKE_QUEUE_URL === undefined ? undefined : {
+        url: v.SOUNDALIKE_QUEUE_URL,
+        prefix: v.SOUNDALIKE_QUEUE_PREFIX,
+        workerConcurrency: v.SOUNDALIKE_WORKER_CONCURRENCY,
+        attempts: v.SOUNDALIKE_JOB_ATTEMPTS,
+        lockSeconds: v.SOUNDALIKE_JOB_LOCK_S,
+        jobTimeoutSeconds: v.SOUNDALIKE_JOB_TIMEOUT_S,
+      },
+      opsPort: v.SOUNDALIKE_OPS_PORT,
+      logFormat: v.LOG_FORMAT,
     },
   };
 }

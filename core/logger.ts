@@ -34,17 +34,55 @@ function replacer(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** Options of {@linkcode createConsoleLogger}. */
+export interface ConsoleLoggerOptions {
+  /** `text`: one readable line; `json`: one JSON object a line (log collectors). @default "text" */
+  format?: "text" | "json";
+  /** Fields every line carries, such as the process's `role` and `shards`. */
+  fields?: Record<string, unknown>;
+}
+
+/**
+ * One JSON log line: time, level, message, the process's fields, then the context.
+ *
+ * @param level The level.
+ * @param msg The message.
+ * @param fields The process's fields.
+ * @param ctx The context.
+ * @returns The line, without a newline.
+ * @example
+ * ```ts
+ * import { formatJson } from "./logger.ts";
+ * const line = JSON.parse(formatJson("info", "ready", { role: "worker" }, { jobs: 2 }));
+ * console.assert(line.level === "info" && line.role === "worker" && line.jobs === 2);
+ * ```
+ */
+export function formatJson(
+  level: string,
+  msg: string,
+  fields: Record<string, unknown> = {},
+  ctx: Record<string, unknown> = {},
+): string {
+  return JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields, ...ctx }, replacer);
+}
+
 /**
  * A logger writing to standard error, so standard output stays clean for results (`--json`).
  *
  * @param level The least severe level that is written.
+ * @param options Line format and the fields every line carries.
  * @default level "info"
  * @returns A {@linkcode Logger}.
  */
-export function createConsoleLogger(level: LogLevel = "info"): Logger {
+export function createConsoleLogger(level: LogLevel = "info", options: ConsoleLoggerOptions = {}): Logger {
   const min = ORDER[level];
+  const fields = options.fields ?? {};
+  const line = options.format === "json"
+    ? (lvl: string, msg: string, ctx?: Record<string, unknown>) => formatJson(lvl, msg, fields, ctx)
+    : (lvl: string, msg: string, ctx?: Record<string, unknown>) =>
+      format(lvl, msg, Object.keys(fields).length ? { ...fields, ...ctx } : ctx);
   const write = (lvl: Exclude<LogLevel, "silent">) => (msg: string, ctx?: Record<string, unknown>) => {
-    if (ORDER[lvl] >= min) console.error(format(lvl, msg, ctx));
+    if (ORDER[lvl] >= min) console.error(line(lvl, msg, ctx));
   };
   return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
 }

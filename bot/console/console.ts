@@ -11,7 +11,7 @@ import type { BotServices, ClipRef, Requester } from "../context.ts";
 import { runHelp } from "../handlers/help.ts";
 import { runMoreLike } from "../handlers/more_like.ts";
 import { type PartyRequest, partyShare, runParty } from "../handlers/party.ts";
-import { checkSimilar, runSimilar } from "../handlers/similar.ts";
+import { checkSimilarRequest, runSimilar } from "../handlers/similar.ts";
 import { errorNotice } from "../handlers/_errors.ts";
 import { findLinks } from "../links.ts";
 import { renderText } from "./render.ts";
@@ -202,7 +202,7 @@ export async function runConsole(services: BotServices, options: ConsoleOptions)
           return true;
         }
         const path = parsed.file === undefined ? undefined : resolve(options.cwd, parsed.file);
-        const checked = checkSimilar(services, {
+        const checked = await checkSimilarRequest(services, {
           requester,
           clip: path === undefined ? undefined : {
             name: basename(path),

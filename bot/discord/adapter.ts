@@ -36,7 +36,7 @@ import {
   partyShare,
   runParty,
 } from "../handlers/party.ts";
-import { checkSimilar, runSimilar, type SimilarRequest } from "../handlers/similar.ts";
+import { checkSimilarRequest, runSimilar, type SimilarRequest } from "../handlers/similar.ts";
 import { beforeDeadline } from "../deadline.ts";
 import { errorNotice, restartingNotice } from "../handlers/_errors.ts";
 import { findLinks } from "../links.ts";
@@ -79,7 +79,18 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
   /** Logs in; `undefined` when Discord refuses the privileged intents asked for. */
   const connect = async (intents: GatewayIntentBits[]): Promise<Client | undefined> => {
     // Nobody is mentioned by default either: a message sent without renderDiscord pings no one.
-    const client = new Client({ intents, rest: { api: config.apiUrl }, allowedMentions: noMentions() });
+    // Sharding is discord.js's own: this process connects the shard ids it is given (all of them
+    // by default), each receiving the interactions of its servers only.
+    const shards = config.shards;
+    const client = new Client({
+      intents,
+      rest: { api: config.apiUrl },
+      allowedMentions: noMentions(),
+      ...(shards === undefined ? {} : shards.count === "auto" ? { shards: "auto" as const } : {
+        shards: shards.ids ?? Array.from({ length: shards.count }, (_, i) => i),
+        shardCount: shards.count,
+      }),
+    });
     client.on(Events.InteractionCreate, (interaction) => track("interaction", route(interaction)));
     client.on(Events.MessageCreate, (message) => track("message", onMessage(message)));
     client.on(Events.Error, (err) => logger.error("Discord client error", { err }));
@@ -159,7 +170,7 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
   }
 
   async function similar(i: RepliableInteraction, request: SimilarRequest): Promise<void> {
-    const checked = checkSimilar(services, request);
+    const checked = await checkSimilarRequest(services, request);
     if (checked.kind !== "checked") {
       const noClip = request.clip === undefined && i.isMessageContextMenuCommand();
       return await replyPrivately(

@@ -7,6 +7,7 @@ import { isSoundalikeError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import { notice, type NoticeAnswer } from "../answer.ts";
 import { QueueRefused } from "../work_queue.ts";
+import { JobTimedOut, QueueUnavailable } from "../queue/errors.ts";
 
 /** The answer while the bot is shutting down. */
 export function restartingNotice(): NoticeAnswer {
@@ -16,6 +17,11 @@ export function restartingNotice(): NoticeAnswer {
 /** The answer when the work queue has no room. */
 export function busyNotice(): NoticeAnswer {
   return notice("error", "busy", "I'm busy with a lot of clips right now: try again in a minute");
+}
+
+/** The answer when the job queue does not answer (or no worker did in time): nothing was queued. */
+export function unavailableNotice(): NoticeAnswer {
+  return notice("error", "busy", "I'm busy right now: try again shortly");
 }
 
 /**
@@ -33,6 +39,10 @@ export function errorNotice(err: unknown, logger: Logger, context: Record<string
   }
   if (err instanceof QueueRefused) {
     return err.reason === "full" ? busyNotice() : restartingNotice();
+  }
+  if (err instanceof QueueUnavailable || err instanceof JobTimedOut) {
+    logger.warn("Refused for now: the job queue is unreachable or slow", { ...context, err: err.message });
+    return unavailableNotice();
   }
   logger.error("Request failed", { ...context, err });
   return notice(

@@ -6,7 +6,7 @@
 import { notice, type NoticeAnswer, type SimilarAnswer, similarAnswer } from "../answer.ts";
 import type { BotServices, Requester } from "../context.ts";
 import { errorNotice } from "./_errors.ts";
-import { admit, labelsOf } from "./similar.ts";
+import { admit, admitShared, countAnswer, labelsOf } from "./similar.ts";
 
 /** A "More like" request. */
 export interface MoreLikeRequest {
@@ -29,10 +29,20 @@ export async function runMoreLike(
   request: MoreLikeRequest,
 ): Promise<SimilarAnswer | NoticeAnswer> {
   const receivedAt = performance.now();
+  const answer = await moreLike(services, request, receivedAt);
+  countAnswer(services, "more_like", answer, receivedAt);
+  return answer;
+}
+
+async function moreLike(
+  services: BotServices,
+  request: MoreLikeRequest,
+  receivedAt: number,
+): Promise<SimilarAnswer | NoticeAnswer> {
   if (!Number.isSafeInteger(request.trackId) || request.trackId < 1) {
     return notice("error", "bad_request", "That button points at no track: search again with a clip");
   }
-  const refusal = admit(services, request.requester);
+  const refusal = admit(services, request.requester) ?? await admitShared(services, request.requester);
   if (refusal) return refusal;
   try {
     const result = await services.queue.run(() =>

@@ -35,7 +35,7 @@ import { type PlaylistEntry, toCsv, toM3u } from "../party/playlist.ts";
 import { leadingLabels, partyReason, partyVibe, type SharedClip } from "../party/vibe.ts";
 import { withLinkAudio } from "../ytdlp.ts";
 import { errorNotice } from "./_errors.ts";
-import { admit, checkClip, labelsOf, withLocalClip } from "./similar.ts";
+import { admit, admitShared, checkClip, labelsOf, withLocalClip } from "./similar.ts";
 
 /** What the party handlers need: the bot's services, party store included. */
 export type PartyServices = BotServices;
@@ -301,7 +301,7 @@ export async function partyShare(
   if (share.clips.length === 0 && share.links.length === 0) return [];
   const party = await partyForMessage(services, share.channel);
   if (party === undefined) return [];
-  const refusal = admit(services, share.requester);
+  const refusal = admit(services, share.requester) ?? await admitShared(services, share.requester);
   if (refusal) return [refusal];
   const items = [
     ...share.clips.map((clip) => ({ kind: "clip" as const, clip })),

@@ -154,14 +154,55 @@ export function admit(services: BotServices, requester: Requester): NoticeAnswer
   const rate = requester.platform === "console"
     ? { ok: true as const, retryAfterSeconds: 0 }
     : limiter.take(`${requester.platform}:${requester.userId}`);
-  if (!rate.ok) {
-    return notice(
-      "error",
-      "rate_limited",
-      `You're sending clips faster than I can listen: try again in ${rate.retryAfterSeconds} s`,
-    );
+  return rate.ok ? undefined : rateNotice(rate.retryAfterSeconds);
+}
+
+/**
+ * The limits shared by every chat process (with a job queue): room in the shared line, then the
+ * user's shared rate limit. Without a queue there are none.
+ *
+ * @param services Limits.
+ * @param requester Who asks.
+ * @returns A refusal ("busy, try again shortly" when the engine does not answer), or `undefined`.
+ */
+export async function admitShared(
+  services: BotServices,
+  requester: Requester,
+): Promise<NoticeAnswer | undefined> {
+  const shared = services.shared;
+  if (shared === undefined) return undefined;
+  try {
+    if (await shared.backlogFull()) return busyNotice();
+    if (requester.platform === "console") return undefined;
+    const rate = await shared.take(`${requester.platform}:${requester.userId}`);
+    return rate.ok ? undefined : rateNotice(rate.retryAfterSeconds);
+  } catch (err) {
+    return errorNotice(err, services.logger, { user: `${requester.platform}:${requester.userId}` });
   }
-  return undefined;
+}
+
+/**
+ * {@linkcode checkSimilar}, then the shared limits ({@linkcode admitShared}): what the adapters call.
+ *
+ * @param services The bot's services.
+ * @param request The request.
+ * @returns A refusal to show privately, or the checked request to run.
+ */
+export async function checkSimilarRequest(
+  services: BotServices,
+  request: SimilarRequest,
+): Promise<NoticeAnswer | CheckedSimilar> {
+  const checked = checkSimilar(services, request);
+  if (checked.kind !== "checked") return checked;
+  return await admitShared(services, request.requester) ?? checked;
+}
+
+function rateNotice(retryAfterSeconds: number): NoticeAnswer {
+  return notice(
+    "error",
+    "rate_limited",
+    `You're sending clips faster than I can listen: try again in ${retryAfterSeconds} s`,
+  );
 }
 
 /**
@@ -180,8 +221,9 @@ export async function runSimilar(
 ): Promise<SimilarAnswer | NoticeAnswer> {
   const { request, clip } = checked;
   const context = { user: `${request.requester.platform}:${request.requester.userId}`, clip: clip.name };
+  let answer: SimilarAnswer | NoticeAnswer;
   try {
-    return await services.queue.run(
+    answer = await services.queue.run(
       () => search(services, checked),
       (position) =>
         void Promise.resolve(onUpdate(
@@ -189,8 +231,28 @@ export async function runSimilar(
         )).catch((err) => services.logger.debug("Queue update not shown", { err })),
     );
   } catch (err) {
-    return errorNotice(err, services.logger, context);
+    answer = errorNotice(err, services.logger, context);
   }
+  countAnswer(services, "similar", answer, checked.receivedAt);
+  return answer;
+}
+
+/**
+ * Counts an answer for `/metrics` (when served): `ok`, or the error notice's code.
+ *
+ * @param services Where the metrics are.
+ * @param command The command answered.
+ * @param answer The answer.
+ * @param receivedAt When the request arrived (`performance.now()`).
+ */
+export function countAnswer(
+  services: Pick<BotServices, "metrics">,
+  command: string,
+  answer: SimilarAnswer | NoticeAnswer,
+  receivedAt: number,
+): void {
+  const outcome = answer.kind === "notice" && answer.tone === "error" ? answer.code : "ok";
+  services.metrics?.answered(command, outcome, (performance.now() - receivedAt) / 1000);
 }
 
 async function search(services: BotServices, checked: CheckedSimilar): Promise<SimilarAnswer> {

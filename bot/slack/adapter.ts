@@ -23,7 +23,7 @@ import {
   partyShare,
   runParty,
 } from "../handlers/party.ts";
-import { checkSimilar, runSimilar, type SimilarRequest } from "../handlers/similar.ts";
+import { checkSimilarRequest, runSimilar, type SimilarRequest } from "../handlers/similar.ts";
 import { errorNotice } from "../handlers/_errors.ts";
 import { findLinks } from "../links.ts";
 import { type Block, MORE_LIKE_ACTION, renderSlack } from "./render.ts";
@@ -182,7 +182,7 @@ export async function startSlack(services: PartyServices, config: SlackConfig): 
   };
 
   const similar = async (to: Destination, request: SimilarRequest) => {
-    const checked = checkSimilar(services, request);
+    const checked = await checkSimilarRequest(services, request);
     if (checked.kind !== "checked") return await postPrivately(to, checked);
     await answerWith(
       to,

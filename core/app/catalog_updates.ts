@@ -35,16 +35,16 @@ import { ErrorCode, SoundalikeError } from "../errors.ts";
 import { buildVectorIndex, buildWindowIndex, type IndexStore, ivfSupported } from "../index/vector_index.ts";
 import type { Logger } from "../logger.ts";
 import { type DecodedAudio, decodeMany, readTagsMany } from "../audio/ffmpeg.ts";
-import { bestClasses, type Embedder } from "../model/embed.ts";
+import { bestClasses, CLIP_EMBEDDING_SIZE, type Embedder } from "../model/embed.ts";
 import { modelsHash } from "../model/manifest.ts";
 import { pathExists, sha256File } from "../util/files.ts";
 import type { Resources } from "./resources.ts";
-import type { App, IngestOptions, IngestReport, ReindexRunOptions } from "./types.ts";
+import type { App, EmbeddingPlace, IngestOptions, IngestReport, ReindexRunOptions } from "./types.ts";
 
 const REINDEX_LOCK = "soundalike:reindex";
 
 /** The catalog-changing half of {@linkcode App}. */
-export type CatalogUpdates = Pick<App, "ingest" | "reindex" | "update">;
+export type CatalogUpdates = Pick<App, "ingest" | "reindex" | "update" | "embedFiles">;
 
 /**
  * The catalog updates over a configuration's resources.
@@ -52,10 +52,19 @@ export type CatalogUpdates = Pick<App, "ingest" | "reindex" | "update">;
  * @param res The opened-on-first-use resources.
  * @param config The validated configuration (metric, nprobe, reindex concurrency).
  * @param logger The process's logger.
+ * @param where Where batches are embedded (by default here).
  * @returns The {@linkcode CatalogUpdates}.
  */
-export function createCatalogUpdates(res: Resources, config: Config, logger: Logger): CatalogUpdates {
+export function createCatalogUpdates(
+  res: Resources,
+  config: Config,
+  logger: Logger,
+  where: EmbeddingPlace = {},
+): CatalogUpdates {
   const { db, manifest, embedder, decodeOptions, store } = res;
+  const embedHere = async (paths: string[]) =>
+    embedFiles(await embedder(), await decodeMany(paths, await decodeOptions()));
+  const remote = where.embedFiles;
   // One writer at a time: ingest and reindex share one PostgreSQL advisory lock, so a second
   // `deno task reindex` is refused instead of changing the catalog under a running one.
   const locked = async <T>(fn: () => Promise<T>): Promise<T> =>
@@ -133,7 +142,9 @@ export function createCatalogUpdates(res: Resources, config: Config, logger: Log
 
   const reindexUnlocked = async (options: ReindexRunOptions = {}): Promise<ReindexReport> => {
     const database = await db();
-    const [m, emb] = await Promise.all([manifest(), embedder()]);
+    // With remote embedding (workers), this process never opens the models.
+    const m = await manifest();
+    const dims = remote ? CLIP_EMBEDDING_SIZE : (await embedder()).dims;
     const hash = modelsHash(m);
     const tracks = (await databaseStep("list the catalog's tracks", () => listTracksForIndexing(database)))
       .map((t) => ({ trackId: t.trackId, path: join(t.catalogRoot, t.audioPath), item: t.audioPath }));
@@ -152,9 +163,9 @@ export function createCatalogUpdates(res: Resources, config: Config, logger: Log
         putCached: (entries) => putCachedEmbeddings(database, hash, entries),
         setHashes: (entries) =>
           databaseStep("record the files' content hashes", () => setContentHashes(database, entries)),
-        embedFiles: async (paths) => embedFiles(emb, await decodeMany(paths, await decodeOptions())),
+        embedFiles: remote ?? embedHere,
         publish: (vectors, trackIds, leftOut) =>
-          publishVersion({ config, logger, store, database, dim: emb.dims, modelsHash: hash }, {
+          publishVersion({ config, logger, store, database, dim: dims, modelsHash: hash }, {
             vectors,
             trackIds,
             leftOut,
@@ -164,14 +175,15 @@ export function createCatalogUpdates(res: Resources, config: Config, logger: Log
       },
       tracks,
       {
-        concurrency: config.reindexConcurrency,
-        dim: emb.dims,
+        concurrency: (remote && where.reindexConcurrency) || config.reindexConcurrency,
+        dim: dims,
         ...(options.signal ? { signal: options.signal } : {}),
       },
     );
   };
 
   return {
+    embedFiles: embedHere,
     ingest: (dir, options) => locked(() => ingestUnlocked(dir, options)),
     reindex: (options) => locked(() => reindexUnlocked(options)),
     update: (dir, options = {}) =>

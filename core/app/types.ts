@@ -4,7 +4,7 @@
  */
 import type { FmaSubset } from "../catalog/fma.ts";
 import type { SkippedEntry } from "../catalog/types.ts";
-import type { ProgressReporter, ReindexReport, UpdateSummary } from "../catalog/reindex.ts";
+import type { EmbeddedFile, ProgressReporter, ReindexReport, UpdateSummary } from "../catalog/reindex.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import type { DatabaseState } from "../db/health.ts";
@@ -150,6 +150,11 @@ export interface App {
   /** Embeds every catalog track and publishes new indexes, one reindex at a time. */
   reindex(options?: ReindexRunOptions): Promise<ReindexReport>;
   /**
+   * Decodes and embeds catalog files here (one ffmpeg run, one batched model run); a file that
+   * fails keeps its error in its place. A worker runs a reindex's batches with it.
+   */
+  embedFiles(paths: string[]): Promise<(EmbeddedFile | Error)[]>;
+  /**
    * Ingest (when a folder is given) and reindex under one lock; `summary` is the whole run in the
    * user's terms (stored, skipped with reasons, duplicates, removed, index version, time).
    */
@@ -169,4 +174,15 @@ export interface App {
   catalogState(): DatabaseState;
   /** Releases sessions and connections. */
   close(): Promise<void>;
+}
+
+/**
+ * Where a reindex's batches are embedded (part of `createApp()`'s options). By default here; a chat
+ * process with a job queue hands them to the workers, so N workers embed one catalog together.
+ */
+export interface EmbeddingPlace {
+  /** Embeds a batch of catalog files elsewhere (the workers); the embedding cache and publishing stay here. */
+  embedFiles?: (paths: string[]) => Promise<(EmbeddedFile | Error)[]>;
+  /** Batches embedded at once with `embedFiles` (the workers' total concurrency). @default config.reindexConcurrency */
+  reindexConcurrency?: number;
 }

@@ -1,0 +1,205 @@
+/**
+ * The job queue engine: the one module that imports BullMQ and ioredis. Chat processes submit jobs
+ * and wait for their answers ({@linkcode openJobClient}); worker processes take jobs and run them
+ * ({@linkcode startJobWorker}).
+ *
+ * Why BullMQ on Redis: a worker blocks on Redis for the next job and a chat process reads the
+ * answer from Redis's event stream, so the hop costs a few milliseconds (pg-boss polls PostgreSQL,
+ * half a second at best); a worker that dies loses its lock and its job is handed to another
+ * (stalled-job recovery); failed runs are retried a set number of times; and the same Redis keeps
+ * the per-user rate limits (rate-limiter-flexible), so one more service buys all three.
+ * @module
+ */
+import { type Job, Queue, QueueEvents, UnrecoverableError, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import type { Logger, QueueConfig } from "../../core/mod.ts";
+import { JobFailed, JobTimedOut, PermanentJobError, QueueUnavailable } from "./errors.ts";
+
+export { JobFailed, JobTimedOut, PermanentJobError, QueueUnavailable };
+
+/** The one queue every job goes through; the kind of work is the job's name. */
+const QUEUE_NAME = "jobs";
+
+/** What a chat process uses. */
+export interface JobClient {
+  /** Whether Redis answers now (a request submitted now would be queued). */
+  readonly connected: boolean;
+  /** The non-blocking Redis connection, for limiters kept on the same engine. */
+  readonly redis: Redis;
+  /**
+   * Queues a job and waits for its answer.
+   *
+   * @param kind The job's kind (a handler name the workers know).
+   * @param data Its payload, plain JSON.
+   * @returns The worker's answer.
+   * @throws {QueueUnavailable} Redis is down: nothing was queued.
+   * @throws {JobFailed} Every run failed, or a run failed permanently.
+   * @throws {JobTimedOut} No answer within the configured time.
+   */
+  submit(kind: string, data: unknown): Promise<unknown>;
+  /** Jobs waiting for a worker (not counting those running). */
+  waiting(): Promise<number>;
+  /** Closes the connections (jobs already queued stay queued). */
+  close(): Promise<void>;
+}
+
+/** How a worker's handler sees a job. */
+export interface JobInfo {
+  id: string;
+  kind: string;
+  data: unknown;
+  /** 1 for the first run. */
+  attempt: number;
+}
+
+/** A running worker. */
+export interface JobWorker {
+  /** Whether it is connected and taking jobs. */
+  readonly running: boolean;
+  /** Stops taking jobs and waits for the running ones. */
+  close(): Promise<void>;
+}
+
+/** A connection that reconnects for ever, at most 2 s apart: a process outlives a Redis restart. */
+function connect(url: string, blocking: boolean): Redis {
+  const retryStrategy = (times: number) => Math.min(100 * times, 2000);
+  return blocking
+    // Blocking reads (a worker waiting for jobs, the event stream) must not give up on a command.
+    ? new Redis(url, { retryStrategy, maxRetriesPerRequest: null })
+    // Commands fail at once while disconnected (no offline buffer): a chat answers "busy" right away.
+    : new Redis(url, { retryStrategy, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+}
+
+/**
+ * Connects a chat process to the queue.
+ *
+ * @param config The queue's settings.
+ * @param logger Connection changes are logged.
+ * @returns The client; {@linkcode JobClient.connected} says when Redis answers.
+ */
+export function openJobClient(config: QueueConfig, logger: Logger): JobClient {
+  const redis = connect(config.url, false);
+  const events = connect(config.url, true);
+  watchConnection(redis, logger, "chat");
+  events.on("error", () => {}); // reported by the main connection's watcher
+  const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.prefix });
+  queue.on("error", (err) => logger.debug("Queue error", { err }));
+  const queueEvents = new QueueEvents(QUEUE_NAME, { connection: events, prefix: config.prefix });
+  queueEvents.on("error", (err) => logger.debug("Queue events error", { err }));
+  const timeoutMs = config.jobTimeoutSeconds * 1000;
+  return {
+    get connected() {
+      return redis.status === "ready";
+    },
+    redis,
+    async submit(kind, data) {
+      if (redis.status !== "ready") throw new QueueUnavailable();
+      let job: Job;
+      try {
+        job = await queue.add(kind, data, {
+          attempts: config.attempts,
+          backoff: { type: "exponential", delay: 200 },
+          // Answers are read from the event stream; finished jobs are kept a while for inspection.
+          removeOnComplete: { age: 600, count: 10_000 },
+          removeOnFail: { age: 24 * 3600, count: 10_000 },
+        });
+      } catch (err) {
+        throw new QueueUnavailable({ cause: err });
+      }
+      try {
+        return await job.waitUntilFinished(queueEvents, timeoutMs);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (/timed out before finishing/i.test(message)) throw new JobTimedOut(config.jobTimeoutSeconds);
+        throw new JobFailed(message);
+      }
+    },
+    waiting: () => queue.getWaitingCount(),
+    async close() {
+      await Promise.allSettled([queueEvents.close(), queue.close()]);
+      redis.disconnect();
+      events.disconnect();
+    },
+  };
+}
+
+/**
+ * Starts taking jobs.
+ *
+ * @param config The queue's settings (concurrency, lock, attempts).
+ * @param logger Where job outcomes are logged.
+ * @param handle Runs one job; throw {@linkcode PermanentJobError} for a failure a retry would repeat.
+ * @returns The running worker.
+ */
+export async function startJobWorker(
+  config: QueueConfig,
+  logger: Logger,
+  handle: (job: JobInfo) => Promise<unknown>,
+): Promise<JobWorker> {
+  const redis = connect(config.url, true);
+  watchConnection(redis, logger, "worker");
+  const worker = new Worker(
+    QUEUE_NAME,
+    async (job) => {
+      const info: JobInfo = {
+        id: job.id ?? "?",
+        kind: job.name,
+        data: job.data,
+        attempt: job.attemptsMade + 1,
+      };
+      try {
+        return await handle(info);
+      } catch (err) {
+        if (err instanceof PermanentJobError) throw new UnrecoverableError(err.message);
+        throw err;
+      }
+    },
+    {
+      connection: redis,
+      prefix: config.prefix,
+      concurrency: config.workerConcurrency,
+      // A killed worker stops renewing its lock; after lockSeconds another worker takes the job.
+      lockDuration: config.lockSeconds * 1000,
+      stalledInterval: config.lockSeconds * 1000,
+      maxStalledCount: 2,
+    },
+  );
+  worker.on("error", (err) => logger.debug("Worker error", { err }));
+  worker.on("failed", (job, err) => {
+    if (!job) return;
+    const last = job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError ||
+      err.name === "UnrecoverableError";
+    logger[last ? "warn" : "info"](last ? "Job given up" : "Job failed, will retry", {
+      job: job.id,
+      kind: job.name,
+      attempt: job.attemptsMade,
+      reason: err.message,
+    });
+  });
+  worker.on(
+    "stalled",
+    (jobId) => logger.warn("A worker stopped answering: its job is retried", { job: jobId }),
+  );
+  await worker.waitUntilReady();
+  return {
+    get running() {
+      return worker.isRunning() && redis.status === "ready";
+    },
+    async close() {
+      await worker.close();
+      redis.disconnect();
+    },
+  };
+}
+
+function watchConnection(redis: Redis, logger: Logger, role: string): void {
+  let down = false;
+  redis.on("error", (err) => {
+    if (!down) logger.warn("The job queue (Redis) is unreachable: retrying", { role, err: err.message });
+    down = true;
+  });
+  redis.on("ready", () => {
+    if (down) logger.info("The job queue (Redis) answers again", { role });
+    down = false;
+  });
+}

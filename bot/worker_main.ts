@@ -1,0 +1,45 @@
+/**
+ * `deno task worker`: a worker process. It takes decode, embed and search jobs (and a reindex's
+ * embedding batches) from the job queue that chat processes (`deno task bot`) fill. Needs
+ * `SOUNDALIKE_QUEUE_URL` and `DATABASE_URL`, and the data folder on storage the chat processes
+ * share. SIGINT/SIGTERM finish the running jobs and stop (exit 0).
+ * @module
+ */
+import { createConsoleLogger, isSoundalikeError, loadConfig, type Logger } from "../core/mod.ts";
+import { type RunningWorker, startWorker } from "./queue/worker.ts";
+
+if (import.meta.main) {
+  let logger: Logger = createConsoleLogger("info");
+  try {
+    const config = loadConfig({ defaultLogLevel: "info" });
+    logger = createConsoleLogger(config.logLevel, {
+      format: config.scale.logFormat,
+      fields: { role: "worker" },
+    });
+    const running: { worker?: RunningWorker } = {};
+    let stopRequested = false;
+    const shutdown = async () => {
+      if (stopRequested) return;
+      stopRequested = true;
+      if (running.worker === undefined) return; // stopped below as soon as it is up
+      await running.worker.stop();
+      Deno.exit(0);
+    };
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(signal, () => void shutdown());
+    }
+    running.worker = await startWorker({ config, logger });
+    if (stopRequested) {
+      stopRequested = false;
+      await shutdown();
+    }
+  } catch (err) {
+    if (isSoundalikeError(err)) {
+      console.error(err.message);
+    } else {
+      logger.error("The worker could not start", { err });
+      console.error(`The worker could not start: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    Deno.exit(1);
+  }
+}
