@@ -39,6 +39,8 @@ export interface JobClient {
   submit(kind: string, data: unknown): Promise<unknown>;
   /** Jobs waiting for a worker (not counting those running). */
   waiting(): Promise<number>;
+  /** Jobs by state (waiting, active, completed, failed, delayed…), for tests and operators. */
+  counts(): Promise<Record<string, number>>;
   /** Closes the connections (jobs already queued stay queued). */
   close(): Promise<void>;
 }
@@ -115,6 +117,7 @@ export function openJobClient(config: QueueConfig, logger: Logger): JobClient {
       }
     },
     waiting: () => queue.getWaitingCount(),
+    counts: () => queue.getJobCounts(),
     async close() {
       await Promise.allSettled([queueEvents.close(), queue.close()]);
       redis.disconnect();

@@ -1,0 +1,177 @@
+/**
+ * A worker killed in the middle of a job (`deno task worker`'s program in its own process, SIGKILL):
+ * another worker takes the job over and the user gets exactly one answer. The first worker is
+ * caught mid-job without any timing guess: the test holds a lock on the tracks table, so the job
+ * stops at its catalog query, and PostgreSQL says when the worker waits on that lock.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { sql } from "drizzle-orm";
+import type { SimilarAnswer } from "../bot/answer.ts";
+import { startBot } from "../bot/bot.ts";
+import { checkSimilarRequest, runSimilar } from "../bot/handlers/similar.ts";
+import { openJobClient } from "../bot/queue/engine.ts";
+import { startWorker } from "../bot/queue/worker.ts";
+import { openDatabase } from "../core/db/client.ts";
+import { createMemoryLogger, silentLogger } from "../core/logger.ts";
+import { openTestCatalog, writeFixtureAudio } from "./catalog_fixture.ts";
+import { createPostgresTestDatabase, postgresUnavailable } from "./db_helpers.ts";
+import { redisUnavailable, startTestRedis } from "./redis_server.ts";
+
+const skip = redisUnavailable ??
+  (Deno.env.get("SOUNDALIKE_REQUIRE_POSTGRES") === "1" ? null : postgresUnavailable);
+if (skip) console.log(`queue_faults_test skipped: ${skip}`);
+
+/** Reads a process's standard error as lines, keeping them all. */
+function lines(stream: ReadableStream<Uint8Array>): { all: string[]; waitFor(re: RegExp): Promise<string> } {
+  const all: string[] = [];
+  const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
+  void (async () => {
+    let rest = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      const parts = rest.split("\n");
+      rest = parts.pop() ?? "";
+      for (const line of parts) {
+        all.push(line);
+        for (const w of waiters.filter((w) => w.re.test(line))) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+    for (const w of waiters) w.resolve("");
+  })();
+  return {
+    all,
+    waitFor(re) {
+      const seen = all.find((l) => re.test(l));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => waiters.push({ re, resolve }));
+    },
+  };
+}
+
+Deno.test({
+  name: "queue: a worker killed mid-job (SIGKILL) — another takes the job over, the user gets one answer",
+  ignore: skip !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const redis = await startTestRedis();
+    const database = await createPostgresTestDatabase();
+    const env = {
+      DATABASE_URL: database.url,
+      SOUNDALIKE_QUEUE_URL: redis.url,
+      SOUNDALIKE_QUEUE_PREFIX: `kill-${crypto.randomUUID().slice(0, 8)}`,
+      SOUNDALIKE_JOB_LOCK_S: "2",
+    };
+    const catalog = await openTestCatalog({ tracks: 6, env });
+    const config = catalog.app.config;
+    const first = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "bot/worker_main.ts"],
+      env: {
+        ...env,
+        SOUNDALIKE_DATA_DIR: catalog.dataDir,
+        SOUNDALIKE_MODELS_DIR: config.modelsDir,
+        ORT_PROVIDER: "cpu",
+        ORT_THREADS: "1",
+        LOG_FORMAT: "json",
+        LOG_LEVEL: "debug",
+        NO_COLOR: "1",
+      },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const log = lines(first.stderr);
+    const chat = createMemoryLogger();
+    const bot = await startBot({ config, logger: chat.logger });
+    const locker = await openDatabase({
+      url: database.url,
+      dataDir: ":memory:",
+      logger: silentLogger,
+      migrate: false,
+    });
+    let second: Awaited<ReturnType<typeof startWorker>> | undefined;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let holding: Promise<unknown> | undefined;
+    try {
+      assert.match(await log.waitFor(/Worker ready/), /"role":"worker"/, "JSON log lines carry the role");
+      const query = join(catalog.dataDir, "query.wav");
+      await writeFixtureAudio(query, 1, 20);
+
+      // The tracks table locked: the job stops at its first catalog query, mid-way.
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      holding = locker.orm.transaction(async (tx) => {
+        await tx.execute(sql`lock table tracks in access exclusive mode`);
+        locked();
+        await released;
+      });
+      await isLocked;
+
+      const requester = { platform: "discord" as const, userId: "42", name: "bob", isAdmin: false };
+      const checked = await checkSimilarRequest(bot.services, {
+        requester,
+        clip: {
+          name: "query.wav",
+          size: undefined,
+          contentType: undefined,
+          location: { kind: "path", path: query },
+        },
+      });
+      assert.equal(checked.kind, "checked");
+      if (checked.kind !== "checked") return;
+      let answers = 0;
+      const answered = runSimilar(bot.services, checked).then((a) => (answers++, a));
+
+      await log.waitFor(/"msg":"Job started".*"kind":"similar"/);
+      for (let i = 0;; i++) {
+        const rows = await locker.orm.execute(
+          sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+        ) as unknown as { n: number }[] | { rows: { n: number }[] };
+        const n = Array.isArray(rows) ? rows[0]?.n : rows.rows[0]?.n;
+        if ((n ?? 0) > 0) break;
+        if (i > 1000) throw new Error("The worker never reached the catalog query");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      first.kill("SIGKILL");
+      const status = await first.status;
+      assert.equal(status.signal, "SIGKILL");
+
+      second = await startWorker({ config, logger: silentLogger, app: catalog.app });
+      release();
+      await holding;
+
+      const answer = await answered;
+      assert.equal(answer.kind, "similar", JSON.stringify(answer));
+      assert.equal((answer as SimilarAnswer).tracks.length, 5);
+      assert.equal(answers, 1);
+      const client = openJobClient(config.scale.queue!, silentLogger);
+      try {
+        for (let i = 0; i < 500 && !client.connected; i++) await new Promise((r) => setTimeout(r, 20));
+        const counts = await client.counts();
+        assert.equal(counts.completed, 1, `one job completed once: ${JSON.stringify(counts)}`);
+        assert.equal(counts.failed, 0);
+        assert.equal(counts.active, 0);
+      } finally {
+        await client.close();
+      }
+    } finally {
+      release();
+      await holding?.catch(() => {});
+      try {
+        first.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await first.status;
+      await second?.stop();
+      await bot.stop();
+      await locker.close();
+      await catalog.close();
+      await database.drop();
+      await redis.close();
+    }
+  },
+});
