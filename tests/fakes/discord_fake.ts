@@ -31,8 +31,17 @@ export interface DiscordFake {
   readonly calls: RestCall[];
   /** Resolves once a client has identified and received READY. */
   ready(): Promise<void>;
-  /** Sends a gateway dispatch (op 0) to the connected client. */
+  /**
+   * Sends a gateway dispatch (op 0) to the connected client: to the shard of `data.guild_id`
+   * (Discord's rule, `(guild_id >> 22) % shards`), shard 0 without one.
+   */
   dispatch(type: string, data: unknown): void;
+  /** The `[shard id, shard count]` of every IDENTIFY, in order. */
+  readonly identified: [number, number][];
+  /** Which shard each dispatch went to. */
+  readonly dispatched: { type: string; shard: number; guildId: string | undefined }[];
+  /** Resolves once `n` shards have identified and received READY. */
+  shardsReady(n: number): Promise<void>;
   /**
    * Sends an `INTERACTION_CREATE` and returns its id and token (to find its REST calls).
    * Fills `id`, `token`, `application_id`, `version` unless given.
@@ -75,21 +84,41 @@ export function member(permissions: string, id = "666666666666666666"): Record<s
 export const snowflake = (): string => String(nextSnowflake++);
 
 /**
+ * The shard a guild's events go to: Discord's `(guild_id >> 22) % shard_count`.
+ *
+ * @param guildId The guild's id.
+ * @param shards The number of shards.
+ * @returns The shard id.
+ */
+export function shardOf(guildId: string, shards: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(shards));
+}
+
+/**
  * Starts the fake on a random local port.
  *
  * @param options `refusePrivilegedIntents`: close with 4014 (disallowed intents) when a client asks
  *   for Message Content, as Discord does when the intent is not enabled for the application.
+ *   `shards`: the shard count `GET /gateway/bot` recommends (default 1). `guilds`: more guild ids
+ *   (each with a text channel of id guild id + 1), each announced to the shard it belongs to.
  * @returns The fake's handle.
  */
-export function startDiscordFake(options: { refusePrivilegedIntents?: boolean } = {}): DiscordFake {
+export function startDiscordFake(
+  options: { refusePrivilegedIntents?: boolean; shards?: number; guilds?: string[] } = {},
+): DiscordFake {
   const calls: RestCall[] = [];
-  let socket: WebSocket | undefined;
+  const sockets = new Map<number, WebSocket>();
+  let shardCount = 1;
+  const identified: [number, number][] = [];
+  const dispatched: { type: string; shard: number; guildId: string | undefined }[] = [];
   let seq = 0;
   let resolveReady: () => void;
   const readyPromise = new Promise<void>((r) => (resolveReady = r));
+  const readyWaiters: { n: number; resolve: () => void }[] = [];
+  const readyShards = new Set<number>();
   const messages = new Map<string, Record<string, unknown>>();
 
-  const send = (payload: unknown) => socket?.send(JSON.stringify(payload));
+  const sendTo = (shard: number, payload: unknown) => sockets.get(shard)?.send(JSON.stringify(payload));
   const message = (body: Record<string, unknown>, id = snowflake()): Record<string, unknown> => {
     const msg = {
       id,
@@ -123,10 +152,19 @@ export function startDiscordFake(options: { refusePrivilegedIntents?: boolean } 
     const url = new URL(req.url);
     if (url.pathname === "/gateway") {
       const { socket: ws, response } = Deno.upgradeWebSocket(req);
-      socket = ws;
+      // Which shard this socket is, known from its IDENTIFY (0 until then).
+      let shard = 0;
+      const send = (payload: unknown) => ws.send(JSON.stringify(payload));
       ws.onopen = () => send({ op: 10, d: { heartbeat_interval: 45000 }, s: null, t: null });
       ws.onmessage = (ev) => {
         const msg = JSON.parse(String(ev.data)) as { op: number; d: unknown };
+        if (msg.op === 2) {
+          const [id, count] = (msg.d as { shard?: [number, number] }).shard ?? [0, 1];
+          shard = id;
+          shardCount = count;
+          sockets.set(shard, ws);
+          identified.push([id, count]);
+        }
         if (msg.op === 1) send({ op: 11, d: null, s: null, t: null });
         const MESSAGE_CONTENT = 1 << 15;
         if (
@@ -145,72 +183,85 @@ export function startDiscordFake(options: { refusePrivilegedIntents?: boolean } 
               v: 10,
               user: { id: BOT_ID, username: "Soundalike", discriminator: "0", avatar: null, bot: true },
               guilds: [],
-              session_id: "fake-session",
+              session_id: `fake-session-${shard}`,
+              shard: [shard, shardCount],
               resume_gateway_url: `ws://127.0.0.1:${port}/gateway`,
               application: { id: APP_ID, flags: 0 },
               private_channels: [],
             },
           });
-          // The test guild with one text channel, so channel messages (parties) reach the client.
-          send({
-            op: 0,
-            s: ++seq,
-            t: "GUILD_CREATE",
-            d: {
-              id: GUILD_ID,
-              name: "Test server",
-              icon: null,
-              owner_id: "999999999999999999",
-              afk_timeout: 300,
-              verification_level: 0,
-              default_message_notifications: 0,
-              explicit_content_filter: 0,
-              roles: [{
-                id: GUILD_ID,
-                name: "@everyone",
-                permissions: "0",
-                position: 0,
-                color: 0,
-                hoist: false,
-                managed: false,
-                mentionable: false,
-                flags: 0,
-              }],
-              emojis: [],
-              features: [],
-              mfa_level: 0,
-              system_channel_flags: 0,
-              premium_tier: 0,
-              preferred_locale: "en-US",
-              nsfw_level: 0,
-              member_count: 2,
-              members: [],
-              channels: [{
-                id: CHANNEL_ID,
-                type: 0,
-                guild_id: GUILD_ID,
-                name: "music",
-                position: 0,
-                permission_overwrites: [],
-                nsfw: false,
-                parent_id: null,
-                topic: null,
-                last_message_id: null,
-                rate_limit_per_user: 0,
-              }],
-              threads: [],
-              stickers: [],
-              stage_instances: [],
-              guild_scheduled_events: [],
-              soundboard_sounds: [],
-              voice_states: [],
-              presences: [],
-              large: false,
-              unavailable: false,
-              joined_at: new Date().toISOString(),
-            },
-          });
+          // The test guilds with one text channel each, so channel messages (parties) reach the client;
+          // each is announced on its own shard only.
+          const guilds = [GUILD_ID, ...(options.guilds ?? [])].filter((g) =>
+            shardOf(g, shardCount) === shard
+          );
+          for (const guildId of guilds) {
+            const channelId = guildId === GUILD_ID ? CHANNEL_ID : String(BigInt(guildId) + 1n);
+            send({
+              op: 0,
+              s: ++seq,
+              t: "GUILD_CREATE",
+              d: {
+                id: guildId,
+                name: "Test server",
+                icon: null,
+                owner_id: "999999999999999999",
+                afk_timeout: 300,
+                verification_level: 0,
+                default_message_notifications: 0,
+                explicit_content_filter: 0,
+                roles: [{
+                  id: guildId,
+                  name: "@everyone",
+                  permissions: "0",
+                  position: 0,
+                  color: 0,
+                  hoist: false,
+                  managed: false,
+                  mentionable: false,
+                  flags: 0,
+                }],
+                emojis: [],
+                features: [],
+                mfa_level: 0,
+                system_channel_flags: 0,
+                premium_tier: 0,
+                preferred_locale: "en-US",
+                nsfw_level: 0,
+                member_count: 2,
+                members: [],
+                channels: [{
+                  id: channelId,
+                  type: 0,
+                  guild_id: guildId,
+                  name: "music",
+                  position: 0,
+                  permission_overwrites: [],
+                  nsfw: false,
+                  parent_id: null,
+                  topic: null,
+                  last_message_id: null,
+                  rate_limit_per_user: 0,
+                }],
+                threads: [],
+                stickers: [],
+                stage_instances: [],
+                guild_scheduled_events: [],
+                soundboard_sounds: [],
+                voice_states: [],
+                presences: [],
+                large: false,
+                unavailable: false,
+                joined_at: new Date().toISOString(),
+              },
+            });
+          }
           resolveReady();
+          readyShards.add(shard);
+          for (const w of readyWaiters.filter((w) => readyShards.size >= w.n)) {
+            readyWaiters.splice(readyWaiters.indexOf(w), 1);
+            w.resolve();
+          }
         }
       };
       return response;
@@ -223,8 +274,9 @@ export function startDiscordFake(options: { refusePrivilegedIntents?: boolean } 
     if (path === "/gateway/bot") {
       return Response.json({
         url: `ws://127.0.0.1:${port}/gateway`,
-        shards: 1,
-        session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 },
+        shards: options.shards ?? 1,
+        // Enough concurrency that discord.js identifies several shards without its 5 s spacing.
+        session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 16 },
       });
     }
     if (path === "/oauth2/applications/@me" || path === "/applications/@me") {
@@ -291,9 +343,16 @@ export function startDiscordFake(options: { refusePrivilegedIntents?: boolean } 
     botUserId: BOT_ID,
     calls,
     ready: () => readyPromise,
+    identified,
+    dispatched,
+    shardsReady: (n) =>
+      readyShards.size >= n ? Promise.resolve() : new Promise((resolve) => readyWaiters.push({ n, resolve })),
     message: (fields) => message(fields),
     dispatch(type, data) {
-      send({ op: 0, s: ++seq, t: type, d: data });
+      const guildId = (data as { guild_id?: string } | null)?.guild_id ?? undefined;
+      const shard = guildId === undefined ? 0 : shardOf(guildId, shardCount);
+      dispatched.push({ type, shard, guildId });
+      sendTo(shard, { op: 0, s: ++seq, t: type, d: data });
     },
     interact(data) {
       const id = (data.id as string | undefined) ?? snowflake();
@@ -325,9 +384,11 @@ export function startDiscordFake(options: { refusePrivilegedIntents?: boolean } 
     },
     waitFor: (match, timeoutMs) => waitForCall(calls, match, (c) => `${c.method} ${c.path}`, timeoutMs),
     async close() {
-      try {
-        socket?.close();
-      } catch { /* already closed */ }
+      for (const socket of sockets.values()) {
+        try {
+          socket.close();
+        } catch { /* already closed */ }
+      }
       await server.shutdown();
     },
   };
