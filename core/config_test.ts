@@ -102,3 +102,75 @@ Deno.test("parseConfig() reads the party settings: link hosts with wildcards, pr
     /SOUNDALIKE_LINK_HOSTS.*SLACK_PARTY_HOSTS|SLACK_PARTY_HOSTS.*SOUNDALIKE_LINK_HOSTS/,
   );
 });
+
+Deno.test("parseConfig(): no queue, no shards, no ops port and text logs by default (one process, as before)", () => {
+  const config = parseConfig({
+    DISCORD_TOKEN: "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123",
+  });
+  assert.equal(config.scale.queue, undefined);
+  assert.equal(config.scale.opsPort, undefined);
+  assert.equal(config.scale.logFormat, "text");
+  assert.equal(config.discord?.shards, undefined);
+});
+
+Deno.test("parseConfig(): the queue, shards, ops port and JSON logs of a deployment over several processes", () => {
+  const config = parseConfig({
+    DATABASE_URL: "postgres://db/soundalike",
+    SOUNDALIKE_QUEUE_URL: "redis://queue:6379/0",
+    SOUNDALIKE_WORKER_CONCURRENCY: "4",
+    SOUNDALIKE_JOB_LOCK_S: "10",
+    SOUNDALIKE_OPS_PORT: "9464",
+    LOG_FORMAT: "json",
+    DISCORD_TOKEN: "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123",
+    DISCORD_SHARDS: "8",
+    DISCORD_SHARD_IDS: "0, 2, 4-5",
+  });
+  assert.deepEqual(config.scale.queue, {
+    url: "redis://queue:6379/0",
+    prefix: "soundalike",
+    workerConcurrency: 4,
+    attempts: 3,
+    lockSeconds: 10,
+    jobTimeoutSeconds: 120,
+  });
+  assert.equal(config.scale.opsPort, 9464);
+  assert.equal(config.scale.logFormat, "json");
+  assert.deepEqual(config.discord?.shards, { count: 8, ids: [0, 2, 4, 5] });
+  assert.deepEqual(
+    parseConfig({
+      DISCORD_TOKEN: "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123",
+      DISCORD_SHARDS: "auto",
+    })
+      .discord?.shards,
+    { count: "auto", ids: undefined },
+  );
+});
+
+Deno.test("parseConfig(): everything wrong with the several-process variables in one message", () => {
+  assert.throws(
+    () =>
+      parseConfig({
+        SOUNDALIKE_QUEUE_URL: "amqp://rabbit",
+        SOUNDALIKE_JOB_ATTEMPTS: "0",
+        LOG_FORMAT: "xml",
+        DISCORD_SHARDS: "some",
+      }),
+    (err: unknown) => {
+      assert.ok(isSoundalikeError(err, "bad_config"));
+      for (
+        const key of ["SOUNDALIKE_QUEUE_URL", "SOUNDALIKE_JOB_ATTEMPTS", "LOG_FORMAT", "DISCORD_SHARD_IDS"]
+      ) {
+        assert.match(err.message, new RegExp(key));
+      }
+      return true;
+    },
+  );
+  assert.throws(
+    () => parseConfig({ SOUNDALIKE_QUEUE_URL: "redis://queue:6379" }),
+    /SOUNDALIKE_QUEUE_URL="redis:\/\/queue:6379": needs DATABASE_URL/,
+  );
+  assert.throws(
+    () => parseConfig({ DISCORD_SHARDS: "2", DISCORD_SHARD_IDS: "1,2" }),
+    /must be below DISCORD_SHARDS \(2\)/,
+  );
+});
