@@ -158,7 +158,7 @@ Deno.test("parseConfig(): everything wrong with the several-process variables in
     (err: unknown) => {
       assert.ok(isSoundalikeError(err, "bad_config"));
       for (
-        const key of ["SOUNDALIKE_QUEUE_URL", "SOUNDALIKE_JOB_ATTEMPTS", "LOG_FORMAT", "DISCORD_SHARD_IDS"]
+        const key of ["SOUNDALIKE_QUEUE_URL", "SOUNDALIKE_JOB_ATTEMPTS", "LOG_FORMAT", "DISCORD_SHARDS"]
       ) {
         assert.match(err.message, new RegExp(key));
       }
@@ -172,5 +172,9 @@ Deno.test("parseConfig(): everything wrong with the several-process variables in
   assert.throws(
     () => parseConfig({ DISCORD_SHARDS: "2", DISCORD_SHARD_IDS: "1,2" }),
     /must be below DISCORD_SHARDS \(2\)/,
+  );
+  assert.throws(
+    () => parseConfig({ DISCORD_SHARDS: "auto", DISCORD_SHARD_IDS: "1" }),
+    /needs DISCORD_SHARDS set/,
   );
 });
