@@ -63,6 +63,7 @@ Deno.test({
       SOUNDALIKE_QUEUE_PREFIX: `test-${crypto.randomUUID().slice(0, 8)}`,
       SOUNDALIKE_JOB_LOCK_S: "2",
       SOUNDALIKE_BOT_RATE_PER_MINUTE: "1000",
+      SOUNDALIKE_OPS_PORT: "0",
     };
     const worker = createMemoryLogger();
     const chat = createMemoryLogger();
@@ -224,6 +225,48 @@ Deno.test({
         }
       });
 
+      const ops = async (port: number, path: string) => {
+        const res = await fetch(`http://127.0.0.1:${port}${path}`);
+        return { status: res.status, text: await res.text() };
+      };
+
+      await t.step(
+        "/healthz is ready on both; /metrics counts the chat's answers and the worker's jobs",
+        async () => {
+          const chatHealth = await ops(bot.ops!.port, "/healthz");
+          assert.equal(chatHealth.status, 200, chatHealth.text);
+          assert.equal(JSON.parse(chatHealth.text).role, "chat");
+          const workerHealth = await ops(running.ops!.port, "/healthz");
+          assert.equal(workerHealth.status, 200, workerHealth.text);
+          assert.deepEqual(JSON.parse(workerHealth.text), {
+            status: "ready",
+            role: "worker",
+            indexVersion: 2,
+          });
+          const chatMetrics = (await ops(bot.ops!.port, "/metrics")).text;
+          assert.match(
+            chatMetrics,
+            /soundalike_answers_total\{command="similar",outcome="ok",role="chat"\} [1-9]/,
+          );
+          assert.match(chatMetrics, /soundalike_errors_total\{code="clip_too_short",role="chat"\} 1/);
+          assert.match(chatMetrics, /soundalike_queue_waiting\{role="chat"\} 0/);
+          assert.match(chatMetrics, /soundalike_index_version\{role="chat"\} 2/);
+          const workerMetrics = (await ops(running.ops!.port, "/metrics")).text;
+          assert.match(
+            workerMetrics,
+            /soundalike_jobs_total\{kind="embed_files",outcome="done",role="worker"\} [1-9]/,
+          );
+          assert.match(
+            workerMetrics,
+            /soundalike_jobs_total\{kind="similar",outcome="user_error",role="worker"\} 1/,
+          );
+          assert.match(
+            workerMetrics,
+            /soundalike_jobs_total\{kind="similar",outcome="refused",role="worker"\} 1/,
+          );
+        },
+      );
+
       await t.step(
         "the queue stopped: 'busy, try again shortly' at once; back by itself when it returns",
         async () => {
@@ -234,6 +277,9 @@ Deno.test({
           assert.equal((down as NoticeAnswer).text, "I'm busy right now: try again shortly");
           const more = await runMoreLike(services, { requester: alice, trackId: firstTrack });
           assert.equal((more as NoticeAnswer).text, "I'm busy right now: try again shortly");
+          const health = await ops(bot.ops!.port, "/healthz");
+          assert.equal(health.status, 503);
+          assert.match(health.text, /the job queue does not answer/);
           await redis.start();
           // Reconnection is the clients' own (ioredis retries); the test only waits for it.
           let answer: SimilarAnswer | NoticeAnswer | undefined;
@@ -242,6 +288,7 @@ Deno.test({
             if (answer.kind !== "similar") await new Promise((r) => setTimeout(r, 100));
           }
           assert.equal(answer?.kind, "similar", JSON.stringify(answer));
+          assert.equal((await ops(bot.ops!.port, "/healthz")).status, 200);
         },
       );
     } finally {

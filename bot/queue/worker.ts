@@ -126,7 +126,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   let served: number | undefined;
   let ready = false;
   let stopping = false;
-  const metrics = createMetrics({ role: "worker" }, { indexVersion: () => Promise.resolve(served) });
+  // The version CURRENT names now (what the next search reads), loaded if it changed.
+  const current = async () => (await app.warm()).indexVersion;
+  const metrics = createMetrics({ role: "worker" }, { indexVersion: current });
   let ops: OpsServer | undefined;
   let worker: JobWorker | undefined;
   let watcher: ReturnType<typeof setInterval> | undefined;
@@ -136,10 +138,15 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         port: config.scale.opsPort,
         metrics,
         labels: { role: "worker" },
-        health: () => ({
-          ready: ready && !stopping && (worker?.running ?? false),
-          detail: served === undefined ? { problem: "no index yet" } : { indexVersion: served },
-        }),
+        health: async () => {
+          const version = ready ? await current() : undefined;
+          return {
+            ready: ready && !stopping && (worker?.running ?? false) && version !== undefined,
+            detail: version === undefined
+              ? { problem: ready ? "no index yet" : "starting" }
+              : { indexVersion: version },
+          };
+        },
       });
       logger.info(`Health and metrics on port ${ops.port} (/healthz, /metrics)`);
     }
