@@ -10,7 +10,7 @@
  * the per-user rate limits (rate-limiter-flexible), so one more service buys all three.
  * @module
  */
-import { type Job, Queue, QueueEvents, UnrecoverableError, Worker } from "bullmq";
+import { Job, Queue, QueueEvents, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import type { Logger, QueueConfig } from "../../core/mod.ts";
 import { JobFailed, JobTimedOut, PermanentJobError, QueueUnavailable } from "./errors.ts";
@@ -45,6 +45,21 @@ export interface JobClient {
   close(): Promise<void>;
 }
 
+/** Where a finished job's time went (the worker's run, measured on its clock; the rest is the queue's). */
+export interface JobTimings {
+  kind: string;
+  /** From submit to answer, on the chat process's clock. */
+  totalMs: number;
+  /** The worker's run of the job (the last run, when retried). */
+  ranMs: number;
+}
+
+/** Options of {@linkcode openJobClient}. */
+export interface JobClientOptions {
+  /** Hears each answered job's timings (one more Redis read per job: benchmarks, not production). */
+  onTimings?: (timings: JobTimings) => void;
+}
+
 /** How a worker's handler sees a job. */
 export interface JobInfo {
   id: string;
@@ -77,9 +92,14 @@ function connect(url: string, blocking: boolean): Redis {
  *
  * @param config The queue's settings.
  * @param logger Connection changes are logged.
+ * @param options Timings of answered jobs, for benchmarks.
  * @returns The client; {@linkcode JobClient.connected} says when Redis answers.
  */
-export function openJobClient(config: QueueConfig, logger: Logger): JobClient {
+export function openJobClient(
+  config: QueueConfig,
+  logger: Logger,
+  options: JobClientOptions = {},
+): JobClient {
   const redis = connect(config.url, false);
   const events = connect(config.url, true);
   watchConnection(redis, logger, "chat");
@@ -87,6 +107,9 @@ export function openJobClient(config: QueueConfig, logger: Logger): JobClient {
   const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.prefix });
   queue.on("error", (err) => logger.debug("Queue error", { err }));
   const queueEvents = new QueueEvents(QUEUE_NAME, { connection: events, prefix: config.prefix });
+  // Every waiting request listens for its job's end: many at once is normal, not a leak.
+  queue.setMaxListeners(0);
+  queueEvents.setMaxListeners(0);
   queueEvents.on("error", (err) => logger.debug("Queue events error", { err }));
   const timeoutMs = config.jobTimeoutSeconds * 1000;
   return {
@@ -96,6 +119,7 @@ export function openJobClient(config: QueueConfig, logger: Logger): JobClient {
     redis,
     async submit(kind, data) {
       if (redis.status !== "ready") throw new QueueUnavailable();
+      const submitted = performance.now();
       let job: Job;
       try {
         job = await queue.add(kind, data, {
@@ -109,7 +133,15 @@ export function openJobClient(config: QueueConfig, logger: Logger): JobClient {
         throw new QueueUnavailable({ cause: err });
       }
       try {
-        return await job.waitUntilFinished(queueEvents, timeoutMs);
+        const answer = await job.waitUntilFinished(queueEvents, timeoutMs);
+        if (options.onTimings && job.id !== undefined) {
+          const totalMs = performance.now() - submitted;
+          const done = await Job.fromId(queue, job.id);
+          if (done?.processedOn !== undefined && done.finishedOn !== undefined) {
+            options.onTimings({ kind, totalMs, ranMs: done.finishedOn - done.processedOn });
+          }
+        }
+        return answer;
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         if (/timed out before finishing/i.test(message)) throw new JobTimedOut(config.jobTimeoutSeconds);
