@@ -20,7 +20,8 @@ import { type SlackBot, startSlack } from "./slack/adapter.ts";
 import { WorkQueue } from "./work_queue.ts";
 import type { JobClient } from "./queue/engine.ts";
 import { sharedAdmission } from "./queue/limits.ts";
-import { queuedApp, remoteEmbedFiles } from "./queue/remote_app.ts";
+import { queuedApp, remoteEmbedFiles, sweepStagedClips } from "./queue/remote_app.ts";
+import { clipsDir } from "./queue/jobs.ts";
 import type { Metrics } from "./ops/metrics.ts";
 import { type OpsServer, startOpsServer } from "./ops/server.ts";
 
@@ -139,6 +140,12 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     if (queued) {
       // A chat process opens no model and no index: only the database (catalog, parties).
       await app.db();
+      // Clips staged by a chat process that died before its answer came (any chat process may sweep).
+      const swept = await sweepStagedClips(
+        clipsDir(config),
+        2 * config.scale.queue!.jobTimeoutSeconds * 1000,
+      );
+      if (swept > 0) logger.info(`Removed ${swept} clips left on shared storage by a stopped chat process`);
       logger.info(
         "Soundalike chat process ready: decoding, embedding and search go to the workers " +
           `(job queue ${queued.client.connected ? "connected" : "not reachable yet"})`,

@@ -62,6 +62,31 @@ export async function stageClip(
 }
 
 /**
+ * Removes staged clips older than `maxAgeMs`: those of a chat process that died before answering
+ * (every live request removes its own long before).
+ *
+ * @param dir The shared clips folder.
+ * @param maxAgeMs Age beyond which a staged clip is abandoned.
+ * @returns How many were removed.
+ */
+export async function sweepStagedClips(dir: string, maxAgeMs: number): Promise<number> {
+  let removed = 0;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile) continue;
+      const path = join(dir, entry.name);
+      const mtime = (await Deno.stat(path).catch(() => undefined))?.mtime?.getTime();
+      if (mtime !== undefined && Date.now() - mtime > maxAgeMs) {
+        await Deno.remove(path).then(() => removed++, () => {});
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return removed;
+}
+
+/**
  * The handlers' app over the queue.
  *
  * @param local The app of this process (database, configuration).
