@@ -18,7 +18,9 @@ const found: string | null = await new Deno.Command("redis-server", {
  * `SOUNDALIKE_REQUIRE_REDIS=1` (set by `.ci/run`) a missing server fails the tests instead of
  * skipping them.
  */
-export const redisUnavailable: string | null = Deno.env.get("SOUNDALIKE_REQUIRE_REDIS") === "1" ? null : found;
+export const redisUnavailable: string | null = Deno.env.get("SOUNDALIKE_REQUIRE_REDIS") === "1"
+  ? null
+  : found;
 
 /** A private Redis server. */
 export interface TestRedis {
