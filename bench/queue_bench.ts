@@ -10,7 +10,7 @@
  * Prints figures beside targets; asserts nothing.
  *
  *     node_modules/.bin/deno run -A bench/queue_bench.ts [--part hop,crowd,reindex] [--runs 20]
- *       [--users 20] [--tracks 2000] [--files 1000]
+ *       [--users 20] [--tracks 2000] [--files 1000] [--worker-concurrency 6]
  * @module
  */
 import { join } from "node:path";
@@ -35,6 +35,7 @@ const runs = Number(arg("runs") ?? 20);
 const users = Number(arg("users") ?? 20);
 const trackCount = Number(arg("tracks") ?? 2000);
 const fileCount = Number(arg("files") ?? 1000);
+const workerConcurrency = arg("worker-concurrency") ?? "6";
 const logger = createConsoleLogger("warn");
 
 function percentile(xs: readonly number[], p: number): number {
@@ -106,7 +107,7 @@ const queuedEnv = {
   ...base,
   SOUNDALIKE_QUEUE_URL: redis.url,
   SOUNDALIKE_QUEUE_PREFIX: "bench",
-  SOUNDALIKE_WORKER_CONCURRENCY: "2",
+  SOUNDALIKE_WORKER_CONCURRENCY: workerConcurrency,
 };
 const local = parseConfig(base);
 const queued = parseConfig(queuedEnv);
@@ -234,7 +235,9 @@ try {
         await client.close();
         const completed = (after.completed ?? 0) - (before.completed ?? 0);
         const failed = (after.failed ?? 0) - (before.failed ?? 0);
-        console.log(`crowd: ${users} users at once, a 30 s MP3 each, ${trackCount} tracks`);
+        console.log(
+          `crowd: ${users} users at once, a 30 s MP3 each, ${trackCount} tracks, ${workerConcurrency} jobs per worker`,
+        );
         console.log(
           `  one process:          ${one.ok}/${users} answered, ${one.errors} errors ${
             one.codes.join(",")

@@ -257,8 +257,9 @@ async function openQueued(options: StartBotOptions): Promise<Queued> {
   const app = options.app ??
     createApp(config, logger, {
       embedFiles: remoteEmbedFiles(client),
-      // Enough batches in flight for every worker's slots (a batch waits in the queue otherwise).
-      reindexConcurrency: Math.max(config.reindexConcurrency, 2 * queue.workerConcurrency),
+      // Batches in flight: at least one worker's slots; set SOUNDALIKE_REINDEX_CONCURRENCY on the chat
+      // process to keep more workers busy.
+      reindexConcurrency: Math.max(config.reindexConcurrency, queue.workerConcurrency),
     });
   return {
     client,

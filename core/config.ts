@@ -180,7 +180,7 @@ export interface QueueConfig {
   url: string;
   /** Key prefix of this deployment's queue and limits (two deployments can share one Redis). @default "soundalike" */
   prefix: string;
-  /** Jobs one worker process runs at once. @default 2 */
+  /** Jobs one worker process runs at once (their decodes share ffmpeg runs, as in one process). @default 6 */
   workerConcurrency: number;
   /** Runs of a job that fails before it is given up. @default 3 */
   attempts: number;
@@ -227,7 +227,7 @@ const scaleVariables = {
     .optional(),
   SOUNDALIKE_QUEUE_PREFIX: z.string().regex(/^[\w-]{1,40}$/, "must be 1 to 40 letters, digits, - or _")
     .default("soundalike"),
-  SOUNDALIKE_WORKER_CONCURRENCY: intIn(1, 64).default(2),
+  SOUNDALIKE_WORKER_CONCURRENCY: intIn(1, 64).default(6),
   SOUNDALIKE_JOB_ATTEMPTS: intIn(1, 10).default(3),
   SOUNDALIKE_JOB_LOCK_S: intIn(1, 600).default(30),
   SOUNDALIKE_JOB_TIMEOUT_S: intIn(1, 3600).default(120),
