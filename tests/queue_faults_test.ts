@@ -1,22 +1,26 @@
 /**
  * A worker killed in the middle of a job (`deno task worker`'s program in its own process, SIGKILL):
- * another worker takes the job over and the user gets exactly one answer. The first worker is
+ * another worker takes the job over and the user gets exactly one answer — seen as Discord sees it,
+ * through the real discord.js client of a chat process against the local fake. The first worker is
  * caught mid-job without any timing guess: the test holds a lock on the tracks table, so the job
  * stops at its catalog query, and PostgreSQL says when the worker waits on that lock.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import type { SimilarAnswer } from "../bot/answer.ts";
 import { startBot } from "../bot/bot.ts";
-import { checkSimilarRequest, runSimilar } from "../bot/handlers/similar.ts";
 import { openJobClient } from "../bot/queue/engine.ts";
 import { startWorker } from "../bot/queue/worker.ts";
+import { parseConfig } from "../core/config.ts";
 import { openDatabase } from "../core/db/client.ts";
 import { createMemoryLogger, silentLogger } from "../core/logger.ts";
 import { openTestCatalog, writeFixtureAudio } from "./catalog_fixture.ts";
 import { createPostgresTestDatabase, postgresUnavailable } from "./db_helpers.ts";
 import { redisUnavailable, startTestRedis } from "./redis_server.ts";
+import { member, type RestCall, snowflake, startDiscordFake } from "./fakes/discord_fake.ts";
+import { startFileServer } from "./fakes/file_server.ts";
+
+const TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
 
 const skip = redisUnavailable ??
   (Deno.env.get("SOUNDALIKE_REQUIRE_POSTGRES") === "1" ? null : postgresUnavailable);
@@ -67,7 +71,18 @@ Deno.test({
       SOUNDALIKE_JOB_LOCK_S: "2",
     };
     const catalog = await openTestCatalog({ tracks: 6, env });
-    const config = catalog.app.config;
+    const discord = startDiscordFake();
+    const cdn = startFileServer();
+    const config = parseConfig({
+      ...env,
+      SOUNDALIKE_DATA_DIR: catalog.dataDir,
+      SOUNDALIKE_MODELS_DIR: catalog.app.config.modelsDir,
+      ORT_PROVIDER: "cpu",
+      ORT_THREADS: "1",
+      DISCORD_TOKEN: TOKEN,
+      DISCORD_API_URL: discord.apiUrl,
+      DISCORD_CDN_HOSTS: cdn.host,
+    }, { cwd: Deno.cwd() });
     const first = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "bot/worker_main.ts"],
       env: {
@@ -112,21 +127,31 @@ Deno.test({
       });
       await isLocked;
 
-      const requester = { platform: "discord" as const, userId: "42", name: "bob", isAdmin: false };
-      const checked = await checkSimilarRequest(bot.services, {
-        requester,
-        clip: {
-          name: "query.wav",
-          size: undefined,
-          contentType: undefined,
-          location: { kind: "path", path: query },
+      await discord.ready();
+      const bytes = await Deno.readFile(query);
+      const url = cdn.route("/attachments/1/2/query.wav", { bytes, type: "audio/wav" });
+      const att = {
+        id: snowflake(),
+        filename: "query.wav",
+        size: bytes.length,
+        url,
+        proxy_url: url,
+        content_type: "audio/wav",
+      };
+      const { token } = discord.interact({
+        type: 2,
+        guild_id: "555555555555555555",
+        channel_id: "444444444444444444",
+        member: member("0"),
+        data: {
+          id: snowflake(),
+          name: "similar",
+          type: 1,
+          options: [{ name: "clip", type: 11, value: att.id }],
+          resolved: { attachments: { [att.id]: att } },
         },
       });
-      assert.equal(checked.kind, "checked");
-      if (checked.kind !== "checked") return;
-      let answers = 0;
-      const answered = runSimilar(bot.services, checked).then((a) => (answers++, a));
-
+      const mine = (c: RestCall) => c.path.includes(`/${token}`);
       await log.waitFor(/"msg":"Job started".*"kind":"similar"/);
       for (let i = 0;; i++) {
         const rows = await locker.orm.execute(
@@ -145,10 +170,17 @@ Deno.test({
       release();
       await holding;
 
-      const answer = await answered;
-      assert.equal(answer.kind, "similar", JSON.stringify(answer));
-      assert.equal((answer as SimilarAnswer).tracks.length, 5);
-      assert.equal(answers, 1);
+      // The answer: the deferred reply edited once with the cards; nothing else for this interaction.
+      const edit = await discord.waitFor((c) => mine(c) && c.method === "PATCH", 60_000);
+      const body = edit.body as { content?: string; embeds?: unknown[] };
+      assert.match(body.content ?? "", /Tracks that sound like query\.wav/);
+      assert.equal(body.embeds?.length, 5);
+      await bot.stop(); // lets every request in flight finish: nothing more can come for it
+      const calls = discord.calls.filter(mine).map((c) => `${c.method} ${c.path.replace(token, "TOKEN")}`);
+      assert.deepEqual(calls, [
+        "POST /interactions/" + calls[0]!.split("/")[2] + "/TOKEN/callback",
+        "PATCH /webhooks/111111111111111111/TOKEN/messages/@original",
+      ], "one deferral, one answer");
       const client = openJobClient(config.scale.queue!, silentLogger);
       try {
         for (let i = 0; i < 500 && !client.connected; i++) await new Promise((r) => setTimeout(r, 20));
@@ -168,6 +200,8 @@ Deno.test({
       await first.status;
       await second?.stop();
       await bot.stop();
+      await discord.close();
+      await cdn.close();
       await locker.close();
       await catalog.close();
       await database.drop();
