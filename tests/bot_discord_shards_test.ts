@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Events, type Interaction } from "discord.js";
-import { type RunningBot, startBot } from "../bot/bot.ts";
+import { processLabels, type RunningBot, startBot } from "../bot/bot.ts";
 import { createApp } from "../core/app.ts";
 import { parseConfig } from "../core/config.ts";
 import { createMemoryLogger } from "../core/logger.ts";
@@ -144,4 +144,27 @@ Deno.test({
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     }
   },
+});
+
+Deno.test("processLabels(): the role, and on Discord the shard ids this process runs, for logs and metrics", () => {
+  const base = { DISCORD_TOKEN: TOKEN, DATABASE_URL: "postgres://db/x", SOUNDALIKE_QUEUE_URL: "redis://q" };
+  assert.deepEqual(processLabels(parseConfig({}), "bot"), { role: "bot" });
+  assert.deepEqual(
+    processLabels(parseConfig({ ...base, DISCORD_SHARDS: "4", DISCORD_SHARD_IDS: "2-3" }), "chat"),
+    {
+      role: "chat",
+      shards: "2,3",
+    },
+  );
+  assert.deepEqual(processLabels(parseConfig({ ...base, DISCORD_SHARDS: "2" }), "chat"), {
+    role: "chat",
+    shards: "0-1",
+  });
+  assert.deepEqual(processLabels(parseConfig({ ...base, DISCORD_SHARDS: "auto" }), "chat"), {
+    role: "chat",
+    shards: "auto",
+  });
+  assert.deepEqual(processLabels(parseConfig({ ...base, DISCORD_SHARDS: "2" }), "worker"), {
+    role: "worker",
+  });
 });

@@ -209,3 +209,50 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "deno task worker: JSON log lines with its role; SIGTERM stops it cleanly (exit 0)",
+  ignore: skip !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const redis = await startTestRedis();
+    const database = await createPostgresTestDatabase();
+    const dataDir = await Deno.makeTempDir({ prefix: "soundalike_worker_" });
+    const worker = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "bot/worker_main.ts"],
+      env: {
+        DATABASE_URL: database.url,
+        SOUNDALIKE_QUEUE_URL: redis.url,
+        SOUNDALIKE_DATA_DIR: dataDir,
+        ORT_PROVIDER: "cpu",
+        ORT_THREADS: "1",
+        LOG_FORMAT: "json",
+        NO_COLOR: "1",
+      },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const log = lines(worker.stderr);
+    try {
+      // No index yet: the worker is up (and says so) but /healthz would not call it ready.
+      const up = JSON.parse(await log.waitFor(/Worker up without a search index/));
+      assert.equal(up.role, "worker");
+      assert.equal(up.level, "warn");
+      worker.kill("SIGTERM");
+      const status = await worker.status;
+      assert.equal(status.code, 0);
+      assert.ok(log.all.some((l) => /"msg":"Worker stopped"/.test(l)), log.all.join("\n"));
+      for (const line of log.all.filter((l) => l.trim())) JSON.parse(line);
+    } finally {
+      try {
+        worker.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await worker.status;
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      await database.drop();
+      await redis.close();
+    }
+  },
+});
