@@ -122,6 +122,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
     logger.warn("A party ended in a channel this bot does not serve now", { platform, channelId });
   };
   let ready = false;
+  let indexVersion: number | undefined;
   let ops: OpsServer | undefined;
   const labels = processLabels(config, queued ? "chat" : "bot");
   try {
@@ -130,10 +131,16 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
         port: config.scale.opsPort,
         metrics,
         labels,
-        health: () => ({
-          ready: ready && !stopping.signal.aborted && (queued?.client.connected ?? true),
-          detail: queued && !queued.client.connected ? { problem: "the job queue does not answer" } : {},
-        }),
+        health: () => {
+          // One process serves searches itself: ready only with an index. A chat process needs the queue.
+          const problem = queued
+            ? (queued.client.connected ? undefined : "the job queue does not answer")
+            : (indexVersion === undefined ? "no index yet" : undefined);
+          return {
+            ready: ready && !stopping.signal.aborted && problem === undefined,
+            detail: problem ? { problem } : indexVersion === undefined ? {} : { indexVersion },
+          };
+        },
       });
       logger.info(`Health and metrics on port ${ops.port} (/healthz, /metrics)`);
     }
@@ -152,7 +159,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
       );
     } else {
       const warm = await app.warm();
-      let served = warm.indexVersion;
+      let served = indexVersion = warm.indexVersion;
       if (warm.indexVersion === undefined) {
         logger.warn(`Soundalike is up without a search index: ${warm.indexProblem}`);
       } else {
@@ -165,7 +172,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
         app.warm().then((w) => {
           if (w.indexVersion !== undefined && w.indexVersion !== served) {
             logger.info(`Now serving index v${w.indexVersion} (${w.indexedTracks} tracks)`);
-            served = w.indexVersion;
+            served = indexVersion = w.indexVersion;
           }
         }).catch((err) => logger.debug("Index check failed", { err }));
       }, options.watchIntervalMs ?? 5000);
