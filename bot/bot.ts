@@ -19,9 +19,6 @@ import { RateLimiter } from "./rate_limit.ts";
 import { type SlackBot, startSlack } from "./slack/adapter.ts";
 import { WorkQueue } from "./work_queue.ts";
 import type { JobClient } from "./queue/engine.ts";
-import { sharedAdmission } from "./queue/limits.ts";
-import { queuedApp, remoteEmbedFiles, sweepStagedClips } from "./queue/remote_app.ts";
-import { clipsDir } from "./queue/jobs.ts";
 import type { Metrics } from "./ops/metrics.ts";
 import { type OpsServer, startOpsServer } from "./ops/server.ts";
 
@@ -148,10 +145,7 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
       // A chat process opens no model and no index: only the database (catalog, parties).
       await app.db();
       // Clips staged by a chat process that died before its answer came (any chat process may sweep).
-      const swept = await sweepStagedClips(
-        clipsDir(config),
-        2 * config.scale.queue!.jobTimeoutSeconds * 1000,
-      );
+      const swept = await queued.sweep();
       if (swept > 0) logger.info(`Removed ${swept} clips left on shared storage by a stopped chat process`);
       logger.info(
         "Soundalike chat process ready: decoding, embedding and search go to the workers " +
@@ -253,13 +247,18 @@ interface Queued {
   /** What the handlers call: searches as jobs. */
   served: BotServices["app"];
   shared: SharedAdmission;
+  /** Removes clips a stopped chat process left on shared storage; how many. */
+  sweep(): Promise<number>;
   close(): Promise<void>;
 }
 
 async function openQueued(options: StartBotOptions): Promise<Queued> {
   const { config, logger } = options;
   const queue = config.scale.queue!;
+  // Loaded only with a queue: one process never loads BullMQ, ioredis or the limiter.
   const engine = await import("./queue/engine.ts");
+  const { sharedAdmission } = await import("./queue/limits.ts");
+  const { queuedApp, remoteEmbedFiles } = await import("./queue/remote_app.ts");
   const client = options.jobs ?? engine.openJobClient(queue, logger);
   const app = options.app ??
     createApp(config, logger, {
@@ -279,6 +278,11 @@ async function openQueued(options: StartBotOptions): Promise<Queued> {
       capacity: config.bot.queueSize,
       waiting: () => client.waiting(),
     }),
+    sweep: async () => {
+      const { sweepStagedClips } = await import("./queue/remote_app.ts");
+      const { clipsDir } = await import("./queue/jobs.ts");
+      return await sweepStagedClips(clipsDir(config), 2 * queue.jobTimeoutSeconds * 1000);
+    },
     // A client the caller opened is the caller's to close.
     close: options.jobs ? () => Promise.resolve() : () => client.close(),
   };
