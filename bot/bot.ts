@@ -14,7 +14,7 @@ import { type ConsoleOptions, runConsole, writePartyFiles } from "./console/cons
 import { renderText } from "./console/render.ts";
 import { endIdleParties } from "./handlers/party.ts";
 import { type DiscordBot, startDiscord } from "./discord/adapter.ts";
-import { ReindexRunner } from "./handlers/reindex.ts";
+import { type ReindexBoard, ReindexRunner } from "./handlers/reindex.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { type SlackBot, startSlack } from "./slack/adapter.ts";
 import { WorkQueue } from "./work_queue.ts";
@@ -86,7 +86,10 @@ export async function startBot(options: StartBotOptions): Promise<RunningBot> {
         ? new WorkQueue({ concurrency: 100_000, capacity: 0 })
         : new WorkQueue({ concurrency: config.bot.concurrency, capacity: config.bot.queueSize }),
       limiter: new RateLimiter({ limit: config.bot.perUserPerMinute, windowMs: 60_000 }),
-      reindex: new ReindexRunner(app, logger, { progressIntervalMs: options.progressIntervalMs ?? 2000 }),
+      reindex: new ReindexRunner(app, logger, {
+        progressIntervalMs: options.progressIntervalMs ?? 2000,
+        ...(queued ? { board: queued.board } : {}),
+      }),
       parties: await app.parties(),
       logger,
       signal: stopping.signal,
@@ -247,6 +250,8 @@ interface Queued {
   /** What the handlers call: searches as jobs. */
   served: BotServices["app"];
   shared: SharedAdmission;
+  /** The running reindex's progress, shared with the other chat processes. */
+  board: ReindexBoard;
   /** Removes clips a stopped chat process left on shared storage; how many. */
   sweep(): Promise<number>;
   close(): Promise<void>;
@@ -259,6 +264,7 @@ async function openQueued(options: StartBotOptions): Promise<Queued> {
   const engine = await import("./queue/engine.ts");
   const { sharedAdmission } = await import("./queue/limits.ts");
   const { queuedApp, remoteEmbedFiles } = await import("./queue/remote_app.ts");
+  const { redisReindexBoard } = await import("./queue/reindex_board.ts");
   const client = options.jobs ?? engine.openJobClient(queue, logger);
   const app = options.app ??
     createApp(config, logger, {
@@ -278,6 +284,7 @@ async function openQueued(options: StartBotOptions): Promise<Queued> {
       capacity: config.bot.queueSize,
       waiting: () => client.waiting(),
     }),
+    board: redisReindexBoard(client.redis, queue.prefix),
     sweep: async () => {
       const { sweepStagedClips } = await import("./queue/remote_app.ts");
       const { clipsDir } = await import("./queue/jobs.ts");

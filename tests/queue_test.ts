@@ -69,7 +69,7 @@ Deno.test({
     const chat = createMemoryLogger();
     const catalog = await openTestCatalog({ tracks: 9, env });
     const config = catalog.app.config;
-    const running = await startWorker({ config, logger: worker.logger, app: catalog.app });
+    let running = await startWorker({ config, logger: worker.logger, app: catalog.app });
     const bot = await startBot({ config, logger: chat.logger, progressIntervalMs: 0 });
     const services = bot.services;
     const jobsRun = (kind: string) =>
@@ -289,6 +289,41 @@ Deno.test({
           }
           assert.equal(answer?.kind, "similar", JSON.stringify(answer));
           assert.equal((await ops(bot.ops!.port, "/healthz")).status, 200);
+        },
+      );
+
+      await t.step(
+        "/reindex reaching another chat process (shard) says how far the running one is",
+        async () => {
+          // No worker for a moment: the running reindex waits at its embedding batch.
+          await running.stop();
+          await writeFixtureAudio(join(catalog.catalogDir, "track_12.wav"), 11);
+          let stage = "";
+          const first = services.reindex.start({ requester: alice }, (a) => {
+            if (a.kind === "reindex_progress") stage = a.stage;
+          });
+          assert.ok(first.started);
+          await until(
+            () => stage === "embedding",
+            "the reindex's embedding batches",
+          );
+          const other = await startBot({ config, logger: silentLogger });
+          try {
+            const second = other.services.reindex.start({ requester: { ...alice, name: "bob" } }, () => {});
+            assert.ok(second.started);
+            const refused = await second.done;
+            assert.equal(refused.ok, false);
+            assert.match(
+              refused.error ?? "",
+              /^A reindex is already running \(\d+ %, embedding, started by alice through another bot process\): its summary is posted where it was started$/,
+            );
+          } finally {
+            await other.stop();
+          }
+          running = await startWorker({ config, logger: worker.logger, app: catalog.app });
+          const summary = await first.done;
+          assert.ok(summary.ok, summary.error ?? "");
+          assert.equal(summary.embedded, 1);
         },
       );
     } finally {

@@ -16,10 +16,35 @@ import {
 import type { OnUpdate, ReindexControl, ReindexRequest } from "../context.ts";
 import { restartingNotice } from "./_errors.ts";
 
+/**
+ * Where chat processes that share a job queue post the running reindex's progress, so that
+ * `/reindex` reaching another shard says how far the running one is instead of starting.
+ */
+export interface ReindexBoard {
+  /** Takes the board for a new run; `undefined` when taken, else the other run's progress. */
+  claim(progress: ReindexProgressAnswer): Promise<ReindexProgressAnswer | undefined>;
+  /** Posts this run's progress (and keeps the board while it runs). */
+  update(progress: ReindexProgressAnswer): Promise<void>;
+  /** Frees the board when this run ends. */
+  release(): Promise<void>;
+}
+
 /** Options of {@linkcode ReindexRunner}. */
 export interface ReindexRunnerOptions {
   /** Least time between two progress answers. @default 2000 */
   progressIntervalMs?: number;
+  /** The board shared with other chat processes (a job queue's Redis); none in one process. */
+  board?: ReindexBoard;
+  /** How often a running reindex renews its place on the board, in milliseconds. @default 10000 */
+  boardRenewMs?: number;
+}
+
+/** The sentence for a reindex that is running here, or through another chat process. */
+function alreadyRunning(c: ReindexProgressAnswer, elsewhere: boolean): string {
+  const how = `${Math.floor(c.percent)} %, ${c.stage}, started by ${c.startedBy}`;
+  return elsewhere
+    ? `A reindex is already running (${how} through another bot process): its summary is posted where it was started`
+    : `A reindex is already running (${how}): I'll post its summary when it ends`;
 }
 
 /** Which share of the whole run each stage of core's reindex stands for (percent from, to). */
@@ -36,6 +61,8 @@ export class ReindexRunner implements ReindexControl {
   readonly #app: Pick<App, "update" | "config">;
   readonly #logger: Logger;
   readonly #interval: number;
+  readonly #board: ReindexBoard | undefined;
+  readonly #renewMs: number;
   #current: ReindexProgressAnswer | undefined;
   #running: Promise<unknown> | undefined;
   #abort = new AbortController();
@@ -49,6 +76,8 @@ export class ReindexRunner implements ReindexControl {
     this.#app = app;
     this.#logger = logger;
     this.#interval = options.progressIntervalMs ?? 2000;
+    this.#board = options.board;
+    this.#renewMs = options.boardRenewMs ?? 10_000;
   }
 
   /** The running reindex's progress, or `undefined` when none runs. */
@@ -87,14 +116,7 @@ export class ReindexRunner implements ReindexControl {
       const c = this.#current;
       return {
         started: false,
-        answer: notice(
-          "wait",
-          "busy",
-          `A reindex is already running (${
-            Math.floor(c.percent)
-          } %, ${c.stage}, started by ${c.startedBy}): ` +
-            "I'll post its summary when it ends",
-        ),
+        answer: notice("wait", "busy", alreadyRunning(c, false)),
       };
     }
     if (this.#abort.signal.aborted) {
@@ -106,7 +128,7 @@ export class ReindexRunner implements ReindexControl {
     const dir = request.dir ?? this.#app.config.catalogDir;
     const first = this.#progress(request.requester.name, dir ? "reading the catalog" : "hashing", 0, 0);
     this.#current = first;
-    const done = this.#run(request, dir, onUpdate);
+    const done = this.#run(request, dir, onUpdate, first);
     this.#running = done;
     return { started: true, answer: first, done };
   }
@@ -124,15 +146,33 @@ export class ReindexRunner implements ReindexControl {
     request: ReindexRequest,
     dir: string | undefined,
     onUpdate: OnUpdate,
+    first: ReindexProgressAnswer,
   ): Promise<ReindexSummaryAnswer> {
     const started = performance.now();
     const who = request.requester.name;
+    const board = this.#board;
+    // Another chat process's run: say how far it is (the database lock would refuse this one anyway).
+    const other = await board?.claim(first).catch((err) => {
+      this.#logger.debug("Reindex board unavailable", { err });
+      return undefined;
+    });
+    if (other) {
+      this.#current = undefined;
+      this.#running = undefined;
+      return this.#failed(alreadyRunning(other, true), started);
+    }
+    const renew = board
+      ? setInterval(() => {
+        if (this.#current) board.update(this.#current).catch(() => {});
+      }, this.#renewMs)
+      : undefined;
     let last = 0;
     const emit = (answer: ReindexProgressAnswer, force: boolean) => {
       this.#current = answer;
       const now = performance.now();
       if (!force && now - last < this.#interval) return;
       last = now;
+      board?.update(answer).catch(() => {});
       Promise.resolve(onUpdate(answer)).catch((err) => this.#logger.debug("Progress not shown", { err }));
     };
     let stage = "hashing";
@@ -179,27 +219,36 @@ export class ReindexRunner implements ReindexControl {
     } catch (err) {
       const aborted = this.#abort.signal.aborted;
       if (!isSoundalikeError(err) && !aborted) this.#logger.error("Reindex failed", { err, by: who });
-      return {
-        kind: "reindex_summary",
-        ok: false,
-        error: aborted
+      return this.#failed(
+        aborted
           ? "The reindex was stopped because the bot is shutting down: the previous index is still served"
           : isSoundalikeError(err)
           ? err.message
           : "The reindex failed on my side (it has been logged): the previous index is still served",
-        indexedTracks: 0,
-        embedded: 0,
-        cached: 0,
-        removed: 0,
-        duplicates: [],
-        skipped: [],
-        indexVersion: undefined,
-        seconds: (performance.now() - started) / 1000,
-      };
+        started,
+      );
     } finally {
+      clearInterval(renew);
+      await board?.release().catch(() => {});
       this.#current = undefined;
       this.#running = undefined;
     }
+  }
+
+  #failed(error: string, started: number): ReindexSummaryAnswer {
+    return {
+      kind: "reindex_summary",
+      ok: false,
+      error,
+      indexedTracks: 0,
+      embedded: 0,
+      cached: 0,
+      removed: 0,
+      duplicates: [],
+      skipped: [],
+      indexVersion: undefined,
+      seconds: (performance.now() - started) / 1000,
+    };
   }
 
   #progress(
