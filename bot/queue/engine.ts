@@ -4,8 +4,8 @@
  * ({@linkcode startJobWorker}).
  *
  * Why BullMQ on Redis: a worker blocks on Redis for the next job and a chat process reads the
- * answer from Redis's event stream, so the hop costs a few milliseconds (pg-boss polls PostgreSQL,
- * half a second at best); a worker that dies loses its lock and its job is handed to another
+ * answer from Redis's event stream, so the hop costs a few milliseconds (pg-boss's workers find
+ * jobs by polling PostgreSQL); a worker that dies loses its lock and its job is handed to another
  * (stalled-job recovery); failed runs are retried a set number of times; and the same Redis keeps
  * the per-user rate limits (rate-limiter-flexible), so one more service buys all three.
  * @module
