@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { type App, createApp } from "../../core/app.ts";
-import type { Config, Logger } from "../../core/mod.ts";
+import { type Config, ErrorCode, type Logger, SoundalikeError } from "../../core/mod.ts";
 import { createMetrics, type Metrics } from "../ops/metrics.ts";
 import { type OpsServer, startOpsServer } from "../ops/server.ts";
 import { type JobInfo, type JobWorker, PermanentJobError, startJobWorker } from "./engine.ts";
@@ -114,13 +114,16 @@ export interface RunningWorker {
  *
  * @param options The configuration (its queue must be set), the logger, an app.
  * @returns The running worker.
- * @throws {Error} When no queue is configured.
+ * @throws {SoundalikeError} `bad_config` when no queue is configured.
  */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
   const { config, logger } = options;
   const queue = config.scale.queue;
   if (queue === undefined) {
-    throw new Error("A worker needs SOUNDALIKE_QUEUE_URL: the Redis server the chat processes queue work on");
+    throw new SoundalikeError(
+      ErrorCode.BadConfig,
+      "A worker needs SOUNDALIKE_QUEUE_URL: the Redis server the chat processes queue work on (and DATABASE_URL)",
+    );
   }
   const app = options.app ?? createApp(config, logger);
   let served: number | undefined;
