@@ -4,7 +4,7 @@
  * @module
  */
 import {
-  bestClasses,
+  confidentClasses,
   formatClock,
   type ModelHearing,
   type ModelTask,
@@ -253,13 +253,14 @@ export function heardLabels(
 }
 
 /**
- * The best class of each model.
+ * The best class of each model that is confident enough to be shown (calibrated probability at least
+ * the model's `minConfidence`, see core's `confidentClasses`).
  *
  * @param hearing What the embedder heard.
- * @returns One label per model, in the same order.
+ * @returns One label per confident model, in model order.
  */
 export function topLabels(hearing: readonly ModelHearing[]): HeardLabel[] {
-  return heardLabels(bestClasses(hearing));
+  return heardLabels(confidentClasses(hearing));
 }
 
 /** What {@linkcode similarAnswer} is built from. */

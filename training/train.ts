@@ -213,7 +213,7 @@ function examplesOf(
 }
 
 /** Seed of a (epoch, step, layer) triple, so dropout masks differ per step yet replay exactly. */
-function stepSeed(seed: number, epoch: number, step: number, k: number): number {
+export function stepSeed(seed: number, epoch: number, step: number, k: number): number {
   return ((seed * 1_000_003) ^ (epoch * 10_007 + step * 101 + k)) >>> 0;
 }
 
@@ -260,11 +260,11 @@ function evaluatePairs(
   return { loss: loss / chunks, match: matchAtOne(a, b) };
 }
 
-function copyWeights(model: tf.LayersModel): Float32Array[] {
+export function copyWeights(model: tf.LayersModel): Float32Array[] {
   return model.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
 }
 
-function setWeights(model: tf.LayersModel, values: readonly Float32Array[]): void {
+export function setWeights(model: tf.LayersModel, values: readonly Float32Array[]): void {
   const current = model.getWeights();
   const tensors = values.map((v, i) => tf.tensor(v, current[i]!.shape));
   model.setWeights(tensors);
@@ -275,7 +275,7 @@ function setWeights(model: tf.LayersModel, values: readonly Float32Array[]): voi
  * Saves Adam's state (step count, first and second moments) as `optimizer.json` (names and shapes)
  * plus `optimizer.bin` (float32), so a resumed run continues exactly where it stopped.
  */
-async function saveOptimizer(optimizer: tf.Optimizer, dir: string): Promise<void> {
+export async function saveOptimizer(optimizer: tf.Optimizer, dir: string): Promise<void> {
   const named = await optimizer.getWeights();
   const specs = named.map((w) => ({ name: w.name, shape: w.tensor.shape }));
   const total = named.reduce((a, w) => a + w.tensor.size, 0);
@@ -290,7 +290,7 @@ async function saveOptimizer(optimizer: tf.Optimizer, dir: string): Promise<void
 }
 
 /** Restores what {@linkcode saveOptimizer} wrote; a checkpoint without it leaves Adam fresh. */
-async function loadOptimizer(optimizer: tf.Optimizer, dir: string): Promise<void> {
+export async function loadOptimizer(optimizer: tf.Optimizer, dir: string): Promise<void> {
   const specs = await readJsonIfExists<{ name: string; shape: number[] }[]>(join(dir, "optimizer.json"));
   if (specs === undefined) return;
   const bytes = await Deno.readFile(join(dir, "optimizer.bin"));
@@ -306,7 +306,7 @@ async function loadOptimizer(optimizer: tf.Optimizer, dir: string): Promise<void
   tf.dispose(named.map((n) => n.tensor));
 }
 
-function fmtSeconds(s: number): string {
+export function fmtSeconds(s: number): string {
   if (!Number.isFinite(s)) return "?";
   const m = Math.floor(s / 60);
   return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.round(s)}s`;

@@ -46,8 +46,16 @@ export interface ModelHearing {
   task: ModelTask;
   /** Class names in the model's order (from the manifest). */
   classes: readonly string[];
-  /** Softmax of the logits, averaged over the clip's segments; sums to 1. */
+  /**
+   * Softmax of the logits divided by the model's calibration temperature (1 without one), averaged over
+   * the clip's segments; sums to 1.
+   */
   probabilities: Float32Array;
+  /**
+   * The calibrated probability below which a card shows no label for this model (from the manifest's
+   * `calibration`; absent: always shown).
+   */
+  minConfidence?: number;
 }
 
 /** A clip's embedding and what each model hears in it. */
@@ -86,6 +94,9 @@ interface LoadedModel {
   mean: Float32Array;
   std: Float32Array;
   classes: readonly string[];
+  /** Divides the logits before the softmax (the manifest's `calibration.temperature`, else 1). */
+  temperature: number;
+  minConfidence?: number;
 }
 
 /**
@@ -127,6 +138,8 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
         mean: Float32Array.from(e.normalization.mean),
         std: Float32Array.from(e.normalization.std),
         classes: e.classes,
+        temperature: e.calibration?.temperature ?? 1,
+        ...(e.calibration === undefined ? {} : { minConfidence: e.calibration.minConfidence }),
       });
     }
   } catch (err) {
@@ -160,6 +173,7 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
         task: m.task,
         classes: m.classes,
         probabilities: new Float32Array(m.classes.length),
+        ...(m.minConfidence === undefined ? {} : { minConfidence: m.minConfidence }),
       })),
     }));
     const input = new Float32Array(batch * nMels * frames);
@@ -182,7 +196,8 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
         const seg = i % SEGMENTS_PER_CLIP;
         const block = res.embedding.subarray(i * EMBEDDING_SIZE, (i + 1) * EMBEDDING_SIZE);
         clip.vector.set(unitBlock(block), (mi * SEGMENTS_PER_CLIP + seg) * EMBEDDING_SIZE);
-        const probs = softmax(res.logits.subarray(i * nClasses, (i + 1) * nClasses));
+        const row = res.logits.subarray(i * nClasses, (i + 1) * nClasses);
+        const probs = softmax(model.temperature === 1 ? row : row.map((v) => v / model.temperature));
         const mean = clip.hearing[mi]!.probabilities;
         for (let c = 0; c < nClasses; c++) mean[c]! += probs[c]! / SEGMENTS_PER_CLIP;
       }
@@ -240,6 +255,25 @@ export function bestClasses(hearing: readonly ModelHearing[]): StoredLabel[] {
     }
     return { task: h.task, className: h.classes[best] ?? "?", probability: h.probabilities[best] ?? 0 };
   });
+}
+
+/**
+ * What a card may say a clip sounds like: each model's best class, left out when its calibrated
+ * probability is below the model's `minConfidence` (the model is not sure enough on real audio).
+ *
+ * @param hearing What the models heard.
+ * @returns The confident entries, in model order.
+ * @example
+ * ```ts
+ * import { confidentClasses } from "./embed.ts";
+ * const h = [{ task: "genre" as const, classes: ["jazz", "rock"], probabilities: Float32Array.of(0.45, 0.55), minConfidence: 0.6 }];
+ * console.assert(confidentClasses(h).length === 0);
+ * ```
+ */
+export function confidentClasses(
+  hearing: readonly ModelHearing[],
+): { task: ModelTask; className: string; probability: number }[] {
+  return bestClasses(hearing).filter((b, i) => b.probability >= (hearing[i]!.minConfidence ?? 0));
 }
 
 /**

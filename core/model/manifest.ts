@@ -102,6 +102,10 @@ const entryShape = {
   }),
   metrics: z.looseObject({ accuracy: finite, macroF1: finite, loss: finite }),
   architecture: z.record(z.string(), z.unknown()),
+  calibration: z.looseObject({
+    temperature: finite.refine((v) => v > 0, "must be > 0"),
+    minConfidence: z.number().min(0).max(1),
+  }).optional(),
 };
 // Unknown fields are kept (not stripped), so a newer writer's additions survive a read-modify-write.
 const entrySchema = z.looseObject(entryShape);
@@ -140,6 +144,12 @@ export interface ModelEntry {
   };
   metrics: { accuracy: number; macroF1: number; loss: number; [extra: string]: unknown };
   architecture: Record<string, unknown>;
+  /**
+   * Card honesty, fitted on held-out real clips: logits are divided by `temperature` before the
+   * softmax, and a card shows the model's label only when its clip probability reaches
+   * `minConfidence`. Absent: temperature 1, always shown.
+   */
+  calibration?: { temperature: number; minConfidence: number; [extra: string]: unknown };
 }
 
 /** The manifest as stored; models may be missing while they are being exported one by one. */

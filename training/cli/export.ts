@@ -26,7 +26,8 @@ import {
   runOnnxChecker,
   verifyParity,
 } from "../onnx_export.ts";
-import { loadRun, RUN_FILES } from "../run_dir.ts";
+import { loadRun, readJsonIfExists, RUN_FILES } from "../run_dir.ts";
+import type { CalibrationReport } from "../teacher/calibration.ts";
 import { mulberry32 } from "../../core/mod.ts";
 
 const HELP = `Export a trained model to ONNX, verify it, and install it in the models folder.
@@ -162,6 +163,7 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportReport> {
   }
 
   const m = run.metrics;
+  const calibration = await readJsonIfExists<CalibrationReport>(join(runDir, "calibration.json"));
   const entry = await publishModel({
     modelsDir,
     task,
@@ -192,6 +194,16 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportReport> {
         bestEpoch: run.history.bestEpoch,
         epochs: run.history.epochs.length,
       },
+      ...(calibration === undefined ? {} : {
+        calibration: {
+          temperature: calibration.temperature,
+          minConfidence: calibration.minConfidence,
+          targetPrecision: calibration.targetPrecision,
+          reference: calibration.reference,
+          validation: calibration.validation,
+          test: calibration.test,
+        },
+      }),
     },
   });
   logger.info("Installed model", { file: join(modelsDir, entry.file), sha256: entry.sha256 });
@@ -202,7 +214,9 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportReport> {
   const copied: string[] = [];
   for await (const f of Deno.readDir(runDir)) {
     if (
-      !f.isFile || !(f.name === RUN_FILES.metrics || f.name === RUN_FILES.history || f.name.endsWith(".svg"))
+      !f.isFile ||
+      !(f.name === RUN_FILES.metrics || f.name === RUN_FILES.history || f.name === "calibration.json" ||
+        f.name.endsWith(".svg"))
     ) continue;
     await writeFileAtomic(join(artifactsDir, f.name), await Deno.readFile(join(runDir, f.name)));
     copied.push(f.name);

@@ -1,0 +1,132 @@
+/**
+ * `deno task distill`: trains the genre or instrument CNN from the MusiCNN teacher's cached targets
+ * (`deno task teacher-targets` first), evaluates it once on the test split and calibrates it; then
+ * `deno task export --task <task> --run <out>` installs it.
+ *
+ * ```
+ * deno task distill --task genre|instrument --mood <mood-dir> [--extra <dir> ...]
+ *   [--targets .cache/teacher/targets] [--out .cache/runs/<task>-distill] [--epochs 12] [--batch 16]
+ *   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
+ *   [--mtt-stride 3] [--cache .cache/features] [--resume] [--backend auto|wasm|cpu]
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { createConsoleLogger } from "../../core/mod.ts";
+import { type BackendName, setupBackend } from "../backend.ts";
+import { loadDataset } from "../datasets/mod.ts";
+import { readMoodProvenance } from "../datasets/mood_fetch.ts";
+import { distill } from "../teacher/distill.ts";
+import { folderItems } from "../teacher/sources.ts";
+import { GENRE_TAG_MAP, INSTRUMENT_TAG_MAP } from "../teacher/targets.ts";
+import { createTrainProgress } from "./train.ts";
+import { runMain } from "./_main.ts";
+
+const USAGE = `Usage: deno task distill --task genre|instrument --mood <mood-dir> [--extra <dir> ...]
+  [--targets .cache/teacher/targets] [--out .cache/runs/<task>-distill] [--epochs 12] [--batch 16]
+  [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
+  [--mtt-stride 3] [--cache .cache/features] [--resume] [--backend auto|wasm|cpu]`;
+
+function num(name: string, v: string | undefined, fallback: number, integer = true): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!(n > 0) || (integer && !Number.isInteger(n))) {
+    console.error(`--${name} must be a positive ${integer ? "integer" : "number"}: ${v}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  return n;
+}
+
+async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      task: { type: "string" },
+      mood: { type: "string" },
+      extra: { type: "string", multiple: true, default: [] },
+      targets: { type: "string", default: ".cache/teacher/targets" },
+      out: { type: "string" },
+      epochs: { type: "string" },
+      batch: { type: "string" },
+      lr: { type: "string" },
+      patience: { type: "string" },
+      windows: { type: "string" },
+      variants: { type: "string" },
+      "embed-weight": { type: "string" },
+      seed: { type: "string" },
+      "mtt-stride": { type: "string" },
+      cache: { type: "string", default: ".cache/features" },
+      resume: { type: "boolean", default: false },
+      backend: { type: "string", default: "auto" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const task = values.task;
+  if (task !== "genre" && task !== "instrument") {
+    console.error(`--task must be genre or instrument\n${USAGE}`);
+    return 2;
+  }
+  if (values.mood === undefined) {
+    console.error(`--mood <mood-dir> is required (deno task fetch-mood)\n${USAGE}`);
+    return 2;
+  }
+  const logger = createConsoleLogger("info");
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  const mood = await loadDataset(values.mood, { layout: "mirex", seed });
+  const prov = await readMoodProvenance(values.mood);
+  const extra = (await Promise.all(values.extra.map(folderItems))).flat();
+  const backend = await setupBackend({ prefer: values.backend as BackendName | "auto", logger });
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) Deno.exit(130);
+    logger.warn("Interrupted: stopping after this epoch's checkpoint (resume with --resume)");
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    const r = await distill({
+      task,
+      map: task === "genre" ? GENRE_TAG_MAP : INSTRUMENT_TAG_MAP,
+      mood,
+      ...(prov === undefined ? {} : {
+        moodSource: {
+          repository: prov.repository,
+          commit: prov.commit,
+          folder: prov.folder,
+          counts: prov.counts,
+        },
+      }),
+      extra,
+      targetsDir: values.targets,
+      mttStride: num("mtt-stride", values["mtt-stride"], 3),
+      outDir: values.out ?? join(".cache", "runs", `${task}-distill`),
+      viewsCacheDir: join(values.cache, "views"),
+      epochs: num("epochs", values.epochs, 12),
+      batchSize: num("batch", values.batch, 16),
+      learningRate: num("lr", values.lr, 1e-3, false),
+      patience: num("patience", values.patience, 3),
+      windowsPerClip: num("windows", values.windows, 2),
+      variants: num("variants", values.variants, 2),
+      embedWeight: num("embed-weight", values["embed-weight"], 0.5, false),
+      seed,
+      resume: values.resume,
+      backend: backend.name,
+      logger,
+      progress: createTrainProgress(),
+      signal: controller.signal,
+    });
+    if (r.interrupted) return 130;
+    console.log(JSON.stringify({ task, ...r.test }, null, 2));
+    return 0;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+if (import.meta.main) await runMain(main);

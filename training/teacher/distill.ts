@@ -1,0 +1,671 @@
+/**
+ * Knowledge distillation: trains the genre or instrument CNN (the paper's architecture, unchanged) on
+ * real audio with a MusiCNN teacher's soft labels, plus an embedding loss (a 256 -> 200 linear
+ * projection of the student's embedding regresses the MSD teacher's standardised 200-d embedding; the
+ * projection is dropped at export).
+ *
+ * Data: the mood set's clips split by artist exactly as `train.ts` splits them (seed 1: train,
+ * validation, test; its 90 reserved clips never loaded), plus every recording of `extraDirs` (the
+ * product-accepted real recordings in `../shared/data`) in the training split only. Each epoch draws
+ * `windowsPerClip` random 10 s windows per training clip, from the clean decode or an augmented copy
+ * (`views.ts`); the target of a window is the teacher's mean over the 3 s patches inside it, computed on
+ * the clean recording, so the student learns to hear through the augmentation.
+ *
+ * Validation (early stopping, temperature) uses the validation clips' three inference windows; the test
+ * split is evaluated once at the end (`metrics.json`: agreement with the teacher's top class as
+ * accuracy, and `calibration.json`). Each epoch ends with a checkpoint (`checkpoint/`) so `resume`
+ * continues an interrupted run. The run directory has the layout of `train.ts`, so `deno task export`
+ * installs it.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import {
+  computeBandStats,
+  DEFAULT_FEATURE_PARAMS,
+  ErrorCode,
+  type Logger,
+  type LogMel,
+  sha256File,
+  SoundalikeError,
+} from "../../core/mod.ts";
+import type { Dataset, DatasetItem, SkippedFile } from "../datasets/types.ts";
+import { buildModel, DEFAULT_MODEL_CONFIG, embeddingModel, type ModelConfig } from "../model.ts";
+import {
+  type DatasetSource,
+  type EpochRecord,
+  type History,
+  loadModel,
+  readJsonIfExists,
+  RUN_FILES,
+  type RunConfig,
+  saveModel,
+  type SplitEntry,
+  type Task,
+  writeJson,
+} from "../run_dir.ts";
+import { DEFAULT_SPLIT, seededRandom, shuffled, splitByGroup } from "../split.ts";
+import { computeMetrics, toBatch } from "../evaluate.ts";
+import { type ClipViews, loadClipViews, statsWindows, windowAt } from "../views.ts";
+import {
+  copyWeights,
+  EarlyStopping,
+  fmtSeconds,
+  loadOptimizer,
+  saveOptimizer,
+  setWeights,
+  stepSeed,
+  type TrainProgress,
+} from "../train.ts";
+import {
+  readTeacherOutput,
+  stridedPatchIndices,
+  TEACHER_EMBEDDING_SIZE,
+  TEACHER_FILES,
+  type TeacherOutput,
+} from "./teacher.ts";
+import { mapClasses, type TagMap, windowTarget } from "./targets.ts";
+import { type CalibrationReport, calibrationReport } from "./calibration.ts";
+
+/** Options of {@linkcode distill}. */
+export interface DistillOptions {
+  task: Extract<Task, "genre" | "instrument">;
+  /** The tag map that makes the task's classes. */
+  map: TagMap;
+  /** The mood set (split by artist, as every model's). */
+  mood: Dataset;
+  /** Where the mood set came from. */
+  moodSource?: DatasetSource;
+  /** Extra real recordings, training split only. */
+  extra: readonly DatasetItem[];
+  /** Teacher targets folder (`deno task teacher-targets --cache`). */
+  targetsDir: string;
+  /** Stride the MTT teacher ran with. @default 3 */
+  mttStride?: number;
+  outDir: string;
+  /** Views cache folder. */
+  viewsCacheDir?: string;
+  /** @default 12 */
+  epochs?: number;
+  /** @default 16 */
+  batchSize?: number;
+  /** @default 1e-3 */
+  learningRate?: number;
+  /** @default 3 */
+  patience?: number;
+  /** @default 2 */
+  windowsPerClip?: number;
+  /** Clean + augmented variants per training clip. @default 2 */
+  variants?: number;
+  /** Weight of the embedding regression beside the soft cross-entropy. @default 0.5 */
+  embedWeight?: number;
+  /** @default 1 */
+  seed?: number;
+  resume?: boolean;
+  backend: string;
+  logger: Logger;
+  progress?: TrainProgress;
+  signal?: AbortSignal;
+}
+
+/** A clip with its teacher outputs. */
+interface Labelled {
+  clip: ClipViews;
+  tagOut: TeacherOutput;
+  tagPatches: number[];
+  embOut: TeacherOutput;
+}
+
+/** Fixed examples (validation, test): inputs, soft targets, standardised teacher embeddings, clip index. */
+interface FixedSet {
+  x: LogMel[];
+  probs: Float32Array[];
+  emb: Float32Array[];
+  clipOf: number[];
+  /** Per clip: the teacher's class over the whole clip (all its patches). */
+  clipLabel: number[];
+}
+
+interface DistillState {
+  fingerprint: string;
+  epoch: number;
+  bestEpoch: number;
+  best: number;
+  wait: number;
+  history: EpochRecord[];
+}
+
+const SECONDS_PER_FRAME = DEFAULT_FEATURE_PARAMS.hopLength / DEFAULT_FEATURE_PARAMS.sampleRate;
+
+function toEntry(it: DatasetItem): SplitEntry {
+  return {
+    path: it.path,
+    label: it.label,
+    trackId: it.trackId,
+    group: it.group,
+    ...(it.artist === undefined ? {} : { artist: it.artist }),
+  };
+}
+
+function argmax(v: ArrayLike<number>): number {
+  let b = 0;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[b]!) b = i;
+  return b;
+}
+
+/**
+ * Reads the teacher outputs of clips; a mood clip without targets stops training (never silently
+ * empty targets), an extra recording without them (shorter than one patch) is skipped and listed.
+ */
+async function attachTargets(
+  clips: readonly ClipViews[],
+  opts: DistillOptions,
+  optional: (it: DatasetItem) => boolean,
+  skipped: SkippedFile[],
+): Promise<Labelled[]> {
+  const stride = opts.map.teacher === "mtt" ? opts.mttStride ?? 3 : 1;
+  const out: Labelled[] = [];
+  for (const clip of clips) {
+    const sha = await sha256File(clip.item.path);
+    try {
+      const embOut = await readTeacherOutput(opts.targetsDir, "msd", sha, clip.item.path);
+      const tagOut = opts.map.teacher === "msd"
+        ? embOut
+        : await readTeacherOutput(opts.targetsDir, opts.map.teacher, sha, clip.item.path, stride);
+      if (embOut.embedding.length !== embOut.n * TEACHER_EMBEDDING_SIZE) {
+        throw new SoundalikeError(
+          ErrorCode.BadDataset,
+          `The MSD targets of ${clip.item.path} hold no ${TEACHER_EMBEDDING_SIZE}-d embedding: delete its cache entry and run \`deno task teacher-targets\``,
+        );
+      }
+      const tagPatches = opts.map.teacher === "msd"
+        ? Array.from({ length: tagOut.n }, (_, i) => i)
+        : stridedPatchIndices(embOut.n, stride);
+      if (tagPatches.length !== tagOut.n) {
+        throw new SoundalikeError(
+          ErrorCode.BadDataset,
+          `The ${opts.map.teacher} targets of ${clip.item.path} have ${tagOut.n} patches, expected ${tagPatches.length} (stride ${stride}): delete them and run \`deno task teacher-targets --mtt-stride ${stride}\``,
+        );
+      }
+      out.push({ clip, tagOut, tagPatches, embOut });
+    } catch (err) {
+      if (optional(clip.item) && err instanceof SoundalikeError && err.code === ErrorCode.BadDataset) {
+        skipped.push({ path: clip.item.path, reason: "no teacher targets (shorter than one 3 s patch)" });
+        continue;
+      }
+      throw err;
+    }
+  }
+  return out;
+}
+
+/** Per-dimension mean and std of the MSD embeddings of the training clips' patches. */
+function embeddingStats(clips: readonly Labelled[]): { mean: Float32Array; std: Float32Array } {
+  const d = TEACHER_EMBEDDING_SIZE;
+  const sum = new Float64Array(d), sq = new Float64Array(d);
+  let n = 0;
+  for (const c of clips) {
+    for (let i = 0; i < c.embOut.n; i++) {
+      for (let j = 0; j < d; j++) {
+        const v = c.embOut.embedding[i * d + j]!;
+        sum[j]! += v;
+        sq[j]! += v * v;
+      }
+      n++;
+    }
+  }
+  const mean = new Float32Array(d), std = new Float32Array(d);
+  for (let j = 0; j < d; j++) {
+    mean[j] = sum[j]! / n;
+    std[j] = Math.max(1e-3, Math.sqrt(Math.max(0, sq[j]! / n - mean[j]! ** 2)));
+  }
+  return { mean, std };
+}
+
+function standardise(v: Float32Array, s: { mean: Float32Array; std: Float32Array }): Float32Array {
+  return v.map((x, j) => (x - s.mean[j]!) / s.std[j]!);
+}
+
+/** The three inference windows (start, middle, end) of each clip's clean decode, with targets. */
+function fixedSet(
+  clips: readonly Labelled[],
+  map: TagMap,
+  frames: number,
+  stats: { mean: Float32Array; std: Float32Array },
+  embStats: { mean: Float32Array; std: Float32Array },
+): FixedSet {
+  const set: FixedSet = { x: [], probs: [], emb: [], clipOf: [], clipLabel: [] };
+  clips.forEach((c, ci) => {
+    const mp = c.clip.variants[0]!;
+    const last = mp.frames - frames;
+    const offsets = last <= 0 ? [0] : [0, Math.floor(last / 2), last];
+    for (const o of offsets) {
+      const t = windowTarget(
+        map,
+        c.tagOut,
+        c.tagPatches,
+        c.embOut,
+        o * SECONDS_PER_FRAME,
+        (o + frames) * SECONDS_PER_FRAME,
+      );
+      set.x.push(windowAt(c.clip, 0, o, DEFAULT_FEATURE_PARAMS, frames, stats));
+      set.probs.push(t.probs);
+      set.emb.push(standardise(t.embedding!, embStats));
+      set.clipOf.push(ci);
+    }
+    const whole = windowTarget(map, c.tagOut, c.tagPatches, undefined, -1e9, 1e9);
+    set.clipLabel.push(argmax(whole.probs));
+  });
+  return set;
+}
+
+/** Student outputs for fixed examples. */
+function predict(two: tf.LayersModel, x: readonly LogMel[]): { emb: Float32Array; logits: Float32Array } {
+  const embs: Float32Array[] = [], logs: Float32Array[] = [];
+  for (let at = 0; at < x.length; at += 32) {
+    const [e, l] = tf.tidy(() =>
+      (two.predict(toBatch(x.slice(at, at + 32))) as tf.Tensor[]).map((t) => t.clone())
+    );
+    embs.push(e!.dataSync() as Float32Array);
+    logs.push(l!.dataSync() as Float32Array);
+    tf.dispose([e!, l!]);
+  }
+  const cat = (a: Float32Array[]) => {
+    const out = new Float32Array(a.reduce((s, v) => s + v.length, 0));
+    let at = 0;
+    for (const v of a) (out.set(v, at), at += v.length);
+    return out;
+  };
+  return { emb: cat(embs), logits: cat(logs) };
+}
+
+/** Validation figures: soft cross-entropy, embedding MSE, top-1 agreement with the teacher. */
+function evaluateFixed(
+  two: tf.LayersModel,
+  proj: { w: tf.Variable; b: tf.Variable },
+  set: FixedSet,
+  nClasses: number,
+): { ce: number; mse: number; agreement: number; logits: Float32Array } {
+  const { emb, logits } = predict(two, set.x);
+  let ce = 0, agree = 0;
+  for (let i = 0; i < set.x.length; i++) {
+    const row = logits.subarray(i * nClasses, (i + 1) * nClasses);
+    const m = Math.max(...row);
+    const lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+    const p = set.probs[i]!;
+    for (let c = 0; c < nClasses; c++) ce -= p[c]! * (row[c]! - lse);
+    if (argmax(row) === argmax(p)) agree++;
+  }
+  const mse = tf.tidy(() => {
+    const e = tf.tensor2d(emb, [set.x.length, emb.length / set.x.length]);
+    const z = tf.stack(set.emb.map((v) => tf.tensor1d(v)));
+    const pr = tf.add(tf.matMul(e, proj.w), proj.b);
+    return tf.mean(tf.square(tf.sub(pr, z))).dataSync()[0]!;
+  });
+  return { ce: ce / set.x.length, mse, agreement: agree / set.x.length, logits };
+}
+
+/** What {@linkcode distill} returns. */
+export interface DistillResult {
+  history: History;
+  /** Test-split figures (undefined when interrupted). */
+  test?: { agreement: number; clipAgreement: number; calibration: CalibrationReport };
+  interrupted: boolean;
+}
+
+/**
+ * Trains one student; see the module doc.
+ *
+ * @param opts Data, teacher targets, hyper-parameters.
+ * @returns History and test figures.
+ */
+export async function distill(opts: DistillOptions): Promise<DistillResult> {
+  const { logger, outDir, map } = opts;
+  const seed = opts.seed ?? 1;
+  const epochs = opts.epochs ?? 12;
+  const batchSize = opts.batchSize ?? 16;
+  const learningRate = opts.learningRate ?? 1e-3;
+  const patience = opts.patience ?? 3;
+  const windowsPerClip = opts.windowsPerClip ?? 2;
+  const variants = opts.variants ?? 2;
+  const embedWeight = opts.embedWeight ?? 0.5;
+  const params = DEFAULT_FEATURE_PARAMS;
+  const classes = mapClasses(map);
+  const cfg: ModelConfig = { ...DEFAULT_MODEL_CONFIG, nClasses: classes.length };
+  const frames = cfg.frames;
+  await Deno.mkdir(outDir, { recursive: true });
+  const ckptDir = join(outDir, RUN_FILES.checkpoint);
+
+  // 1. splits (the mood set's, as every model's) and views
+  const splits = splitByGroup(opts.mood.items, seed, DEFAULT_SPLIT);
+  const skipped: SkippedFile[] = [...opts.mood.skipped];
+  const views = async (items: readonly DatasetItem[], n: number, label: string) => {
+    opts.progress?.start(items.length, label);
+    const r = await loadClipViews(items, {
+      params,
+      variants: n,
+      seed,
+      logger,
+      concurrency: 1,
+      ...(opts.viewsCacheDir === undefined ? {} : { cacheDir: opts.viewsCacheDir }),
+      onProgress: (done) => opts.progress?.update(done),
+    });
+    opts.progress?.stop();
+    skipped.push(...r.skipped);
+    return r.clips;
+  };
+  const extraIds = new Set(opts.extra.map((it) => it.trackId));
+  const train = await attachTargets(
+    await views([...splits.train, ...opts.extra], variants, "views (train)"),
+    opts,
+    (it) => extraIds.has(it.trackId),
+    skipped,
+  );
+  const val = await attachTargets(
+    await views(splits.validation, 1, "views (validation)"),
+    opts,
+    () => false,
+    skipped,
+  );
+  if (train.length < 2 || val.length < 2) {
+    throw new SoundalikeError(
+      ErrorCode.BadDataset,
+      "Distillation needs at least two training and validation clips",
+    );
+  }
+  const stats = computeBandStats(train.flatMap((c) => statsWindows(c.clip.variants[0]!, params, frames)));
+  const embStats = embeddingStats(train);
+  const valSet = fixedSet(val, map, frames, stats, embStats);
+  const fingerprint = createHash("sha256").update(JSON.stringify({
+    seed,
+    task: opts.task,
+    classes,
+    windowsPerClip,
+    variants,
+    embedWeight,
+    batchSize,
+    learningRate,
+    train: train.map((c) => c.clip.item.trackId),
+    val: val.map((c) => c.clip.item.trackId),
+  })).digest("hex").slice(0, 16);
+  await writeJson(join(outDir, RUN_FILES.splits), {
+    train: train.map((c) => toEntry(c.clip.item)),
+    validation: val.map((c) => toEntry(c.clip.item)),
+    test: splits.test.map(toEntry),
+    skipped,
+  });
+  const teacherFiles = [...TEACHER_FILES.msd, ...(map.teacher === "mtt" ? TEACHER_FILES.mtt : [])];
+  const trainedOn = {
+    kind: "dataset" as const,
+    name: `${opts.mood.name} + shared real recordings, ${map.teacher.toUpperCase()} MusiCNN teacher targets`,
+    seed,
+    examples: { train: train.length, validation: val.length, test: splits.test.length },
+    segments: {
+      train: train.length * windowsPerClip,
+      validation: valSet.x.length,
+      test: splits.test.length * 3,
+    },
+    ...(opts.moodSource ? { source: opts.moodSource } : {}),
+    ...(opts.mood.reserved?.length ? { reserved: opts.mood.reserved.length } : {}),
+    extraRecordings: train.filter((c) => extraIds.has(c.clip.item.trackId)).length,
+    augmentation: { variants },
+    teacher: {
+      name: "MusiCNN (Pons & Serra 2019)",
+      targets: map.teacher,
+      embedding: "msd",
+      files: teacherFiles.map((f) => ({ ...f.source, sha256: f.sha256 })),
+      tagMap: map.classes,
+      embedWeight,
+      ...(map.teacher === "mtt" ? { mttStride: opts.mttStride ?? 3 } : {}),
+    },
+  };
+  logger.info("Distillation data ready", {
+    task: opts.task,
+    classes,
+    train: train.length,
+    validation: val.length,
+    test: splits.test.length,
+    skipped: skipped.length,
+  });
+
+  // 2. model, projection, optimiser, resume
+  const model = buildModel(cfg, { seed });
+  const two = embeddingModel(model);
+  const dropouts = model.layers.filter((l) => l.getClassName() === "Dropout") as unknown as {
+    seed?: number;
+  }[];
+  const proj = {
+    w: tf.variable(
+      tf.randomNormal(
+        [cfg.embeddingSize, TEACHER_EMBEDDING_SIZE],
+        0,
+        1 / Math.sqrt(cfg.embeddingSize),
+        "float32",
+        seed,
+      ),
+      true,
+      "proj_w",
+    ),
+    b: tf.variable(tf.zeros([TEACHER_EMBEDDING_SIZE]), true, "proj_b"),
+  };
+  const optimizer = tf.train.adam(learningRate);
+  const vars = [...model.trainableWeights.map((w) => w.read() as tf.Variable), proj.w, proj.b];
+  let state: DistillState = { fingerprint, epoch: 0, bestEpoch: 0, best: Infinity, wait: 0, history: [] };
+  let best = copyWeights(model);
+  let bestProj = [proj.w.dataSync().slice(), proj.b.dataSync().slice()] as Float32Array[];
+  const saveProj = async (dir: string) => {
+    await Deno.mkdir(dir, { recursive: true });
+    const data = new Float32Array(proj.w.size + proj.b.size);
+    data.set(proj.w.dataSync() as Float32Array, 0);
+    data.set(proj.b.dataSync() as Float32Array, proj.w.size);
+    await Deno.writeFile(join(dir, "projection.bin"), new Uint8Array(data.buffer));
+  };
+  const loadProj = async (dir: string) => {
+    const bytes = await Deno.readFile(join(dir, "projection.bin"));
+    const data = new Float32Array(bytes.slice().buffer);
+    proj.w.assign(tf.tensor2d(data.slice(0, proj.w.size), proj.w.shape as [number, number]));
+    proj.b.assign(tf.tensor1d(data.slice(proj.w.size)));
+  };
+  if (opts.resume) {
+    const saved = await readJsonIfExists<DistillState>(join(ckptDir, RUN_FILES.state));
+    if (saved === undefined) logger.warn("Nothing to resume: starting from scratch", { checkpoint: ckptDir });
+    else if (saved.fingerprint !== fingerprint) {
+      throw new Error(
+        `The checkpoint in ${ckptDir} was made with other data or settings: run without --resume`,
+      );
+    } else {
+      state = saved;
+      const last = await loadModel(join(ckptDir, "last"));
+      model.setWeights(last.getWeights());
+      last.dispose();
+      await loadProj(join(ckptDir, "last"));
+      await loadOptimizer(optimizer, join(ckptDir, "last"));
+      if (state.bestEpoch > 0) {
+        const b = await loadModel(join(ckptDir, "best"));
+        best = b.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
+        b.dispose();
+      }
+      logger.info("Resuming", { epoch: state.epoch, bestEpoch: state.bestEpoch });
+    }
+  } else {
+    await Deno.remove(ckptDir, { recursive: true }).catch(() => {});
+  }
+
+  // 3. epochs
+  const stopper = new EarlyStopping(patience, state.best, state.wait);
+  const n = train.length * windowsPerClip;
+  const steps = Math.ceil(n / batchSize);
+  let interrupted = false;
+  for (let epoch = state.epoch + 1; epoch <= epochs && !stopper.stopped; epoch++) {
+    const t0 = performance.now();
+    const order = shuffled(
+      train.flatMap((_, i) => Array.from({ length: windowsPerClip }, () => i)),
+      seededRandom(stepSeed(seed, epoch, 0, 7)),
+    );
+    let ceSum = 0, mseSum = 0, agree = 0, seen = 0;
+    opts.progress?.start(n, `epoch ${epoch}/${epochs}`);
+    for (let s = 0; s < steps; s++) {
+      const idx = order.slice(s * batchSize, (s + 1) * batchSize);
+      const random = seededRandom(stepSeed(seed, epoch, s + 1, 11));
+      dropouts.forEach((d, k) => (d.seed = stepSeed(seed, epoch, s + 1, k)));
+      const xs: LogMel[] = [], ps: Float32Array[] = [], zs: Float32Array[] = [];
+      for (const i of idx) {
+        const c = train[i]!;
+        const v = Math.floor(random() * c.clip.variants.length);
+        const mp = c.clip.variants[v]!;
+        const o = Math.max(0, Math.floor(random() * (mp.frames - frames + 1)));
+        const t = windowTarget(
+          map,
+          c.tagOut,
+          c.tagPatches,
+          c.embOut,
+          o * SECONDS_PER_FRAME,
+          (o + frames) * SECONDS_PER_FRAME,
+        );
+        xs.push(windowAt(c.clip, v, o, params, frames, stats));
+        ps.push(t.probs);
+        zs.push(standardise(t.embedding!, embStats));
+      }
+      const x = toBatch(xs);
+      const p = tf.stack(ps.map((v) => tf.tensor1d(v))) as tf.Tensor2D;
+      const z = tf.stack(zs.map((v) => tf.tensor1d(v))) as tf.Tensor2D;
+      let ceT: tf.Tensor | undefined, mseT: tf.Tensor | undefined, predT: tf.Tensor | undefined;
+      const loss = optimizer.minimize(
+        () => {
+          const [emb, logits] = two.apply(x, { training: true }) as tf.Tensor[];
+          const ce = tf.mean(tf.neg(tf.sum(tf.mul(p, tf.logSoftmax(logits!)), -1))) as tf.Scalar;
+          const mse = tf.mean(
+            tf.square(tf.sub(tf.add(tf.matMul(emb as tf.Tensor2D, proj.w), proj.b), z)),
+          ) as tf.Scalar;
+          ceT = tf.keep(ce.clone());
+          mseT = tf.keep(mse.clone());
+          predT = tf.keep(tf.argMax(logits!, -1));
+          return tf.add(ce, tf.mul(mse, embedWeight)) as tf.Scalar;
+        },
+        true,
+        vars,
+      )!;
+      const pred = await predT!.data();
+      idx.forEach((_, k) => (agree += pred[k] === argmax(ps[k]!) ? 1 : 0));
+      ceSum += (await ceT!.data())[0]! * idx.length;
+      mseSum += (await mseT!.data())[0]! * idx.length;
+      seen += idx.length;
+      tf.dispose([x, p, z, loss, ceT!, mseT!, predT!]);
+      const rate = seen / ((performance.now() - t0) / 1000);
+      opts.progress?.update(seen, {
+        ce: (ceSum / seen).toFixed(3),
+        mse: (mseSum / seen).toFixed(3),
+        agree: (agree / seen).toFixed(3),
+        "run ETA": fmtSeconds((n - seen) / rate + (epochs - epoch) * (n / rate) * 1.1),
+      });
+    }
+    opts.progress?.stop();
+    const trainSeconds = (performance.now() - t0) / 1000;
+    const v = evaluateFixed(two, proj, valSet, classes.length);
+    const monitored = v.ce + embedWeight * v.mse;
+    const record: EpochRecord & Record<string, number> = {
+      epoch,
+      loss: ceSum / seen,
+      accuracy: agree / seen,
+      valLoss: v.ce,
+      valAccuracy: v.agreement,
+      seconds: (performance.now() - t0) / 1000,
+      examplesPerSecond: seen / trainSeconds,
+      embeddingLoss: mseSum / seen,
+      valEmbeddingLoss: v.mse,
+      valMonitored: monitored,
+    };
+    state.history.push(record);
+    state.epoch = epoch;
+    const improved = stopper.update(monitored);
+    state.best = stopper.best;
+    state.wait = stopper.wait;
+    if (improved) {
+      state.bestEpoch = epoch;
+      best = copyWeights(model);
+      bestProj = [proj.w.dataSync().slice() as Float32Array, proj.b.dataSync().slice() as Float32Array];
+      await saveModel(model, join(ckptDir, "best"));
+      await saveProj(join(ckptDir, "best"));
+    }
+    await saveModel(model, join(ckptDir, "last"));
+    await saveProj(join(ckptDir, "last"));
+    await saveOptimizer(optimizer, join(ckptDir, "last"));
+    await writeJson(join(ckptDir, RUN_FILES.state), state);
+    logger.info(`Epoch ${epoch}/${epochs}`, {
+      ce: +record.loss.toFixed(4),
+      mse: +(mseSum / seen).toFixed(4),
+      agree: +record.accuracy.toFixed(3),
+      valCe: +v.ce.toFixed(4),
+      valMse: +v.mse.toFixed(4),
+      valAgree: +v.agreement.toFixed(3),
+      examplesPerSecond: +record.examplesPerSecond.toFixed(1),
+      seconds: +record.seconds.toFixed(1),
+      best: state.bestEpoch,
+    });
+    if (opts.signal?.aborted) {
+      interrupted = true;
+      break;
+    }
+  }
+  const history: History = {
+    epochs: state.history,
+    bestEpoch: state.bestEpoch,
+    stopReason: interrupted ? "running" : stopper.stopped ? "early_stopping" : "completed",
+  };
+  if (interrupted) {
+    model.dispose();
+    return { history, interrupted };
+  }
+  setWeights(model, best);
+  proj.w.assign(tf.tensor2d(bestProj[0]!, proj.w.shape as [number, number]));
+  proj.b.assign(tf.tensor1d(bestProj[1]!));
+
+  // 4. temperature on validation, then the test split once
+  const vBest = evaluateFixed(two, proj, valSet, classes.length);
+  const test = await attachTargets(await views(splits.test, 1, "views (test)"), opts, () => false, skipped);
+  const testSet = fixedSet(test, map, frames, stats, embStats);
+  const t = evaluateFixed(two, proj, testSet, classes.length);
+  const calibration = calibrationReport({
+    classes,
+    valLogits: vBest.logits,
+    valClipOf: valSet.clipOf,
+    valClipLabel: valSet.clipLabel,
+    testLogits: t.logits,
+    testClipOf: testSet.clipOf,
+    testClipLabel: testSet.clipLabel,
+  });
+  const metrics = computeMetrics(t.logits, testSet.probs.map(argmax), classes, testSet.clipOf);
+  const clipAgreement = metrics.trackAccuracy;
+  await saveModel(model, outDir);
+  const runConfig: RunConfig = {
+    formatVersion: 1,
+    task: opts.task,
+    classes,
+    model: cfg,
+    features: { ...params },
+    normalization: { mean: Array.from(stats.mean), std: Array.from(stats.std) },
+    trainedOn: { ...trainedOn, examples: { ...trainedOn.examples, test: test.length } },
+    training: { epochs, batchSize, learningRate, patience, windowsPerClip, variants, backend: opts.backend },
+    createdAt: new Date().toISOString(),
+  };
+  await writeJson(join(outDir, RUN_FILES.config), runConfig);
+  await writeJson(join(outDir, RUN_FILES.history), history);
+  await writeJson(join(outDir, RUN_FILES.metrics), {
+    ...metrics,
+    labels: "the teacher's top class per window (agreement), test split of the mood set (real clips)",
+    softCrossEntropy: t.ce,
+    embeddingMse: t.mse,
+  });
+  await writeJson(join(outDir, "calibration.json"), calibration);
+  await Deno.remove(ckptDir, { recursive: true }).catch(() => {});
+  model.dispose();
+  logger.info("Distillation finished", {
+    bestEpoch: state.bestEpoch,
+    testAgreement: +t.agreement.toFixed(3),
+    testClipAgreement: +clipAgreement.toFixed(3),
+    temperature: +calibration.temperature.toFixed(3),
+    eceTest: +calibration.test.ece.toFixed(3),
+  });
+  return { history, test: { agreement: t.agreement, clipAgreement, calibration }, interrupted: false };
+}
