@@ -14,13 +14,21 @@
  *   least 0.10 above the log-mel statistics baseline (per-band mean and standard deviation of the
  *   loudness-normalised log-mel, standardised, L2), beside chance.
  *
+ * - Teacher rows (issue 12), when the MusiCNN teacher's cached targets are present
+ *   (`deno task teacher-targets`; skipped with a message otherwise): Q2 for the teacher's own vectors (MSD
+ *   tag probabilities, 50-d; MSD embedding, 200-d) as a reference; the students' top-1 agreement with the
+ *   teacher (genre from MSD tags, instrument from MTT tags, mapped as `training/teacher/targets.ts` says)
+ *   on the held-out mood clips, and how many cards show a label after calibration; genre P@5 with the
+ *   teacher's top genre as the label. Every P@5 has a 95 % bootstrap interval over the query clips.
+ *
  * Each is measured for both search methods (the paper's whole-clip 2304-d vectors, and segment search
  * over 768-d window vectors, `core/index/segment_search.ts`) and both indexes (flat, and IVF with the
  * product's default nlist/nprobe), all built in memory through `buildVectorIndex`. It also writes a 2-D
  * PCA map of the held-out mood clips per model and for the clip vector.
  *
  * Run: `node_modules/.bin/deno run -A bench/quality_bench.ts [--mood .cache/datasets/mirex-mood]
- *   [--shared ../shared/data] [--models models] [--out models/quality] [--limit N]`
+ *   [--shared ../shared/data] [--models models] [--out models/quality] [--limit N]
+ *   [--teacher-targets .cache/teacher/targets]`
  * @module
  */
 import { SAME_AUDIO_SQUARED_DISTANCE } from "../core/catalog/reindex.ts";
@@ -55,6 +63,16 @@ import { splitByGroup } from "../training/split.ts";
 import { pca } from "../training/pca.ts";
 import { scatterSvg } from "../training/plots.ts";
 import { arg } from "./_util.ts";
+import { readTeacherOutput, stridedPatchIndices, type TeacherOutput } from "../training/teacher/teacher.ts";
+import {
+  classScores,
+  GENRE_TAG_MAP,
+  INSTRUMENT_TAG_MAP,
+  mapClasses,
+  meanRows,
+  type TagMap,
+} from "../training/teacher/targets.ts";
+import { confidentClasses, type ModelHearing, sha256File } from "../core/mod.ts";
 
 const SR = DEFAULT_FEATURE_PARAMS.sampleRate;
 const ENCODE_RATE = 44100;
@@ -63,6 +81,8 @@ const sharedDir = arg("shared") ?? "../shared/data";
 const modelsDir = arg("models") ?? "models";
 const outDir = arg("out") ?? "models/quality";
 const limitN = arg("limit") === undefined ? Infinity : Number(arg("limit"));
+const teacherTargets = arg("teacher-targets") ?? ".cache/teacher/targets";
+const MTT_STRIDE = 5;
 
 interface Clip {
   path: string;
@@ -72,6 +92,8 @@ interface Clip {
   audio: DecodedAudio;
   vector: Float32Array;
   baseline: Float32Array;
+  /** What the students heard (calibrated probabilities), mood clips only. */
+  hearing?: ModelHearing[];
 }
 
 async function listFiles(dir: string, exts: RegExp): Promise<string[]> {
@@ -129,7 +151,14 @@ const refused: string[] = [];
 for (const s of sources) {
   try {
     const audio = await decodeAudio(s.path, { sampleRate: SR, maxSeconds: 1200 });
-    catalog.push({ ...s, audio, vector: await embedder.embedAudio(audio), baseline: logMelStats(audio) });
+    const analysis = (await embedder.analyzeMany([cutSegments(audio)]))[0]!;
+    catalog.push({
+      ...s,
+      audio,
+      vector: analysis.vector,
+      hearing: analysis.hearing,
+      baseline: logMelStats(audio),
+    });
   } catch (err) {
     if (!isSoundalikeError(err)) throw err;
     refused.push(`${s.path.split("/").at(-1)} (${err.code})`);
@@ -322,14 +351,29 @@ for (const q of ["Q0 -12 dB", "Q0 +6 dB", "Q1a"]) {
 // Q2: cluster agreement of the top 5 among held-out mood clips.
 const moodIdx = catalog.flatMap((c, i) => (c.mood ? [i] : []));
 const moodSet = new Set(moodIdx);
-const agreement = (neighbours: (i: number) => number[]) => {
-  let sum = 0;
-  for (const i of moodIdx) {
+/** Per-query precision of the top 5 among held-out mood clips, by a labelling of the clips. */
+const precisions = (neighbours: (i: number) => number[], labelOf: (i: number) => string) =>
+  moodIdx.map((i) => {
     const top = neighbours(i).filter((j) => j !== i && moodSet.has(j)).slice(0, 5);
-    sum += top.filter((j) => catalog[j]!.label === catalog[i]!.label).length / 5;
-  }
-  return sum / moodIdx.length;
+    return top.filter((j) => labelOf(j) === labelOf(i)).length / 5;
+  });
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** 95 % bootstrap interval of the mean over the query clips (1000 resamples, fixed seed). */
+const interval = (xs: readonly number[]): [number, number] => {
+  const random = mulberry32(12);
+  const means = Array.from({ length: 1000 }, () => {
+    let sum = 0;
+    for (let k = 0; k < xs.length; k++) sum += xs[Math.floor(random() * xs.length)]!;
+    return sum / xs.length;
+  }).sort((a, b) => a - b);
+  return [means[24]!, means[974]!];
 };
+const ci = (xs: readonly number[]) => {
+  const [lo, hi] = interval(xs);
+  return `${mean(xs).toFixed(3)} [${lo.toFixed(3)}, ${hi.toFixed(3)}]`;
+};
+const agreement = (neighbours: (i: number) => number[]) =>
+  mean(precisions(neighbours, (i) => catalog[i]!.label));
 const counts = new Map<string, number>();
 for (const i of moodIdx) counts.set(catalog[i]!.label, (counts.get(catalog[i]!.label) ?? 0) + 1);
 const n = moodIdx.length;
@@ -342,20 +386,147 @@ console.log(
     chance.toFixed(3)
   }, log-mel statistics baseline ${baselineP5.toFixed(3)}; target >= ${(baselineP5 + 0.1).toFixed(3)})`,
 );
-console.log("| method | index | P@5 | vs baseline | vs chance |");
+console.log("| method | index | P@5 [95 % interval] | vs baseline | vs chance |");
 console.log("|---|---|---|---|---|");
+const moodLabel = (i: number) => catalog[i]!.label;
 for (const method of METHODS) {
   for (const kind of KINDS) {
-    const p5 = agreement((i) => rank(catalog[i]!.vector, method, indexes[method][kind], catalog.length));
-    results[`Q2/${method}/${kind}`] = { p5, baseline: baselineP5, chance };
+    const per = precisions(
+      (i) => rank(catalog[i]!.vector, method, indexes[method][kind], catalog.length),
+      moodLabel,
+    );
+    const p5 = mean(per);
+    results[`Q2/${method}/${kind}`] = { p5, interval95: interval(per), baseline: baselineP5, chance };
     console.log(
-      `| ${method} | ${kind} | ${p5.toFixed(3)} | ${
+      `| ${method} | ${kind} | ${ci(per)} | ${
         (p5 - baselineP5 >= 0 ? "+" : "") + (p5 - baselineP5).toFixed(3)
       } | ${(p5 - chance >= 0 ? "+" : "") + (p5 - chance).toFixed(3)} |`,
     );
   }
 }
-console.log("Q2 for genre: no real genre-labelled set is available here (see the README)");
+const baselinePer = precisions(
+  (i) => baselineIndex.search(baselineVectors[i]!, catalog.length).map((h) => h.trackId),
+  moodLabel,
+);
+results["Q2/baseline"] = { p5: mean(baselinePer), interval95: interval(baselinePer) };
+console.log(`| log-mel statistics baseline | flat | ${ci(baselinePer)} | | |`);
+
+// ---- teacher rows (issue 12) -------------------------------------------------------------------
+/** The teacher's cached outputs of a clip, or undefined when the cache lacks them. */
+async function teacherOf(path: string, id: "msd" | "mtt"): Promise<TeacherOutput | undefined> {
+  try {
+    return await readTeacherOutput(
+      teacherTargets,
+      id,
+      await sha256File(path),
+      path,
+      id === "mtt" ? MTT_STRIDE : 1,
+    );
+  } catch (err) {
+    if (isSoundalikeError(err, "bad_dataset")) return undefined;
+    throw err;
+  }
+}
+const msdOut = await Promise.all(moodIdx.map((i) => teacherOf(catalog[i]!.path, "msd")));
+const mttOut = await Promise.all(moodIdx.map((i) => teacherOf(catalog[i]!.path, "mtt")));
+if (msdOut.some((o) => o === undefined)) {
+  console.log(
+    `\nTeacher rows skipped: no MSD teacher targets for ${
+      msdOut.filter((o) => o === undefined).length
+    } held-out clips in ${teacherTargets} (run \`deno task teacher-targets\`)`,
+  );
+} else {
+  const all = (o: TeacherOutput) => Array.from({ length: o.n }, (_, k) => k);
+  const tagMean = (o: TeacherOutput) => meanRows(o.tags, o.tags.length / o.n, all(o));
+  const embMean = (o: TeacherOutput) => meanRows(o.embedding, o.embedding.length / o.n, all(o));
+  const topOf = (map: TagMap, o: TeacherOutput) => {
+    const s = classScores(map, tagMean(o));
+    return mapClasses(map)[s.indexOf(Math.max(...s))]!;
+  };
+  const pos = new Map(moodIdx.map((i, k) => [i, k]));
+  const teacherGenre = (i: number) => topOf(GENRE_TAG_MAP, msdOut[pos.get(i)!]!);
+  /** Ranks held-out mood clips by L2 between vectors (the query first). */
+  const ranker = (vs: Float32Array[]) => (i: number) => {
+    const q = vs[pos.get(i)!]!;
+    return moodIdx.map((j) => [j, vs[pos.get(j)!]!.reduce((s, v, d) => s + (v - q[d]!) ** 2, 0)] as const)
+      .sort((a, b) => a[1] - b[1]).map(([j]) => j);
+  };
+  const tagVectors = msdOut.map((o) => tagMean(o!));
+  const embVectors = msdOut.map((o) => embMean(o!));
+  console.log(
+    `\nTeacher rows: MusiCNN MSD (${teacherTargets}); genre label = the teacher's top genre (MSD tags mapped as training/teacher/targets.ts)`,
+  );
+  console.log("| vectors | mood P@5 [95 %] | teacher-genre P@5 [95 %] |");
+  console.log("|---|---|---|");
+  const rows: [string, (i: number) => number[]][] = [
+    ["teacher MSD tag probabilities (50-d)", ranker(tagVectors)],
+    ["teacher MSD embedding (200-d)", ranker(embVectors)],
+    [
+      "students, whole clip (flat)",
+      (i) => rank(catalog[i]!.vector, "whole", indexes.whole.flat, catalog.length),
+    ],
+    [
+      "students, segment (flat)",
+      (i) => rank(catalog[i]!.vector, "segment", indexes.segment.flat, catalog.length),
+    ],
+    [
+      "log-mel statistics baseline",
+      (i) => baselineIndex.search(baselineVectors[i]!, catalog.length).map((h) => h.trackId),
+    ],
+  ];
+  for (const [name, nb] of rows) {
+    const m = precisions(nb, moodLabel), g = precisions(nb, teacherGenre);
+    results[`Teacher/${name}`] = {
+      moodP5: mean(m),
+      moodInterval95: interval(m),
+      genreP5: mean(g),
+      genreInterval95: interval(g),
+    };
+    console.log(`| ${name} | ${ci(m)} | ${ci(g)} |`);
+  }
+  // students' top-1 agreement with the teacher, and what the cards show
+  console.log(
+    "| student | classes | top-1 agreement with the teacher | cards showing a label | agreement when shown |",
+  );
+  console.log("|---|---|---|---|---|");
+  for (
+    const [task, map, outs] of [["genre", GENRE_TAG_MAP, msdOut], [
+      "instrument",
+      INSTRUMENT_TAG_MAP,
+      mttOut,
+    ]] as const
+  ) {
+    const mi = manifest.embeddingOrder.indexOf(task);
+    const classes = manifest.models[task].classes;
+    if (classes.join() !== mapClasses(map).join()) {
+      console.log(`| ${task} | ${classes.join(", ")} | n/a: not the teacher's classes | | |`);
+      continue;
+    }
+    const have = moodIdx.filter((_, k) => outs[k] !== undefined);
+    let agree = 0, shown = 0, shownAgree = 0;
+    for (const i of have) {
+      const h = catalog[i]!.hearing!;
+      const best = confidentClasses([{ ...h[mi]!, minConfidence: 0 }])[0]!;
+      const teacher = topOf(map, outs[pos.get(i)!]!);
+      if (best.className === teacher) agree++;
+      if (confidentClasses([h[mi]!]).length > 0) {
+        shown++;
+        if (best.className === teacher) shownAgree++;
+      }
+    }
+    results[`Teacher/agreement/${task}`] = {
+      clips: have.length,
+      top1: agree / have.length,
+      shown: shown / have.length,
+      shownAgreement: shown === 0 ? null : shownAgree / shown,
+    };
+    console.log(
+      `| ${task} | ${classes.length} | ${(agree / have.length).toFixed(3)} (${have.length} clips) | ${
+        pct(shown / have.length)
+      } | ${shown === 0 ? "-" : (shownAgree / shown).toFixed(3)} |`,
+    );
+  }
+}
 
 // ---- maps ------------------------------------------------------------------------------------
 await Deno.mkdir(outDir, { recursive: true });

@@ -7,6 +7,7 @@ import { buildModel, embeddingModel } from "../../training/model.ts";
 import { exportToOnnx } from "../../training/onnx_export.ts";
 import {
   CLIP_EMBEDDING_SIZE,
+  confidentClasses,
   createEmbedder,
   type Embedder,
   type ModelHearing,
@@ -243,6 +244,53 @@ Deno.test("analyzeMany() gives each model's softmax averaged over the three segm
       }
     }
   });
+});
+
+Deno.test("analyzeMany() divides the logits by the manifest's calibration temperature and passes minConfidence on", async () => {
+  const task = MODEL_TASKS[0];
+  const calibrated: Manifest = {
+    ...manifest,
+    models: {
+      ...manifest.models,
+      [task]: { ...manifest.models[task], calibration: { temperature: 4, minConfidence: 0.55 } },
+    },
+  };
+  const e = await createEmbedder({ manifest: calibrated, modelsDir: dir, provider: "cpu", threads: 1 });
+  try {
+    const hearing = (await e.analyzeMany([SEGMENTS]))[0]!.hearing[0]!;
+    assert.equal(hearing.minConfidence, 0.55);
+    const want = tf.tidy(() => {
+      const batch = tf.concat(
+        SEGMENTS.map((s) =>
+          tf.tensor4d(normalizeLogMel(logMelSpectrogram(s), MEAN, STD).data, [1, NMELS, 200, 1])
+        ),
+      );
+      const logits = tfModels.get(task)!.predict(batch) as tf.Tensor2D;
+      return tf.softmax(tf.div(logits, 4)).mean(0).dataSync() as Float32Array;
+    });
+    for (let c = 0; c < want.length; c++) assert.ok(Math.abs(want[c]! - hearing.probabilities[c]!) < 1e-4);
+  } finally {
+    await e.close();
+  }
+});
+
+Deno.test("confidentClasses() leaves out a model whose best probability is below its minConfidence", () => {
+  const hearing: ModelHearing[] = [
+    {
+      task: "genre",
+      classes: ["jazz", "rock"],
+      probabilities: Float32Array.of(0.45, 0.55),
+      minConfidence: 0.6,
+    },
+    { task: "emotion", classes: ["a", "b"], probabilities: Float32Array.of(0.3, 0.7) },
+    {
+      task: "instrument",
+      classes: ["piano", "drums"],
+      probabilities: Float32Array.of(0.8, 0.2),
+      minConfidence: 0.6,
+    },
+  ];
+  assert.deepEqual(confidentClasses(hearing).map((c) => c.className), ["b", "piano"]);
 });
 
 Deno.test("softmax() is stable for large logits", () => {

@@ -7,7 +7,7 @@
  * deno task distill --task genre|instrument --mood <mood-dir> [--extra <dir> ...]
  *   [--targets .cache/teacher/targets] [--out .cache/runs/<task>-distill] [--epochs 12] [--batch 16]
  *   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
- *   [--mtt-stride 3] [--cache .cache/features] [--resume] [--backend auto|wasm|cpu]
+ *   [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]
  * ```
  * @module
  */
@@ -26,7 +26,7 @@ import { runMain } from "./_main.ts";
 const USAGE = `Usage: deno task distill --task genre|instrument --mood <mood-dir> [--extra <dir> ...]
   [--targets .cache/teacher/targets] [--out .cache/runs/<task>-distill] [--epochs 12] [--batch 16]
   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
-  [--mtt-stride 3] [--cache .cache/features] [--resume] [--backend auto|wasm|cpu]`;
+  [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]`;
 
 function num(name: string, v: string | undefined, fallback: number, integer = true): number {
   if (v === undefined) return fallback;
@@ -58,6 +58,7 @@ async function main(args: string[]): Promise<number> {
       "mtt-stride": { type: "string" },
       cache: { type: "string", default: ".cache/features" },
       resume: { type: "boolean", default: false },
+      "partial-tags": { type: "boolean", default: false },
       backend: { type: "string", default: "auto" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -104,7 +105,7 @@ async function main(args: string[]): Promise<number> {
       }),
       extra,
       targetsDir: values.targets,
-      mttStride: num("mtt-stride", values["mtt-stride"], 3),
+      mttStride: num("mtt-stride", values["mtt-stride"], 5),
       outDir: values.out ?? join(".cache", "runs", `${task}-distill`),
       viewsCacheDir: join(values.cache, "views"),
       epochs: num("epochs", values.epochs, 12),
@@ -116,6 +117,7 @@ async function main(args: string[]): Promise<number> {
       embedWeight: num("embed-weight", values["embed-weight"], 0.5, false),
       seed,
       resume: values.resume,
+      partialTags: values["partial-tags"],
       backend: backend.name,
       logger,
       progress: createTrainProgress(),

@@ -4,7 +4,7 @@
  *
  * ```
  * deno task teacher-targets --mood <mood-dir> [--folder <dir> ...] [--teacher-dir .cache/teacher]
- *   [--cache .cache/teacher/targets] [--teachers msd,mtt] [--mtt-stride 3]
+ *   [--cache .cache/teacher/targets] [--teachers msd,mtt] [--mtt-stride 5]
  * ```
  * The mood set's reserved clips (010, 020, …, 900) are dropped by its loader and never reach a teacher.
  * @module
@@ -18,13 +18,14 @@ import {
 } from "../../core/mod.ts";
 import { loadDataset } from "../datasets/mod.ts";
 import { setupBackend } from "../backend.ts";
+import { DEFAULT_SPLIT, splitByGroup } from "../split.ts";
 import { musicnnPatches } from "../teacher/musicnn_input.ts";
 import { cachedTeacherOutput, logTeacher, openTeacher, type TeacherId } from "../teacher/teacher.ts";
 import { listAudioFiles } from "../teacher/sources.ts";
 import { runMain } from "./_main.ts";
 
 const USAGE = `Usage: deno task teacher-targets --mood <mood-dir> [--folder <dir> ...]
-  [--teacher-dir .cache/teacher] [--cache .cache/teacher/targets] [--teachers msd,mtt] [--mtt-stride 3]`;
+  [--teacher-dir .cache/teacher] [--cache .cache/teacher/targets] [--teachers msd,mtt] [--mtt-stride 5]`;
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -35,7 +36,7 @@ async function main(args: string[]): Promise<number> {
       "teacher-dir": { type: "string", default: ".cache/teacher" },
       cache: { type: "string", default: ".cache/teacher/targets" },
       teachers: { type: "string", default: "msd,mtt" },
-      "mtt-stride": { type: "string", default: "3" },
+      "mtt-stride": { type: "string", default: "5" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -49,7 +50,10 @@ async function main(args: string[]): Promise<number> {
   if (values.mood !== undefined) {
     const ds = await loadDataset(values.mood, { layout: "mirex", seed: 1 });
     logger.info(`Mood set: ${ds.items.length} clips (${ds.reserved?.length ?? 0} reserved, left out)`);
-    paths.push(...ds.items.map((it) => it.path));
+    // The held-out splits first (as every model splits them), so a slow teacher has labelled the clips
+    // validation and the test need before it reaches the training clips.
+    const s = splitByGroup(ds.items, 1, DEFAULT_SPLIT);
+    paths.push(...[...s.validation, ...s.test, ...s.train].map((it) => it.path));
   }
   for (const dir of values.folder) paths.push(...await listAudioFiles(dir));
   if (paths.length === 0) {

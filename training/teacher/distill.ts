@@ -81,7 +81,13 @@ export interface DistillOptions {
   extra: readonly DatasetItem[];
   /** Teacher targets folder (`deno task teacher-targets --cache`). */
   targetsDir: string;
-  /** Stride the MTT teacher ran with. @default 3 */
+  /**
+   * Train on the training clips that already have the tag teacher's targets (the others are listed as
+   * skipped; more than half missing still stops). Validation and test clips always need them.
+   * @default false
+   */
+  partialTags?: boolean;
+  /** Stride the MTT teacher ran with. @default 5 */
   mttStride?: number;
   outDir: string;
   /** Views cache folder. */
@@ -163,32 +169,16 @@ async function attachTargets(
   opts: DistillOptions,
   optional: (it: DatasetItem) => boolean,
   skipped: SkippedFile[],
+  partialTags = false,
 ): Promise<Labelled[]> {
-  const stride = opts.map.teacher === "mtt" ? opts.mttStride ?? 3 : 1;
+  const stride = opts.map.teacher === "mtt" ? opts.mttStride ?? 5 : 1;
   const out: Labelled[] = [];
+  let missingTags = 0;
   for (const clip of clips) {
     const sha = await sha256File(clip.item.path);
+    let embOut: TeacherOutput;
     try {
-      const embOut = await readTeacherOutput(opts.targetsDir, "msd", sha, clip.item.path);
-      const tagOut = opts.map.teacher === "msd"
-        ? embOut
-        : await readTeacherOutput(opts.targetsDir, opts.map.teacher, sha, clip.item.path, stride);
-      if (embOut.embedding.length !== embOut.n * TEACHER_EMBEDDING_SIZE) {
-        throw new SoundalikeError(
-          ErrorCode.BadDataset,
-          `The MSD targets of ${clip.item.path} hold no ${TEACHER_EMBEDDING_SIZE}-d embedding: delete its cache entry and run \`deno task teacher-targets\``,
-        );
-      }
-      const tagPatches = opts.map.teacher === "msd"
-        ? Array.from({ length: tagOut.n }, (_, i) => i)
-        : stridedPatchIndices(embOut.n, stride);
-      if (tagPatches.length !== tagOut.n) {
-        throw new SoundalikeError(
-          ErrorCode.BadDataset,
-          `The ${opts.map.teacher} targets of ${clip.item.path} have ${tagOut.n} patches, expected ${tagPatches.length} (stride ${stride}): delete them and run \`deno task teacher-targets --mtt-stride ${stride}\``,
-        );
-      }
-      out.push({ clip, tagOut, tagPatches, embOut });
+      embOut = await readTeacherOutput(opts.targetsDir, "msd", sha, clip.item.path);
     } catch (err) {
       if (optional(clip.item) && err instanceof SoundalikeError && err.code === ErrorCode.BadDataset) {
         skipped.push({ path: clip.item.path, reason: "no teacher targets (shorter than one 3 s patch)" });
@@ -196,6 +186,39 @@ async function attachTargets(
       }
       throw err;
     }
+    if (embOut.embedding.length !== embOut.n * TEACHER_EMBEDDING_SIZE) {
+      throw new SoundalikeError(
+        ErrorCode.BadDataset,
+        `The MSD targets of ${clip.item.path} hold no ${TEACHER_EMBEDDING_SIZE}-d embedding: delete its cache entry and run \`deno task teacher-targets\``,
+      );
+    }
+    let tagOut = embOut;
+    if (opts.map.teacher !== "msd") {
+      try {
+        tagOut = await readTeacherOutput(opts.targetsDir, opts.map.teacher, sha, clip.item.path, stride);
+      } catch (err) {
+        if (!(partialTags && err instanceof SoundalikeError && err.code === ErrorCode.BadDataset)) throw err;
+        missingTags++;
+        skipped.push({ path: clip.item.path, reason: `no ${opts.map.teacher} teacher targets yet` });
+        continue;
+      }
+    }
+    const tagPatches = opts.map.teacher === "msd"
+      ? Array.from({ length: tagOut.n }, (_, i) => i)
+      : stridedPatchIndices(embOut.n, stride);
+    if (tagPatches.length !== tagOut.n) {
+      throw new SoundalikeError(
+        ErrorCode.BadDataset,
+        `The ${opts.map.teacher} targets of ${clip.item.path} have ${tagOut.n} patches, expected ${tagPatches.length} (stride ${stride}): delete them and run \`deno task teacher-targets --mtt-stride ${stride}\``,
+      );
+    }
+    out.push({ clip, tagOut, tagPatches, embOut });
+  }
+  if (missingTags > clips.length / 2) {
+    throw new SoundalikeError(
+      ErrorCode.BadDataset,
+      `${missingTags} of ${clips.length} training clips have no ${opts.map.teacher} teacher targets in ${opts.targetsDir}: run \`deno task teacher-targets --teachers ${opts.map.teacher}\` first`,
+    );
   }
   return out;
 }
@@ -361,6 +384,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     opts,
     (it) => extraIds.has(it.trackId),
     skipped,
+    opts.partialTags ?? false,
   );
   const val = await attachTargets(
     await views(splits.validation, 1, "views (validation)"),
@@ -417,7 +441,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       files: teacherFiles.map((f) => ({ ...f.source, sha256: f.sha256 })),
       tagMap: map.classes,
       embedWeight,
-      ...(map.teacher === "mtt" ? { mttStride: opts.mttStride ?? 3 } : {}),
+      ...(map.teacher === "mtt" ? { mttStride: opts.mttStride ?? 5 } : {}),
     },
   };
   logger.info("Distillation data ready", {

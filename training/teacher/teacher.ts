@@ -195,7 +195,21 @@ export async function verifyTeacherFiles(id: TeacherId, dir: string): Promise<re
   return TEACHER_FILES[id];
 }
 
-function checkShape(id: TeacherId, what: string, dims: readonly number[], want: readonly number[]): void {
+/**
+ * Refuses a teacher output whose shape is not the expected one.
+ *
+ * @param id The teacher.
+ * @param what Which output, for the message.
+ * @param dims Its dims.
+ * @param want The expected dims.
+ * @throws {SoundalikeError} `model_mismatch` naming the teacher, both shapes and the fix.
+ */
+export function checkTeacherShape(
+  id: TeacherId,
+  what: string,
+  dims: readonly number[],
+  want: readonly number[],
+): void {
   if (dims.length !== want.length || dims.some((d, i) => d !== want[i])) {
     throw new SoundalikeError(
       ErrorCode.ModelMismatch,
@@ -250,11 +264,11 @@ export async function openTeacher(
               "model/dense/BiasAdd:0",
             ],
           ))["model/dense/BiasAdd:0"]!;
-          checkShape(id, "embedding", e.dims, [b, TEACHER_EMBEDDING_SIZE]);
+          checkTeacherShape(id, "embedding", e.dims, [b, TEACHER_EMBEDDING_SIZE]);
           const t = (await runOutputs(head, head.inputNames[0]!, e.data, e.dims, [head.outputNames[0]!]))[
             head.outputNames[0]!
           ]!;
-          checkShape(id, "tag output", t.dims, [b, MSD_TAGS.length]);
+          checkTeacherShape(id, "tag output", t.dims, [b, MSD_TAGS.length]);
           embedding.set(e.data, at * TEACHER_EMBEDDING_SIZE);
           tags.set(t.data, at * MSD_TAGS.length);
         }
@@ -298,7 +312,7 @@ export async function openTeacher(
           ) as tf.Tensor;
         });
         try {
-          checkShape(id, "tag output", out.shape, [b, MTT_TAGS.length]);
+          checkTeacherShape(id, "tag output", out.shape, [b, MTT_TAGS.length]);
           tags.set(out.dataSync() as Float32Array, at * MTT_TAGS.length);
         } finally {
           out.dispose();
