@@ -63,7 +63,7 @@ import { splitByGroup } from "../training/split.ts";
 import { pca } from "../training/pca.ts";
 import { scatterSvg } from "../training/plots.ts";
 import { arg } from "./_util.ts";
-import { readTeacherOutput, stridedPatchIndices, type TeacherOutput } from "../training/teacher/teacher.ts";
+import { readTeacherOutput, type TeacherOutput } from "../training/teacher/teacher.ts";
 import {
   classScores,
   GENRE_TAG_MAP,
