@@ -48,7 +48,7 @@ export interface CalibrationInput {
   testLogits: Float32Array;
   testClipOf: readonly number[];
   testClipLabel: readonly number[];
-  /** @default 0.7 */
+  /** Precision (on validation) the shown labels must reach: right more often than not. @default 0.5 */
   targetPrecision?: number;
   /** @default "the teacher's top class" */
   reference?: string;
@@ -156,7 +156,7 @@ function figures(
  */
 export function calibrationReport(input: CalibrationInput): CalibrationReport {
   const n = input.classes.length;
-  const target = input.targetPrecision ?? 0.7;
+  const target = input.targetPrecision ?? 0.5;
   let bestT = 1, bestNll = Infinity;
   for (let i = 0; i <= 60; i++) {
     const t = 0.25 * 32 ** (i / 60);

@@ -83,7 +83,8 @@ export interface DistillOptions {
   targetsDir: string;
   /**
    * Train on the training clips that already have the tag teacher's targets (the others are listed as
-   * skipped; more than half missing still stops). Validation and test clips always need them.
+   * skipped; fewer than {@linkcode MIN_PARTIAL_CLIPS} with them still stops). Validation and test clips
+   * always need them.
    * @default false
    */
   partialTags?: boolean;
@@ -141,6 +142,9 @@ interface DistillState {
   wait: number;
   history: EpochRecord[];
 }
+
+/** With `partialTags`, the fewest training clips with the tag teacher's targets that training accepts. */
+export const MIN_PARTIAL_CLIPS = 100;
 
 const SECONDS_PER_FRAME = DEFAULT_FEATURE_PARAMS.hopLength / DEFAULT_FEATURE_PARAMS.sampleRate;
 
@@ -214,7 +218,7 @@ async function attachTargets(
     }
     out.push({ clip, tagOut, tagPatches, embOut });
   }
-  if (missingTags > clips.length / 2) {
+  if (partialTags ? clips.length - missingTags < MIN_PARTIAL_CLIPS : missingTags > 0) {
     throw new SoundalikeError(
       ErrorCode.BadDataset,
       `${missingTags} of ${clips.length} training clips have no ${opts.map.teacher} teacher targets in ${opts.targetsDir}: run \`deno task teacher-targets --teachers ${opts.map.teacher}\` first`,
