@@ -396,6 +396,9 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     () => false,
     skipped,
   );
+  // The test clips' targets are checked now too (used once, after training), so a run never trains for
+  // nothing before finding them missing.
+  const test = await attachTargets(await views(splits.test, 1, "views (test)"), opts, () => false, skipped);
   if (train.length < 2 || val.length < 2) {
     throw new SoundalikeError(
       ErrorCode.BadDataset,
@@ -473,9 +476,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         seed,
       ),
       true,
-      "proj_w",
     ),
-    b: tf.variable(tf.zeros([TEACHER_EMBEDDING_SIZE]), true, "proj_b"),
+    b: tf.variable(tf.zeros([TEACHER_EMBEDDING_SIZE]), true),
   };
   const optimizer = tf.train.adam(learningRate);
   const vars = [...model.trainableWeights.map((w) => w.read() as tf.Variable), proj.w, proj.b];
@@ -643,6 +645,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   };
   if (interrupted) {
     model.dispose();
+    tf.dispose([proj.w, proj.b]);
+    optimizer.dispose();
     return { history, interrupted };
   }
   setWeights(model, best);
@@ -651,7 +655,6 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
 
   // 4. temperature on validation, then the test split once
   const vBest = evaluateFixed(two, proj, valSet, classes.length);
-  const test = await attachTargets(await views(splits.test, 1, "views (test)"), opts, () => false, skipped);
   const testSet = fixedSet(test, map, frames, stats, embStats);
   const t = evaluateFixed(two, proj, testSet, classes.length);
   const calibration = calibrationReport({
@@ -688,6 +691,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   await writeJson(join(outDir, "calibration.json"), calibration);
   await Deno.remove(ckptDir, { recursive: true }).catch(() => {});
   model.dispose();
+  tf.dispose([proj.w, proj.b]);
+  optimizer.dispose();
   logger.info("Distillation finished", {
     bestEpoch: state.bestEpoch,
     testAgreement: +t.agreement.toFixed(3),
