@@ -29,6 +29,7 @@ import {
   type LogMel,
   sha256File,
   SoundalikeError,
+  writeFileAtomic,
 } from "../../core/mod.ts";
 import type { Dataset, DatasetItem, SkippedFile } from "../datasets/types.ts";
 import { buildModel, DEFAULT_MODEL_CONFIG, embeddingModel, type ModelConfig } from "../model.ts";
@@ -47,6 +48,7 @@ import {
 } from "../run_dir.ts";
 import { DEFAULT_SPLIT, seededRandom, shuffled, splitByGroup } from "../split.ts";
 import { computeMetrics, toBatch } from "../evaluate.ts";
+import { confusionMatrixSvg, trainingCurvesSvg } from "../plots.ts";
 import { type ClipViews, loadClipViews, statsWindows, windowAt } from "../views.ts";
 import {
   copyWeights,
@@ -331,6 +333,33 @@ function evaluateFixed(
     return tf.mean(tf.square(tf.sub(pr, z))).dataSync()[0]!;
   });
   return { ce: ce / set.x.length, mse, agreement: agree / set.x.length, logits };
+}
+
+/**
+ * Writes `confusion_matrix.svg` (test windows: the teacher's top class against the student's) and
+ * `training_curves.svg` into a run directory.
+ *
+ * @param outDir The run directory.
+ * @param task The task, for the titles.
+ * @param classes Class names.
+ * @param confusion `confusion[teacher][student]`.
+ * @param history The training history.
+ */
+export async function writeDistillPlots(
+  outDir: string,
+  task: string,
+  classes: readonly string[],
+  confusion: number[][],
+  history: History,
+): Promise<void> {
+  await writeFileAtomic(
+    join(outDir, RUN_FILES.confusion),
+    confusionMatrixSvg(confusion, classes, `${task}: teacher's top class (rows) vs student (columns), test`),
+  );
+  await writeFileAtomic(
+    join(outDir, RUN_FILES.curves),
+    trainingCurvesSvg(history.epochs, `${task}: distillation curves (accuracy = agreement with the teacher)`),
+  );
 }
 
 /** What {@linkcode distill} returns. */
@@ -689,6 +718,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     embeddingMse: t.mse,
   });
   await writeJson(join(outDir, "calibration.json"), calibration);
+  await writeDistillPlots(outDir, opts.task, classes, metrics.confusion, history);
   await Deno.remove(ckptDir, { recursive: true }).catch(() => {});
   model.dispose();
   tf.dispose([proj.w, proj.b]);
