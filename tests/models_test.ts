@@ -21,20 +21,18 @@ import { runOnnxChecker } from "../training/onnx_export.ts";
 
 const MODELS = new URL("../models", import.meta.url).pathname;
 
-Deno.test("shipped manifest: three verified models with 256-d embeddings and 10/5/4 classes", async () => {
+Deno.test("shipped manifest: three verified models with 256-d embeddings and 10/5/7 classes", async () => {
   const manifest = await loadManifest(MODELS, { classCounts: SHIPPED_CLASS_COUNTS });
   for (const task of MODEL_TASKS) {
     const entry = manifest.models[task];
     assert.equal(entry.embeddingSize, 256);
     assert.equal(entry.classes.length, SHIPPED_CLASS_COUNTS[task]);
-    // Provenance: the emotion model is trained on the real mood set (repository, commit, counts); genre and
-    // instrument on the synthetic corpus plus a contrastive task on the same real clips.
-    const real = (task === "emotion" ? entry.trainedOn.source : (entry.trainedOn.contrastive as
-      | { source?: unknown }
-      | undefined)?.source) as
-        | { repository?: string; commit?: string; counts?: { reserved?: number } }
-        | undefined;
-    assert.equal(entry.trainedOn.kind, task === "emotion" ? "dataset" : "synthetic");
+    // Provenance: every model learned from the real mood set (repository, commit, counts); genre and
+    // instrument from the MusiCNN teacher's targets on it (teacher repository, commit, licence, sha256).
+    const real = entry.trainedOn.source as
+      | { repository?: string; commit?: string; counts?: { reserved?: number } }
+      | undefined;
+    assert.equal(entry.trainedOn.kind, "dataset");
     assert.equal(
       real?.repository,
       "alecrothenberg/Yearning-4-Machine-Learning",
@@ -42,6 +40,19 @@ Deno.test("shipped manifest: three verified models with 256-d embeddings and 10/
     );
     assert.equal(real?.commit, "3dd2caa59207c69e799b8341ec367829ef727ce3");
     assert.equal(real?.counts?.reserved, 90, `${task}: the reserved clips are counted`);
+    if (task !== "emotion") {
+      const teacher = entry.trainedOn.teacher as {
+        files: { repository: string; commit: string; licence: string; sha256: string }[];
+      };
+      assert.ok(teacher.files.length >= 2, `${task}: teacher files recorded`);
+      for (const f of teacher.files) {
+        assert.match(f.commit, /^[0-9a-f]{40}$/);
+        assert.match(f.sha256, /^[0-9a-f]{64}$/);
+        assert.match(f.licence, /CC BY-NC-SA 4\.0/);
+      }
+    }
+    // Honest cards: every model is calibrated on held-out real clips.
+    assert.ok(entry.calibration !== undefined && entry.calibration.temperature > 0, `${task}: calibration`);
     for (const key of ["accuracy", "macroF1", "loss"] as const) {
       assert.equal(typeof entry.metrics[key], "number");
     }

@@ -23,7 +23,7 @@ export interface ModelConfig {
   dense1: number;
   /** Units of the embedding layer; fixed by the product's 2304-d clip vector (3 x 3 x 256). */
   embeddingSize: 256;
-  /** Classes of the task (10 genres, 5 moods, 4 instruments). */
+  /** Classes of the task (10 genres, 5 moods, 7 instrument classes). */
   nClasses: number;
   /** Dropout rate after `fc1` and after `embedding`. */
   dropout: number;

@@ -49,8 +49,8 @@ export function createTrainProgress(): TrainProgress {
   });
 }
 
-/** Class counts of the shipped models (10 genres, 5 mood clusters, 4 instruments). */
-const EXPECTED_CLASSES: Record<Task, number> = { genre: 10, emotion: 5, instrument: 4 };
+/** Class counts of the shipped models (10 genres, 5 mood clusters, 7 instrument classes). */
+const EXPECTED_CLASSES: Record<Task, number> = { genre: 10, emotion: 5, instrument: 7 };
 
 function fail(message: string): never {
   console.error(message);
