@@ -26,7 +26,7 @@ export const MODEL_TASKS = ["genre", "emotion", "instrument"] as const;
 export type ModelTask = typeof MODEL_TASKS[number];
 
 /**
- * Class counts of the shipped models (10 genres and 7 instrument classes mapped from the MusiCNN teacher's
+ * Class counts of the shipped models (10 genres and 7 instrument classes mapped from a published tagger's
  * tags, the 5 MIREX mood clusters).
  */
 export const SHIPPED_CLASS_COUNTS: Readonly<Record<ModelTask, number>> = Object.freeze({
