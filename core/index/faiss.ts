@@ -25,7 +25,7 @@
  *
  * Serialised layout checked before a file is read (faiss/impl/index_write.cpp, little endian):
  * ```
- * fourcc  u32   "IxF2" flat L2 | "IxFI" flat IP | "IwFl" IVF-Flat
+ * fourcc  u32   "IxF2" flat L2 | "IxFI" flat IP | "IwFl" IVF-Flat | "IwPQ" IVF-PQ
  * d       i32
  * ntotal  i64
  * dummy   i64   1 << 20
@@ -101,6 +101,7 @@ const TAGS: Record<string, { kind: FaissKind; metric?: FaissMetric }> = {
   IxF2: { kind: "flat", metric: "l2" },
   IxFI: { kind: "flat", metric: "ip" },
   IwFl: { kind: "ivf" },
+  IwPQ: { kind: "ivf" },
 };
 const METRIC_IP = 0;
 const METRIC_L2 = 1;
@@ -159,7 +160,7 @@ export function readFaissHeader(bytes: Uint8Array): FaissHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tag = String.fromCharCode(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!);
   const known = TAGS[tag];
-  if (known === undefined) throw headerError(`tag "${tag}" is not IxF2, IxFI or IwFl`);
+  if (known === undefined) throw headerError(`tag "${tag}" is not IxF2, IxFI, IwFl or IwPQ`);
   const dim = view.getInt32(4, true);
   const ntotal = view.getBigInt64(8, true);
   if (dim <= 0) throw headerError(`dimension ${dim}`);
@@ -404,6 +405,32 @@ export function createIvfFlatIndex(
     () => faiss.Index.fromFactory(dim, `IVF${nlist},Flat`, metricType(metric)),
   );
   return new FaissIndex(nativeIndex, { kind: "ivf", metric, dim, nlist }, opts.logger);
+}
+
+/**
+ * Creates an IVF-PQ index for squared L2: a flat coarse quantizer with `nlist` centroids, residuals
+ * stored as `m` bytes per vector (8-bit product quantizer codes). Distances it returns are
+ * approximate; callers re-rank (`core/index/approx_index.ts`). Train it before adding vectors.
+ *
+ * @param dim Vector dimension, a multiple of `m`.
+ * @param nlist Inverted lists, an integer >= 1.
+ * @param m Sub-quantizers (code bytes per vector), dividing `dim`.
+ * @param opts Where faiss's output goes.
+ * @returns An empty, untrained index.
+ */
+export function createIvfPqIndex(dim: number, nlist: number, m: number, opts: FaissOptions = {}): FaissIndex {
+  checkDim(dim);
+  if (!Number.isInteger(nlist) || nlist < 1) throw new RangeError(`nlist must be an integer >= 1: ${nlist}`);
+  if (!Number.isInteger(m) || m < 1 || dim % m !== 0) {
+    throw new RangeError(`m must be an integer >= 1 dividing dim ${dim}: ${m}`);
+  }
+  const nativeIndex = native(
+    `create an IVF-PQ index of ${nlist} lists and ${m} codes`,
+    // "np": no polysemous training (a simulated annealing of ~12 s per codebook whatever the data
+    // size, for Hamming-distance filtering that is not used here).
+    () => faiss.Index.fromFactory(dim, `IVF${nlist},PQ${m}np`, METRIC_L2),
+  );
+  return new FaissIndex(nativeIndex, { kind: "ivf", metric: "l2", dim, nlist }, opts.logger);
 }
 
 /**

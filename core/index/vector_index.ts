@@ -29,6 +29,15 @@ import {
   readIndexFile,
 } from "./faiss.ts";
 import { ErrorCode, SoundalikeError } from "../errors.ts";
+import {
+  APPROX_MIN_TRACKS,
+  APPROX_MIN_TRAIN_ROWS,
+  ApproxIndex,
+  type ApproxSettings,
+  buildApproxIndex,
+  loadApproxIndex,
+  RowWriter,
+} from "./approx_index.ts";
 import type { Logger } from "../logger.ts";
 import { mulberry32 } from "../util/random.ts";
 import {
@@ -347,27 +356,86 @@ export function buildVectorIndex(opts: BuildVectorIndexOptions): VectorIndex {
   return new FaissVectorIndex(index, metric, [...trackIds], nprobe);
 }
 
+/** Which window index a build makes: `"auto"` chooses by catalog size ({@linkcode windowIndexKindFor}). */
+export type WindowIndexChoice = "auto" | "flat" | "approx";
+
+/**
+ * The window index kind for a catalog of `tracks`: exact (`"flat"`) below {@linkcode APPROX_MIN_TRACKS}
+ * tracks (8,000 tracks search exactly in ~25 ms), approximate (`"approx"`: IVF-PQ with an exact re-rank
+ * from vectors on disk, `core/index/approx_index.ts`) from there on. A forced `"approx"` falls back
+ * to flat when the rows are too few to train the quantizers ({@linkcode APPROX_MIN_TRAIN_ROWS}), so
+ * a catalog that shrinks keeps a working index.
+ *
+ * @param tracks Tracks in the catalog.
+ * @param choice The configured choice. @default "auto"
+ * @returns `"flat"` or `"approx"`.
+ */
+export function windowIndexKindFor(tracks: number, choice: WindowIndexChoice = "auto"): "flat" | "approx" {
+  const trainable = tracks * WINDOWS_PER_CLIP >= APPROX_MIN_TRAIN_ROWS;
+  if (choice === "flat" || !trainable) return "flat";
+  return choice === "approx" || tracks >= APPROX_MIN_TRACKS ? "approx" : "flat";
+}
+
+/** Options of {@linkcode buildWindowIndex}. */
+export interface BuildWindowIndexOptions
+  extends Pick<BuildVectorIndexOptions, "vectors" | "dim" | "trackIds" | "logger"> {
+  /** Flat, approximate or by size. @default "auto" */
+  kind?: WindowIndexChoice;
+  /**
+   * Approximate index: the folder its full vectors are written to (on the index store's file
+   * system, so saving renames them: {@linkcode IndexStore.prepareBuildDir}). @default a new temporary folder
+   */
+  workDir?: string;
+  /** Approximate index: overrides of the default settings. */
+  settings?: Partial<ApproxSettings>;
+}
+
+/** Tracks whose window rows are computed and written at a time. */
+const WINDOW_TRACKS_PER_STEP = 4096;
+
 /**
  * The window index that segment search reads (`core/index/segment_search.ts`): each track's three
- * 768-d window vectors, exact (flat, squared L2), three rows per track.
+ * 768-d window vectors (squared L2), three rows per track. Exact (flat) for a small catalog; from
+ * {@linkcode APPROX_MIN_TRACKS} tracks approximate ({@linkcode windowIndexKindFor}): the window rows
+ * are streamed to `<workDir>/windows.f32` by chunks and an IVF-PQ index is trained on a sample.
  *
  * @param opts The clip vectors (`trackIds.length x dim`, model-major 2304-d) and their track ids.
- * @returns The flat window index.
+ * @returns The window index.
  */
-export function buildWindowIndex(
-  opts: Pick<BuildVectorIndexOptions, "vectors" | "dim" | "trackIds" | "logger">,
-): VectorIndex {
+export function buildWindowIndex(opts: BuildWindowIndexOptions): VectorIndex {
   const { vectors, dim, trackIds, logger } = opts;
-  const rows = windowRows(
-    trackIds.map((_, i) => vectors.subarray(i * dim, (i + 1) * dim)),
-    trackIds,
-  );
-  return buildVectorIndex({
-    kind: "flat",
-    metric: "l2",
-    vectors: rows.vectors,
+  if (windowIndexKindFor(trackIds.length, opts.kind) === "flat") {
+    const rows = windowRows(
+      trackIds.map((_, i) => vectors.subarray(i * dim, (i + 1) * dim)),
+      trackIds,
+    );
+    return buildVectorIndex({
+      kind: "flat",
+      metric: "l2",
+      vectors: rows.vectors,
+      dim: WINDOW_VECTOR_SIZE,
+      trackIds: rows.trackIds,
+      logger,
+    });
+  }
+  const workDir = opts.workDir ?? Deno.makeTempDirSync({ prefix: "soundalike-windows-" });
+  const writer = new RowWriter(`${workDir}/windows.f32`, WINDOW_VECTOR_SIZE);
+  try {
+    for (let from = 0; from < trackIds.length; from += WINDOW_TRACKS_PER_STEP) {
+      const to = Math.min(trackIds.length, from + WINDOW_TRACKS_PER_STEP);
+      const clips = [];
+      for (let i = from; i < to; i++) clips.push(vectors.subarray(i * dim, (i + 1) * dim));
+      writer.write(windowRows(clips, trackIds.slice(from, to)).vectors);
+    }
+  } finally {
+    writer.close();
+  }
+  return buildApproxIndex({
+    vectorsPath: writer.path,
     dim: WINDOW_VECTOR_SIZE,
-    trackIds: rows.trackIds,
+    rowsPerTrack: WINDOWS_PER_CLIP,
+    trackIds: Int32Array.from(trackIds),
+    ...(opts.settings ? { settings: opts.settings } : {}),
     logger,
   });
 }
@@ -422,6 +490,7 @@ function asFaissVectorIndex(index: VectorIndex): FaissVectorIndex {
  * @param name File base name, such as `"flat"`.
  */
 export async function saveVectorIndex(index: VectorIndex, dir: string, name: string): Promise<void> {
+  if (index instanceof ApproxIndex) return index.saveTo(dir, name);
   const idx = asFaissVectorIndex(index);
   const sidecar: IndexSidecar = {
     formatVersion: 1,
@@ -503,6 +572,11 @@ export interface IndexMeta {
   kinds?: IndexKind[];
   /** Whether the version holds the window index for segment search (`windows.faiss`). */
   windows?: boolean;
+  /**
+   * The window index's structure: `"flat"` (exact; also when absent) or `"approx"` (IVF-PQ plus an
+   * exact re-rank from `windows.f32`), and its settings in words.
+   */
+  windowIndex?: { kind: "flat" | "approx"; detail: string };
 }
 
 /** A loaded version. */
@@ -629,13 +703,24 @@ export class IndexStore {
     if (flat.kind !== "flat" || (ivf !== undefined && ivf.kind !== "ivf")) {
       throw new TypeError("Expected a flat and an optional IVF index");
     }
+    const approx = windows instanceof ApproxIndex ? windows : undefined;
     const meta: IndexMeta = {
       ...input.meta,
       kinds: ivf === undefined ? ["flat"] : ["flat", "ivf"],
       ...(windows ? { windows: true } : {}),
+      ...(windows
+        ? {
+          windowIndex: approx
+            ? { kind: "approx" as const, detail: approx.describe() }
+            : { kind: "flat" as const, detail: "exact" },
+        }
+        : {}),
     };
-    if (windows !== undefined && (windows.kind !== "flat" || windows.size !== 3 * meta.count)) {
-      throw new Error("The window index must be flat, with three rows per track");
+    if (
+      windows !== undefined &&
+      ((windows.kind !== "flat" && approx === undefined) || windows.size !== 3 * meta.count)
+    ) {
+      throw new Error("The window index must be flat or approximate, with three rows per track");
     }
     for (const idx of ivf === undefined ? [flat] : [flat, ivf]) {
       if (idx.size !== meta.count || idx.dim !== meta.dim || idx.metric !== meta.metric) {
@@ -657,6 +742,56 @@ export class IndexStore {
     const tmp = `${this.dir}/v${version}.tmp`;
     const final = `${this.dir}/v${version}`;
     await Deno.mkdir(tmp);
+    try {
+      await this.#writeFiles(tmp, { flat, ivf, windows, meta: { ...meta } }, version, hooks);
+    } catch (err) {
+      // A full disk or a crash mid-write: the partial version goes now (its space is freed), CURRENT
+      // still names the previous one.
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+      throw err;
+    }
+    await Deno.rename(tmp, final);
+    await writeFileSynced(`${this.dir}/CURRENT.tmp`, `v${version}\n`);
+    await Deno.rename(`${this.dir}/CURRENT.tmp`, `${this.dir}/CURRENT`);
+    this.#logger.info("Index version is now current", { dir: this.dir, version, count: meta.count });
+    for (const old of (await this.listVersions()).filter((v) => v <= version - this.#keep)) {
+      await Deno.remove(`${this.dir}/v${old}`, { recursive: true });
+      this.#logger.debug("Pruned index version", { version: old });
+    }
+    await Deno.remove(this.#buildDir, { recursive: true }).catch(() => {});
+    return version;
+  }
+
+  /** The scratch folder of a build in progress (same file system as the versions). */
+  get #buildDir(): string {
+    return `${this.dir}/build.tmp`;
+  }
+
+  /**
+   * An empty scratch folder for a build's large files (an approximate index's full vectors), on the
+   * store's file system so {@linkcode IndexStore.writeVersion} moves them by renaming; what a crashed
+   * build left there is removed first.
+   *
+   * @returns The folder's path.
+   */
+  async prepareBuildDir(): Promise<string> {
+    await Deno.remove(this.#buildDir, { recursive: true }).catch(() => {});
+    await Deno.mkdir(this.#buildDir, { recursive: true });
+    return this.#buildDir;
+  }
+
+  async #writeFiles(
+    tmp: string,
+    input: {
+      flat: VectorIndex;
+      ivf: VectorIndex | undefined;
+      windows?: VectorIndex | undefined;
+      meta: IndexMeta;
+    },
+    version: number,
+    hooks: { afterFile?: (path: string) => void },
+  ): Promise<void> {
+    const { flat, ivf, windows, meta } = input;
     const after = hooks.afterFile ?? (() => {});
     await saveVectorIndex(flat, tmp, "flat");
     after(`${tmp}/flat.faiss`);
@@ -673,15 +808,6 @@ export class IndexStore {
       JSON.stringify({ formatVersion: 1, version, ...meta }, null, 2),
     );
     after(`${tmp}/meta.json`);
-    await Deno.rename(tmp, final);
-    await writeFileSynced(`${this.dir}/CURRENT.tmp`, `v${version}\n`);
-    await Deno.rename(`${this.dir}/CURRENT.tmp`, `${this.dir}/CURRENT`);
-    this.#logger.info("Index version is now current", { dir: this.dir, version, count: meta.count });
-    for (const old of (await this.listVersions()).filter((v) => v <= version - this.#keep)) {
-      await Deno.remove(`${this.dir}/v${old}`, { recursive: true });
-      this.#logger.debug("Pruned index version", { version: old });
-    }
-    return version;
   }
 
   /**
@@ -696,7 +822,12 @@ export class IndexStore {
    *   models; the message names the reindex command.
    */
   async loadCurrent(
-    opts: { expectModelsHash?: string; defaultNprobe?: number } = {},
+    opts: {
+      expectModelsHash?: string;
+      defaultNprobe?: number;
+      windowNprobe?: number;
+      windowRerank?: number;
+    } = {},
   ): Promise<StoredIndexes> {
     const version = await this.currentVersion();
     if (version === undefined) throw this.#missing(`there is no search index in ${this.dir} yet`);
@@ -757,6 +888,29 @@ export class IndexStore {
       );
     });
     const loadWindows = lazy("the window index", async () => {
+      if (meta.windows && meta.windowIndex?.kind === "approx") {
+        // IVF-PQ codes in memory, full vectors read from windows.f32 per query; every file's size
+        // is checked against windows.json first.
+        // A damaged approximate index (a truncated file, a disk that filled after the swap) does
+        // not stop search: whole clips answer, said in one error line naming the repair.
+        try {
+          const index = loadApproxIndex(dir, "windows", {
+            logger,
+            ...(opts.windowNprobe === undefined ? {} : { nprobe: opts.windowNprobe }),
+            ...(opts.windowRerank === undefined ? {} : { rerank: opts.windowRerank }),
+          });
+          if (index.size !== 3 * meta.count) throw new Error("windows.json disagrees with the metadata");
+          logger.debug("Window index is approximate", { version, index: index.describe() });
+          return index;
+        } catch (err) {
+          logger.error(
+            `The window index in ${dir} is damaged (${err instanceof Error ? err.message : String(err)}): ` +
+              `whole clips answer segment searches until \`deno task reindex ${this.#hint}\` rebuilds it`,
+            { version },
+          );
+          return undefined;
+        }
+      }
       if (meta.windows) return await read("windows", 3 * meta.count); // three windows per track
       logger.info(
         "This index version has no window index (built before segment search): whole clips answer " +

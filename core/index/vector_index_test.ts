@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { isSoundalikeError } from "../errors.ts";
 import { createMemoryLogger, silentLogger } from "../logger.ts";
+import { buildApproxIndex, RowWriter } from "./approx_index.ts";
+import { ErrorCode } from "../errors.ts";
 import {
   buildVectorIndex,
   defaultNlist,
@@ -12,6 +14,7 @@ import {
   saveVectorIndex,
   type VectorHit,
   type VectorIndex,
+  windowIndexKindFor,
 } from "./vector_index.ts";
 import { mulberry32 } from "../util/random.ts";
 
@@ -334,8 +337,12 @@ Deno.test("IndexStore: a crash mid-build leaves the old version serving; the nex
       }),
       /simulated crash/,
     );
-    assert.ok((await Deno.stat(`${dir}/v2.tmp/flat.faiss`)).isFile, "partial build left behind");
+    // A failure the process sees removes the partial version at once (its space is freed)...
+    await assert.rejects(Deno.stat(`${dir}/v2.tmp`), Deno.errors.NotFound);
     assert.equal((await Deno.readTextFile(`${dir}/CURRENT`)).trim(), "v1");
+    // ...a crash (the process killed) leaves it to the next build.
+    await Deno.mkdir(`${dir}/v2.tmp`);
+    await Deno.writeTextFile(`${dir}/v2.tmp/flat.faiss`, "partial");
     const served = await store.loadCurrent();
     assert.equal(served.version, 1);
     assert.equal(served.meta.count, 200);
@@ -461,5 +468,154 @@ Deno.test("IndexStore keeps an optional window index, loaded only when asked for
       store.writeVersion({ flat: a.flat, ivf: a.ivf, windows: a.flat, meta: metaFor(200) }),
       /three rows per track/,
     );
+  });
+});
+
+// Issue 13: the approximate window index (IVF-PQ + exact re-rank from windows.f32) in the store.
+
+const APPROX_SETTINGS = { nlist: 32, m: 8, nprobe: 8, rerank: 64, trainRows: 9984 };
+
+/** An approximate window index of `tracks` tracks (3 rows of DIM floats each), built in `dir`. */
+function approxWindows(dir: string, tracks: number, seed: number) {
+  const rows = clustered(3 * tracks, DIM, 40, seed);
+  const writer = new RowWriter(`${dir}/build_windows.f32`, DIM);
+  writer.write(rows);
+  writer.close();
+  const index = buildApproxIndex({
+    vectorsPath: writer.path,
+    dim: DIM,
+    rowsPerTrack: 3,
+    trackIds: Int32Array.from(trackIdsFor(tracks)),
+    settings: APPROX_SETTINGS,
+    logger: silentLogger,
+  });
+  return { index, rows };
+}
+
+Deno.test("windowIndexKindFor(): exact below 20,000 tracks, approximate above, flat when too few to train", () => {
+  assert.equal(windowIndexKindFor(8000), "flat");
+  assert.equal(windowIndexKindFor(19_999), "flat");
+  assert.equal(windowIndexKindFor(20_000), "approx");
+  assert.equal(windowIndexKindFor(106_574), "approx");
+  assert.equal(windowIndexKindFor(1_000_000, "flat"), "flat");
+  assert.equal(windowIndexKindFor(4000, "approx"), "approx");
+  // 3,000 tracks are 9,000 window rows, fewer than PQ training needs: a forced approx falls back.
+  assert.equal(windowIndexKindFor(3000, "approx"), "flat");
+});
+
+Deno.test("IndexStore: an approximate window index is written, served with exact distances, and said in the metadata", async () => {
+  await withTempDir(async (dir) => {
+    const store = new IndexStore(`${dir}/indexes`, { logger: silentLogger });
+    const tracks = 3400;
+    const a = buildPair(tracks, 21);
+    const work = await store.prepareBuildDir();
+    const { index, rows } = approxWindows(work, tracks, 22);
+    await store.writeVersion({ flat: a.flat, ivf: a.ivf, windows: index, meta: metaFor(tracks) });
+    const names = [];
+    for await (const e of Deno.readDir(`${dir}/indexes`)) names.push(e.name);
+    assert.deepEqual(names.sort(), ["CURRENT", "v1"], "the build folder is gone");
+    const loaded = await store.loadCurrent({ windowNprobe: 32, windowRerank: 10_200 });
+    assert.equal(loaded.meta.windowIndex?.kind, "approx");
+    assert.match(loaded.meta.windowIndex!.detail, /^IVF32,PQ8 \+ exact re-rank of 64 \(nprobe 8\)$/);
+    const w = (await loaded.windows())!;
+    assert.equal(w.size, 3 * tracks);
+    const flat = buildVectorIndex({
+      kind: "flat",
+      metric: "l2",
+      vectors: rows,
+      dim: DIM,
+      trackIds: trackIdsFor(tracks).flatMap((id) => [id, id, id]),
+      logger: silentLogger,
+    });
+    const q = rows.subarray(300 * DIM, 303 * DIM);
+    assertSameHits(w.searchBatch(q, 9), flat.searchBatch(q, 9), "every row a candidate");
+  });
+});
+
+Deno.test("IndexStore: a disk that fills while the window index is written leaves the old version serving, space freed", async () => {
+  await withTempDir(async (dir) => {
+    const store = new IndexStore(`${dir}/indexes`, { logger: silentLogger });
+    const old = buildPair(200, 23);
+    await store.writeVersion({ flat: old.flat, ivf: old.ivf, meta: metaFor(200) });
+    const tracks = 3400;
+    const a = buildPair(tracks, 24);
+    const { index } = approxWindows(await store.prepareBuildDir(), tracks, 25);
+    const full = Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" });
+    await assert.rejects(
+      store.writeVersion({ flat: a.flat, ivf: a.ivf, windows: index, meta: metaFor(tracks) }, {
+        afterFile: (path) => {
+          if (path.endsWith("windows.faiss")) throw full;
+        },
+      }),
+      /No space left on device/,
+    );
+    await assert.rejects(Deno.stat(`${dir}/indexes/v2.tmp`), Deno.errors.NotFound);
+    const served = await store.loadCurrent();
+    assert.equal(served.version, 1);
+    assert.equal(served.meta.count, 200);
+    // The next reindex repairs: a fresh build publishes.
+    const again = approxWindows(await store.prepareBuildDir(), tracks, 25);
+    assert.equal(
+      await store.writeVersion({ flat: a.flat, ivf: a.ivf, windows: again.index, meta: metaFor(tracks) }),
+      2,
+    );
+    assert.equal((await (await store.loadCurrent()).windows())?.size, 3 * tracks);
+  });
+});
+
+Deno.test("IndexStore: a truncated window vector file is one clear error line, whole clips answer, a reindex repairs", async () => {
+  await withTempDir(async (dir) => {
+    const { logger, records } = createMemoryLogger();
+    const store = new IndexStore(`${dir}/indexes`, { logger, reindexHint: "music/" });
+    const tracks = 3400;
+    const a = buildPair(tracks, 26);
+    const { index } = approxWindows(await store.prepareBuildDir(), tracks, 27);
+    await store.writeVersion({ flat: a.flat, ivf: a.ivf, windows: index, meta: metaFor(tracks) });
+    index.close();
+    await Deno.truncate(`${dir}/indexes/v1/windows.f32`, 4096);
+    const loaded = await store.loadCurrent();
+    assert.equal(await loaded.windows(), undefined);
+    const line = records.find((r) => r.level === "error");
+    assert.match(line!.msg, /windows\.f32 is truncated or damaged: 4096 bytes where 979200 were written/);
+    assert.match(
+      line!.msg,
+      /whole clips answer segment searches until `deno task reindex music\/` rebuilds it/,
+    );
+    assert.equal((await loaded.flat()).size, tracks, "the whole-clip index still serves");
+
+    // The catalog shrank below the approximate index's minimum: the next reindex writes a flat one.
+    const small = buildPair(300, 28);
+    const windows = buildVectorIndex({
+      kind: windowIndexKindFor(300, "approx") === "flat" ? "flat" : "ivf",
+      metric: "l2",
+      vectors: clustered(900, DIM, 8, 29),
+      dim: DIM,
+      trackIds: trackIdsFor(300).flatMap((id) => [id, id, id]),
+      logger: silentLogger,
+    });
+    await store.writeVersion({ flat: small.flat, ivf: small.ivf, windows, meta: metaFor(300) });
+    const now = await store.loadCurrent();
+    assert.deepEqual(now.meta.windowIndex, { kind: "flat", detail: "exact" });
+    assert.equal((await now.windows())?.kind, "flat");
+  });
+});
+
+Deno.test("IndexStore: a version from other models is refused with the reindex command, never served", async () => {
+  await withTempDir(async (dir) => {
+    const store = new IndexStore(`${dir}/indexes`, { logger: silentLogger });
+    const tracks = 3400;
+    const a = buildPair(tracks, 30);
+    const { index } = approxWindows(await store.prepareBuildDir(), tracks, 31);
+    await store.writeVersion({
+      flat: a.flat,
+      ivf: a.ivf,
+      windows: index,
+      meta: metaFor(tracks, "models-old"),
+    });
+    await assert.rejects(store.loadCurrent({ expectModelsHash: "models-new" }), (err) => {
+      assert.ok(isSoundalikeError(err, ErrorCode.IndexMissing));
+      assert.match(err.message, /built with other models: run `deno task reindex/);
+      return true;
+    });
   });
 });
