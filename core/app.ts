@@ -95,7 +95,23 @@ export function createApp(config: Config, logger: Logger, options: CreateAppOpti
       const s = await stats(await db());
       // The index's own metadata file is enough: stats never loads the (large) index files.
       const meta = await store.currentMeta();
-      return { ...s, indexVersion: meta?.version, indexedTracks: meta?.count };
+      return {
+        ...s,
+        indexVersion: meta?.version,
+        indexedTracks: meta?.count,
+        ...(meta
+          ? {
+            indexKinds: {
+              clip: meta.kinds ?? ["flat", "ivf"],
+              windows: meta.windows
+                ? (meta.windowIndex?.kind === "approx"
+                  ? `approximate: ${meta.windowIndex.detail}`
+                  : "exact (flat)")
+                : undefined,
+            },
+          }
+          : {}),
+      };
     },
 
     catalogState: res.health.state,

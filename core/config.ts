@@ -34,6 +34,17 @@ export interface Config {
   searchMethod: "clip" | "segment";
   /** IVF lists probed per query. @default 16 */
   nprobe: number;
+  // Issue 13 (scale): the window index of segment search.
+  /**
+   * The window index a reindex builds: exact (`flat`), approximate (`approx`: IVF-PQ with an exact
+   * re-rank from full vectors on disk) or by catalog size (`auto`: approximate from 20,000 tracks).
+   * @default "auto"
+   */
+  windowIndex: "auto" | "flat" | "approx";
+  /** Approximate window index: lists visited per query window. @default the stored one (16) */
+  windowNprobe: number | undefined;
+  /** Approximate window index: candidates re-ranked exactly per query window. @default the stored one (96) */
+  windowRerank: number | undefined;
   /** Tracks decoded and embedded at once during a reindex. @default 2 */
   reindexConcurrency: number;
   /**
@@ -291,6 +302,10 @@ const schema = z.object({
   SOUNDALIKE_METRIC: z.enum(["l2", "cosine"]).default("l2"),
   SOUNDALIKE_SEARCH: z.enum(["clip", "segment"]).default("segment"),
   SOUNDALIKE_NPROBE: intIn(1, 65536).default(16),
+  // Issue 13 (scale): the window index of segment search.
+  SOUNDALIKE_WINDOW_INDEX: z.enum(["auto", "flat", "approx"]).default("auto"),
+  SOUNDALIKE_WINDOW_NPROBE: intIn(1, 65536).optional(),
+  SOUNDALIKE_WINDOW_RERANK: intIn(1, 100_000).optional(),
   SOUNDALIKE_REINDEX_CONCURRENCY: intIn(1, 64).default(2),
   SOUNDALIKE_DECODE_PROCESSES: intIn(1, 64).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).optional(),
@@ -404,6 +419,9 @@ export function parseConfig(
     metric: v.SOUNDALIKE_METRIC,
     searchMethod: v.SOUNDALIKE_SEARCH,
     nprobe: v.SOUNDALIKE_NPROBE,
+    windowIndex: v.SOUNDALIKE_WINDOW_INDEX,
+    windowNprobe: v.SOUNDALIKE_WINDOW_NPROBE,
+    windowRerank: v.SOUNDALIKE_WINDOW_RERANK,
     reindexConcurrency: v.SOUNDALIKE_REINDEX_CONCURRENCY,
     decodeProcesses: v.SOUNDALIKE_DECODE_PROCESSES ??
       Math.max(1, Math.floor(navigator.hardwareConcurrency / 2)),

@@ -255,7 +255,16 @@ async function publishVersion(
   try {
     flat = buildVectorIndex({ ...common, kind: "flat" });
     // The window index for segment search: each track's three 768-d window vectors.
-    windows = buildWindowIndex({ vectors, dim: dim, trackIds, logger });
+    // Exact below 20,000 tracks; approximate above (IVF-PQ + exact re-rank), its full vectors
+    // written to the store's build folder and moved into the version when it is written.
+    windows = buildWindowIndex({
+      vectors,
+      dim: dim,
+      trackIds,
+      logger,
+      kind: config.windowIndex,
+      workDir: await store.prepareBuildDir(),
+    });
     // A small catalog gets no IVF index: `ivf` searches then use the flat one. Stored
     // with the configured nprobe, so serving needs no other value.
     ivf = ivfSupported(trackIds.length, dim)

@@ -101,7 +101,12 @@ export function openResources(
     if (loaded?.key !== key) {
       loaded = {
         key,
-        indexes: await store.loadCurrent({ expectModelsHash: hash, defaultNprobe: config.nprobe }),
+        indexes: await store.loadCurrent({
+          expectModelsHash: hash,
+          defaultNprobe: config.nprobe,
+          ...(config.windowNprobe === undefined ? {} : { windowNprobe: config.windowNprobe }),
+          ...(config.windowRerank === undefined ? {} : { windowRerank: config.windowRerank }),
+        }),
       };
     }
     return loaded.indexes;

@@ -166,7 +166,14 @@ export interface App {
    * Catalog and index figures: `tracks` counts the stored (indexed) tracks, so it equals
    * `indexedTracks` after a reindex; the others are counted by status.
    */
-  stats(): Promise<DbStats & { indexVersion: number | undefined; indexedTracks: number | undefined }>;
+  stats(): Promise<
+    DbStats & {
+      indexVersion: number | undefined;
+      indexedTracks: number | undefined;
+      /** The indexes serving: whole-clip kinds and the window index's structure (issue 13). */
+      indexKinds?: { clip: string[]; windows: string | undefined };
+    }
+  >;
   /**
    * Whether the catalog's database answered the last requests: during an outage, when it began and
    * why (requests meanwhile fail with `catalog_unreachable`). Asks nothing of the database.

@@ -43,6 +43,10 @@ if (import.meta.main) {
         }` +
           (s.indexedTracks === undefined ? "" : `, ${s.indexedTracks} tracks`),
       );
+      if (s.indexKinds) {
+        console.log(`  whole clip  ${s.indexKinds.clip.join(" + ")}`);
+        console.log(`  windows     ${s.indexKinds.windows ?? "none (built before segment search)"}`);
+      }
       if (s.byTopGenre.length) {
         console.log("\nTracks per top genre:");
         for (const g of s.byTopGenre) console.log(`  ${String(g.count).padStart(6)}  ${g.genre ?? "(none)"}`);
