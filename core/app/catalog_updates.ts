@@ -4,7 +4,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { cutSegments } from "../audio/segments.ts";
+import { decodeSegmentsMany } from "../audio/long_files.ts";
 import { cleanTrack } from "../catalog/clean_text.ts";
 import { type FmaSubset, readFmaCatalog, readSkipList } from "../catalog/fma.ts";
 import { readFolderCatalog } from "../catalog/folder.ts";
@@ -34,7 +34,7 @@ import {
 import { ErrorCode, SoundalikeError } from "../errors.ts";
 import { buildVectorIndex, buildWindowIndex, type IndexStore, ivfSupported } from "../index/vector_index.ts";
 import type { Logger } from "../logger.ts";
-import { type DecodedAudio, decodeMany, readTagsMany } from "../audio/ffmpeg.ts";
+import { readTagsMany } from "../audio/ffmpeg.ts";
 import { bestClasses, CLIP_EMBEDDING_SIZE, type Embedder } from "../model/embed.ts";
 import { modelsHash } from "../model/manifest.ts";
 import { pathExists, sha256File } from "../util/files.ts";
@@ -63,7 +63,8 @@ export function createCatalogUpdates(
 ): CatalogUpdates {
   const { db, manifest, embedder, decodeOptions, store } = res;
   const embedHere = async (paths: string[]) =>
-    embedFiles(await embedder(), await decodeMany(paths, await decodeOptions()));
+    // Full-length tracks are decoded only in the three windows the segment policy uses.
+    embedFiles(await embedder(), await decodeSegmentsMany(paths, await decodeOptions()));
   const remote = where.embedFiles;
   // One writer at a time: ingest and reindex share one PostgreSQL advisory lock, so a second
   // `deno task reindex` is refused instead of changing the catalog under a running one.
@@ -201,23 +202,19 @@ export function createCatalogUpdates(
  */
 async function embedFiles(
   emb: Embedder,
-  decoded: (DecodedAudio | Error)[],
+  decoded: (Float32Array[] | Error)[],
 ): Promise<(EmbeddedFile | Error)[]> {
   const results: (EmbeddedFile | Error)[] = [];
   const clips: Float32Array[][] = [];
   const slots: number[] = [];
-  for (const audio of decoded) {
-    if (audio instanceof Error) {
-      results.push(audio);
+  for (const segments of decoded) {
+    if (segments instanceof Error) {
+      results.push(segments);
       continue;
     }
-    try {
-      clips.push(cutSegments(audio));
-      slots.push(results.length);
-      results.push(new Error("Not embedded"));
-    } catch (err) {
-      results.push(err instanceof Error ? err : new Error(String(err)));
-    }
+    clips.push(segments);
+    slots.push(results.length);
+    results.push(new Error("Not embedded"));
   }
   // What each model heard is kept beside the vector, for the labels shown with results.
   const analyses = clips.length ? await emb.analyzeMany(clips) : [];

@@ -153,6 +153,114 @@ export async function decodeMany(
   return results;
 }
 
+/** Three (or any number of) windows of one file, each exactly `windowSeconds` long. */
+export interface DecodedWindows {
+  /** One array per window start, `round(windowSeconds * sampleRate)` samples each (zero-padded at the end). */
+  windows: Float32Array[];
+  sampleRate: number;
+  /** The file's duration as the container states it (what the windows were placed by). */
+  seconds: number;
+}
+
+/** A file to decode in windows: where each window starts, and the duration they were placed by. */
+export interface WindowPlan {
+  path: string;
+  /** Window starts in seconds. */
+  starts: readonly number[];
+  /** The file's duration (from {@linkcode readTagsMany}). */
+  seconds: number;
+}
+
+/**
+ * Decodes only some windows of long files, all with one ffmpeg process: each window is its own
+ * input opened with input seeking (`-ss start -t windowSeconds -i file`), so ffmpeg reads and
+ * decodes only around the window (MP3: from the nearest frame before it, then exact), never the
+ * whole file. A 4-5 minute track needs 30 s of decoding instead of 270 s (bench/long_decode_bench.ts).
+ *
+ * Files are checked as {@linkcode decodeMany} checks them; when the process fails as a whole, the
+ * files are decoded again one process each, so a bad file gets its own error.
+ *
+ * @param plans The files and their window starts.
+ * @param windowSeconds Length of every window.
+ * @param opts Sample rate, limits, abort signal (`maxSeconds` is ignored).
+ * @returns One entry per plan, in order: the windows, or that file's {@linkcode SoundalikeError}.
+ * @throws {SoundalikeError} `missing_tool` when ffmpeg is not installed.
+ */
+export async function decodeWindowsMany(
+  plans: readonly WindowPlan[],
+  windowSeconds: number,
+  opts: DecodeOptions,
+): Promise<Array<DecodedWindows | SoundalikeError>> {
+  checkOptions(opts);
+  if (!(windowSeconds > 0)) throw new RangeError(`windowSeconds must be positive: ${windowSeconds}`);
+  opts.signal?.throwIfAborted();
+  const results = new Array<DecodedWindows | SoundalikeError>(plans.length);
+  const pending: number[] = [];
+  await Promise.all(plans.map(async (plan, i) => {
+    try {
+      await checkInputFile(plan.path, opts.maxBytes, displayName(plan.path));
+      pending.push(i);
+    } catch (err) {
+      if (!(err instanceof SoundalikeError)) throw err;
+      results[i] = err;
+    }
+  }));
+  pending.sort((a, b) => a - b);
+  if (pending.length === 0) return results;
+  const whole = { ...opts };
+  delete whole.maxSeconds;
+  const length = Math.round(windowSeconds * opts.sampleRate);
+  const run = async (which: number[]) => {
+    const dir = await makePrivateTempDir();
+    try {
+      const args = baseArgs();
+      const inputs: { plan: number; window: number }[] = [];
+      for (const i of which) {
+        plans[i]!.starts.forEach((start, w) => {
+          args.push(...INPUT_THREAD_ARGS, "-ss", start.toFixed(6), "-t", String(windowSeconds));
+          args.push("-i", `file:${plans[i]!.path}`);
+          inputs.push({ plan: i, window: w });
+        });
+      }
+      args.push(...FILTER_THREAD_ARGS);
+      inputs.forEach((_, k) => args.push(...outputArgs(k, whole), `file:${dir}/${k}.f32`));
+      const child = spawnFfmpeg(args, opts, { stdin: false, stdout: false });
+      const output = await child.output();
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const stderr = stderrText(output.stderr);
+      if (!output.success) {
+        const name = which.length === 1 ? displayName(plans[which[0]!]!.path) : undefined;
+        if (name === undefined) return false;
+        const cause = new Error(`ffmpeg exited with code ${output.code}: ${stderr || "(no message)"}`);
+        results[which[0]!] = new SoundalikeError(ErrorCode.UnreadableAudio, unreadableMessage(name, stderr), {
+          cause,
+        });
+        return true;
+      }
+      if (stderr) warnBatch(stderr, which.map((i) => displayName(plans[i]!.path)), opts.logger);
+      const windows = new Map<number, Float32Array[]>();
+      await Promise.all(inputs.map(async ({ plan, window }, k) => {
+        const bytes = await Deno.readFile(`${dir}/${k}.f32`).catch(() => new Uint8Array(0));
+        const out = new Float32Array(length);
+        const got = toFloat32(bytes);
+        out.set(got.subarray(0, Math.min(length, got.length)));
+        if (!windows.has(plan)) windows.set(plan, []);
+        windows.get(plan)![window] = out;
+      }));
+      for (const i of which) {
+        results[i] = { windows: windows.get(i)!, sampleRate: opts.sampleRate, seconds: plans[i]!.seconds };
+      }
+      return true;
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  };
+  if (!(await run(pending))) {
+    for (const i of pending) await run([i]);
+  }
+  return results;
+}
+
 /**
  * Decodes audio held in memory (an upload) by piping it to ffmpeg's standard input.
  *

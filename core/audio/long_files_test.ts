@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { decodeAudio } from "./ffmpeg.ts";
+import { decodeSegmentsMany, LONG_FILE_BYTES } from "./long_files.ts";
+import { cutSegments } from "./segments.ts";
+import { ffmpeg } from "../../tests/audio_fixtures.ts";
+import { isSoundalikeError } from "../errors.ts";
+
+const SR = 16000;
+
+/** A tone whose pitch rises over the file (so every window differs), over quiet pink noise. */
+async function rising(path: string, seconds: number, codec: string[]): Promise<string> {
+  await ffmpeg([
+    ...["-f", "lavfi", "-i", `aevalsrc=0.4*sin(2*PI*(200+3*t)*t):s=44100:d=${seconds}`],
+    ...["-f", "lavfi", "-i", `anoisesrc=color=pink:amplitude=0.05:seed=3:r=44100:d=${seconds}`],
+    ...["-filter_complex", "amix=inputs=2", "-ac", "2", ...codec, path],
+  ]);
+  return path;
+}
+
+/** The best correlation of `a` with `b` shifted by up to `maxLag` samples, and that lag. */
+function bestCorrelation(a: Float32Array, b: Float32Array, maxLag: number): { r: number; lag: number } {
+  let best = { r: -2, lag: 0 };
+  for (let lag = -maxLag; lag <= maxLag; lag += 1) {
+    let ab = 0, aa = 0, bb = 0;
+    for (let i = maxLag; i < 20_000 + maxLag; i++) {
+      const x = a[i]!, y = b[i + lag]!;
+      ab += x * y;
+      aa += x * x;
+      bb += y * y;
+    }
+    const r = ab / Math.sqrt(aa * bb);
+    if (r > best.r) best = { r, lag };
+  }
+  return best;
+}
+
+Deno.test("decodeSegmentsMany: clips up to a minute are decoded whole, segments identical to today's (MP3 and a 5 MB WAV)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const mp3 = await rising(`${dir}/a.mp3`, 30, ["-b:a", "192k"]);
+    const wav = await rising(`${dir}/b.wav`, 30, []);
+    assert.ok((await Deno.stat(wav)).size > LONG_FILE_BYTES, "the WAV has its duration read first");
+    const got = await decodeSegmentsMany([mp3, wav], { sampleRate: SR, maxSeconds: 1200 });
+    for (const [i, path] of [mp3, wav].entries()) {
+      const today = cutSegments(await decodeAudio(path, { sampleRate: SR, maxSeconds: 1200 }));
+      assert.deepEqual(got[i], today);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("decodeSegmentsMany: a 4-minute track is decoded only in its three windows, the whole decode's windows within 50 ms", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const mp3 = await rising(`${dir}/long.mp3`, 240, ["-b:a", "128k"]);
+    const wav = await rising(`${dir}/long.wav`, 240, []);
+    const [a, b] = await decodeSegmentsMany([mp3, wav], { sampleRate: SR, maxSeconds: 1200 });
+    for (const [path, got] of [[mp3, a], [wav, b]] as const) {
+      const whole = cutSegments(await decodeAudio(path, { sampleRate: SR, maxSeconds: 1200 }));
+      assert.ok(Array.isArray(got), String(got));
+      assert.equal(got.length, 3);
+      got.forEach((w, k) => {
+        assert.equal(w.length, 10 * SR);
+        // WAV (and Ogg) seek to the sample; MP3 seeking lands within a few ms (4, 20 and 35 ms
+        // late at 24, 115 and 206 s here): far below what a 10 s log-mel window can tell.
+        const { r, lag } = bestCorrelation(w, whole[k]!, 800);
+        assert.ok(r > 0.99, `${path} window ${k}: correlation ${r} at lag ${lag}`);
+        if (path.endsWith(".wav")) assert.equal(lag, 0);
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("decodeSegmentsMany: a silent long file and a missing one get their own errors, the others decode", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const silent = `${dir}/silent.wav`;
+    await ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", "90", silent]);
+    const good = await rising(`${dir}/good.wav`, 90, []);
+    const [s, m, g] = await decodeSegmentsMany([silent, `${dir}/missing.mp3`, good], { sampleRate: SR });
+    assert.ok(isSoundalikeError(s, "silent_clip"), String(s));
+    assert.ok(isSoundalikeError(m, "file_not_found"), String(m));
+    assert.ok(Array.isArray(g) && g.length === 3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
