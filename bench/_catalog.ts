@@ -59,8 +59,17 @@ export async function writeSyntheticCatalog(
   const store = new IndexStore(join(dataDir, "indexes"), { logger });
   await store.writeVersion({
     flat: buildVectorIndex({ ...common, kind: "flat" }),
-    ivf: buildVectorIndex({ ...common, nprobe: app.config.nprobe, kind: "ivf" }),
-    windows: buildWindowIndex(common),
+    // Past 100,000 tracks the whole-clip IVF index (k-means of 2304-d vectors) takes most of an
+    // hour to train on the 2-core machine: left out, `ivf` searches use the flat index there.
+    ivf: count > 100_000
+      ? undefined
+      : buildVectorIndex({ ...common, nprobe: app.config.nprobe, kind: "ivf" }),
+    // Exact below 20,000 tracks, approximate (IVF-PQ + exact re-rank from disk) above, as a reindex.
+    windows: buildWindowIndex({
+      ...common,
+      kind: app.config.windowIndex,
+      workDir: await store.prepareBuildDir(),
+    }),
     meta: { modelsHash: modelsHash(await app.manifest()), metric: "l2", dim: DIM, count, createdAt: "" },
   });
 }

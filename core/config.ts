@@ -43,7 +43,7 @@ export interface Config {
   windowIndex: "auto" | "flat" | "approx";
   /** Approximate window index: lists visited per query window. @default the stored one (16) */
   windowNprobe: number | undefined;
-  /** Approximate window index: candidates re-ranked exactly per query window. @default the stored one (96) */
+  /** Approximate window index: candidates re-ranked exactly per query window. @default the stored one (256) */
   windowRerank: number | undefined;
   /** Tracks decoded and embedded at once during a reindex. @default 2 */
   reindexConcurrency: number;

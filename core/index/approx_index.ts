@@ -69,7 +69,7 @@ export interface ApproxSidecar {
  * Default settings for `rows` vectors of `dim` floats: `nlist = clamp(round(sqrt(rows) / 2), 64, 512)`
  * (at most rows / 39): few, long lists, because assigning every row to its list is the build's
  * largest cost (rows x nlist x dim) and scanning compressed codes is cheap; `m = dim / 16` rounded
- * down to a divisor of `dim` (48 bytes for 768 dims); `nprobe = 16`; `rerank = 96` candidates per
+ * down to a divisor of `dim` (48 bytes for 768 dims); `nprobe = 16`; `rerank = 256` candidates per
  * query row; a training sample of `max(39 nlist, 16,384)` rows (at most `rows`). With 256 centroids
  * per codebook, 16,384 rows give each 64 points. `bench/scale_bench.ts --grid` prints the
  * recall/speed curve these were chosen from.
@@ -95,7 +95,7 @@ export function approxSettings(rows: number, dim: number): ApproxSettings {
   let m = Math.max(1, Math.floor(dim / 16));
   while (dim % m !== 0) m--;
   const trainRows = Math.min(rows, APPROX_MAX_TRAIN_ROWS, Math.max(APPROX_POINTS_PER_LIST * nlist, 16_384));
-  return { nlist, m, nprobe: Math.min(nlist, 16), rerank: 96, trainRows };
+  return { nlist, m, nprobe: Math.min(nlist, 16), rerank: 256, trainRows };
 }
 
 /** Inputs of {@linkcode buildApproxIndex}. */
@@ -422,7 +422,14 @@ export class ApproxIndex implements VectorIndex {
     if (this.#vectorsPath !== target) {
       this.#file?.close();
       this.#file = undefined;
-      Deno.renameSync(this.#vectorsPath, target);
+      try {
+        Deno.renameSync(this.#vectorsPath, target);
+      } catch (err) {
+        // Another file system (a build folder in /tmp): copied, then the original removed.
+        if (!(err instanceof Error && /cross-device|EXDEV|os error 18/i.test(err.message))) throw err;
+        Deno.copyFileSync(this.#vectorsPath, target);
+        Deno.removeSync(this.#vectorsPath);
+      }
       this.#vectorsPath = target;
     }
     syncPath(target);
