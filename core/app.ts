@@ -102,7 +102,9 @@ export function createApp(config: Config, logger: Logger, options: CreateAppOpti
         ...(meta
           ? {
             indexKinds: {
-              clip: meta.kinds ?? ["flat", "ivf"],
+              clip: (meta.kinds ?? ["flat", "ivf"]).map((k) =>
+                k === "ivf" && meta.clipIvf ? `ivf (approximate: ${meta.clipIvf})` : k
+              ),
               windows: meta.windows
                 ? (meta.windowIndex?.kind === "approx"
                   ? `approximate: ${meta.windowIndex.detail}`

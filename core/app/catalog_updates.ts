@@ -32,7 +32,12 @@ import {
   upsertGenres,
 } from "../db/repository.ts";
 import { ErrorCode, SoundalikeError } from "../errors.ts";
-import { buildVectorIndex, buildWindowIndex, type IndexStore, ivfSupported } from "../index/vector_index.ts";
+import {
+  buildClipIvfIndex,
+  buildVectorIndex,
+  buildWindowIndex,
+  type IndexStore,
+} from "../index/vector_index.ts";
 import type { Logger } from "../logger.ts";
 import { readTagsMany } from "../audio/ffmpeg.ts";
 import { bestClasses, CLIP_EMBEDDING_SIZE, type Embedder } from "../model/embed.ts";
@@ -250,6 +255,8 @@ async function publishVersion(
   const common = { metric: config.metric, vectors, dim: dim, trackIds, logger };
   let flat, ivf, windows;
   try {
+    // The approximate indexes' full vectors are written here, then moved into the version.
+    const workDir = await store.prepareBuildDir();
     flat = buildVectorIndex({ ...common, kind: "flat" });
     // The window index for segment search: each track's three 768-d window vectors.
     // Exact below 20,000 tracks; approximate above (IVF-PQ + exact re-rank), its full vectors
@@ -260,18 +267,17 @@ async function publishVersion(
       trackIds,
       logger,
       kind: config.windowIndex,
-      workDir: await store.prepareBuildDir(),
+      workDir,
     });
     // A small catalog gets no IVF index: `ivf` searches then use the flat one. Stored
     // with the configured nprobe, so serving needs no other value.
-    ivf = ivfSupported(trackIds.length, dim)
-      ? buildVectorIndex({ ...common, nprobe: config.nprobe, kind: "ivf" })
-      : undefined;
+    // Past 100,000 tracks (l2) it is approximate too: IVF-PQ + exact re-rank from ivf.f32.
+    ivf = buildClipIvfIndex({ ...common, nprobe: config.nprobe, workDir });
   } catch (err) {
     throw new SoundalikeError(
       ErrorCode.IndexFailed,
       `Could not build the search index over ${trackIds.length} tracks: ${errorText(err)}: free ` +
-        "some memory and run the reindex again; the current index keeps serving",
+        "some memory or disk space and run the reindex again; the current index keeps serving",
       { cause: err },
     );
   }

@@ -4,6 +4,7 @@ import { createMemoryLogger, silentLogger } from "../logger.ts";
 import { buildApproxIndex, RowWriter } from "./approx_index.ts";
 import { ErrorCode } from "../errors.ts";
 import {
+  buildClipIvfIndex,
   buildVectorIndex,
   defaultNlist,
   defaultNprobe,
@@ -617,5 +618,34 @@ Deno.test("IndexStore: a version from other models is refused with the reindex c
       assert.match(err.message, /built with other models: run `deno task reindex/);
       return true;
     });
+  });
+});
+
+Deno.test("IndexStore: past its threshold the whole-clip IVF index is approximate, stored, loaded and exact after the re-rank", async () => {
+  await withTempDir(async (dir) => {
+    const store = new IndexStore(`${dir}/indexes`, { logger: silentLogger });
+    const n = 10_000;
+    const vectors = clustered(n, DIM, 40, 32);
+    const common = {
+      metric: "l2" as const,
+      vectors,
+      dim: DIM,
+      trackIds: trackIdsFor(n),
+      logger: silentLogger,
+    };
+    const flat = buildVectorIndex({ ...common, kind: "flat" });
+    assert.equal(buildClipIvfIndex({ ...common, approxFrom: 20_000 })?.constructor.name, "FaissVectorIndex");
+    const ivf = buildClipIvfIndex({ ...common, approxFrom: 5000, workDir: await store.prepareBuildDir() })!;
+    await store.writeVersion({ flat, ivf, meta: metaFor(n) });
+    const loaded = await store.loadCurrent();
+    assert.match(loaded.meta.clipIvf ?? "", /^IVF64,PQ1 \+ exact re-rank of 256/);
+    const served = await loaded.ivf();
+    const q = vectors.subarray(40 * DIM, 45 * DIM);
+    const want = flat.searchBatch(q, 5);
+    const got = served.searchBatch(q, 5);
+    let same = 0;
+    got.forEach((hits, i) => (same += hits.filter((h, j) => h.trackId === want[i]![j]!.trackId).length));
+    assert.ok(same >= 23, `${same} of 25 in place`);
+    assert.ok(Math.abs(got[0]![0]!.distance - want[0]![0]!.distance) < 1e-4, "exact distances");
   });
 });
