@@ -197,9 +197,15 @@ function query(dir: string): void {
     if (!child.success) throw new Error("the exact search failed");
   }
   const truth: number[][] = JSON.parse(Deno.readTextFileSync(`${dir}/truth.json`));
-  const grid: { nprobe: number; rerank: number }[] = Deno.args.includes("--grid")
-    ? [8, 16, 24, 32, 64].flatMap((nprobe) => [32, 96, 256].map((rerank) => ({ nprobe, rerank })))
-    : [{ nprobe: index.defaultNprobe, rerank: index.rerank }];
+  // `--settings 16:512,8:1024`: nprobe:rerank pairs; `--grid`: the curve.
+  const listed = arg("settings")?.split(",").map((p) => {
+    const [nprobe, rerank] = p.split(":").map(Number);
+    return { nprobe: nprobe!, rerank: rerank! };
+  });
+  const grid: { nprobe: number; rerank: number }[] = listed ??
+    (Deno.args.includes("--grid")
+      ? [8, 16, 24, 32, 64].flatMap((nprobe) => [32, 96, 256].map((rerank) => ({ nprobe, rerank })))
+      : [{ nprobe: index.defaultNprobe, rerank: index.rerank }]);
   const rows: string[] = [];
   for (const { nprobe, rerank } of grid) {
     const searchOpts = { nprobe, rerank };

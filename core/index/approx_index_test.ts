@@ -36,6 +36,8 @@ Deno.test("approxSettings: lists grow with the square root of the rows, capped; 
   assert.equal(approxSettings(3_000_000, 768).nlist, 512);
   assert.equal(approxSettings(3_000_000, 768).m, 48);
   assert.equal(approxSettings(3_000_000, 768).trainRows, 19_968);
+  assert.deepEqual([approxSettings(320_000, 768).rerank, approxSettings(3_000_000, 768).rerank], [256, 512]);
+  assert.equal(approxSettings(320_000, 768).nprobe, 8);
   assert.throws(() => approxSettings(APPROX_MIN_TRAIN_ROWS - 1, 768), /needs at least 9984 vectors/);
 });
 
