@@ -3,7 +3,7 @@
  * of the same files in the same run. Targets (issue 3): >= 20 tracks/s on 2 cores and >= 0.7x
  * decode-only. Prints figures; asserts nothing.
  *
- *     node_modules/.bin/deno run -A bench/reindex_bench.ts [--files 64]
+ *     node_modules/.bin/deno run -A bench/reindex_bench.ts [--files 64] [--dir folder-of-mp3s]
  * @module
  */
 import { join } from "node:path";
@@ -15,7 +15,13 @@ import { mapPool } from "../core/util/pool.ts";
 import { arg, benchMp3s, cpuSeconds, ffmpegDecodeOnly, loadAverage } from "./_util.ts";
 
 const fileCount = Number(arg("files") ?? 64);
-const paths = await benchMp3s(fileCount);
+// `--dir <folder>`: its MP3s instead (e.g. .cache/bench_audio/mp3_long/ from long_decode_bench.ts:
+// full-length tracks, decoded only in their windows by the reindex, whole by the decode-only runs).
+const dir = arg("dir");
+const paths = dir === undefined
+  ? await benchMp3s(fileCount)
+  : [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".mp3") && !e.name.includes(".tmp"))
+    .map((e) => join(dir, e.name)).sort().slice(0, fileCount);
 const catalog = await Deno.makeTempDir({ prefix: "soundalike_reindex_bench_" });
 for (const p of paths) await Deno.link(p, join(catalog, p.split("/").pop()!));
 const dataDir = await Deno.makeTempDir({ prefix: "soundalike_reindex_data_" });
@@ -23,7 +29,9 @@ const config = parseConfig({ ...Deno.env.toObject(), SOUNDALIKE_DATA_DIR: dataDi
 const logger = createConsoleLogger("warn");
 
 console.log(
-  `reindex bench: ${fileCount} x 30 s MP3 (44.1 kHz stereo), ${navigator.hardwareConcurrency} CPUs`,
+  `reindex bench: ${paths.length} x ${
+    dir === undefined ? "30 s MP3" : `MP3 from ${dir}`
+  } (44.1 kHz stereo), ${navigator.hardwareConcurrency} CPUs`,
 );
 console.log(`load average at start: ${loadAverage()}`);
 
@@ -32,8 +40,8 @@ async function timed(label: string, job: () => Promise<unknown>): Promise<number
   const t0 = performance.now();
   await job();
   const seconds = (performance.now() - t0) / 1000;
-  const rate = fileCount / seconds;
-  const cpuMs = ((cpuSeconds() - cpu0) / fileCount) * 1000;
+  const rate = paths.length / seconds;
+  const cpuMs = ((cpuSeconds() - cpu0) / paths.length) * 1000;
   console.log(
     `${label.padEnd(52)} ${rate.toFixed(1).padStart(6)} tracks/s  ${
       cpuMs.toFixed(0).padStart(4)
@@ -60,7 +68,9 @@ try {
   const total = await timed("reindex: hash + decode + features + 9 inferences + index", async () => {
     const report = await app.reindex();
     embedSeconds = report.seconds;
-    if (report.embedded !== fileCount) throw new Error(`Only ${report.embedded} of ${fileCount} embedded`);
+    if (report.embedded !== paths.length) {
+      throw new Error(`Only ${report.embedded} of ${paths.length} embedded`);
+    }
   });
   console.log("");
   console.log(`reindex            ${total.toFixed(1)} tracks/s   target >= 20 tracks/s on 2 cores`);

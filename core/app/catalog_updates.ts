@@ -4,7 +4,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { decodeSegmentsMany } from "../audio/long_files.ts";
+import { decodeSegmentsMany, LONG_FILE_BYTES } from "../audio/long_files.ts";
 import { cleanTrack } from "../catalog/clean_text.ts";
 import { type FmaSubset, readFmaCatalog, readSkipList } from "../catalog/fma.ts";
 import { readFolderCatalog } from "../catalog/folder.ts";
@@ -163,7 +163,13 @@ export function createCatalogUpdates(
     return await reindexCatalog(
       {
         hashFile: sha256File,
-        fileSize: async (path) => (await Deno.stat(path)).size,
+        // Batches are filled by bytes (16 MiB, about 16 x a 30 s MP3): a long file is decoded only
+        // in its windows, about a 30 s clip's work, so it counts as 1 MiB (6 MB tracks would
+        // otherwise make batches of two, each paying ffmpeg's start).
+        fileSize: async (path) => {
+          const size = (await Deno.stat(path)).size;
+          return size > LONG_FILE_BYTES ? 1024 * 1024 : size;
+        },
         getCached: (hashes) =>
           databaseStep("read the embedding cache", () => getCachedEmbeddings(database, hashes, hash)),
         putCached: (entries) => putCachedEmbeddings(database, hash, entries),
