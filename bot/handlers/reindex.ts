@@ -7,12 +7,7 @@
  */
 import type { App } from "../../core/app.ts";
 import { isSoundalikeError, type Logger, type ProgressReporter } from "../../core/mod.ts";
-import {
-  notice,
-  type NoticeAnswer,
-  type ReindexProgressAnswer,
-  type ReindexSummaryAnswer,
-} from "../answer.ts";
+import { notice, type ReindexProgressAnswer, type ReindexSummaryAnswer } from "../answer.ts";
 import type { OnUpdate, ReindexControl, ReindexRequest } from "../context.ts";
 import { restartingNotice } from "./_errors.ts";
 
@@ -85,21 +80,8 @@ export class ReindexRunner implements ReindexControl {
     return this.#current;
   }
 
-  /**
-   * Starts a reindex unless one runs or the requester is not an admin.
-   *
-   * @param request Who asks, and the folder.
-   * @param onUpdate Hears progress answers while it runs.
-   * @returns A refusal, or the first progress answer and the summary to come.
-   */
-  start(
-    request: ReindexRequest,
-    onUpdate: OnUpdate,
-  ): { started: false; answer: NoticeAnswer } | {
-    started: true;
-    answer: ReindexProgressAnswer;
-    done: Promise<ReindexSummaryAnswer>;
-  } {
+  /** {@inheritDoc ReindexControl.start} */
+  start(request: ReindexRequest, onUpdate: OnUpdate): ReturnType<ReindexControl["start"]> {
     if (!request.requester.isAdmin) {
       return {
         started: false,
