@@ -12,7 +12,8 @@ import {
   loadConfig,
   type Logger,
 } from "../core/mod.ts";
-import { processLabels, type RunningBot, startBot } from "./bot.ts";
+import { exitOnSignals } from "./_process.ts";
+import { processLabels, startBot } from "./bot.ts";
 
 if (import.meta.main) {
   let logger: Logger = createConsoleLogger("info");
@@ -26,20 +27,8 @@ if (import.meta.main) {
     });
     const encoder = new TextEncoder();
     // Listening for signals before the (slow) warm start: a SIGTERM during it still ends cleanly.
-    const running: { bot?: RunningBot } = {};
-    let stopRequested = false;
-    const shutdown = async () => {
-      // Ctrl-C reaches the bot twice (from the terminal and forwarded by node_modules/.bin/deno).
-      if (stopRequested) return;
-      stopRequested = true;
-      if (running.bot === undefined) return; // stopped below as soon as it is up
-      await running.bot.stop();
-      Deno.exit(0);
-    };
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(signal, () => void shutdown());
-    }
-    const bot = running.bot = await startBot({
+    const exit = exitOnSignals();
+    const bot = await startBot({
       config,
       logger,
       console: {
@@ -48,8 +37,9 @@ if (import.meta.main) {
         prompt: Deno.stdin.isTerminal(),
       },
     });
-    if (!stopRequested) await bot.finished;
-    await shutdown();
+    await exit.started(bot);
+    if (!exit.requested) await bot.finished;
+    await exit.shutdown();
   } catch (err) {
     if (err instanceof CatalogUnreachableError) {
       // Its database is down: say which and why; a supervisor may start the bot again later.

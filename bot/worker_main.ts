@@ -6,7 +6,8 @@
  * @module
  */
 import { createConsoleLogger, isSoundalikeError, loadConfig, type Logger } from "../core/mod.ts";
-import { type RunningWorker, startWorker } from "./queue/worker.ts";
+import { exitOnSignals } from "./_process.ts";
+import { startWorker } from "./queue/worker.ts";
 
 if (import.meta.main) {
   let logger: Logger = createConsoleLogger("info");
@@ -16,23 +17,8 @@ if (import.meta.main) {
       format: config.scale.logFormat,
       fields: { role: "worker" },
     });
-    const running: { worker?: RunningWorker } = {};
-    let stopRequested = false;
-    const shutdown = async () => {
-      if (stopRequested) return;
-      stopRequested = true;
-      if (running.worker === undefined) return; // stopped below as soon as it is up
-      await running.worker.stop();
-      Deno.exit(0);
-    };
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(signal, () => void shutdown());
-    }
-    running.worker = await startWorker({ config, logger });
-    if (stopRequested) {
-      stopRequested = false;
-      await shutdown();
-    }
+    const exit = exitOnSignals();
+    await exit.started(await startWorker({ config, logger }));
   } catch (err) {
     if (isSoundalikeError(err)) {
       console.error(err.message);
