@@ -99,6 +99,8 @@ export function openResources(
     const version = await store.currentVersion();
     const key = `${version}:${hash}`;
     if (loaded?.key !== key) {
+      // The version being replaced lets go of its open vector files (approximate indexes).
+      loaded?.indexes.close();
       loaded = {
         key,
         indexes: await store.loadCurrent({

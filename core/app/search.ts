@@ -14,6 +14,7 @@ import {
   type StoredIndexes,
   type VectorIndex,
 } from "../index/vector_index.ts";
+import { ApproxIndex } from "../index/approx_index.ts";
 import type { Logger } from "../logger.ts";
 import { modelsHash } from "../model/manifest.ts";
 import {
@@ -88,7 +89,9 @@ export function createSearch(res: Resources, config: Config, logger: Logger): Se
     options: { index?: IndexKind; nprobe?: number; method?: SearchMethod },
   ): { deps: SearchDeps; answered: () => AnsweredBy } => {
     const kind = options.index ?? config.indexKind;
-    const nprobe = options.nprobe ?? config.nprobe;
+    // An explicit nprobe applies to every index; the configured one (meant for IVF-Flat) not to an
+    // approximate index, which keeps the nprobe it was built with.
+    const nprobe = options.nprobe;
     const method = options.method ?? config.searchMethod;
     let answered: AnsweredBy = { index: kind, indexVersion: 0, method };
     const served = (v: AnsweredBy) => (answered = v);
@@ -98,7 +101,7 @@ export function createSearch(res: Resources, config: Config, logger: Logger): Se
   /** The search dependencies of {@linkcode searchFor}; `served` hears who answered. */
   const searchDeps = (
     kind: IndexKind,
-    nprobe: number,
+    nprobe: number | undefined,
     method: SearchMethod,
     served: (v: AnsweredBy) => void,
   ): SearchDeps => ({
@@ -118,7 +121,10 @@ export function createSearch(res: Resources, config: Config, logger: Logger): Se
       }
       const index = searched.index;
       const neighbours = searchKeeping(
-        (depth) => index.search(vector, depth, { nprobe }),
+        (depth) =>
+          index.search(vector, depth, {
+            nprobe: nprobe ?? (index instanceof ApproxIndex ? index.defaultNprobe : config.nprobe),
+          }),
         index.size,
         k,
         filter,
@@ -168,7 +174,11 @@ export function createSearch(res: Resources, config: Config, logger: Logger): Se
         options.index ?? config.indexKind,
         options.method ?? config.searchMethod,
       );
-      if (!searched.index.trackIds.includes(trackId)) throw gone();
+      const index = searched.index;
+      // An approximate index answers from its id table; `trackIds` would build a 3-row-per-track array.
+      if (!(index instanceof ApproxIndex ? index.hasTrack(trackId) : index.trackIds.includes(trackId))) {
+        throw gone();
+      }
       const [lookup, seed] = await Promise.all([
         trackVector(database, trackId, modelsHash(m)),
         getTrackCards(database, [trackId]).then((c) => c[0]),

@@ -643,6 +643,12 @@ export interface StoredIndexes {
    * `undefined` when the version was built without one.
    */
   windows(): Promise<VectorIndex | undefined>;
+  /**
+   * Closes the vector files the approximate indexes of this version hold open (a later search
+   * reopens them): called when a newer version replaces it, so a pruned version's large files do
+   * not keep their disk space for the life of the process.
+   */
+  close(): void;
 }
 
 /** Options of {@linkcode IndexStore}. */
@@ -913,8 +919,13 @@ export class IndexStore {
             : this.#missing(`${what} in ${dir} is missing or damaged`, err);
         });
     };
+    const openFiles: ApproxIndex[] = [];
+    const holdsFiles = <T extends VectorIndex>(index: T): T => {
+      if (index instanceof ApproxIndex) openFiles.push(index);
+      return index;
+    };
     const read = async (name: string, rows: number, extra: { defaultNprobe?: number } = {}) => {
-      const index = await loadVectorIndex(dir, name, { ...extra, logger });
+      const index = holdsFiles(await loadVectorIndex(dir, name, { ...extra, logger }));
       if (index.size !== rows) throw new Error("size differs from the metadata");
       return index;
     };
@@ -941,11 +952,11 @@ export class IndexStore {
         // A damaged approximate index (a truncated file, a disk that filled after the swap) does
         // not stop search: whole clips answer, said in one error line naming the repair.
         try {
-          const index = loadApproxIndex(dir, "windows", {
+          const index = holdsFiles(loadApproxIndex(dir, "windows", {
             logger,
             ...(opts.windowNprobe === undefined ? {} : { nprobe: opts.windowNprobe }),
             ...(opts.windowRerank === undefined ? {} : { rerank: opts.windowRerank }),
-          });
+          }));
           if (index.size !== 3 * meta.count) throw new Error("windows.json disagrees with the metadata");
           logger.debug("Window index is approximate", { version, index: index.describe() });
           return index;
@@ -966,7 +977,16 @@ export class IndexStore {
       );
       return undefined;
     });
-    return { version, flat: loadFlat, ivf: loadIvf, meta, windows: loadWindows };
+    return {
+      version,
+      flat: loadFlat,
+      ivf: loadIvf,
+      meta,
+      windows: loadWindows,
+      close: () => {
+        for (const index of openFiles) index.close();
+      },
+    };
   }
 
   #missing(detail: string, cause?: unknown): SoundalikeError {
