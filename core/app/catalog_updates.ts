@@ -40,7 +40,7 @@ import {
 } from "../index/vector_index.ts";
 import type { Logger } from "../logger.ts";
 import { readTagsMany } from "../audio/ffmpeg.ts";
-import { bestClasses, CLIP_EMBEDDING_SIZE, type Embedder } from "../model/embed.ts";
+import { CLIP_EMBEDDING_SIZE, confidentClasses, type Embedder } from "../model/embed.ts";
 import { modelsHash } from "../model/manifest.ts";
 import { pathExists, sha256File } from "../util/files.ts";
 import type { Resources } from "./resources.ts";
@@ -227,12 +227,13 @@ async function embedFiles(
     slots.push(results.length);
     results.push(new Error("Not embedded"));
   }
-  // What each model heard is kept beside the vector, for the labels shown with results.
+  // What each model heard is kept beside the vector, for the labels shown with results: only the
+  // labels the calibrated models are confident of, as for the query's own card.
   const analyses = clips.length ? await emb.analyzeMany(clips) : [];
   analyses.forEach((
     a,
     i,
-  ) => (results[slots[i] as number] = { vector: a.vector, labels: bestClasses(a.hearing) }));
+  ) => (results[slots[i] as number] = { vector: a.vector, labels: confidentClasses(a.hearing) }));
   return results;
 }
 
@@ -260,9 +261,10 @@ async function publishVersion(
 ): Promise<Published> {
   const common = { metric: config.metric, vectors, dim: dim, trackIds, logger };
   let flat, ivf, windows;
+  let workDir: string | undefined;
   try {
     // The approximate indexes' full vectors are written here, then moved into the version.
-    const workDir = await store.prepareBuildDir();
+    workDir = await store.prepareBuildDir();
     flat = buildVectorIndex({ ...common, kind: "flat" });
     // The window index for segment search: each track's three 768-d window vectors.
     // Exact below 20,000 tracks; approximate above (IVF-PQ + exact re-rank), its full vectors
@@ -280,6 +282,8 @@ async function publishVersion(
     // Past 100,000 tracks (l2) it is approximate too: IVF-PQ + exact re-rank from ivf.f32.
     ivf = buildClipIvfIndex({ ...common, nprobe: config.nprobe, workDir });
   } catch (err) {
+    // Its (possibly large) half-written vector files are ours: removed now, not at the next build.
+    if (workDir !== undefined) await Deno.remove(workDir, { recursive: true }).catch(() => {});
     throw new SoundalikeError(
       ErrorCode.IndexFailed,
       `Could not build the search index over ${trackIds.length} tracks: ${errorText(err)}: free ` +

@@ -270,9 +270,7 @@ export function bestClasses(hearing: readonly ModelHearing[]): StoredLabel[] {
  * console.assert(confidentClasses(h).length === 0);
  * ```
  */
-export function confidentClasses(
-  hearing: readonly ModelHearing[],
-): { task: ModelTask; className: string; probability: number }[] {
+export function confidentClasses(hearing: readonly ModelHearing[]): StoredLabel[] {
   return bestClasses(hearing).filter((b, i) => b.probability >= (hearing[i]!.minConfidence ?? 0));
 }
 
