@@ -83,8 +83,14 @@ function connect(url: string, blocking: boolean): Redis {
   return blocking
     // Blocking reads (a worker waiting for jobs, the event stream) must not give up on a command.
     ? new Redis(url, { retryStrategy, maxRetriesPerRequest: null })
-    // Commands fail at once while disconnected (no offline buffer): a chat answers "busy" right away.
-    : new Redis(url, { retryStrategy, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    // Commands fail at once while disconnected (no offline buffer), and within 1 s when a connected
+    // Redis stops answering (a partition, a stall): a chat answers "busy" before Discord's 3 s deadline.
+    : new Redis(url, {
+      retryStrategy,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      commandTimeout: 1000,
+    });
 }
 
 /**

@@ -91,7 +91,12 @@ async function main(args: string[]): Promise<number> {
       ]);
       logits.push(...r.logits);
       offsets.forEach(() => clipOf.push(ci));
-      labels.push(entry.classes.indexOf(c.item.label));
+      const label = entry.classes.indexOf(c.item.label);
+      // An unknown label would make the likelihood NaN and silently keep temperature 1.
+      if (label < 0) {
+        throw new Error(`${c.item.path}: label ${c.item.label} is not one of ${entry.classes.join(", ")}`);
+      }
+      labels.push(label);
     }
     return { logits: Float32Array.from(logits), clipOf, labels };
   };
