@@ -8,10 +8,10 @@
  */
 import { join } from "node:path";
 import type { App } from "../../core/app.ts";
-import type { EmbeddedFile } from "../../core/mod.ts";
+import { type EmbeddedFile, ErrorCode, SoundalikeError } from "../../core/mod.ts";
 import type { BotServices } from "../context.ts";
 import type { JobClient } from "./engine.ts";
-import { JobFailed } from "./errors.ts";
+import { JobFailed, JobTimedOut, QueueUnavailable } from "./errors.ts";
 import { clipsDir, fromWire, type JobKind, type JobPayload, toWire, userErrorFrom } from "./jobs.ts";
 
 /** The job-submitting part of {@linkcode JobClient}. */
@@ -143,7 +143,22 @@ export function queuedApp(local: App, client: Submit): BotServices["app"] {
  */
 export function remoteEmbedFiles(client: Submit): (paths: string[]) => Promise<(EmbeddedFile | Error)[]> {
   return async (paths) => {
-    const answer = await runJob(client, "embed_files", { paths }) as ({ error: string } | EmbeddedFile)[];
+    let answer: ({ error: string } | EmbeddedFile)[];
+    try {
+      answer = await runJob(client, "embed_files", { paths }) as ({ error: string } | EmbeddedFile)[];
+    } catch (err) {
+      // The queue, not the files, failed: the reindex stops and the current index keeps serving,
+      // instead of publishing an index without this batch's tracks.
+      if (err instanceof QueueUnavailable || err instanceof JobTimedOut || err instanceof JobFailed) {
+        throw new SoundalikeError(
+          ErrorCode.IndexFailed,
+          `The workers could not embed a batch of ${paths.length} files (${err.message}): the current index ` +
+            "keeps serving; run the reindex again once the queue answers (files already embedded are cached)",
+          { cause: err },
+        );
+      }
+      throw err;
+    }
     return answer.map((r) => ("error" in r ? new Error(r.error) : r));
   };
 }

@@ -274,7 +274,9 @@ export async function reindexCatalog(
       try {
         results = await deps.embedFiles(batch.map((t) => t.path));
       } catch (err) {
-        if (isAbort(err)) throw err;
+        // A stopped run, or an embedder that says the whole run cannot go on (the job queue is
+        // down), ends the reindex: publishing without the batch would drop its tracks.
+        if (isAbort(err) || isSoundalikeError(err, ErrorCode.IndexFailed)) throw err;
         results = batch.map(() => (err instanceof Error ? err : new Error(String(err))));
       }
       for (const [i, track] of batch.entries()) {

@@ -163,6 +163,24 @@ Deno.test("reindexCatalog() turns a failed batch into skipped files and keeps th
   assert.deepEqual(published[0]!.ids, [3]);
 });
 
+Deno.test("reindexCatalog() stops and publishes nothing when the embedder says the run cannot go on", async () => {
+  const { deps, published } = fakeDeps({ "/a.mp3": "aaa", "/b.mp3": "bbbbb", "/c.mp3": "cc" });
+  const real = deps.embedFiles;
+  deps.embedFiles = (paths) =>
+    paths.includes("/a.mp3")
+      ? Promise.reject(new SoundalikeError(ErrorCode.IndexFailed, "The workers could not embed a batch"))
+      : real(paths);
+  await assert.rejects(
+    reindexCatalog(deps, [
+      { trackId: 1, path: "/a.mp3" },
+      { trackId: 2, path: "/b.mp3" },
+      { trackId: 3, path: "/c.mp3" },
+    ], { dim: DIM, filesPerBatch: 2 }),
+    (err) => isSoundalikeError(err, ErrorCode.IndexFailed),
+  );
+  assert.equal(published.length, 0, "no index without the batch's tracks");
+});
+
 Deno.test("reindexCatalog() reports every track that shares a file that failed", async () => {
   const { deps } = fakeDeps({ "/a.mp3": "bad", "/a-copy.mp3": "bad", "/b.mp3": "bbbbb" });
   const report = await reindexCatalog(deps, [
