@@ -182,6 +182,13 @@ export async function startJobWorker(
   const worker = new Worker(
     QUEUE_NAME,
     async (job) => {
+      // The process that queued a job waits for it jobTimeoutSeconds at most, then answers "busy"
+      // and removes the staged clip: an older job is answered to nobody, so it is dropped, not run
+      // (under overload, running expired jobs would make every new one expire too).
+      if (Date.now() - job.timestamp > config.jobTimeoutSeconds * 1000) {
+        logger.info("Dropped a job nobody waits for any more", { job: job.id, kind: job.name.slice(0, 40) });
+        throw new UnrecoverableError("expired: nobody waits for this answer any more");
+      }
       const info: JobInfo = {
         id: job.id ?? "?",
         kind: job.name,

@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { parseConfig } from "../../core/config.ts";
+import { silentLogger } from "../../core/logger.ts";
+import { redisUnavailable, startTestRedis } from "../../tests/redis_server.ts";
+import { type JobInfo, openJobClient, startJobWorker } from "./engine.ts";
+import { JobTimedOut } from "./errors.ts";
+
+Deno.test({
+  name: "startJobWorker() drops a job older than the chat side's timeout instead of running it for nobody",
+  ignore: redisUnavailable !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const redis = await startTestRedis();
+    const config = parseConfig({
+      DATABASE_URL: "postgres://localhost/x",
+      SOUNDALIKE_QUEUE_URL: redis.url,
+      SOUNDALIKE_QUEUE_PREFIX: "expiry",
+      SOUNDALIKE_JOB_TIMEOUT_S: "1",
+    }).scale.queue!;
+    const client = openJobClient(config, silentLogger);
+    const ran: string[] = [];
+    let worker: Awaited<ReturnType<typeof startJobWorker>> | undefined;
+    try {
+      for (let i = 0; i < 500 && !client.connected; i++) await new Promise((r) => setTimeout(r, 20));
+      // No worker yet: the chat side gives up after 1 s and answers "busy".
+      await assert.rejects(client.submit("similar", { n: 1 }), JobTimedOut);
+      worker = await startJobWorker(config, silentLogger, (job: JobInfo) => {
+        ran.push(String((job.data as { n: number }).n));
+        return Promise.resolve("answer");
+      });
+      // The waiting job is taken at once and given up without running (wait for that, not a time).
+      let counts = await client.counts();
+      for (let i = 0; i < 500 && (counts.failed ?? 0) === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        counts = await client.counts();
+      }
+      assert.equal(counts.failed, 1, JSON.stringify(counts));
+      assert.deepEqual(ran, [], "the expired job never ran");
+      // A job queued now is run and answered.
+      assert.equal(await client.submit("similar", { n: 2 }), "answer");
+      assert.deepEqual(ran, ["2"]);
+      assert.equal((await client.counts()).completed, 1);
+    } finally {
+      await worker?.close();
+      await client.close();
+      await redis.close();
+    }
+  },
+});
