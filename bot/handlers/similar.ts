@@ -43,6 +43,9 @@ export interface CheckedSimilar {
   receivedAt: number;
 }
 
+/** The latest start time accepted (a week: later than any clip); the job queue's limit too. */
+export const MAX_START_SECONDS = 7 * 24 * 3600;
+
 /**
  * Parses a start time.
  *
@@ -58,8 +61,18 @@ export interface CheckedSimilar {
 export function parseStart(text: string): number {
   const t = text.trim();
   const clock = /^(?:(\d+):)?(\d{1,3}):([0-5]\d)(?:\.\d+)?$/.exec(t);
-  if (clock) return Number(clock[1] ?? 0) * 3600 + Number(clock[2]) * 60 + Number(clock[3]);
-  if (/^\d+(\.\d+)?s?$/.test(t)) return Number(t.replace(/s$/, ""));
+  const seconds = clock
+    ? Number(clock[1] ?? 0) * 3600 + Number(clock[2]) * 60 + Number(clock[3])
+    : /^\d+(\.\d+)?s?$/.test(t)
+    ? Number(t.replace(/s$/, ""))
+    : undefined;
+  if (seconds !== undefined && seconds > MAX_START_SECONDS) {
+    throw new SoundalikeError(
+      ErrorCode.BadRequest,
+      `The start time ${JSON.stringify(t)} is later than any clip: give a time within the clip, like 1:30`,
+    );
+  }
+  if (seconds !== undefined) return seconds;
   throw new SoundalikeError(
     ErrorCode.BadRequest,
     `I can't read the start time ${JSON.stringify(t)}: write it as m:ss, like 1:30`,

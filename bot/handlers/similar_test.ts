@@ -40,6 +40,9 @@ Deno.test("parseStart() reads m:ss, h:mm:ss and seconds, and refuses the rest", 
   for (const bad of ["soon", "1:75", "-3", ":30"]) {
     assert.throws(() => parseStart(bad), /write it as m:ss/, bad);
   }
+  // what the job queue would refuse as malformed gets its own sentence here
+  assert.equal(parseStart("168:00:00"), 7 * 24 * 3600);
+  assert.throws(() => parseStart("1000000"), /later than any clip/);
 });
 
 Deno.test("checkSimilar() refuses at once: no clip, not audio, too large, k out of range, a bad start", () => {

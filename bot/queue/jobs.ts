@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
 import { type ErrorCode, isSoundalikeError, SoundalikeError } from "../../core/errors.ts";
+import { MAX_START_SECONDS } from "../handlers/similar.ts";
 
 /** The folder on shared storage where chat processes stage clips for workers. */
 export function clipsDir(config: Pick<Config, "dataDir">): string {
@@ -34,7 +35,8 @@ export const JOB_SCHEMAS = {
   /** A shared clip's similar tracks (`App.similar`). */
   similar: z.object({
     clip: clipName,
-    options: searchOptions.extend({ startSeconds: z.number().min(0).max(7 * 24 * 3600).optional() }).strict(),
+    options: searchOptions.extend({ startSeconds: z.number().min(0).max(MAX_START_SECONDS).optional() })
+      .strict(),
   }).strict(),
   /** What the models hear in a clip, and its vector (`App.analyze`, a party share). */
   analyze: z.object({ clip: clipName }).strict(),
