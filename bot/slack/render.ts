@@ -68,6 +68,13 @@ function hearing(labels: readonly HeardLabel[]): string {
  * @returns Notification text and blocks.
  */
 export function renderSlack(answer: Answer): SlackMessage {
+  // The notification text carries what users control (a party's name, a file's or video's title):
+  // escaped like the blocks, so a "<!channel>" in a title notifies nobody.
+  const message = renderBody(answer);
+  return { ...message, text: escapeMrkdwn(message.text) };
+}
+
+function renderBody(answer: Answer): SlackMessage {
   switch (answer.kind) {
     case "similar":
       return renderSimilar(answer);
