@@ -48,6 +48,9 @@ export function connectionFailureCode(err: unknown): string | undefined {
     if (!(e instanceof Object) || depth > 10 || seen.has(e)) return undefined;
     seen.add(e);
     if (e instanceof CatalogUnreachableError) return e.reason;
+    // Another domain error was already told apart (databaseStep passes connection failures through
+    // raw): a queue that is down, say, carries its own ECONNREFUSED and is not the database.
+    if (e instanceof SoundalikeError) return undefined;
     const code = (e as { code?: unknown }).code;
     if (
       typeof code === "string" && (CONNECTION_CODES.has(code) || /^08[0-9A-Z]{3}$|^57P0[123]$/.test(code))

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isSoundalikeError } from "../errors.ts";
+import { ErrorCode, isSoundalikeError, SoundalikeError } from "../errors.ts";
 import { createMemoryLogger } from "../logger.ts";
 import { CatalogUnreachableError, connectionFailureCode, createDatabaseHealth } from "./health.ts";
 
@@ -23,6 +23,11 @@ Deno.test("connectionFailureCode() finds a lost or refused connection under driz
   assert.equal(connectionFailureCode(failedQuery(coded("23505", "duplicate key"))), undefined);
   assert.equal(connectionFailureCode(new Error("boom")), undefined);
   assert.equal(connectionFailureCode("not an error"), undefined);
+  // Another system's refused connection, already told apart as a domain error, is not the database.
+  const queueDown = new SoundalikeError(ErrorCode.IndexFailed, "The workers could not embed a batch", {
+    cause: coded("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:6379"),
+  });
+  assert.equal(connectionFailureCode(queueDown), undefined);
 });
 
 Deno.test("DatabaseHealth.guard() logs an outage once, answers it kindly, and logs the return once", async () => {
