@@ -320,6 +320,7 @@ async function createBotMetrics(
   const { createMetrics } = await import("./ops/metrics.ts");
   return createMetrics(labels, {
     ...(client ? { queueWaiting: () => client.waiting() } : {}),
-    indexVersion: async () => (await app.stats()).indexVersion,
+    // every scrape: the index's metadata file, not the catalog's aggregate queries
+    indexVersion: () => app.indexVersion(),
   });
 }

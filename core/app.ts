@@ -91,6 +91,8 @@ export function createApp(config: Config, logger: Logger, options: CreateAppOpti
       }
     },
 
+    indexVersion: async () => (await store.currentMeta())?.version,
+
     async stats() {
       const s = await stats(await db());
       // The index's own metadata file is enough: stats never loads the (large) index files.

@@ -162,6 +162,8 @@ export interface App {
     dir: string | undefined,
     options?: IngestOptions & ReindexRunOptions,
   ): Promise<{ ingest: IngestReport | undefined; reindex: ReindexReport; summary: UpdateSummary }>;
+  /** The version `CURRENT` names, from the index's own metadata: no database query, no index loaded. */
+  indexVersion(): Promise<number | undefined>;
   /**
    * Catalog and index figures: `tracks` counts the stored (indexed) tracks, so it equals
    * `indexedTracks` after a reindex; the others are counted by status.
