@@ -231,6 +231,33 @@ function evaluateSplit(
   };
 }
 
+/**
+ * Restores a run from its checkpoint folder: the last epoch's weights into `model`, the optimiser's
+ * state, and the best epoch's weights (shared by `trainModel` and the distillation trainer).
+ *
+ * @param model The freshly built model.
+ * @param optimizer Its optimiser.
+ * @param ckptDir The checkpoint folder (`last/`, `best/`).
+ * @param bestEpoch The saved state's best epoch; 0 when none was kept yet.
+ * @returns The best epoch's weights, or `undefined` when there is none.
+ */
+export async function restoreCheckpoint(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  ckptDir: string,
+  bestEpoch: number,
+): Promise<Float32Array[] | undefined> {
+  const last = await loadModel(join(ckptDir, "last"));
+  model.setWeights(last.getWeights());
+  last.dispose();
+  await loadOptimizer(optimizer, join(ckptDir, "last"));
+  if (bestEpoch === 0) return undefined;
+  const b = await loadModel(join(ckptDir, "best"));
+  const best = b.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
+  b.dispose();
+  return best;
+}
+
 /** The contrastive validation figures: NT-Xent over batches of fixed pairs, and the match rate. */
 function evaluatePairs(
   twoHeads: tf.LayersModel,
@@ -563,15 +590,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       );
     } else {
       state = saved;
-      const last = await loadModel(join(ckptDir, "last"));
-      model.setWeights(last.getWeights());
-      last.dispose();
-      await loadOptimizer(optimizer, join(ckptDir, "last"));
-      if (state.bestEpoch > 0) {
-        const b = await loadModel(join(ckptDir, "best"));
-        best = b.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
-        b.dispose();
-      }
+      best = (await restoreCheckpoint(model, optimizer, ckptDir, state.bestEpoch)) ?? best;
       logger.info("Resuming", { epoch: state.epoch, bestEpoch: state.bestEpoch });
     }
   } else {

@@ -37,7 +37,6 @@ import {
   type DatasetSource,
   type EpochRecord,
   type History,
-  loadModel,
   readJsonIfExists,
   RUN_FILES,
   type RunConfig,
@@ -54,7 +53,7 @@ import {
   copyWeights,
   EarlyStopping,
   fmtSeconds,
-  loadOptimizer,
+  restoreCheckpoint,
   saveOptimizer,
   setWeights,
   stepSeed,
@@ -535,16 +534,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       );
     } else {
       state = saved;
-      const last = await loadModel(join(ckptDir, "last"));
-      model.setWeights(last.getWeights());
-      last.dispose();
+      best = (await restoreCheckpoint(model, optimizer, ckptDir, state.bestEpoch)) ?? best;
       await loadProj(join(ckptDir, "last"));
-      await loadOptimizer(optimizer, join(ckptDir, "last"));
-      if (state.bestEpoch > 0) {
-        const b = await loadModel(join(ckptDir, "best"));
-        best = b.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
-        b.dispose();
-      }
       logger.info("Resuming", { epoch: state.epoch, bestEpoch: state.bestEpoch });
     }
   } else {
