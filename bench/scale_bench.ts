@@ -18,7 +18,8 @@
  * memory <= 2 GB, recall@5 >= 0.90, build <= 30 min; at 106,574: recall@5 >= 0.95, <= 1 GB.
  * @module
  */
-import { buildApproxIndex, loadApproxIndex, RowWriter } from "../core/index/approx_index.ts";
+import { buildApproxIndex, loadApproxIndex } from "../core/index/approx_index.ts";
+import { RowWriter } from "../core/index/row_file.ts";
 import { createFlatIndex } from "../core/index/faiss.ts";
 import {
   aggregateWindowHits,

@@ -22,6 +22,7 @@
 import { createIvfPqIndex, type FaissIndex, readIndexFile } from "./faiss.ts";
 import type { Logger } from "../logger.ts";
 import { mulberry32 } from "../util/random.ts";
+import { readRows } from "./row_file.ts";
 import type { VectorHit, VectorIndex, VectorSearchOptions } from "./vector_index.ts";
 
 /** Fewest tracks for which the window index is approximate (below: exact, as small catalogs are fast). */
@@ -117,23 +118,6 @@ export interface BuildApproxOptions {
   logger: Logger;
   /** Called after each added chunk (rows added so far, rows in all). */
   onProgress?: (added: number, rows: number) => void;
-}
-
-/**
- * Reads rows `[from, from + count)` of a float32 row file into `out` (positioned reads, no copy into
- * the JS heap beyond `out`).
- */
-function readRows(file: Deno.FsFile, dim: number, from: number, out: Float32Array): void {
-  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  file.seekSync(from * dim * 4, Deno.SeekMode.Start);
-  let got = 0;
-  while (got < bytes.length) {
-    const n = file.readSync(bytes.subarray(got));
-    if (n === null || n === 0) {
-      throw new RangeError(`The vector file ends before row ${from + got / (dim * 4)}`);
-    }
-    got += n;
-  }
 }
 
 /** `m` distinct ids below `n`, seeded, ascending. */
@@ -468,56 +452,5 @@ function writeSynced(path: string, bytes: Uint8Array): void {
     file.syncDataSync();
   } finally {
     file.close();
-  }
-}
-
-/**
- * Streams float32 rows to a file by chunks (the full vectors of an approximate index), so a large
- * catalog's vectors never sit in memory whole.
- */
-export class RowWriter {
-  readonly path: string;
-  readonly dim: number;
-  #file: Deno.FsFile;
-  #rows = 0;
-
-  /**
-   * @param path Created or truncated.
-   * @param dim Floats per row.
-   */
-  constructor(path: string, dim: number) {
-    this.path = path;
-    this.dim = dim;
-    this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
-  }
-
-  /** Rows written so far. */
-  get rows(): number {
-    return this.#rows;
-  }
-
-  /**
-   * Appends rows.
-   *
-   * @param rows `n x dim` floats.
-   * @throws The file system's error (e.g. the disk is full); the file is then incomplete.
-   */
-  write(rows: Float32Array): void {
-    if (rows.length % this.dim !== 0) {
-      throw new RangeError(`${rows.length} floats are not rows of ${this.dim}`);
-    }
-    const bytes = new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength);
-    let written = 0;
-    while (written < bytes.length) written += this.#file.writeSync(bytes.subarray(written));
-    this.#rows += rows.length / this.dim;
-  }
-
-  /** Flushes and closes the file. */
-  close(): void {
-    try {
-      this.#file.syncDataSync();
-    } finally {
-      this.#file.close();
-    }
   }
 }

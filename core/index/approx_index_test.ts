@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../logger.ts";
 import { mulberry32 } from "../util/random.ts";
-import {
-  APPROX_MIN_TRAIN_ROWS,
-  approxSettings,
-  buildApproxIndex,
-  loadApproxIndex,
-  RowWriter,
-} from "./approx_index.ts";
+import { APPROX_MIN_TRAIN_ROWS, approxSettings, buildApproxIndex, loadApproxIndex } from "./approx_index.ts";
+import { RowWriter } from "./row_file.ts";
 import { buildVectorIndex } from "./vector_index.ts";
 
 const DIM = 24;

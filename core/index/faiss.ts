@@ -382,6 +382,70 @@ export function createFlatIndex(dim: number, metric: FaissMetric, opts: FaissOpt
   return new FaissIndex(nativeIndex, { kind: "flat", metric, dim }, opts.logger);
 }
 
+/** Bytes of an empty flat index file in faiss 1.7.3's layout: the header, then the row data's length. */
+const FLAT_HEADER_BYTES = 37 + 8;
+
+/**
+ * Writes an exact (flat) index file straight from rows, never holding them all in memory: faiss
+ * writes an empty index of this dimension and metric, whose header is checked
+ * ({@linkcode readFaissHeader}), given the row count and the data's length, and followed by the
+ * rows as `fill` hands them over. {@linkcode readIndexFile} reads the result as faiss's own.
+ *
+ * @param path Destination; overwritten.
+ * @param dim Vector dimension.
+ * @param metric `"l2"` or `"ip"` (rows already normalised for cosine).
+ * @param rows Rows `fill` will write.
+ * @param fill Calls `write` with consecutive chunks of rows, `rows` in all.
+ * @throws Error when the header is not the expected layout or `fill` wrote another number of rows.
+ */
+export function writeFlatIndexFile(
+  path: string,
+  dim: number,
+  metric: FaissMetric,
+  rows: number,
+  fill: (write: (chunk: Float32Array) => void) => void,
+): void {
+  const headerPath = `${path}.header`;
+  createFlatIndex(dim, metric).writeFile(headerPath);
+  let header: Uint8Array;
+  try {
+    header = Deno.readFileSync(headerPath);
+  } finally {
+    Deno.removeSync(headerPath);
+  }
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  const parsed = readFaissHeader(header);
+  if (
+    header.length !== FLAT_HEADER_BYTES || parsed.kind !== "flat" || parsed.ntotal !== 0 ||
+    view.getBigUint64(37, true) !== 0n
+  ) {
+    throw new Error(
+      `faiss wrote an empty flat index of ${header.length} bytes: not the layout this writer knows`,
+    );
+  }
+  view.setBigInt64(8, BigInt(rows), true);
+  view.setBigUint64(37, BigInt(rows) * BigInt(dim), true);
+  const file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  try {
+    const writeAll = (bytes: Uint8Array) => {
+      let written = 0;
+      while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
+    };
+    writeAll(header);
+    let floats = 0;
+    fill((chunk) => {
+      if (chunk.length % dim !== 0) throw new RangeError(`${chunk.length} floats are not rows of ${dim}`);
+      floats += chunk.length;
+      if (floats > rows * dim) throw new RangeError(`More than the ${rows} rows announced`);
+      writeAll(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    });
+    if (floats !== rows * dim) throw new RangeError(`${floats / dim} rows written of the ${rows} announced`);
+    file.syncDataSync();
+  } finally {
+    file.close();
+  }
+}
+
 /**
  * Creates an IVF-Flat index (a flat coarse quantizer with `nlist` centroids, vectors stored
  * uncompressed), with faiss's default `nprobe` of 1. Train it before adding vectors.

@@ -27,6 +27,7 @@ import {
   type FaissMetric,
   type FaissSearchResult,
   readIndexFile,
+  writeFlatIndexFile,
 } from "./faiss.ts";
 import { ErrorCode, SoundalikeError } from "../errors.ts";
 import {
@@ -36,9 +37,10 @@ import {
   type ApproxSettings,
   buildApproxIndex,
   loadApproxIndex,
-  RowWriter,
 } from "./approx_index.ts";
+import { forEachChunk, memoryRows, type RowSource, RowWriter } from "./row_file.ts";
 import type { Logger } from "../logger.ts";
+import type { ProgressReporter } from "../catalog/reindex.ts";
 import { mulberry32 } from "../util/random.ts";
 import {
   aggregateWindowHits,
@@ -165,8 +167,11 @@ export function defaultNprobe(nlist: number): number {
 export interface BuildVectorIndexOptions {
   kind: IndexKind;
   metric: Metric;
-  /** `trackIds.length x dim` floats, row-major (not modified). */
-  vectors: Float32Array;
+  /**
+   * `trackIds.length x dim` floats, row-major (not modified): in memory, or rows read by chunks
+   * from a file ({@linkcode RowSource}).
+   */
+  vectors: Float32Array | RowSource;
   dim: number;
   /** The track id of each row. */
   trackIds: readonly number[];
@@ -298,11 +303,8 @@ function sampleRows(n: number, m: number, seed: number): Uint32Array {
  * ```
  */
 export function buildVectorIndex(opts: BuildVectorIndexOptions): VectorIndex {
-  const { kind, metric, vectors, dim, trackIds, logger } = opts;
-  if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`dim must be an integer >= 1: ${dim}`);
-  if (vectors.length !== trackIds.length * dim) {
-    throw new RangeError(`Expected ${trackIds.length} x ${dim} floats, got ${vectors.length}`);
-  }
+  const { kind, metric, dim, trackIds, logger } = opts;
+  const source = asRows(opts.vectors, dim, trackIds.length);
   const n = trackIds.length;
   const faissMetric: FaissMetric = metric === "l2" ? "l2" : "ip";
   const started = performance.now();
@@ -328,7 +330,7 @@ export function buildVectorIndex(opts: BuildVectorIndexOptions): VectorIndex {
     index = createIvfFlatIndex(dim, faissMetric, nlist, { logger });
     const rows = sampleRows(n, trainSize, opts.seed ?? 1);
     const sample = new Float32Array(rows.length * dim);
-    rows.forEach((r, i) => sample.set(vectors.subarray(r * dim, (r + 1) * dim), i * dim));
+    rows.forEach((r, i) => source.read(r, sample.subarray(i * dim, (i + 1) * dim)));
     const trainStarted = performance.now();
     index.train(metric === "cosine" ? normalizedCopy(sample, dim) : sample);
     logger.debug("Trained IVF quantizer", {
@@ -337,11 +339,12 @@ export function buildVectorIndex(opts: BuildVectorIndexOptions): VectorIndex {
       ms: Math.round(performance.now() - trainStarted),
     });
   }
-  const step = ROWS_PER_STEP * dim;
-  for (let off = 0; off < vectors.length; off += step) {
-    const part = vectors.subarray(off, Math.min(vectors.length, off + step));
-    index.add(metric === "cosine" ? normalizedCopy(part, dim) : part);
-  }
+  // faiss copies what it adds, so one chunk buffer serves every step.
+  forEachChunk(
+    source,
+    ROWS_PER_STEP,
+    (part) => index.add(metric === "cosine" ? normalizedCopy(part, dim) : part),
+  );
   // Stored in the index file too, so a reader without its own default gets this one.
   if (nprobe !== undefined) index.setNprobe(nprobe);
   logger.info("Built vector index", {
@@ -354,6 +357,40 @@ export function buildVectorIndex(opts: BuildVectorIndexOptions): VectorIndex {
     ms: Math.round(performance.now() - started),
   });
   return new FaissVectorIndex(index, metric, [...trackIds], nprobe);
+}
+
+/**
+ * An exact index to be written straight from rows, for a build that never holds the catalog's vectors:
+ * {@linkcode saveVectorIndex} streams them into faiss's flat file format (9 KB per track on disk, none
+ * in memory); it is searched once the store loads the version back.
+ */
+export interface FlatRows {
+  readonly kind: "flat";
+  readonly metric: Metric;
+  readonly dim: number;
+  /** Rows (tracks). */
+  readonly size: number;
+  readonly trackIds: readonly number[];
+  /** The vectors, read by chunks when saved. */
+  readonly rows: RowSource;
+}
+
+/**
+ * Describes an exact index over rows, to be written by {@linkcode saveVectorIndex} without building
+ * it in memory.
+ *
+ * @param opts Metric, the vectors (in memory or a {@linkcode RowSource}), their dimension and track ids.
+ * @returns The {@linkcode FlatRows}.
+ */
+export function flatIndexRows(
+  opts: Pick<BuildVectorIndexOptions, "metric" | "vectors" | "dim" | "trackIds">,
+): FlatRows {
+  const rows = asRows(opts.vectors, opts.dim, opts.trackIds.length);
+  return { kind: "flat", metric: opts.metric, dim: opts.dim, size: rows.rows, trackIds: opts.trackIds, rows };
+}
+
+function isFlatRows(index: VectorIndex | FlatRows): index is FlatRows {
+  return "rows" in index && !("search" in index);
 }
 
 /** Which window index a build makes: `"auto"` chooses by catalog size ({@linkcode windowIndexKindFor}). */
@@ -393,6 +430,9 @@ export interface BuildWindowIndexOptions
 /** Fewest tracks for which the whole-clip IVF index is approximate with compressed codes (see {@linkcode buildClipIvfIndex}). */
 export const APPROX_CLIP_MIN_TRACKS = 100_000;
 
+/** What the index builders report while they work (a reindex's progress reporter). */
+export type BuildProgress = Pick<ProgressReporter, "start" | "update" | "stop">;
+
 /**
  * The whole-clip `ivf` index: IVF-Flat (every vector in memory) up to
  * {@linkcode APPROX_CLIP_MIN_TRACKS} tracks; past that, for the `"l2"` metric, IVF-PQ with an exact
@@ -400,33 +440,47 @@ export const APPROX_CLIP_MIN_TRACKS = 100_000;
  * catalog's whole-clip search holds 144 bytes per track instead of 9 KB. `undefined` below
  * {@linkcode MIN_IVF_VECTORS} (`ivf` searches then use the flat index).
  *
- * @param opts The clip vectors, their ids, metric, `nprobe` for IVF-Flat; `workDir` for the
- *   approximate index's vectors (a new temporary folder when absent).
+ * @param opts The clip vectors (in memory or a {@linkcode RowSource}), their ids, metric, `nprobe`
+ *   for IVF-Flat; `workDir` for the approximate index's vectors (a new temporary folder when
+ *   absent); `progress` for its stages.
  * @returns The index, or `undefined` for a catalog too small for one.
  */
 export function buildClipIvfIndex(
-  opts: Omit<BuildVectorIndexOptions, "kind"> & { workDir?: string; approxFrom?: number },
+  opts: Omit<BuildVectorIndexOptions, "kind"> & {
+    workDir?: string;
+    approxFrom?: number;
+    progress?: BuildProgress;
+  },
 ): VectorIndex | undefined {
-  const { vectors, dim, trackIds, logger } = opts;
+  const { dim, trackIds, logger } = opts;
   if (!ivfSupported(trackIds.length, dim)) return undefined;
   if (opts.metric !== "l2" || trackIds.length < (opts.approxFrom ?? APPROX_CLIP_MIN_TRACKS)) {
-    return buildVectorIndex({ ...opts, kind: "ivf" });
+    return stage(
+      opts.progress,
+      1,
+      "training the clip index",
+      () => buildVectorIndex({ ...opts, kind: "ivf" }),
+    );
   }
+  const source = asRows(opts.vectors, dim, trackIds.length);
   const workDir = opts.workDir ?? Deno.makeTempDirSync({ prefix: "soundalike-clips-" });
   const writer = new RowWriter(`${workDir}/ivf.f32`, dim);
   try {
-    const step = WINDOW_TRACKS_PER_STEP * dim;
-    for (let off = 0; off < vectors.length; off += step) writer.write(vectors.subarray(off, off + step));
+    forEachChunk(source, WINDOW_TRACKS_PER_STEP, (rows) => writer.write(rows));
   } finally {
     writer.close();
   }
-  return buildApproxIndex({
-    vectorsPath: writer.path,
-    dim,
-    rowsPerTrack: 1,
-    trackIds: Int32Array.from(trackIds),
-    logger,
-  });
+  return buildApproxWithProgress(
+    {
+      vectorsPath: writer.path,
+      dim,
+      rowsPerTrack: 1,
+      trackIds: Int32Array.from(trackIds),
+      logger,
+    },
+    "clip",
+    opts.progress,
+  );
 }
 
 /** Tracks whose window rows are computed and written at a time. */
@@ -438,45 +492,124 @@ const WINDOW_TRACKS_PER_STEP = 4096;
  * {@linkcode APPROX_MIN_TRACKS} tracks approximate ({@linkcode windowIndexKindFor}): the window rows
  * are streamed to `<workDir>/windows.f32` by chunks and an IVF-PQ index is trained on a sample.
  *
- * @param opts The clip vectors (`trackIds.length x dim`, model-major 2304-d) and their track ids.
+ * @param opts The clip vectors (`trackIds.length x dim`, model-major 2304-d, in memory or a
+ *   {@linkcode RowSource}) and their track ids; `progress` for the build's stages.
  * @returns The window index.
  */
-export function buildWindowIndex(opts: BuildWindowIndexOptions): VectorIndex {
-  const { vectors, dim, trackIds, logger } = opts;
-  if (windowIndexKindFor(trackIds.length, opts.kind) === "flat") {
-    const rows = windowRows(
-      trackIds.map((_, i) => vectors.subarray(i * dim, (i + 1) * dim)),
-      trackIds,
+export function buildWindowIndex(opts: BuildWindowIndexOptions & { progress?: BuildProgress }): VectorIndex {
+  const { dim, trackIds, logger, progress } = opts;
+  const source = asRows(opts.vectors, dim, trackIds.length);
+  // Each chunk of clips becomes its window rows, handed to `emit` with the chunk's track ids.
+  const eachWindowChunk = (emit: (rows: Float32Array) => void) =>
+    stage(
+      progress,
+      trackIds.length,
+      "writing window rows",
+      (update) =>
+        forEachChunk(source, WINDOW_TRACKS_PER_STEP, (chunk, from) => {
+          const count = chunk.length / dim;
+          const clips = Array.from({ length: count }, (_, i) => chunk.subarray(i * dim, (i + 1) * dim));
+          emit(windowRows(clips, trackIds.slice(from, from + count)).vectors);
+          update(from + count);
+        }),
     );
+  if (windowIndexKindFor(trackIds.length, opts.kind) === "flat") {
+    // Below the approximate index's size: 3 x 768 floats per track in memory (20,000 tracks: 184 MB).
+    const rows = new Float32Array(trackIds.length * WINDOWS_PER_CLIP * WINDOW_VECTOR_SIZE);
+    let at = 0;
+    eachWindowChunk((chunk) => {
+      rows.set(chunk, at);
+      at += chunk.length;
+    });
     return buildVectorIndex({
       kind: "flat",
       metric: "l2",
-      vectors: rows.vectors,
+      vectors: rows,
       dim: WINDOW_VECTOR_SIZE,
-      trackIds: rows.trackIds,
+      trackIds: trackIds.flatMap((id) => Array<number>(WINDOWS_PER_CLIP).fill(id)),
       logger,
     });
   }
   const workDir = opts.workDir ?? Deno.makeTempDirSync({ prefix: "soundalike-windows-" });
   const writer = new RowWriter(`${workDir}/windows.f32`, WINDOW_VECTOR_SIZE);
   try {
-    for (let from = 0; from < trackIds.length; from += WINDOW_TRACKS_PER_STEP) {
-      const to = Math.min(trackIds.length, from + WINDOW_TRACKS_PER_STEP);
-      const clips = [];
-      for (let i = from; i < to; i++) clips.push(vectors.subarray(i * dim, (i + 1) * dim));
-      writer.write(windowRows(clips, trackIds.slice(from, to)).vectors);
-    }
+    eachWindowChunk((chunk) => writer.write(chunk));
   } finally {
     writer.close();
   }
-  return buildApproxIndex({
-    vectorsPath: writer.path,
-    dim: WINDOW_VECTOR_SIZE,
-    rowsPerTrack: WINDOWS_PER_CLIP,
-    trackIds: Int32Array.from(trackIds),
-    ...(opts.settings ? { settings: opts.settings } : {}),
-    logger,
-  });
+  return buildApproxWithProgress(
+    {
+      vectorsPath: writer.path,
+      dim: WINDOW_VECTOR_SIZE,
+      rowsPerTrack: WINDOWS_PER_CLIP,
+      trackIds: Int32Array.from(trackIds),
+      ...(opts.settings ? { settings: opts.settings } : {}),
+      logger,
+    },
+    "window",
+    progress,
+  );
+}
+
+/**
+ * {@linkcode buildApproxIndex} reporting two stages: training the quantisers (one step, no count)
+ * and adding the rows (counted, so the reporter can give an ETA).
+ */
+function buildApproxWithProgress(
+  opts: Parameters<typeof buildApproxIndex>[0],
+  what: "window" | "clip",
+  progress: BuildProgress | undefined,
+): ApproxIndex {
+  if (progress === undefined) return buildApproxIndex(opts);
+  progress.start(1, `training the ${what} index`);
+  let adding = false;
+  try {
+    return buildApproxIndex({
+      ...opts,
+      onProgress: (added, rows) => {
+        if (!adding) {
+          progress.update(1);
+          progress.stop();
+          progress.start(rows, `adding to the ${what} index`);
+          adding = true;
+        }
+        progress.update(added);
+      },
+    });
+  } finally {
+    progress.stop();
+  }
+}
+
+/** Runs `fn` as one reported stage of `total` items (`update` reports items done). */
+function stage<T>(
+  progress: BuildProgress | undefined,
+  total: number,
+  label: string,
+  fn: (update: (done: number) => void) => T,
+): T {
+  if (progress === undefined) return fn(() => {});
+  progress.start(total, label);
+  try {
+    const out = fn((done) => progress.update(done));
+    if (total === 1) progress.update(1);
+    return out;
+  } finally {
+    progress.stop();
+  }
+}
+
+/** `vectors` as rows, checked against the track count. */
+function asRows(vectors: Float32Array | RowSource, dim: number, tracks: number): RowSource {
+  if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`dim must be an integer >= 1: ${dim}`);
+  if (vectors instanceof Float32Array && vectors.length !== tracks * dim) {
+    throw new RangeError(`Expected ${tracks} x ${dim} floats, got ${vectors.length}`);
+  }
+  const source = vectors instanceof Float32Array ? memoryRows(vectors, dim) : vectors;
+  if (source.dim !== dim || source.rows !== tracks) {
+    throw new RangeError(`Expected ${tracks} x ${dim} floats, got ${source.rows} x ${source.dim}`);
+  }
+  return source;
 }
 
 /**
@@ -528,8 +661,13 @@ function asFaissVectorIndex(index: VectorIndex): FaissVectorIndex {
  * @param dir An existing directory.
  * @param name File base name, such as `"flat"`.
  */
-export async function saveVectorIndex(index: VectorIndex, dir: string, name: string): Promise<void> {
+export async function saveVectorIndex(
+  index: VectorIndex | FlatRows,
+  dir: string,
+  name: string,
+): Promise<void> {
   if (index instanceof ApproxIndex) return index.saveTo(dir, name);
+  if (isFlatRows(index)) return await saveFlatRows(index, dir, name);
   const idx = asFaissVectorIndex(index);
   const sidecar: IndexSidecar = {
     formatVersion: 1,
@@ -546,6 +684,32 @@ export async function saveVectorIndex(index: VectorIndex, dir: string, name: str
   }
   idx.faiss.writeFile(`${dir}/${name}.faiss`);
   await syncFile(`${dir}/${name}.faiss`);
+  await writeFileSynced(`${dir}/${name}.json`, JSON.stringify(sidecar));
+}
+
+/** Streams {@linkcode FlatRows} into `<name>.faiss` (normalised for cosine) and writes its sidecar. */
+async function saveFlatRows(index: FlatRows, dir: string, name: string): Promise<void> {
+  const { dim, metric } = index;
+  writeFlatIndexFile(
+    `${dir}/${name}.faiss`,
+    dim,
+    metric === "l2" ? "l2" : "ip",
+    index.size,
+    (write) =>
+      forEachChunk(
+        index.rows,
+        ROWS_PER_STEP,
+        (rows) => write(metric === "cosine" ? normalizedCopy(rows, dim) : rows),
+      ),
+  );
+  const sidecar: IndexSidecar = {
+    formatVersion: 1,
+    kind: "flat",
+    metric,
+    dim,
+    count: index.size,
+    trackIds: [...index.trackIds],
+  };
   await writeFileSynced(`${dir}/${name}.json`, JSON.stringify(sidecar));
 }
 
@@ -747,7 +911,12 @@ export class IndexStore {
    * @returns The new version number.
    */
   async writeVersion(
-    input: { flat: VectorIndex; ivf: VectorIndex | undefined; windows?: VectorIndex; meta: IndexMeta },
+    input: {
+      flat: VectorIndex | FlatRows;
+      ivf: VectorIndex | undefined;
+      windows?: VectorIndex;
+      meta: IndexMeta;
+    },
     hooks: { afterFile?: (path: string) => void } = {},
   ): Promise<number> {
     const { flat, ivf, windows } = input;
@@ -836,7 +1005,7 @@ export class IndexStore {
   async #writeFiles(
     tmp: string,
     input: {
-      flat: VectorIndex;
+      flat: VectorIndex | FlatRows;
       ivf: VectorIndex | undefined;
       windows?: VectorIndex | undefined;
       meta: IndexMeta;

@@ -1,13 +1,16 @@
 import assert from "node:assert/strict";
 import { isSoundalikeError } from "../errors.ts";
 import { createMemoryLogger, silentLogger } from "../logger.ts";
-import { buildApproxIndex, RowWriter } from "./approx_index.ts";
+import { buildApproxIndex } from "./approx_index.ts";
+import { memoryRows, openRowFile, pickRows, RowWriter } from "./row_file.ts";
 import { ErrorCode } from "../errors.ts";
 import {
   buildClipIvfIndex,
   buildVectorIndex,
+  buildWindowIndex,
   defaultNlist,
   defaultNprobe,
+  flatIndexRows,
   IndexStore,
   ivfSupported,
   loadVectorIndex,
@@ -647,5 +650,66 @@ Deno.test("IndexStore: past its threshold the whole-clip IVF index is approximat
     got.forEach((hits, i) => (same += hits.filter((h, j) => h.trackId === want[i]![j]!.trackId).length));
     assert.ok(same >= 23, `${same} of 25 in place`);
     assert.ok(Math.abs(got[0]![0]!.distance - want[0]![0]!.distance) < 1e-4, "exact distances");
+  });
+});
+
+Deno.test("flatIndexRows(): an exact index streamed from rows on disk is faiss's own file, for l2 and cosine", async () => {
+  await withTempDir(async (dir) => {
+    const n = 700;
+    const vectors = clustered(n, DIM, 10, 41);
+    const writer = new RowWriter(`${dir}/rows.f32`, DIM);
+    // Written in reverse, read back in order through a view: what a reindex's run file looks like.
+    for (let i = n - 1; i >= 0; i--) writer.write(vectors.subarray(i * DIM, (i + 1) * DIM));
+    writer.close();
+    const file = openRowFile(`${dir}/rows.f32`, DIM);
+    try {
+      const inOrder = pickRows(file, Int32Array.from({ length: n }, (_, i) => n - 1 - i));
+      for (const metric of ["l2", "cosine"] as const) {
+        const common = { metric, dim: DIM, trackIds: trackIdsFor(n), logger: silentLogger };
+        const built = buildVectorIndex({ ...common, kind: "flat", vectors });
+        await saveVectorIndex(built, dir, `built-${metric}`);
+        await saveVectorIndex(flatIndexRows({ ...common, vectors: inOrder }), dir, `streamed-${metric}`);
+        assert.deepEqual(
+          Deno.readFileSync(`${dir}/streamed-${metric}.faiss`),
+          Deno.readFileSync(`${dir}/built-${metric}.faiss`),
+          `${metric}: byte for byte`,
+        );
+        const loaded = await loadVectorIndex(dir, `streamed-${metric}`);
+        const q = vectors.subarray(3 * DIM, 8 * DIM);
+        assert.deepEqual(loaded.searchBatch(q, 5), built.searchBatch(q, 5));
+      }
+    } finally {
+      file.close();
+    }
+  });
+});
+
+Deno.test("the window and clip indexes built from rows on disk equal those built from memory", async () => {
+  await withTempDir(async (dir) => {
+    const n = 700; // enough for an IVF index (624)
+    const dim = 2304;
+    const vectors = clustered(n, dim, 8, 43);
+    const writer = new RowWriter(`${dir}/clips.f32`, dim);
+    writer.write(vectors);
+    writer.close();
+    const file = openRowFile(`${dir}/clips.f32`, dim);
+    try {
+      const common = { dim, trackIds: trackIdsFor(n), logger: silentLogger };
+      const stages: string[] = [];
+      const progress = { start: (_: number, label: string) => stages.push(label), update() {}, stop() {} };
+      const fromMemory = buildWindowIndex({ ...common, vectors });
+      const fromFile = buildWindowIndex({ ...common, vectors: file, progress });
+      const q = clustered(4, 768, 8, 44);
+      assert.deepEqual(fromFile.searchBatch(q, 7), fromMemory.searchBatch(q, 7));
+      assert.deepEqual(stages, ["writing window rows"]);
+      const ivfCommon = { ...common, metric: "l2" as const, nprobe: 2 };
+      const ivfMemory = buildClipIvfIndex({ ...ivfCommon, vectors: memoryRows(vectors, dim) })!;
+      const ivfFile = buildClipIvfIndex({ ...ivfCommon, vectors: file, progress })!;
+      const cq = vectors.subarray(0, 3 * dim);
+      assert.deepEqual(ivfFile.searchBatch(cq, 5), ivfMemory.searchBatch(cq, 5));
+      assert.deepEqual(stages, ["writing window rows", "training the clip index"]);
+    } finally {
+      file.close();
+    }
   });
 });
