@@ -47,8 +47,16 @@ const STAGES: Record<string, [number, number]> = {
   "reading the catalog": [0, 2],
   "reading tags": [2, 10],
   hashing: [10, 15],
-  embedding: [15, 95],
-  publishing: [95, 100],
+  "reading the cache": [15, 18],
+  embedding: [18, 90],
+  // Building the new index version (core/index/vector_index.ts names these stages).
+  publishing: [90, 91],
+  "writing window rows": [90, 92],
+  "training the window index": [92, 94],
+  "adding to the window index": [94, 97],
+  "training the clip index": [97, 98],
+  "adding to the clip index": [98, 99],
+  "writing the index files": [99, 100],
 };
 
 /** Runs one reindex at a time and knows how far it is. */

@@ -11,6 +11,7 @@ import { readFolderCatalog } from "../catalog/folder.ts";
 import {
   type EmbeddedFile,
   noProgress,
+  type ProgressReporter,
   type Published,
   reindexCatalog,
   type ReindexLeftOut,
@@ -34,10 +35,11 @@ import {
 import { ErrorCode, SoundalikeError } from "../errors.ts";
 import {
   buildClipIvfIndex,
-  buildVectorIndex,
   buildWindowIndex,
+  flatIndexRows,
   type IndexStore,
 } from "../index/vector_index.ts";
+import type { RowSource } from "../index/row_file.ts";
 import type { Logger } from "../logger.ts";
 import { readTagsMany } from "../audio/ffmpeg.ts";
 import { CLIP_EMBEDDING_SIZE, confidentClasses, type Embedder } from "../model/embed.ts";
@@ -160,8 +162,13 @@ export function createCatalogUpdates(
         "The catalog is empty: run `deno task reindex <catalog-dir>` with a folder of audio files",
       );
     }
+    // The run's vectors go to the index store's build folder (its file system, so the approximate
+    // indexes' files are moved into the version by renaming).
+    const workDir = await store.prepareBuildDir();
+    const progress = options.progress ?? noProgress;
     return await reindexCatalog(
       {
+        scratchDir: workDir,
         hashFile: sha256File,
         // Batches are filled by bytes (16 MiB, about 16 x a 30 s MP3): a long file is decoded only
         // in its windows, about a 30 s clip's work, so it counts as 1 MiB (6 MB tracks would
@@ -177,13 +184,16 @@ export function createCatalogUpdates(
           databaseStep("record the files' content hashes", () => setContentHashes(database, entries)),
         embedFiles: remote ?? embedHere,
         publish: (vectors, trackIds, leftOut) =>
-          publishVersion({ config, logger, store, database, dim: dims, modelsHash: hash }, {
-            vectors,
-            trackIds,
-            leftOut,
-          }),
+          publishVersion(
+            { config, logger, store, database, dim: dims, modelsHash: hash, workDir, progress },
+            {
+              vectors,
+              trackIds,
+              leftOut,
+            },
+          ),
         logger,
-        progress: options.progress ?? noProgress,
+        progress,
       },
       tracks,
       {
@@ -245,27 +255,30 @@ interface PublishContext {
   database: Db;
   dim: number;
   modelsHash: string;
+  /** The build folder ({@linkcode IndexStore.prepareBuildDir}): the approximate indexes' full vectors go there. */
+  workDir: string;
+  progress: ProgressReporter;
 }
 
 /**
  * Builds the flat, window and (for a large enough catalog) IVF indexes, writes them as a new
- * version and records it; a failure leaves the current version serving.
+ * version and records it; a failure leaves the current version serving. The vectors are read by
+ * chunks from disk: the exact index is streamed into its file when the version is written, the
+ * window and IVF indexes keep compressed codes (or, for a small catalog, the vectors) in memory.
  */
 async function publishVersion(
-  { config, logger, store, database, dim, modelsHash: hash }: PublishContext,
+  { config, logger, store, database, dim, modelsHash: hash, workDir, progress }: PublishContext,
   { vectors, trackIds, leftOut }: {
-    vectors: Float32Array;
+    vectors: RowSource;
     trackIds: number[];
     leftOut: ReindexLeftOut;
   },
 ): Promise<Published> {
   const common = { metric: config.metric, vectors, dim: dim, trackIds, logger };
-  let flat, ivf, windows;
-  let workDir: string | undefined;
+  let ivf, windows;
+  // Written straight from the rows when the version is saved, never built in memory.
+  const flat = flatIndexRows(common);
   try {
-    // The approximate indexes' full vectors are written here, then moved into the version.
-    workDir = await store.prepareBuildDir();
-    flat = buildVectorIndex({ ...common, kind: "flat" });
     // The window index for segment search: each track's three 768-d window vectors.
     // Exact below 20,000 tracks; approximate above (IVF-PQ + exact re-rank), its full vectors
     // written to the store's build folder and moved into the version when it is written.
@@ -276,14 +289,15 @@ async function publishVersion(
       logger,
       kind: config.windowIndex,
       workDir,
+      progress,
     });
     // A small catalog gets no IVF index: `ivf` searches then use the flat one. Stored
     // with the configured nprobe, so serving needs no other value.
     // Past 100,000 tracks (l2) it is approximate too: IVF-PQ + exact re-rank from ivf.f32.
-    ivf = buildClipIvfIndex({ ...common, nprobe: config.nprobe, workDir });
+    ivf = buildClipIvfIndex({ ...common, nprobe: config.nprobe, workDir, progress });
   } catch (err) {
     // Its (possibly large) half-written vector files are ours: removed now, not at the next build.
-    if (workDir !== undefined) await Deno.remove(workDir, { recursive: true }).catch(() => {});
+    await Deno.remove(workDir, { recursive: true }).catch(() => {});
     throw new SoundalikeError(
       ErrorCode.IndexFailed,
       `Could not build the search index over ${trackIds.length} tracks: ${errorText(err)}: free ` +
@@ -299,8 +313,10 @@ async function publishVersion(
     createdAt: new Date().toISOString(),
   };
   let version: number;
+  progress.start(1, "writing the index files");
   try {
     version = await store.writeVersion({ flat, ivf, windows, meta });
+    progress.update(1);
   } catch (err) {
     throw new SoundalikeError(
       ErrorCode.IndexFailed,
@@ -308,6 +324,8 @@ async function publishVersion(
         "the folder's permissions, then run the reindex again; the current index keeps serving",
       { cause: err },
     );
+  } finally {
+    progress.stop();
   }
   const kinds = ivf ? ["flat", "ivf"] : ["flat"];
   const removed = await databaseStep("record the new index", () =>

@@ -15,6 +15,7 @@ import type { StoredLabel } from "../model/embed.ts";
 import { mapPool } from "../util/pool.ts";
 import { mulberry32 } from "../util/random.ts";
 import { MIN_CLIP_SECONDS } from "../audio/segments.ts";
+import { forEachChunk, openRowFile, pickRows, type RowSource, RowWriter } from "../index/row_file.ts";
 
 /** A catalog track to index. */
 export interface IndexableTrack {
@@ -90,7 +91,10 @@ export interface ReindexDeps {
   hashFile(path: string): Promise<string>;
   /** A file's size in bytes; when given, small files are decoded many to a process (`batchBytes`). */
   fileSize?(path: string): Promise<number>;
-  /** Cached clip vectors for these content hashes (under the current models). */
+  /**
+   * Cached clip vectors for these content hashes (under the current models); asked for
+   * {@linkcode CACHE_READ_CHUNK} hashes at a time.
+   */
   getCached(hashes: string[]): Promise<Map<string, Float32Array>>;
   /** Stores freshly computed clip vectors (and what the models heard, when given). */
   putCached(entries: CacheEntry[]): Promise<void>;
@@ -102,13 +106,22 @@ export interface ReindexDeps {
    */
   embedFiles(paths: string[]): Promise<(Float32Array | EmbeddedFile | Error)[]>;
   /**
-   * Builds the indexes over these vectors, makes them current and records the tracks left out;
-   * the old index serves until then.
+   * Builds the indexes over these vectors (rows on disk, one per track, read by chunks), makes them
+   * current and records the tracks left out; the old index serves until then.
    */
-  publish(vectors: Float32Array, trackIds: number[], leftOut: ReindexLeftOut): Promise<Published>;
+  publish(vectors: RowSource, trackIds: number[], leftOut: ReindexLeftOut): Promise<Published>;
+  /**
+   * A folder for the run's vectors: every clip vector (cached or new) is appended to
+   * `clips.f32` there as it arrives, so the JS heap never holds the catalog's vectors; removed when
+   * the run ends.
+   */
+  scratchDir: string;
   logger: Logger;
   progress: ProgressReporter;
 }
+
+/** Content hashes whose cached vectors are read at a time (2,304 floats each: 9 MB). */
+export const CACHE_READ_CHUNK = 1024;
 
 /** Options of {@linkcode reindexCatalog}. */
 export interface ReindexOptions {
@@ -226,138 +239,170 @@ export async function reindexCatalog(
   const firsts = [...byHash.values()].map((group) => group[0]!);
 
   // 3. Reuse cached vectors; embed the rest with bounded concurrency, saving as we go so an
-  //    interrupted run resumes where it stopped.
-  // (Copied into a map of our own, so releasing it below releases the vectors.)
-  const vectors = new Map<string, Float32Array>(await deps.getCached([...byHash.keys()]));
-  const fromCache = new Set(vectors.keys());
-  const todo = firsts.filter((t) => !vectors.has(t.hash));
-  logger.info("Reindex: embedding", { tracks: tracks.length, cached: fromCache.size, toEmbed: todo.length });
-  let done = 0;
-  let embedded = 0;
-  let pending: CacheEntry[] = [];
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
-    try {
-      await deps.putCached(batch);
-    } catch (err) {
-      // Only the cache is lost (the next run embeds these again): the reindex goes on.
-      logger.warn("Reindex: could not save embeddings to the cache", { count: batch.length, err });
-    }
+  //    interrupted run resumes where it stopped. Every vector goes to `clips.f32` as it arrives;
+  //    only its row number stays in memory.
+  const spillPath = `${deps.scratchDir}/clips.f32`;
+  const spill = new RowWriter(spillPath, dim);
+  let spillOpen = true;
+  const closeSpill = () => {
+    if (spillOpen) spill.close();
+    spillOpen = false;
   };
-  const batches: (typeof todo)[] = [];
-  if (deps.fileSize) {
-    const maxBytes = options.batchBytes ?? 16 * 1024 * 1024;
-    const maxFiles = options.maxFilesPerBatch ?? 32;
-    let current: typeof todo = [];
-    let bytes = 0;
-    for (const t of todo) {
-      const size = sizes.get(t.hash) ?? maxBytes;
-      if (current.length > 0 && (bytes + size > maxBytes || current.length >= maxFiles)) {
-        batches.push(current);
-        current = [];
-        bytes = 0;
-      }
-      current.push(t);
-      bytes += size;
-    }
-    if (current.length > 0) batches.push(current);
-  } else {
-    for (let i = 0; i < todo.length; i += filesPerBatch) batches.push(todo.slice(i, i + filesPerBatch));
-  }
-  progress.start(todo.length, "embedding");
   try {
-    await mapPool(batches, concurrency, async (batch) => {
-      options.signal?.throwIfAborted();
-      let results: (Float32Array | EmbeddedFile | Error)[];
-      try {
-        results = await deps.embedFiles(batch.map((t) => t.path));
-      } catch (err) {
-        // A stopped run, or an embedder that says the whole run cannot go on (the job queue is
-        // down), ends the reindex: publishing without the batch would drop its tracks.
-        if (isAbort(err) || isSoundalikeError(err, ErrorCode.IndexFailed)) throw err;
-        results = batch.map(() => (err instanceof Error ? err : new Error(String(err))));
+    const rowOf = new Map<string, number>();
+    const allHashes = [...byHash.keys()];
+    progress.start(allHashes.length, "reading the cache");
+    try {
+      for (let i = 0; i < allHashes.length; i += CACHE_READ_CHUNK) {
+        options.signal?.throwIfAborted();
+        const cached = await deps.getCached(allHashes.slice(i, i + CACHE_READ_CHUNK));
+        // A cached vector of another size (a cache written by other models) is embedded again.
+        for (const [hash, vector] of cached) if (vector.length === dim) rowOf.set(hash, spill.write(vector));
+        progress.update(Math.min(allHashes.length, i + CACHE_READ_CHUNK));
       }
-      for (const [i, track] of batch.entries()) {
-        const raw = results[i] ?? new Error("No result for this file");
-        const labels = raw instanceof Error || raw instanceof Float32Array ? undefined : raw.labels;
-        let result = raw instanceof Error || raw instanceof Float32Array ? raw : raw.vector;
-        if (!(result instanceof Error) && result.length !== dim) {
-          result = new Error(`Embedding has ${result.length} dims: expected ${dim}`);
-        }
-        if (result instanceof Error) {
-          if (!isSoundalikeError(result)) {
-            logger.warn("Reindex: embedding failed", { path: track.path, err: result });
-          }
-          // Every track with these bytes is left out, and each is reported.
-          const reason = describeFailure(result);
-          for (const same of byHash.get(track.hash) ?? [track]) skip(same, reason);
-        } else {
-          vectors.set(track.hash, result);
-          embedded++;
-          pending.push({ contentHash: track.hash, vector: result, ...(labels ? { labels } : {}) });
-        }
-      }
-      if (pending.length >= cacheBatchSize) await flush();
-      done += batch.length;
-      progress.update(done);
+    } finally {
+      progress.stop();
+    }
+    const fromCache = new Set(rowOf.keys());
+    const todo = firsts.filter((t) => !rowOf.has(t.hash));
+    logger.info("Reindex: embedding", {
+      tracks: tracks.length,
+      cached: fromCache.size,
+      toEmbed: todo.length,
     });
-  } finally {
-    progress.stop();
-  }
-  await flush();
-
-  // 4. Duplicates: other files with the same content, then files that decode to the same audio
-  //    (a copy with other tags): the first track stands for them.
-  const embeddedFirsts = firsts.filter((t) => vectors.has(t.hash)).sort((a, b) => a.trackId - b.trackId);
-  const keptIndex = sameAudio(embeddedFirsts.map((t) => vectors.get(t.hash)!));
-  const indexed: (typeof hashed)[number][] = [];
-  embeddedFirsts.forEach((first, i) => {
-    const k = keptIndex[i];
-    const kept = k === undefined ? undefined : embeddedFirsts[k]!;
-    if (kept !== undefined) {
-      duplicate(first, kept, `the same audio as ${itemOf(kept)} (only the tags or the container differ)`);
+    let done = 0;
+    let embedded = 0;
+    let pending: CacheEntry[] = [];
+    const flush = async () => {
+      if (pending.length === 0) return;
+      const batch = pending;
+      pending = [];
+      try {
+        await deps.putCached(batch);
+      } catch (err) {
+        // Only the cache is lost (the next run embeds these again): the reindex goes on.
+        logger.warn("Reindex: could not save embeddings to the cache", { count: batch.length, err });
+      }
+    };
+    const batches: (typeof todo)[] = [];
+    if (deps.fileSize) {
+      const maxBytes = options.batchBytes ?? 16 * 1024 * 1024;
+      const maxFiles = options.maxFilesPerBatch ?? 32;
+      let current: typeof todo = [];
+      let bytes = 0;
+      for (const t of todo) {
+        const size = sizes.get(t.hash) ?? maxBytes;
+        if (current.length > 0 && (bytes + size > maxBytes || current.length >= maxFiles)) {
+          batches.push(current);
+          current = [];
+          bytes = 0;
+        }
+        current.push(t);
+        bytes += size;
+      }
+      if (current.length > 0) batches.push(current);
     } else {
-      indexed.push(first);
+      for (let i = 0; i < todo.length; i += filesPerBatch) batches.push(todo.slice(i, i + filesPerBatch));
     }
-    for (const other of byHash.get(first.hash)!.slice(1)) {
-      const keeper = kept ?? first;
-      duplicate(other, keeper, `the same file as ${itemOf(keeper)}`);
+    progress.start(todo.length, "embedding");
+    try {
+      await mapPool(batches, concurrency, async (batch) => {
+        options.signal?.throwIfAborted();
+        let results: (Float32Array | EmbeddedFile | Error)[];
+        try {
+          results = await deps.embedFiles(batch.map((t) => t.path));
+        } catch (err) {
+          // A stopped run, or an embedder that says the whole run cannot go on (the job queue is
+          // down), ends the reindex: publishing without the batch would drop its tracks.
+          if (isAbort(err) || isSoundalikeError(err, ErrorCode.IndexFailed)) throw err;
+          results = batch.map(() => (err instanceof Error ? err : new Error(String(err))));
+        }
+        for (const [i, track] of batch.entries()) {
+          const raw = results[i] ?? new Error("No result for this file");
+          const labels = raw instanceof Error || raw instanceof Float32Array ? undefined : raw.labels;
+          let result = raw instanceof Error || raw instanceof Float32Array ? raw : raw.vector;
+          if (!(result instanceof Error) && result.length !== dim) {
+            result = new Error(`Embedding has ${result.length} dims: expected ${dim}`);
+          }
+          if (result instanceof Error) {
+            if (!isSoundalikeError(result)) {
+              logger.warn("Reindex: embedding failed", { path: track.path, err: result });
+            }
+            // Every track with these bytes is left out, and each is reported.
+            const reason = describeFailure(result);
+            for (const same of byHash.get(track.hash) ?? [track]) skip(same, reason);
+          } else {
+            rowOf.set(track.hash, spill.write(result));
+            embedded++;
+            pending.push({ contentHash: track.hash, vector: result, ...(labels ? { labels } : {}) });
+          }
+        }
+        if (pending.length >= cacheBatchSize) await flush();
+        done += batch.length;
+        progress.update(done);
+      });
+    } finally {
+      progress.stop();
     }
-  });
-  if (indexed.length === 0) {
-    const examples = uniqueBy(skipped, (s) => s.trackId).slice(0, 3).map((s) => `${s.item}: ${s.reason}`);
-    throw new SoundalikeError(
-      ErrorCode.BadDataset,
-      `None of the ${tracks.length} catalog tracks could be embedded` +
-        (examples.length ? `, e.g. ${examples.join("; ")}` : ""),
-    );
+    await flush();
+
+    // 4. Duplicates: other files with the same content, then files that decode to the same audio
+    //    (a copy with other tags): the first track stands for them.
+    closeSpill();
+    const file = openRowFile(spillPath, dim);
+    try {
+      const embeddedFirsts = firsts.filter((t) => rowOf.has(t.hash)).sort((a, b) => a.trackId - b.trackId);
+      const keptIndex = sameAudio(pickRows(file, Int32Array.from(embeddedFirsts, (t) => rowOf.get(t.hash)!)));
+      const indexed: (typeof hashed)[number][] = [];
+      embeddedFirsts.forEach((first, i) => {
+        const k = keptIndex[i];
+        const kept = k === undefined ? undefined : embeddedFirsts[k]!;
+        if (kept !== undefined) {
+          duplicate(first, kept, `the same audio as ${itemOf(kept)} (only the tags or the container differ)`);
+        } else {
+          indexed.push(first);
+        }
+        for (const other of byHash.get(first.hash)!.slice(1)) {
+          const keeper = kept ?? first;
+          duplicate(other, keeper, `the same file as ${itemOf(keeper)}`);
+        }
+      });
+      if (indexed.length === 0) {
+        const examples = uniqueBy(skipped, (s) => s.trackId).slice(0, 3).map((s) => `${s.item}: ${s.reason}`);
+        throw new SoundalikeError(
+          ErrorCode.BadDataset,
+          `None of the ${tracks.length} catalog tracks could be embedded` +
+            (examples.length ? `, e.g. ${examples.join("; ")}` : ""),
+        );
+      }
+      indexed.sort((a, b) => a.trackId - b.trackId);
+      const skippedOnce = uniqueBy(skipped, (s) => s.trackId).sort((a, b) => a.trackId - b.trackId);
+      duplicates.sort((a, b) => a.trackId - b.trackId);
+      // The builders read the vectors by chunks, in track order, from the run's file.
+      const published = await deps.publish(
+        pickRows(file, Int32Array.from(indexed, (t) => rowOf.get(t.hash)!)),
+        indexed.map((t) => t.trackId),
+        { skipped: skippedOnce, duplicates },
+      );
+      return {
+        version: published.version,
+        tracks: tracks.length,
+        indexed: indexed.length,
+        embedded: indexed.filter((t) => !fromCache.has(t.hash)).length,
+        cached: indexed.filter((t) => fromCache.has(t.hash)).length,
+        skipped: skippedOnce,
+        duplicates,
+        removed: published.removed,
+        ivf: published.ivf,
+        seconds: (performance.now() - started) / 1000,
+      };
+    } finally {
+      file.close();
+    }
+  } finally {
+    closeSpill();
+    await Deno.remove(spillPath).catch(() => {});
   }
-  indexed.sort((a, b) => a.trackId - b.trackId);
-  const matrix = new Float32Array(indexed.length * dim);
-  indexed.forEach((t, i) => matrix.set(vectors.get(t.hash) as Float32Array, i * dim));
-  // The per-file vectors are now copied into the matrix: released before the indexes are built, so
-  // the publish step holds one copy of the catalog's vectors (9 KB per track), not two.
-  vectors.clear();
-  const skippedOnce = uniqueBy(skipped, (s) => s.trackId).sort((a, b) => a.trackId - b.trackId);
-  duplicates.sort((a, b) => a.trackId - b.trackId);
-  const published = await deps.publish(matrix, indexed.map((t) => t.trackId), {
-    skipped: skippedOnce,
-    duplicates,
-  });
-  return {
-    version: published.version,
-    tracks: tracks.length,
-    indexed: indexed.length,
-    embedded: indexed.filter((t) => !fromCache.has(t.hash)).length,
-    cached: indexed.filter((t) => fromCache.has(t.hash)).length,
-    skipped: skippedOnce,
-    duplicates,
-    removed: published.removed,
-    ivf: published.ivf,
-    seconds: (performance.now() - started) / 1000,
-  };
 }
 
 /** An entry of an {@linkcode UpdateSummary}: what was left out (a file's path, a CSV row) and why. */
@@ -459,35 +504,50 @@ const PROJECTION_WINDOW = 1e-3;
 /**
  * Which vectors repeat an earlier one (closer than {@linkcode SAME_AUDIO_SQUARED_DISTANCE}).
  * Vectors are sorted by their projection on a fixed direction and compared only with those whose
- * projections (on two directions) are within a small window, so the work stays near-linear.
+ * projections (on two directions) are within a small window, so the work stays near-linear; they
+ * are read by chunks for the projections and one by one for the few comparisons, so a catalog's
+ * vectors can stay on disk.
  *
- * @param vectors Clip vectors, all of one length.
+ * @param vectors Clip vectors (rows of one length), in memory or on disk.
  * @returns For each vector, the index of the first vector it repeats, or `undefined`.
  */
-export function sameAudio(vectors: readonly Float32Array[]): (number | undefined)[] {
-  const n = vectors.length;
-  const dim = vectors[0]?.length ?? 0;
+export function sameAudio(vectors: RowSource): (number | undefined)[] {
+  const n = vectors.rows;
+  const dim = vectors.dim;
   const rand = mulberry32(7);
   const directions = [0, 1].map(() => Float32Array.from({ length: dim }, () => rand() - 0.5));
-  const dot = (a: Float32Array, b: Float32Array) => {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += a[j]! * b[j]!;
-    return s;
-  };
-  const p = vectors.map((v) => directions.map((d) => dot(v, d)));
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => p[a]![0]! - p[b]![0]!);
+  const p0 = new Float64Array(n);
+  const p1 = new Float64Array(n);
+  forEachChunk(vectors, 1024, (chunk, from) => {
+    for (let r = 0; r < chunk.length / dim; r++) {
+      let a = 0;
+      let b = 0;
+      for (let j = 0; j < dim; j++) {
+        const v = chunk[r * dim + j]!;
+        a += v * directions[0]![j]!;
+        b += v * directions[1]![j]!;
+      }
+      p0[from + r] = a;
+      p1[from + r] = b;
+    }
+  });
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => p0[a]! - p0[b]!);
   // Each vector points at the lowest index known to have the same audio.
   const root = Array.from({ length: n }, (_, i) => i);
   const find = (i: number): number => (root[i] === i ? i : (root[i] = find(root[i]!)));
+  const vi = new Float32Array(dim);
+  const vj = new Float32Array(dim);
   for (let a = 0; a < n; a++) {
     const i = order[a]!;
-    for (let b = a + 1; b < n && p[order[b]!]![0]! - p[i]![0]! <= PROJECTION_WINDOW; b++) {
+    let loaded = false;
+    for (let b = a + 1; b < n && p0[order[b]!]! - p0[i]! <= PROJECTION_WINDOW; b++) {
       const j = order[b]!;
-      if (Math.abs(p[j]![1]! - p[i]![1]!) > PROJECTION_WINDOW) continue;
+      if (Math.abs(p1[j]! - p1[i]!) > PROJECTION_WINDOW) continue;
+      if (!loaded) vectors.read(i, vi);
+      loaded = true;
+      vectors.read(j, vj);
       let d = 0;
-      for (let k = 0; k < dim && d <= SAME_AUDIO_SQUARED_DISTANCE; k++) {
-        d += (vectors[i]![k]! - vectors[j]![k]!) ** 2;
-      }
+      for (let k = 0; k < dim && d <= SAME_AUDIO_SQUARED_DISTANCE; k++) d += (vi[k]! - vj[k]!) ** 2;
       if (d <= SAME_AUDIO_SQUARED_DISTANCE) {
         const [ri, rj] = [find(i), find(j)];
         root[Math.max(ri, rj)] = Math.min(ri, rj);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ErrorCode, isSoundalikeError, SoundalikeError } from "../errors.ts";
 import { createMemoryLogger } from "../logger.ts";
 import {
+  CACHE_READ_CHUNK,
   describeFailure,
   noProgress,
   reindexCatalog,
@@ -12,6 +13,7 @@ import {
   summarizeUpdate,
 } from "./reindex.ts";
 import { mulberry32 } from "../util/random.ts";
+import { memoryRows, type RowSource } from "../index/row_file.ts";
 
 const DIM = 4;
 
@@ -52,13 +54,28 @@ function fakeDeps(files: Record<string, string>, cache = new Map<string, Float32
       }));
     },
     publish: (vectors, ids, leftOut) => {
-      published.push({ vectors, ids, leftOut });
+      published.push({ vectors: readAll(vectors), ids, leftOut });
       return Promise.resolve({ version: published.length, ivf: false, removed: 0 });
     },
     logger: createMemoryLogger().logger,
     progress: noProgress,
+    scratchDir: Deno.makeTempDirSync({ prefix: "soundalike-reindex-test-" }),
   };
   return { deps, cache, embeddedPaths, published, hashesSet, batches };
+}
+
+/** Every row of a source, copied into one array. */
+function readAll(source: RowSource): Float32Array {
+  const out = new Float32Array(source.rows * source.dim);
+  source.read(0, out);
+  return out;
+}
+
+/** Vectors of one length as rows in memory. */
+function rowsOf(vectors: Float32Array[], dim: number): RowSource {
+  const flat = new Float32Array(vectors.length * dim);
+  vectors.forEach((v, i) => flat.set(v, i * dim));
+  return memoryRows(flat, dim);
 }
 
 Deno.test("reindexCatalog() embeds each distinct file once, keeps the first of identical files and skips unreadable ones", async () => {
@@ -288,16 +305,16 @@ Deno.test("sameAudio() groups vectors equal up to float noise under the lowest i
   const notA = a.map((x, i) => (i === 0 ? x + 0.01 : x)); // squared distance 1e-4: a different clip
   const c = random();
   const vectors = [b, a, c, nearA, notA, Float32Array.from(a)];
-  assert.deepEqual(sameAudio(vectors), [undefined, undefined, undefined, 1, undefined, 1]);
+  assert.deepEqual(sameAudio(rowsOf(vectors, dim)), [undefined, undefined, undefined, 1, undefined, 1]);
   assert.ok(SAME_AUDIO_SQUARED_DISTANCE < 1e-4);
-  assert.deepEqual(sameAudio([]), []);
+  assert.deepEqual(sameAudio(rowsOf([], dim)), []);
   // Brute force agrees on many random vectors with planted copies.
   const many = Array.from({ length: 400 }, random);
   for (const [copy, of] of [[100, 3], [250, 100], [399, 7]] as const) {
     many[copy] = many[of]!.map((x) => x + 1e-6);
   }
   const expected = many.map((_, i) => i === 100 ? 3 : i === 250 ? 3 : i === 399 ? 7 : undefined);
-  assert.deepEqual(sameAudio(many), expected);
+  assert.deepEqual(sameAudio(rowsOf(many, dim)), expected);
 });
 
 Deno.test("reindexCatalog() with file sizes puts small files many to a batch and large ones few", async () => {
@@ -311,4 +328,48 @@ Deno.test("reindexCatalog() with file sizes puts small files many to a batch and
   deps.fileSize = (path) => Promise.resolve(sizes[Number(path.slice(2))]!);
   await reindexCatalog(deps, tracks, { dim: DIM, concurrency: 1, batchBytes: 10, maxFilesPerBatch: 4 });
   assert.deepEqual(batches, [4, 3, 1, 2]);
+});
+
+Deno.test("reindexCatalog() streams vectors through a file: the cache is read by chunks, the run's file is gone afterwards", async () => {
+  const files: Record<string, string> = {};
+  const count = CACHE_READ_CHUNK * 2 + 5;
+  const tracks = Array.from({ length: count }, (_, i) => {
+    files[`/f${i}`] = "x".repeat(i + 1);
+    return { trackId: count - i, path: `/f${i}` }; // track ids in reverse: publishing reorders
+  });
+  const { deps, cache, published } = fakeDeps(files);
+  // Half the catalog is cached (other vectors than the embedder's, to tell them apart).
+  for (let i = 0; i < count; i += 2) cache.set(`h:${"x".repeat(i + 1)}`, Float32Array.of(-i, 0, 0, 1));
+  const asked: number[] = [];
+  const getCached = deps.getCached;
+  deps.getCached = (hashes) => {
+    asked.push(hashes.length);
+    return getCached(hashes);
+  };
+  let fileDuringPublish = 0;
+  const publish = deps.publish;
+  deps.publish = (vectors, ids, leftOut) => {
+    fileDuringPublish = Deno.statSync(`${deps.scratchDir}/clips.f32`).size;
+    return publish(vectors, ids, leftOut);
+  };
+  const report = await reindexCatalog(deps, tracks, { dim: DIM });
+  assert.deepEqual(asked, [CACHE_READ_CHUNK, CACHE_READ_CHUNK, 5]);
+  assert.equal(report.cached, Math.ceil(count / 2));
+  assert.equal(report.embedded, Math.floor(count / 2));
+  assert.equal(fileDuringPublish, count * DIM * 4, "every vector went to the run's file");
+  assert.deepEqual([...Deno.readDirSync(deps.scratchDir)], [], "the run's file is removed");
+  // Published in track id order: track id t is file count - t, cached when that is even.
+  const { vectors, ids } = published[0]!;
+  assert.deepEqual(ids, Array.from({ length: count }, (_, i) => i + 1));
+  for (const [row, id] of ids.entries()) {
+    const i = count - id;
+    const expected = i % 2 === 0 ? [-i, 0, 0, 1] : [i + 1, i + 2, i + 3, i + 4];
+    assert.deepEqual([...vectors.subarray(row * DIM, (row + 1) * DIM)], expected, `track ${id}`);
+  }
+});
+
+Deno.test("reindexCatalog() removes the run's file when the run fails", async () => {
+  const { deps } = fakeDeps({ "/x.mp3": "bad" });
+  await assert.rejects(reindexCatalog(deps, [{ trackId: 1, path: "/x.mp3" }], { dim: DIM }));
+  assert.deepEqual([...Deno.readDirSync(deps.scratchDir)], []);
 });
