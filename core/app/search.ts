@@ -3,6 +3,7 @@
  * search method and index kind the options (or the configuration) ask for, and who answered.
  * @module
  */
+import { decodeLongClip } from "../audio/long_files.ts";
 import { cutSegments } from "../audio/segments.ts";
 import type { Config } from "../config.ts";
 import { catalogTopGenres, trackIdsWithTopGenre, trackVector } from "../db/lookup.ts";
@@ -49,7 +50,7 @@ export type Search = Pick<App, "similar" | "similarToTrack" | "similarToVector" 
  * @returns The {@linkcode Search}.
  */
 export function createSearch(res: Resources, config: Config, logger: Logger): Search {
-  const { db, manifest, embedder, decode, indexes } = res;
+  const { db, manifest, embedder, decode, decodeOptions, indexes } = res;
   /** The catalog track whose file has exactly these bytes, if any. */
   const trackIdForFile = async (file: string): Promise<number | undefined> => {
     const hash = await sha256File(file).catch(() => undefined);
@@ -146,6 +147,7 @@ export function createSearch(res: Resources, config: Config, logger: Logger): Se
       const result = await recommendForFile(
         {
           decode,
+          decodeLong: async (clip, start) => decodeLongClip(clip, start, await decodeOptions()),
           embed: async (segments) => (await (await embedder()).analyzeMany([segments]))[0]!,
           ...search.deps,
           trackIdForFile,

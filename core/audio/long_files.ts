@@ -18,7 +18,7 @@ import {
   readTagsMany,
   type WindowPlan,
 } from "./ffmpeg.ts";
-import { cutSegments, DEFAULT_SEGMENT_SECONDS, segmentStarts } from "./segments.ts";
+import { cutSegments, DEFAULT_SEGMENT_SECONDS, MIN_CLIP_SECONDS, segmentStarts } from "./segments.ts";
 import type { SoundalikeError } from "../errors.ts";
 
 /** Files above this size have their duration read before decoding (a 30 s MP3 at 320 kbit/s is 1.2 MB). */
@@ -86,22 +86,70 @@ export async function decodeSegmentsMany(
       results[plan.index] = got;
       return;
     }
-    // The windows end to end are a 30 s clip, whose policy windows are exactly them; cutting it
-    // also applies the silence check (over the windows heard).
-    const joined = new Float32Array(got.windows.reduce((n, w) => n + w.length, 0));
-    let at = 0;
-    for (const w of got.windows) {
-      joined.set(w, at);
-      at += w.length;
-    }
-    results[plan.index] = cut(() =>
-      cutSegments({
-        samples: joined,
-        sampleRate: got.sampleRate,
-        seconds: joined.length / got.sampleRate,
-        truncated: false,
-      })
-    );
+    results[plan.index] = cut(() => windowsToSegments(got));
   });
   return results;
+}
+
+/**
+ * The three segments of decoded policy windows: end to end they are a 30 s clip whose policy
+ * windows are exactly them; cutting it also applies the silence check (over the windows heard).
+ */
+function windowsToSegments(got: { windows: Float32Array[]; sampleRate: number }): Float32Array[] {
+  const joined = new Float32Array(got.windows.reduce((n, w) => n + w.length, 0));
+  let at = 0;
+  for (const w of got.windows) {
+    joined.set(w, at);
+    at += w.length;
+  }
+  return cutSegments({
+    samples: joined,
+    sampleRate: got.sampleRate,
+    seconds: joined.length / got.sampleRate,
+    truncated: false,
+  });
+}
+
+/** A long query clip decoded in its windows: what {@linkcode decodeLongClip} returns. */
+export interface LongClipSegments {
+  /** The three segments, as `cutSegments` would cut them from the whole clip. */
+  segments: Float32Array[];
+  /** The clip's length from `startSeconds` on (up to `maxSeconds`), as a whole decode reports it. */
+  seconds: number;
+  /** Whether the file is longer than `maxSeconds` (the clip was cut there). */
+  truncated: boolean;
+}
+
+/**
+ * A query clip that is a full-length track (a party's link, a long upload), decoded only in the
+ * three windows the segment policy picks from `startSeconds` on: what decoding it whole and cutting
+ * it would give, for a fraction of the work. `undefined` for a file that is not long (at most
+ * {@linkcode LONG_FILE_BYTES}, or at most {@linkcode WINDOWED_DECODE_MIN_SECONDS} long, or too little
+ * left after the start): the caller decodes it whole, as before, and gets that path's errors.
+ *
+ * @param path The clip.
+ * @param startSeconds Where the clip begins (0: the start).
+ * @param opts Decode options (sample rate, `maxSeconds`, signal); `fileSize` for tests.
+ * @returns The segments with the clip's length, or `undefined`.
+ * @throws {SoundalikeError} When the windows cannot be decoded, or are silent.
+ */
+export async function decodeLongClip(
+  path: string,
+  startSeconds: number,
+  opts: DecodeSegmentsOptions,
+): Promise<LongClipSegments | undefined> {
+  const size = opts.fileSize ?? (async (p: string) => (await Deno.stat(p)).size);
+  if (await size(path).catch(() => 0) <= LONG_FILE_BYTES) return undefined;
+  const [tags] = await readTagsMany([path], opts.signal ? { signal: opts.signal } : {});
+  const duration = tags === undefined || tags instanceof Error ? null : tags.durationSeconds;
+  if (duration === null || duration <= WINDOWED_DECODE_MIN_SECONDS) return undefined;
+  // A whole decode stops at maxSeconds, then the start is cut off: the same span here.
+  const end = Math.min(duration, opts.maxSeconds ?? Infinity);
+  const seconds = end - startSeconds;
+  if (!(seconds >= MIN_CLIP_SECONDS)) return undefined;
+  const starts = segmentStarts(seconds).map((s) => startSeconds + s);
+  const [got] = await decodeWindowsMany([{ path, seconds: duration, starts }], DEFAULT_SEGMENT_SECONDS, opts);
+  if (got === undefined) throw new Error(`No windows decoded for ${path}`);
+  if (got instanceof Error) throw got;
+  return { segments: windowsToSegments(got), seconds, truncated: duration > end };
 }

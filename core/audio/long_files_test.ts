@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { decodeAudio } from "./ffmpeg.ts";
-import { decodeSegmentsMany, LONG_FILE_BYTES } from "./long_files.ts";
+import { decodeLongClip, decodeSegmentsMany, LONG_FILE_BYTES } from "./long_files.ts";
 import { cutSegments } from "./segments.ts";
+import { clipFrom } from "../recommend/recommend.ts";
 import { ffmpeg } from "../../tests/audio_fixtures.ts";
 import { isSoundalikeError } from "../errors.ts";
 
@@ -84,6 +85,38 @@ Deno.test("decodeSegmentsMany: a silent long file and a missing one get their ow
     assert.ok(isSoundalikeError(s, "silent_clip"), String(s));
     assert.ok(isSoundalikeError(m, "file_not_found"), String(m));
     assert.ok(Array.isArray(g) && g.length === 3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("decodeLongClip: a long query decodes only its windows from the start offset, up to maxSeconds, as a whole decode would cut it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const wav = await rising(`${dir}/long.wav`, 200, []); // WAV seeks to the sample: windows compare exactly
+    const short = await rising(`${dir}/short.mp3`, 30, ["-b:a", "128k"]);
+    for (const [start, maxSeconds] of [[0, 1200], [45, 1200], [20, 150]] as const) {
+      const opts = { sampleRate: SR, maxSeconds };
+      const got = await decodeLongClip(wav, start, opts);
+      const whole = clipFrom(await decodeAudio(wav, opts), start);
+      assert.ok(got !== undefined, "a 200 s file is long");
+      assert.equal(got.seconds, whole.seconds, `start ${start}, max ${maxSeconds}: length`);
+      assert.equal(got.truncated, whole.truncated);
+      cutSegments(whole).forEach((w, k) => {
+        const { r, lag } = bestCorrelation(got.segments[k]!, w, 50);
+        assert.ok(r > 0.999 && lag === 0, `start ${start}, window ${k}: r ${r} at lag ${lag}`);
+      });
+    }
+    assert.equal(
+      await decodeLongClip(short, 0, { sampleRate: SR, maxSeconds: 1200 }),
+      undefined,
+      "small file: whole",
+    );
+    assert.equal(
+      await decodeLongClip(wav, 198.5, { sampleRate: SR, maxSeconds: 1200 }),
+      undefined,
+      "too little left after the start: the whole decode's error",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -82,6 +82,13 @@ export interface SearchDeps {
 export interface RecommendDeps extends SearchDeps {
   /** Decodes a file to mono float32 at the models' sample rate (limits already bound). */
   decode(path: string): Promise<DecodedAudio>;
+  /**
+   * A long clip (a full-length track) decoded only in its three policy windows from `startSeconds`
+   * on; `undefined` when the clip is not long, so {@linkcode RecommendDeps.decode} decodes it whole.
+   */
+  decodeLong?(path: string, startSeconds: number): Promise<
+    { segments: Float32Array[]; seconds: number; truncated: boolean } | undefined
+  >;
   /** Embeds three equal-length segments into one clip vector, with what each model hears. */
   embed(segments: Float32Array[]): Promise<ClipAnalysis>;
   /** The catalog track whose file has exactly these bytes, if any (asked only for decodable clips). */
@@ -330,8 +337,18 @@ export async function recommendForFile(
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer: got ${k}`);
   const startSeconds = options.startSeconds ?? 0;
   const t0 = performance.now();
-  const audio = clipFrom(await deps.decode(path), startSeconds);
-  const segments = cutSegments(audio);
+  // A full-length track is decoded in its windows only; anything else whole, then cut.
+  const long = await deps.decodeLong?.(path, startSeconds);
+  let clip: { seconds: number; truncated: boolean };
+  let segments: Float32Array[];
+  if (long !== undefined) {
+    ({ segments } = long);
+    clip = long;
+  } else {
+    const audio = clipFrom(await deps.decode(path), startSeconds);
+    segments = cutSegments(audio);
+    clip = audio;
+  }
   const t1 = performance.now();
   const analysis = await deps.embed(segments);
   const t2 = performance.now();
@@ -346,7 +363,7 @@ export async function recommendForFile(
   const t3 = performance.now();
   return {
     recommendations: found.recommendations,
-    clip: { seconds: audio.seconds, truncated: audio.truncated, startSeconds },
+    clip: { seconds: clip.seconds, truncated: clip.truncated, startSeconds },
     hearing: analysis.hearing,
     excludedTrackId: ownTrack,
     timings: {
