@@ -249,7 +249,7 @@ Deno.test("buildVectorIndex() rejects mismatched ids and dimensions", () => {
   assert.throws(() => index.search(new Float32Array(2), 1), RangeError);
 });
 
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+async function withTempDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "vector_index_test_" });
   try {
     await fn(dir);
@@ -685,7 +685,7 @@ Deno.test("flatIndexRows(): an exact index streamed from rows on disk is faiss's
 });
 
 Deno.test("the window and clip indexes built from rows on disk equal those built from memory", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir((dir) => {
     const n = 700; // enough for an IVF index (624)
     const dim = 2304;
     const vectors = clustered(n, dim, 8, 43);
