@@ -44,7 +44,7 @@ import type { Logger } from "../logger.ts";
 import { readTagsMany } from "../audio/ffmpeg.ts";
 import { CLIP_EMBEDDING_SIZE, confidentClasses, type Embedder } from "../model/embed.ts";
 import { modelsHash } from "../model/manifest.ts";
-import { pathExists, sha256File } from "../util/files.ts";
+import { pathExists, sha256File, sha256Files } from "../util/files.ts";
 import type { Resources } from "./resources.ts";
 import type { App, EmbeddingPlace, IngestOptions, IngestReport, ReindexRunOptions } from "./types.ts";
 
@@ -170,6 +170,7 @@ export function createCatalogUpdates(
       {
         scratchDir: workDir,
         hashFile: sha256File,
+        hashFiles: sha256Files,
         // Batches are filled by bytes (16 MiB, about 16 x a 30 s MP3): a long file is decoded only
         // in its windows, about a 30 s clip's work, so it counts as 1 MiB (6 MB tracks would
         // otherwise make batches of two, each paying ffmpeg's start).

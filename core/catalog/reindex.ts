@@ -89,6 +89,11 @@ export interface CacheEntry {
 export interface ReindexDeps {
   /** Hex content hash of a file (sha256). */
   hashFile(path: string): Promise<string>;
+  /**
+   * Hex content hashes of several files at once (one process for {@linkcode HASH_CHUNK} files);
+   * when absent, {@linkcode ReindexDeps.hashFile} each.
+   */
+  hashFiles?(paths: string[]): Promise<(string | Error)[]>;
   /** A file's size in bytes; when given, small files are decoded many to a process (`batchBytes`). */
   fileSize?(path: string): Promise<number>;
   /**
@@ -119,6 +124,9 @@ export interface ReindexDeps {
   logger: Logger;
   progress: ProgressReporter;
 }
+
+/** Files hashed per {@linkcode ReindexDeps.hashFiles} call. */
+export const HASH_CHUNK = 32;
 
 /** Content hashes whose cached vectors are read at a time (2,304 floats each: 9 MB). */
 export const CACHE_READ_CHUNK = 1024;
@@ -208,21 +216,34 @@ export async function reindexCatalog(
   //    duplicate detection work.
   progress.start(tracks.length, "hashing");
   let hashedCount = 0;
-  let hashes: (string | undefined)[];
+  const hashes = new Array<string | undefined>(tracks.length);
   const sizes = new Map<string, number>();
+  const hashChunk = deps.hashFiles ??
+    ((paths: string[]) =>
+      Promise.all(
+        paths.map((p) => deps.hashFile(p).catch((e) => (e instanceof Error ? e : new Error(String(e))))),
+      ));
+  const chunks: number[][] = [];
+  for (let i = 0; i < tracks.length; i += HASH_CHUNK) {
+    chunks.push(Array.from({ length: Math.min(HASH_CHUNK, tracks.length - i) }, (_, k) => i + k));
+  }
   try {
-    hashes = await mapPool(tracks, Math.max(concurrency, 4), async (track) => {
+    await mapPool(chunks, Math.max(concurrency, 2), async (chunk) => {
       options.signal?.throwIfAborted();
-      try {
-        const hash = await deps.hashFile(track.path);
-        if (deps.fileSize) sizes.set(hash, await deps.fileSize(track.path));
-        return hash;
-      } catch (err) {
-        skip(track, describeFailure(err));
-        return undefined;
-      } finally {
-        progress.update(++hashedCount);
-      }
+      const got = await hashChunk(chunk.map((i) => tracks[i]!.path));
+      await Promise.all(chunk.map(async (i, k) => {
+        const track = tracks[i]!;
+        try {
+          const hash = got[k];
+          if (hash === undefined || hash instanceof Error) throw hash ?? new Error("No hash for this file");
+          if (deps.fileSize) sizes.set(hash, await deps.fileSize(track.path));
+          hashes[i] = hash;
+        } catch (err) {
+          skip(track, describeFailure(err));
+        }
+      }));
+      hashedCount += chunk.length;
+      progress.update(hashedCount);
     });
   } finally {
     progress.stop();

@@ -24,6 +24,56 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** Whether `openssl` could not be started (then {@linkcode sha256Files} hashes in this process). */
+let opensslMissing = false;
+
+/**
+ * The sha256 of many files: one `openssl dgst -sha256` process for all of them when OpenSSL is
+ * installed (it uses the CPU's SHA instructions: about 1 GB/s on the development machine against
+ * 300 MB/s for `node:crypto` here, 20 ms saved per full-length MP3), else {@linkcode sha256File}
+ * each. A file OpenSSL did not answer for (unreadable, gone, an odd name) is hashed by
+ * {@linkcode sha256File}, so its error is the usual one.
+ *
+ * @param paths The files.
+ * @returns Per file, in order: its lower-case hex digest, or the error reading it.
+ */
+export async function sha256Files(paths: readonly string[]): Promise<(string | Error)[]> {
+  const found = new Map<string, string>();
+  if (paths.length > 0 && !opensslMissing) {
+    try {
+      // `./` keeps a relative name that starts with "-" from being read as an option.
+      const args = paths.map((p) => (p.startsWith("/") ? p : `./${p}`));
+      const out = await new Deno.Command("openssl", {
+        args: ["dgst", "-sha256", "-r", ...args],
+        stdout: "piped",
+        stderr: "null",
+        stdin: "null",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      for (const line of text.split("\n")) {
+        const m = /^([0-9a-f]{64}) \*(.*)$/.exec(line);
+        if (m) found.set(m[2]!, m[1]!);
+      }
+      paths.forEach((p, i) => {
+        const hex = found.get(args[i]!);
+        if (hex !== undefined) found.set(p, hex);
+      });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      opensslMissing = true;
+    }
+  }
+  return await Promise.all(paths.map(async (p) => {
+    const hex = found.get(p);
+    if (hex !== undefined) return hex;
+    try {
+      return await sha256File(p);
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  }));
+}
+
 /**
  * Writes a file atomically: a temporary file beside it is written, then renamed over it, so a
  * reader sees the old content or the new, never a half-written file.
