@@ -341,9 +341,11 @@ function canonicalJson(value: unknown): string {
 }
 
 /**
- * A stable identity of everything that determines a clip embedding: the embedding order, the three
- * model files' hashes, the feature parameters and the normalisation statistics. Embedding caches and
- * index versions are keyed by it, so new models invalidate them.
+ * A stable identity of everything that determines a clip embedding and the labels stored beside it: the
+ * embedding order, the three model files' hashes, the feature parameters, the normalisation statistics
+ * and each card calibration's `temperature` and `minConfidence`. Embedding caches (vector and card
+ * labels in one row) and index versions are keyed by it, so new models or a recalibration invalidate
+ * them: the next reindex recomputes the labels, which needs the same model run as the vector.
  *
  * @param manifest A complete manifest.
  * @returns 64 hex digits; equal manifests give equal hashes whatever their key order.
@@ -360,6 +362,15 @@ export function modelsHash(manifest: Manifest): string {
           (Object.keys(DEFAULT_FEATURE_PARAMS) as (keyof FeatureParams)[]).map((k) => [k, e.features[k]]),
         ),
         normalization: e.normalization,
+        // The card labels stored at reindex are filtered and scaled by it (`confidentClasses`).
+        ...(e.calibration
+          ? {
+            calibration: {
+              temperature: e.calibration.temperature,
+              minConfidence: e.calibration.minConfidence,
+            },
+          }
+          : {}),
       };
     }),
   };

@@ -194,3 +194,22 @@ Deno.test("modelsHash() is stable under key order and changes with a model, feat
     assert.equal(modelsHash(otherMetrics), h);
   });
 });
+
+Deno.test("modelsHash() changes with a card calibration, so the labels stored beside cached vectors are recomputed", async () => {
+  await withDir((_dir, manifest) => {
+    const calibrated = structuredClone(manifest);
+    calibrated.models.genre.calibration = { temperature: 0.3, minConfidence: 0 };
+    const h = modelsHash(calibrated);
+    assert.notEqual(h, modelsHash(manifest));
+    const otherT = structuredClone(calibrated);
+    otherT.models.genre.calibration = { temperature: 1.1, minConfidence: 0 };
+    assert.notEqual(modelsHash(otherT), h);
+    const otherMin = structuredClone(calibrated);
+    otherMin.models.genre.calibration = { temperature: 0.3, minConfidence: 0.4 };
+    assert.notEqual(modelsHash(otherMin), h);
+    // What the calibration reports (its figures, its reference's wording) changes no label.
+    const otherReport = structuredClone(calibrated);
+    otherReport.models.genre.calibration = { temperature: 0.3, minConfidence: 0, test: { ece: 0.05 } };
+    assert.equal(modelsHash(otherReport), h);
+  });
+});

@@ -1,13 +1,22 @@
 /**
  * `deno task calibrate`: fits an installed model's card calibration (temperature and the confidence
- * below which cards show no label) on the mood set's validation clips with their real labels, reports it
- * on the test clips, and writes it into the model's manifest entry (the model file is unchanged). For the
- * emotion model, whose classes are the mood clusters; the distilled students are calibrated by
- * `deno task distill` against their teacher.
+ * below which cards show no label) on the mood set's validation clips, reports it on the test clips,
+ * and writes it into the model's manifest entry and `models/<task>/calibration.json` (the model file is
+ * unchanged). The reference labels: for the emotion model the mood set's real clusters; for the
+ * distilled genre and instrument students the teacher's top class over the whole clip when its tag
+ * probability reaches the floor, otherwise no right class (`deno task teacher-targets --splits
+ * validation,test` first).
+ *
+ * `--validation-only` fits and prints the validation figures only, writes nothing and never reads the
+ * test split: for choosing settings before the test split's single use. `--choose-floor` prints where
+ * the teachers' tags become trustworthy on the validation clips (`calibration_floor.ts`), the floor's
+ * origin.
  *
  * ```
- * deno task calibrate --task emotion --mood <mood-dir> [--models models] [--cache .cache/features]
- *   [--precision 0.5]
+ * deno task calibrate --task emotion|genre|instrument --mood <mood-dir> [--models models]
+ *   [--cache .cache/features] [--targets .cache/teacher/targets] [--floor 0.35] [--precision 0.5]
+ *   [--min-shown 20] [--validation-only]
+ * deno task calibrate --choose-floor --mood <mood-dir> [--targets .cache/teacher/targets] [--mtt-stride 5]
  * ```
  * @module
  */
@@ -17,19 +26,94 @@ import {
   createConsoleLogger,
   createSession,
   DEFAULT_FEATURE_PARAMS,
+  type ModelEntry,
   readManifest,
   releaseSession,
   runSession,
+  sha256File,
+  writeFileAtomic,
   writeManifest,
 } from "../../core/mod.ts";
 import { loadDataset } from "../datasets/mod.ts";
+import type { DatasetItem } from "../datasets/types.ts";
 import { DEFAULT_SPLIT, splitByGroup } from "../split.ts";
-import { loadClipViews, windowAt } from "../views.ts";
-import { calibrationReport } from "../teacher/calibration.ts";
+import { type ClipViews, loadClipViews, windowAt } from "../views.ts";
+import {
+  calibrationFigures,
+  calibrationReport,
+  fitCalibration,
+  TEACHER_FLOOR,
+  teacherClipReference,
+} from "../teacher/calibration.ts";
+import { type AgreementPoint, changePointFloor, genreAgreement } from "../teacher/calibration_floor.ts";
+import { GENRE_TAG_MAP, INSTRUMENT_TAG_MAP, mapClasses, type TagMap } from "../teacher/targets.ts";
+import { readTeacherOutput } from "../teacher/teacher.ts";
 import { runMain } from "./_main.ts";
 
-const USAGE = `Usage: deno task calibrate --task emotion --mood <mood-dir> [--models models]
-  [--cache .cache/features] [--precision 0.5]`;
+const USAGE = `Usage: deno task calibrate --task emotion|genre|instrument --mood <mood-dir> [--models models]
+  [--cache .cache/features] [--targets .cache/teacher/targets] [--floor ${TEACHER_FLOOR}]
+  [--precision 0.5] [--min-shown 20] [--validation-only]
+       deno task calibrate --choose-floor --mood <mood-dir> [--targets .cache/teacher/targets]
+  [--mtt-stride 5]`;
+
+/** The reference label of each clip: the real cluster (emotion) or the teacher's confident class. */
+type Reference = (clip: ClipViews) => Promise<number>;
+
+function studentReference(
+  map: TagMap,
+  entry: ModelEntry,
+  targetsDir: string,
+  floor: number,
+): Reference {
+  if (mapClasses(map).join() !== entry.classes.join()) {
+    throw new Error(`The ${entry.task} model's classes are not its tag map's: ${entry.classes.join(", ")}`);
+  }
+  const teacher = entry.trainedOn.teacher as { mttStride?: number } | undefined;
+  const stride = map.teacher === "mtt" ? teacher?.mttStride ?? 5 : 1;
+  return async (clip) => {
+    const sha = await sha256File(clip.item.path);
+    const out = await readTeacherOutput(targetsDir, map.teacher, sha, clip.item.path, stride);
+    return teacherClipReference(map, out, floor).label;
+  };
+}
+
+function clusterReference(entry: ModelEntry): Reference {
+  return (clip) => {
+    const label = entry.classes.indexOf(clip.item.label);
+    // An unknown label would make every card on it wrong and silently lower the figures.
+    if (label < 0) {
+      throw new Error(
+        `${clip.item.path}: label ${clip.item.label} is not one of ${entry.classes.join(", ")}`,
+      );
+    }
+    return Promise.resolve(label);
+  };
+}
+
+function positive(name: string, v: string, max = Infinity): number {
+  const n = Number(v);
+  if (!(n >= 0 && n <= max)) throw new Error(`--${name} must be a number in [0, ${max}]: ${v}`);
+  return n;
+}
+
+/** Prints the floor's change point over the validation clips (no model, no test clip read). */
+async function chooseFloor(mood: string, targetsDir: string, stride: number): Promise<number> {
+  const ds = await loadDataset(mood, { layout: "mirex", seed: 1 });
+  const { validation } = splitByGroup(ds.items, 1, DEFAULT_SPLIT);
+  const points: AgreementPoint[] = [];
+  for (const it of validation) {
+    const sha = await sha256File(it.path);
+    const msd = await readTeacherOutput(targetsDir, "msd", sha, it.path);
+    const mtt = await readTeacherOutput(targetsDir, "mtt", sha, it.path, stride);
+    const p = genreAgreement(msd, mtt);
+    if (p) points.push(p);
+  }
+  const choice = changePointFloor(points);
+  console.log(
+    JSON.stringify({ validationClips: validation.length, checkable: points.length, ...choice }, null, 2),
+  );
+  return choice === undefined ? 1 : 0;
+}
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -39,22 +123,38 @@ async function main(args: string[]): Promise<number> {
       mood: { type: "string" },
       models: { type: "string", default: "models" },
       cache: { type: "string", default: ".cache/features" },
+      targets: { type: "string", default: ".cache/teacher/targets" },
+      floor: { type: "string", default: String(TEACHER_FLOOR) },
       precision: { type: "string", default: "0.5" },
+      "min-shown": { type: "string", default: "20" },
+      "validation-only": { type: "boolean", default: false },
+      "choose-floor": { type: "boolean", default: false },
+      "mtt-stride": { type: "string", default: "5" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
   });
-  if (values.help || values.task !== "emotion" || values.mood === undefined) {
+  if (values["choose-floor"] && values.mood) {
+    return await chooseFloor(values.mood, values.targets, positive("mtt-stride", values["mtt-stride"]));
+  }
+  const task = values.task;
+  if (values.help || (task !== "emotion" && task !== "genre" && task !== "instrument") || !values.mood) {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
+  const floor = positive("floor", values.floor, 1);
+  const targetPrecision = positive("precision", values.precision, 1);
+  const minShown = positive("min-shown", values["min-shown"]);
   const logger = createConsoleLogger("info");
   const manifest = await readManifest(values.models);
-  const entry = manifest?.models.emotion;
+  const entry = manifest?.models[task];
   if (manifest === null || entry === undefined) {
-    console.error(`No emotion model in ${values.models}/manifest.json`);
+    console.error(`No ${task} model in ${values.models}/manifest.json`);
     return 1;
   }
+  const reference = task === "emotion"
+    ? clusterReference(entry)
+    : studentReference(task === "genre" ? GENRE_TAG_MAP : INSTRUMENT_TAG_MAP, entry, values.targets, floor);
   const ds = await loadDataset(values.mood, { layout: "mirex", seed: entry.trainedOn.seed });
   const splits = splitByGroup(ds.items, entry.trainedOn.seed, DEFAULT_SPLIT);
   const session = await createSession(join(values.models, entry.file), { threads: 1 });
@@ -64,8 +164,8 @@ async function main(args: string[]): Promise<number> {
     mean: Float32Array.from(entry.normalization.mean),
     std: Float32Array.from(entry.normalization.std),
   };
-  const n = entry.classes.length;
-  const logitsOf = async (items: typeof ds.items) => {
+  // The card's three windows (start, middle, end) of each clip's clean decode, as core and distill.
+  const logitsOf = async (items: readonly DatasetItem[]) => {
     const { clips } = await loadClipViews(items, {
       params,
       variants: 1,
@@ -91,17 +191,20 @@ async function main(args: string[]): Promise<number> {
       ]);
       logits.push(...r.logits);
       offsets.forEach(() => clipOf.push(ci));
-      const label = entry.classes.indexOf(c.item.label);
-      // An unknown label would make the likelihood NaN and silently keep temperature 1.
-      if (label < 0) {
-        throw new Error(`${c.item.path}: label ${c.item.label} is not one of ${entry.classes.join(", ")}`);
-      }
-      labels.push(label);
+      labels.push(await reference(c));
     }
     return { logits: Float32Array.from(logits), clipOf, labels };
   };
   try {
-    const v = await logitsOf(splits.validation), t = await logitsOf(splits.test);
+    const v = await logitsOf(splits.validation);
+    if (values["validation-only"]) {
+      const opts = { targetPrecision, minShown };
+      const fitted = fitCalibration(entry.classes, v.logits, v.clipOf, v.labels, opts);
+      const validation = calibrationFigures(v.logits, v.clipOf, v.labels, entry.classes.length, fitted);
+      console.log(JSON.stringify({ task, floor, ...fitted, validation }, null, 2));
+      return 0;
+    }
+    const t = await logitsOf(splits.test);
     const report = calibrationReport({
       classes: entry.classes,
       valLogits: v.logits,
@@ -110,12 +213,17 @@ async function main(args: string[]): Promise<number> {
       testLogits: t.logits,
       testClipOf: t.clipOf,
       testClipLabel: t.labels,
-      targetPrecision: Number(values.precision),
-      reference: "the mood set's real cluster labels",
+      targetPrecision,
+      minShown,
+      ...(task === "emotion" ? { reference: "the mood set's real cluster labels" } : { floor }),
     });
-    if (n !== entry.classes.length) throw new Error("class count changed");
-    manifest.models.emotion = { ...entry, calibration: { ...report } };
+    manifest.models[task] = { ...entry, calibration: { ...report } };
     await writeManifest(values.models, manifest);
+    await Deno.mkdir(join(values.models, task), { recursive: true });
+    await writeFileAtomic(
+      join(values.models, task, "calibration.json"),
+      JSON.stringify(report, null, 2) + "\n",
+    );
     console.log(JSON.stringify(report, null, 2));
     return 0;
   } finally {

@@ -5,8 +5,11 @@
  * ```
  * deno task teacher-targets --mood <mood-dir> [--folder <dir> ...] [--teacher-dir .cache/teacher]
  *   [--cache .cache/teacher/targets] [--teachers msd,mtt] [--mtt-stride 5]
+ *   [--splits validation,test,train]
  * ```
  * The mood set's reserved clips (010, 020, …, 900) are dropped by its loader and never reach a teacher.
+ * `--splits validation,test` labels only the held-out mood clips (enough to recalibrate the students'
+ * cards with `deno task calibrate`, without the hours the training clips take).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -25,7 +28,10 @@ import { listAudioFiles } from "../teacher/sources.ts";
 import { runMain } from "./_main.ts";
 
 const USAGE = `Usage: deno task teacher-targets --mood <mood-dir> [--folder <dir> ...]
-  [--teacher-dir .cache/teacher] [--cache .cache/teacher/targets] [--teachers msd,mtt] [--mtt-stride 5]`;
+  [--teacher-dir .cache/teacher] [--cache .cache/teacher/targets] [--teachers msd,mtt] [--mtt-stride 5]
+  [--splits validation,test,train]`;
+
+const SPLIT_NAMES = ["validation", "test", "train"] as const;
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -37,6 +43,7 @@ async function main(args: string[]): Promise<number> {
       cache: { type: "string", default: ".cache/teacher/targets" },
       teachers: { type: "string", default: "msd,mtt" },
       "mtt-stride": { type: "string", default: "5" },
+      splits: { type: "string", default: SPLIT_NAMES.join(",") },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -44,6 +51,11 @@ async function main(args: string[]): Promise<number> {
   if (values.help) {
     console.log(USAGE);
     return 0;
+  }
+  const splitNames = values.splits.split(",").map((s) => s.trim());
+  if (splitNames.some((n) => !(SPLIT_NAMES as readonly string[]).includes(n))) {
+    console.error(`--splits takes validation, test and/or train: ${values.splits}\n${USAGE}`);
+    return 2;
   }
   const logger = createConsoleLogger("info");
   const paths: string[] = [];
@@ -53,7 +65,9 @@ async function main(args: string[]): Promise<number> {
     // The held-out splits first (as every model splits them), so a slow teacher has labelled the clips
     // validation and the test need before it reaches the training clips.
     const s = splitByGroup(ds.items, 1, DEFAULT_SPLIT);
-    paths.push(...[...s.validation, ...s.test, ...s.train].map((it) => it.path));
+    const wanted = SPLIT_NAMES.filter((n) => splitNames.includes(n));
+    paths.push(...wanted.flatMap((n) => s[n]).map((it) => it.path));
+    logger.info(`Mood splits: ${wanted.join(", ")} (${paths.length} clips)`);
   }
   for (const dir of values.folder) paths.push(...await listAudioFiles(dir));
   if (paths.length === 0) {

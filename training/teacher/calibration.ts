@@ -3,22 +3,42 @@
  * calibration error (ECE), and the confidence below which a card shows no label.
  *
  * Everything is measured as the card sees it: a clip's probabilities are the mean over its three
- * windows of `softmax(logits / T)` (core's `analyzeMany`), its label the top class.
+ * windows of `softmax(logits / T)` (core's `analyzeMany`), its label the top class, and what the card
+ * claims is "this label is right with this probability". So the temperature minimises the log loss of
+ * that claim (the top class's probability against whether the top class is right), not the likelihood
+ * of a reference class: a clip may have no right class at all ({@linkcode NO_CLASS}, see
+ * {@linkcode teacherClipReference}), and then any label shown on it is wrong.
  * @module
  */
+import { seededRandom } from "../split.ts";
+import { classScores, meanRows, type TagMap } from "./targets.ts";
+import type { TeacherOutput } from "./teacher.ts";
+
+/** A clip's reference label when no class of ours is right for it: a label shown on it counts as wrong. */
+export const NO_CLASS = -1;
+
+/** The teacher's tag probability a student clip's top class must reach to be a right class (see README). */
+export const TEACHER_FLOOR = 0.35;
+
+/** Temperatures searched (a log grid between these). */
+export const TEMPERATURE_RANGE = Object.freeze([0.05, 20] as const);
 
 /** Clip-level figures at one temperature. */
 export interface CalibrationFigures {
   /** Clips. */
   clips: number;
-  /** Top-1 accuracy against the reference labels. */
+  /** Share of clips that have a right class (the others are {@linkcode NO_CLASS}). */
+  labelled: number;
+  /** Top-1 accuracy against the reference labels (a clip with no right class counts as wrong). */
   accuracy: number;
   /** Expected calibration error, 10 equal-width confidence bins. */
   ece: number;
+  /** 90 % bootstrap interval of `ece` (1000 resamples of the clips, seeded). */
+  eceInterval: [number, number];
   /** Same at temperature 1 (before scaling). */
   eceUncalibrated: number;
-  /** Mean negative log-likelihood of the reference label. */
-  nll: number;
+  /** Mean log loss of the top class's probability as the chance that it is right (what T minimises). */
+  logLoss: number;
   /** Share of clips whose confidence reaches `minConfidence` (the card shows a label). */
   shown: number;
   /** Accuracy among those clips. */
@@ -29,12 +49,18 @@ export interface CalibrationFigures {
 export interface CalibrationReport {
   /** Divides the logits before the softmax. */
   temperature: number;
+  /** The log grid searched for `temperature`. */
+  temperatureRange: [number, number];
   /** A card shows the label only when the calibrated clip probability is at least this. */
   minConfidence: number;
   /** The precision the threshold was chosen for, on validation. */
   targetPrecision: number;
+  /** The fewest validation clips a threshold must still show to be chosen. */
+  minShown: number;
   /** What the reference labels are. */
   reference: string;
+  /** For the students: the teacher's tag probability a clip's top class must reach to be a right class. */
+  floor?: number;
   validation: CalibrationFigures;
   test: CalibrationFigures;
 }
@@ -44,14 +70,75 @@ export interface CalibrationInput {
   classes: readonly string[];
   valLogits: Float32Array;
   valClipOf: readonly number[];
+  /** Per validation clip: the right class, or {@linkcode NO_CLASS}. */
   valClipLabel: readonly number[];
   testLogits: Float32Array;
   testClipOf: readonly number[];
+  /** Per test clip: the right class, or {@linkcode NO_CLASS}. */
   testClipLabel: readonly number[];
   /** Precision (on validation) the shown labels must reach: right more often than not. @default 0.5 */
   targetPrecision?: number;
-  /** @default "the teacher's top class" */
+  /**
+   * The fewest validation clips a threshold must still show: below about 20 a precision has a standard
+   * error over 0.11, so a few lucky clips would set the threshold. @default 20
+   */
+  minShown?: number;
+  /** @default teacherReferenceText(floor) with `floor`, else "the reference class" */
   reference?: string;
+  /** Recorded in the report when the labels come from {@linkcode teacherClipReference}. */
+  floor?: number;
+}
+
+/** What {@linkcode fitCalibration} chooses on validation. */
+export interface FittedCalibration {
+  temperature: number;
+  minConfidence: number;
+}
+
+/**
+ * How a report names the students' reference labels.
+ *
+ * @param floor The floor of {@linkcode teacherClipReference}.
+ * @returns One sentence.
+ */
+export function teacherReferenceText(floor: number): string {
+  return `the teacher's top class over the clip when its tag probability reaches ${floor}, else none (a shown label is wrong)`;
+}
+
+/**
+ * A student clip's reference label from its teacher: the class whose tags the teacher scores highest
+ * over the whole clip (mean of its cached patches; a class scores the largest probability among its
+ * tags), but only when that raw tag probability reaches `floor`. Below it the teacher does not say the
+ * clip is any of our classes (classical, reggae or ambient music is scored low on all of them), so the
+ * clip has no right class.
+ *
+ * @param map The task's tag map.
+ * @param tagOut The clip's cached output of the map's teacher.
+ * @param floor The tag probability the top class must reach.
+ * @returns The class index in `mapClasses(map)` order (or {@linkcode NO_CLASS}) and its raw score.
+ * @example
+ * ```ts
+ * import { NO_CLASS, teacherClipReference } from "./calibration.ts";
+ * import { GENRE_TAG_MAP } from "./targets.ts";
+ * const tags = new Float32Array(50); // every MSD tag at 0: no genre
+ * const r = teacherClipReference(GENRE_TAG_MAP, { n: 1, tags, embedding: new Float32Array(200) }, 0.3);
+ * console.assert(r.label === NO_CLASS);
+ * ```
+ */
+export function teacherClipReference(
+  map: TagMap,
+  tagOut: TeacherOutput,
+  floor: number,
+): { label: number; score: number } {
+  const width = tagOut.tags.length / Math.max(1, tagOut.n);
+  const scores = classScores(
+    map,
+    meanRows(tagOut.tags, width, Array.from({ length: tagOut.n }, (_, i) => i)),
+  );
+  let k = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[k]!) k = i;
+  const score = scores[k] ?? 0;
+  return { label: score >= floor ? k : NO_CLASS, score };
 }
 
 /**
@@ -118,70 +205,144 @@ function topOf(p: Float64Array): { k: number; conf: number } {
   return { k, conf: p[k]! };
 }
 
-function figures(
+/** Per clip: the card's confidence and whether its label is right. */
+function cards(
   logits: Float32Array,
   clipOf: readonly number[],
   labels: readonly number[],
   n: number,
   t: number,
-  minConfidence: number,
+): { conf: number[]; correct: boolean[] } {
+  const tops = clipProbabilities(logits, clipOf, n, t).map(topOf);
+  return { conf: tops.map((x) => x.conf), correct: tops.map((x, c) => x.k === labels[c]) };
+}
+
+function logLoss(conf: readonly number[], correct: readonly boolean[]): number {
+  let s = 0;
+  conf.forEach((p, i) => {
+    const q = Math.min(1 - 1e-12, Math.max(1e-12, p));
+    s -= correct[i] ? Math.log(q) : Math.log(1 - q);
+  });
+  return s / Math.max(1, conf.length);
+}
+
+function bootstrapInterval(conf: readonly number[], correct: readonly boolean[]): [number, number] {
+  if (conf.length === 0) return [NaN, NaN];
+  const random = seededRandom(12);
+  const values: number[] = [];
+  for (let r = 0; r < 1000; r++) {
+    const c: number[] = [], ok: boolean[] = [];
+    for (let i = 0; i < conf.length; i++) {
+      const j = Math.floor(random() * conf.length);
+      c.push(conf[j]!);
+      ok.push(correct[j]!);
+    }
+    values.push(expectedCalibrationError(c, ok));
+  }
+  values.sort((a, b) => a - b);
+  return [values[49]!, values[949]!];
+}
+
+/**
+ * A split's figures at one calibration.
+ *
+ * @param logits Row-major `[segments, classes]`.
+ * @param clipOf Clip index per segment.
+ * @param labels Per clip: the right class, or {@linkcode NO_CLASS}.
+ * @param nClasses Classes.
+ * @param fitted Temperature and threshold.
+ * @returns The figures.
+ */
+export function calibrationFigures(
+  logits: Float32Array,
+  clipOf: readonly number[],
+  labels: readonly number[],
+  nClasses: number,
+  fitted: FittedCalibration,
 ): CalibrationFigures {
-  const at = (temp: number) => {
-    const probs = clipProbabilities(logits, clipOf, n, temp);
-    const tops = probs.map(topOf);
-    return { probs, tops, correct: tops.map((x, c) => x.k === labels[c]) };
-  };
-  const cal = at(t), raw = at(1);
-  const shown = cal.tops.map((x, c) => [x.conf >= minConfidence, cal.correct[c]!] as const).filter(([s]) =>
-    s
-  );
+  const cal = cards(logits, clipOf, labels, nClasses, fitted.temperature);
+  const raw = cards(logits, clipOf, labels, nClasses, 1);
+  const shown = cal.conf.flatMap((c, i) => c >= fitted.minConfidence ? [cal.correct[i]!] : []);
   return {
     clips: labels.length,
+    labelled: labels.filter((l) => l !== NO_CLASS).length / labels.length,
     accuracy: cal.correct.filter(Boolean).length / labels.length,
-    ece: expectedCalibrationError(cal.tops.map((x) => x.conf), cal.correct),
-    eceUncalibrated: expectedCalibrationError(raw.tops.map((x) => x.conf), raw.correct),
-    nll: -cal.probs.reduce((s, p, c) => s + Math.log(Math.max(1e-12, p[labels[c]!]!)), 0) / labels.length,
+    ece: expectedCalibrationError(cal.conf, cal.correct),
+    eceInterval: bootstrapInterval(cal.conf, cal.correct),
+    eceUncalibrated: expectedCalibrationError(raw.conf, raw.correct),
+    logLoss: logLoss(cal.conf, cal.correct),
     shown: shown.length / labels.length,
-    shownAccuracy: shown.length === 0 ? NaN : shown.filter(([, ok]) => ok).length / shown.length,
+    shownAccuracy: shown.length === 0 ? NaN : shown.filter(Boolean).length / shown.length,
   };
 }
 
 /**
- * Fits the temperature on validation (lowest clip-level NLL over a log grid from 0.25 to 8), picks the
- * smallest confidence threshold whose shown labels reach `targetPrecision` on validation (1: never show,
- * when none does), and reports both splits.
+ * Fits on validation only: the temperature with the lowest log loss of "the card's label is right"
+ * (a log grid of 121 points over {@linkcode TEMPERATURE_RANGE}), then the smallest confidence threshold
+ * (0, 0.05, …, 0.95) whose shown labels reach `targetPrecision` while at least `minShown` clips are
+ * shown (1: never show, when none does).
+ *
+ * @param classes Class names.
+ * @param logits Validation logits, row-major `[segments, classes]`.
+ * @param clipOf Clip index per segment.
+ * @param labels Per clip: the right class, or {@linkcode NO_CLASS}.
+ * @param opts Target precision (default 0.5) and fewest shown clips (default 20).
+ * @returns Temperature and threshold.
+ */
+export function fitCalibration(
+  classes: readonly string[],
+  logits: Float32Array,
+  clipOf: readonly number[],
+  labels: readonly number[],
+  opts: { targetPrecision?: number; minShown?: number } = {},
+): FittedCalibration {
+  const n = classes.length;
+  const target = opts.targetPrecision ?? 0.5;
+  const minShown = opts.minShown ?? 20;
+  const [lo, hi] = TEMPERATURE_RANGE;
+  let temperature = 1, best = Infinity;
+  for (let i = 0; i <= 120; i++) {
+    const t = lo * (hi / lo) ** (i / 120);
+    const c = cards(logits, clipOf, labels, n, t);
+    const loss = logLoss(c.conf, c.correct);
+    if (loss < best) (best = loss, temperature = t);
+  }
+  const c = cards(logits, clipOf, labels, n, temperature);
+  let minConfidence = 1;
+  for (let i = 0; i < 20; i++) {
+    const tau = i / 20;
+    const shown = c.conf.flatMap((p, k) => p >= tau ? [c.correct[k]!] : []);
+    if (shown.length >= minShown && shown.filter(Boolean).length / shown.length >= target) {
+      minConfidence = tau;
+      break;
+    }
+  }
+  return { temperature, minConfidence };
+}
+
+/**
+ * Fits on validation ({@linkcode fitCalibration}) and reports both splits.
  *
  * @param input Logits, clips and reference labels of both splits.
  * @returns The report.
  */
 export function calibrationReport(input: CalibrationInput): CalibrationReport {
   const n = input.classes.length;
-  const target = input.targetPrecision ?? 0.5;
-  let bestT = 1, bestNll = Infinity;
-  for (let i = 0; i <= 60; i++) {
-    const t = 0.25 * 32 ** (i / 60);
-    const nll = figures(input.valLogits, input.valClipOf, input.valClipLabel, n, t, 1).nll;
-    if (nll < bestNll) (bestNll = nll, bestT = t);
-  }
-  const probs = clipProbabilities(input.valLogits, input.valClipOf, n, bestT).map(topOf);
-  let minConfidence = 1;
-  for (let i = 0; i < 20; i++) {
-    const tau = i / 20;
-    const shown = probs.map((x, c) => [x.conf >= tau, x.k === input.valClipLabel[c]] as const).filter(([s]) =>
-      s
-    );
-    // at least 5 shown clips, so one lucky clip does not set the threshold
-    if (shown.length >= 5 && shown.filter(([, ok]) => ok).length / shown.length >= target) {
-      minConfidence = tau;
-      break;
-    }
-  }
+  const targetPrecision = input.targetPrecision ?? 0.5;
+  const minShown = input.minShown ?? 20;
+  const fitted = fitCalibration(input.classes, input.valLogits, input.valClipOf, input.valClipLabel, {
+    targetPrecision,
+    minShown,
+  });
   return {
-    temperature: bestT,
-    minConfidence,
-    targetPrecision: target,
-    reference: input.reference ?? "the teacher's top class",
-    validation: figures(input.valLogits, input.valClipOf, input.valClipLabel, n, bestT, minConfidence),
-    test: figures(input.testLogits, input.testClipOf, input.testClipLabel, n, bestT, minConfidence),
+    ...fitted,
+    temperatureRange: [...TEMPERATURE_RANGE],
+    targetPrecision,
+    minShown,
+    reference: input.reference ??
+      (input.floor === undefined ? "the reference class" : teacherReferenceText(input.floor)),
+    ...(input.floor === undefined ? {} : { floor: input.floor }),
+    validation: calibrationFigures(input.valLogits, input.valClipOf, input.valClipLabel, n, fitted),
+    test: calibrationFigures(input.testLogits, input.testClipOf, input.testClipLabel, n, fitted),
   };
 }

@@ -1,5 +1,16 @@
 import assert from "node:assert/strict";
-import { calibrationReport, clipProbabilities, expectedCalibrationError } from "./calibration.ts";
+import {
+  calibrationFigures,
+  calibrationReport,
+  clipProbabilities,
+  expectedCalibrationError,
+  fitCalibration,
+  NO_CLASS,
+  teacherClipReference,
+  TEMPERATURE_RANGE,
+} from "./calibration.ts";
+import { GENRE_TAG_MAP, mapClasses } from "./targets.ts";
+import { MSD_TAGS } from "./teacher.ts";
 import { seededRandom } from "../split.ts";
 
 Deno.test("expectedCalibrationError(): 0 when confidence equals accuracy, the gap otherwise", () => {
@@ -15,7 +26,7 @@ Deno.test("clipProbabilities() averages the segments' softmax, as core's cards d
   assert.ok(Math.abs(p[0]![0]! - (0.5 + 0.99995) / 2) < 1e-4);
 });
 
-Deno.test("calibrationReport(): an over-confident model gets T > 1, a lower ECE, and a threshold from validation", () => {
+Deno.test("calibrationReport(): an over-confident model gets T > 1 inside the searched range, a lower ECE, and a threshold from validation", () => {
   // 3 classes; the true class wins 60 % of the time, but logits are scaled to claim ~99 %
   const make = (clips: number, seed: number) => {
     const random = seededRandom(seed);
@@ -44,8 +55,101 @@ Deno.test("calibrationReport(): an over-confident model gets T > 1, a lower ECE,
     targetPrecision: 0.9,
   });
   assert.ok(r.temperature > 1, `T ${r.temperature}`);
+  assert.ok(r.temperature > TEMPERATURE_RANGE[0] * 1.1 && r.temperature < TEMPERATURE_RANGE[1] / 1.1);
   assert.ok(r.test.ece < r.test.eceUncalibrated);
   assert.ok(r.test.ece < 0.1, `ECE ${r.test.ece}`);
+  assert.ok(r.test.eceInterval[0] <= r.test.ece && r.test.ece <= r.test.eceInterval[1]);
   assert.equal(r.minConfidence, 1); // 60 % accuracy never reaches 90 % precision: no label is shown
   assert.equal(r.test.shown, 0);
+});
+
+function msdOutput(
+  patches: Record<string, number>[],
+): { n: number; tags: Float32Array; embedding: Float32Array } {
+  const tags = new Float32Array(patches.length * MSD_TAGS.length);
+  patches.forEach((p, i) => {
+    for (const [tag, v] of Object.entries(p)) tags[i * MSD_TAGS.length + MSD_TAGS.indexOf(tag)] = v;
+  });
+  return { n: patches.length, tags, embedding: new Float32Array(patches.length * 200) };
+}
+
+Deno.test("teacherClipReference(): the teacher's top class over the clip at or above the floor, no class below it", () => {
+  // tags are averaged over the clip, then a class takes its best tag: rock (0.3 + 0.5) / 2 = 0.4 beats
+  // hard rock 0.25 and jazz 0.2
+  const out = msdOutput([{ "rock": 0.3, "hard rock": 0.5, "jazz": 0.2 }, { "rock": 0.5, "jazz": 0.2 }]);
+  const rock = mapClasses(GENRE_TAG_MAP).indexOf("rock");
+  const at = teacherClipReference(GENRE_TAG_MAP, out, 0.35);
+  assert.equal(at.label, rock);
+  assert.ok(Math.abs(at.score - 0.4) < 1e-6);
+  assert.equal(teacherClipReference(GENRE_TAG_MAP, out, 0.4).label, rock);
+  // a classical clip: no genre tag of ours is confident
+  assert.equal(teacherClipReference(GENRE_TAG_MAP, out, 0.45).label, NO_CLASS);
+  assert.equal(
+    teacherClipReference(GENRE_TAG_MAP, msdOutput([{ "instrumental": 0.9 }]), 0.35).label,
+    NO_CLASS,
+  );
+});
+
+Deno.test("calibrationFigures(): a clip with no right class counts as wrong when a label is shown", () => {
+  // two clips, both shown with the same confident top class; the teacher was sure of the first only
+  const logits = Float32Array.of(5, 0, 5, 0);
+  const f = calibrationFigures(logits, [0, 1], [0, NO_CLASS], 2, { temperature: 1, minConfidence: 0.5 });
+  assert.equal(f.labelled, 0.5);
+  assert.equal(f.shown, 1);
+  assert.equal(f.shownAccuracy, 0.5);
+  assert.equal(f.accuracy, 0.5);
+  assert.ok(f.ece > 0.45, `ECE ${f.ece}`); // ~0.99 claimed, right half the time
+});
+
+/**
+ * A student that always agrees with the teacher's top class: confident (margin 4) on the clips the
+ * teacher is sure of, hesitant (margin 1) on the others, which are 70 % of the clips.
+ */
+function agreeingStudent(clips: number, seed: number) {
+  const random = seededRandom(seed);
+  const logits = new Float32Array(clips * 3 * 4), clipOf: number[] = [];
+  const top: number[] = [], reference: number[] = [];
+  for (let c = 0; c < clips; c++) {
+    const k = Math.floor(random() * 4);
+    const sure = random() < 0.3;
+    top.push(k);
+    reference.push(sure ? k : NO_CLASS);
+    for (let s = 0; s < 3; s++) {
+      clipOf.push(c);
+      logits[(c * 3 + s) * 4 + k] = (sure ? 4 : 1) + 0.5 * random();
+    }
+  }
+  return { logits, clipOf, top, reference };
+}
+
+Deno.test("fitCalibration(): counting the teacher's unsure clips as wrong raises minConfidence, so most of the student's hesitant cards show no label", () => {
+  const v = agreeingStudent(400, 3);
+  const classes = ["a", "b", "c", "d"];
+  const forced = fitCalibration(classes, v.logits, v.clipOf, v.top);
+  assert.equal(forced.minConfidence, 0); // the old reference: always right, so always shown
+  const honest = fitCalibration(classes, v.logits, v.clipOf, v.reference);
+  const figures = calibrationFigures(v.logits, v.clipOf, v.reference, 4, honest);
+  assert.ok(honest.minConfidence > 0.2, `minConfidence ${honest.minConfidence}`);
+  // every sure clip is still shown, most hesitant ones are not, and shown labels are right >= 50 %
+  const conf = clipProbabilities(v.logits, v.clipOf, 4, honest.temperature).map((p) => Math.max(...p));
+  assert.ok(conf.every((p, c) => v.reference[c] === NO_CLASS || p >= honest.minConfidence));
+  assert.ok(figures.shown < 0.6 && figures.shownAccuracy >= 0.5, JSON.stringify(figures));
+  assert.ok(figures.ece < figures.eceUncalibrated, JSON.stringify(figures));
+});
+
+Deno.test("fitCalibration(): a threshold needs minShown clips, so a few lucky ones do not set it", () => {
+  // 100 clips right 30 % of the time at a middling confidence, and 8 very confident, right ones
+  const clips = 108, logits = new Float32Array(clips * 3 * 2), clipOf: number[] = [], labels: number[] = [];
+  const random = seededRandom(5);
+  for (let c = 0; c < clips; c++) {
+    const lucky = c >= 100;
+    labels.push(lucky || random() < 0.3 ? 0 : NO_CLASS);
+    for (let s = 0; s < 3; s++) {
+      clipOf.push(c);
+      logits[(c * 3 + s) * 2] = lucky ? 6 : 0.5;
+    }
+  }
+  const few = fitCalibration(["a", "b"], logits, clipOf, labels, { minShown: 5 });
+  assert.ok(few.minConfidence > 0.5 && few.minConfidence < 1, `minConfidence ${few.minConfidence}`);
+  assert.equal(fitCalibration(["a", "b"], logits, clipOf, labels).minConfidence, 1);
 });

@@ -67,7 +67,12 @@ import {
   type TeacherOutput,
 } from "./teacher.ts";
 import { mapClasses, type TagMap, windowTarget } from "./targets.ts";
-import { type CalibrationReport, calibrationReport } from "./calibration.ts";
+import {
+  type CalibrationReport,
+  calibrationReport,
+  TEACHER_FLOOR,
+  teacherClipReference,
+} from "./calibration.ts";
 
 /** Options of {@linkcode distill}. */
 export interface DistillOptions {
@@ -131,7 +136,10 @@ interface FixedSet {
   probs: Float32Array[];
   emb: Float32Array[];
   clipOf: number[];
-  /** Per clip: the teacher's class over the whole clip (all its patches). */
+  /**
+   * Per clip: the teacher's class over the whole clip (all its patches) when its tag probability reaches
+   * `TEACHER_FLOOR`, else `NO_CLASS` (the calibration's reference).
+   */
   clipLabel: number[];
 }
 
@@ -282,8 +290,7 @@ function fixedSet(
       set.emb.push(standardise(t.embedding!, embStats));
       set.clipOf.push(ci);
     }
-    const whole = windowTarget(map, c.tagOut, c.tagPatches, undefined, -1e9, 1e9);
-    set.clipLabel.push(argmax(whole.probs));
+    set.clipLabel.push(teacherClipReference(map, c.tagOut, TEACHER_FLOOR).label);
   });
   return set;
 }
@@ -685,6 +692,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     testLogits: t.logits,
     testClipOf: testSet.clipOf,
     testClipLabel: testSet.clipLabel,
+    floor: TEACHER_FLOOR,
   });
   const metrics = computeMetrics(t.logits, testSet.probs.map(argmax), classes, testSet.clipOf);
   const clipAgreement = metrics.trackAccuracy;
