@@ -12,7 +12,7 @@
  * <name>.json    settings and sizes ({@linkcode ApproxSidecar}); every size is checked when loading
  * ```
  * The full vectors never enter the JS heap: the build reads them by chunks (training sample, then
- * {@linkcode ADD_CHUNK_ROWS} rows per `add`), and a search reads only its candidates. The page cache
+ * {@linkcode addChunkRows} rows per `add`), and a search reads only its candidates. The page cache
  * keeps hot rows in memory without counting towards the process's resident memory.
  *
  * Used for the window index of segment search (three 768-d rows per track) once a catalog has
@@ -33,8 +33,24 @@ export const APPROX_POINTS_PER_LIST = 39;
 export const APPROX_MIN_TRAIN_ROWS = 256 * APPROX_POINTS_PER_LIST;
 /** Most rows in the training sample (131,072 x 768 floats = 384 MB during the build). */
 export const APPROX_MAX_TRAIN_ROWS = 131_072;
-/** Rows read from disk and added per faiss call during the build. */
-export const ADD_CHUNK_ROWS = 65_536;
+/** Memory a build's `add` call may use (the rows read, and faiss's encoding tables for them). */
+export const ADD_CHUNK_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Rows read from disk and added per faiss call during the build, so that one call stays within
+ * {@linkcode ADD_CHUNK_BYTES}: faiss encodes a batch of rows by computing, for each row, its
+ * distance to all 256 centroids of each of the `m` codebooks at once (a `rows x 256 x m` float
+ * table: 147 KB per row for the whole-clip index's 144 codebooks). At 65,536 rows per call that table
+ * alone was 4.8 GB for the whole-clip index and 1.6 GB for the window index, the build's peak memory.
+ *
+ * @param dim Floats per row.
+ * @param m Codebooks.
+ * @returns Rows per call: 1,618 for 2304-d rows and 144 codebooks, 4,854 for 768-d rows and 48.
+ */
+export function addChunkRows(dim: number, m: number): number {
+  const perRow = 4 * (dim + 256 * m) + 4 * dim; // the row, its table, its residual
+  return Math.max(256, Math.floor(ADD_CHUNK_BYTES / perRow));
+}
 
 /** Settings of an approximate index (chosen by {@linkcode approxSettings}, each overridable). */
 export interface ApproxSettings {
@@ -171,9 +187,10 @@ export function buildApproxIndex(opts: BuildApproxOptions): ApproxIndex {
     });
     index.train(train);
     const trainedMs = Math.round(performance.now() - started);
-    const chunk = new Float32Array(Math.min(rows, ADD_CHUNK_ROWS) * dim);
-    for (let from = 0; from < rows; from += ADD_CHUNK_ROWS) {
-      const count = Math.min(ADD_CHUNK_ROWS, rows - from);
+    const step = addChunkRows(dim, m);
+    const chunk = new Float32Array(Math.min(rows, step) * dim);
+    for (let from = 0; from < rows; from += step) {
+      const count = Math.min(step, rows - from);
       const part = chunk.subarray(0, count * dim);
       readRows(file, dim, from, part);
       index.add(part);

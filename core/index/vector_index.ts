@@ -484,7 +484,7 @@ export function buildClipIvfIndex(
 }
 
 /** Tracks whose window rows are computed and written at a time. */
-const WINDOW_TRACKS_PER_STEP = 4096;
+const WINDOW_TRACKS_PER_STEP = 1024;
 
 /**
  * The window index that segment search reads (`core/index/segment_search.ts`): each track's three
