@@ -173,6 +173,8 @@ Deno.test({
       });
 
       await t.step("the party survives a restart: same history, same vibe", async () => {
+        const before = await partyStatus(services, host);
+        assert.equal(before.kind, "party_status");
         await app.close();
         app = createApp(config, silentLogger);
         services = await servicesFor(app);
@@ -185,7 +187,10 @@ Deno.test({
           10,
           1,
         ]);
-        assert.equal(status.leading.length, 3, "genre, mood and instrument leaders");
+        // The vibe is what the shared clips' cards named (only labels the calibrated models are
+        // confident of): the same before and after the restart, at most one leader per model.
+        if (before.kind === "party_status") assert.deepEqual(status.leading, before.leading);
+        assert.ok(status.leading.length >= 1 && status.leading.length <= 3, JSON.stringify(status.leading));
         const next = await partyNext(services, host);
         assert.equal(next.kind, "party_next");
         if (next.kind === "party_next") assert.ok(!suggested.has(next.track.trackId));
