@@ -176,7 +176,7 @@ export function createCatalogUpdates(
         // otherwise make batches of two, each paying ffmpeg's start).
         fileSize: async (path) => {
           const size = (await Deno.stat(path)).size;
-          return size > LONG_FILE_BYTES ? 1024 * 1024 : size;
+          return size > LONG_FILE_BYTES ? 512 * 1024 : size;
         },
         getCached: (hashes) =>
           databaseStep("read the embedding cache", () => getCachedEmbeddings(database, hashes, hash)),

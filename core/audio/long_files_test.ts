@@ -51,7 +51,7 @@ Deno.test("decodeSegmentsMany: clips up to a minute are decoded whole, segments 
   }
 });
 
-Deno.test("decodeSegmentsMany: a 4-minute track is decoded only in its three windows, the whole decode's windows within 50 ms", async () => {
+Deno.test("decodeSegmentsMany: a 4-minute track is decoded only in its three windows, the whole decode's windows within 100 ms", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const mp3 = await rising(`${dir}/long.mp3`, 240, ["-b:a", "128k"]);
@@ -63,9 +63,10 @@ Deno.test("decodeSegmentsMany: a 4-minute track is decoded only in its three win
       assert.equal(got.length, 3);
       got.forEach((w, k) => {
         assert.equal(w.length, 10 * SR);
-        // WAV (and Ogg) seek to the sample; MP3 seeking lands within a few ms (4, 20 and 35 ms
-        // late at 24, 115 and 206 s here): far below what a 10 s log-mel window can tell.
-        const { r, lag } = bestCorrelation(w, whole[k]!, 800);
+        // WAV (and Ogg) seek to the sample; MP3's fast seek (by its table of contents or bit rate)
+        // lands within tens of ms (up to ~55 ms at 206 s in this CBR file, ~6 ms in a VBR one): far
+        // below what a 10 s log-mel window of 50 ms frames can tell.
+        const { r, lag } = bestCorrelation(w, whole[k]!, 1600);
         assert.ok(r > 0.99, `${path} window ${k}: correlation ${r} at lag ${lag}`);
         if (path.endsWith(".wav")) assert.equal(lag, 0);
       });
