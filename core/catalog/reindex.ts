@@ -263,11 +263,38 @@ export async function reindexCatalog(
   //    interrupted run resumes where it stopped. Every vector goes to `clips.f32` as it arrives;
   //    only its row number stays in memory.
   const spillPath = `${deps.scratchDir}/clips.f32`;
-  const spill = new RowWriter(spillPath, dim);
+  // A full disk or a folder that cannot be written ends the run with one sentence; the index
+  // serving now keeps serving, and the vectors embedded so far are in the cache for the next run.
+  const spillFailed = (err: unknown) =>
+    new SoundalikeError(
+      ErrorCode.IndexFailed,
+      `Could not write the catalog's vectors to ${spillPath}: ${
+        err instanceof Error ? err.message : String(err)
+      }: free disk space or fix the folder's permissions, then run the reindex again; the current index keeps serving`,
+      { cause: err },
+    );
+  let spill: RowWriter;
+  try {
+    spill = new RowWriter(spillPath, dim);
+  } catch (err) {
+    throw spillFailed(err);
+  }
+  const append = (vector: Float32Array): number => {
+    try {
+      return spill.write(vector);
+    } catch (err) {
+      throw spillFailed(err);
+    }
+  };
   let spillOpen = true;
   const closeSpill = () => {
-    if (spillOpen) spill.close();
+    if (!spillOpen) return;
     spillOpen = false;
+    try {
+      spill.close();
+    } catch (err) {
+      throw spillFailed(err);
+    }
   };
   try {
     const rowOf = new Map<string, number>();
@@ -278,7 +305,7 @@ export async function reindexCatalog(
         options.signal?.throwIfAborted();
         const cached = await deps.getCached(allHashes.slice(i, i + CACHE_READ_CHUNK));
         // A cached vector of another size (a cache written by other models) is embedded again.
-        for (const [hash, vector] of cached) if (vector.length === dim) rowOf.set(hash, spill.write(vector));
+        for (const [hash, vector] of cached) if (vector.length === dim) rowOf.set(hash, append(vector));
         progress.update(Math.min(allHashes.length, i + CACHE_READ_CHUNK));
       }
     } finally {
@@ -338,6 +365,7 @@ export async function reindexCatalog(
           if (isAbort(err) || isSoundalikeError(err, ErrorCode.IndexFailed)) throw err;
           results = batch.map(() => (err instanceof Error ? err : new Error(String(err))));
         }
+        const good: { hash: string; vector: Float32Array }[] = [];
         for (const [i, track] of batch.entries()) {
           const raw = results[i] ?? new Error("No result for this file");
           const labels = raw instanceof Error || raw instanceof Float32Array ? undefined : raw.labels;
@@ -353,15 +381,24 @@ export async function reindexCatalog(
             const reason = describeFailure(result);
             for (const same of byHash.get(track.hash) ?? [track]) skip(same, reason);
           } else {
-            rowOf.set(track.hash, spill.write(result));
-            embedded++;
+            good.push({ hash: track.hash, vector: result });
             pending.push({ contentHash: track.hash, vector: result, ...(labels ? { labels } : {}) });
           }
+        }
+        // Queued for the cache before the run's file is written: a run that stops on a full disk
+        // keeps the whole batch for the next one.
+        for (const { hash, vector } of good) {
+          rowOf.set(hash, append(vector));
+          embedded++;
         }
         if (pending.length >= cacheBatchSize) await flush();
         done += batch.length;
         progress.update(done);
       });
+    } catch (err) {
+      // A stopped or failed run still caches what it embedded: the next run resumes from there.
+      await flush();
+      throw err;
     } finally {
       progress.stop();
     }
@@ -421,7 +458,10 @@ export async function reindexCatalog(
       file.close();
     }
   } finally {
-    closeSpill();
+    // After a failure, closing must not hide it (a full disk also fails the final flush).
+    try {
+      closeSpill();
+    } catch { /* the run's first error is the one reported */ }
     await Deno.remove(spillPath).catch(() => {});
   }
 }

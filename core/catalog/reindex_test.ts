@@ -373,3 +373,22 @@ Deno.test("reindexCatalog() removes the run's file when the run fails", async ()
   await assert.rejects(reindexCatalog(deps, [{ trackId: 1, path: "/x.mp3" }], { dim: DIM }));
   assert.deepEqual([...Deno.readDirSync(deps.scratchDir)], []);
 });
+
+Deno.test("reindexCatalog() on a full disk ends with one sentence naming the fix, and publishes nothing", async () => {
+  const { deps, published, cache } = fakeDeps({ "/a.mp3": "aaa", "/b.mp3": "bb" });
+  // The run's vector file is /dev/full: every write fails with "no space left on device".
+  Deno.symlinkSync("/dev/full", `${deps.scratchDir}/clips.f32`);
+  await assert.rejects(
+    reindexCatalog(deps, [{ trackId: 1, path: "/a.mp3" }, { trackId: 2, path: "/b.mp3" }], { dim: DIM }),
+    (err: unknown) => {
+      assert.ok(isSoundalikeError(err, ErrorCode.IndexFailed), String(err));
+      assert.match(
+        err.message,
+        /Could not write the catalog's vectors to .*clips\.f32: .*free disk space.*the current index keeps serving/,
+      );
+      return true;
+    },
+  );
+  assert.equal(published.length, 0);
+  assert.equal(cache.size, 2, "what was embedded is cached for the next run");
+});
