@@ -6,7 +6,7 @@
  *
  * ```
  * node_modules/.bin/deno run -A bench/reindex_scale_bench.ts [--tracks 106574] [--vectors realistic|clustered]
- *   [--database postgres://postgres@127.0.0.1:5432/soundalike_bench]
+ *   [--database postgres://postgres@127.0.0.1:5432/soundalike_bench_<tracks>_<vectors>]
  * ```
  * The catalog is prepared once and kept under `.cache/bench_reindex_scale/<tracks>-<vectors>/` (one
  * small distinct file per track, so hashing, the cache look-up and duplicate detection run as for real
@@ -32,7 +32,8 @@ import { clusteredTrack, DIM, realisticTrack } from "./_scale_data.ts";
 
 const tracks = Number(arg("tracks") ?? 106_574);
 const kind = arg("vectors") ?? "realistic";
-const databaseUrl = arg("database") ?? "postgres://postgres@127.0.0.1:5432/soundalike_bench";
+// One database per catalog size and kind: a catalog's tracks and cached vectors are its own.
+const databaseUrl = arg("database") ?? `postgres://postgres@127.0.0.1:5432/soundalike_bench_${tracks}_${kind}`;
 const root = new URL(`../.cache/bench_reindex_scale/${tracks}-${kind}/`, import.meta.url).pathname;
 const audioDir = join(root, "audio");
 const dataDir = join(root, "data");
