@@ -10,6 +10,7 @@ import { catalogTopGenres, trackIdsWithTopGenre, trackVector } from "../db/looku
 import { getTrackCards, trackIdByContentHash } from "../db/repository.ts";
 import { ErrorCode, SoundalikeError } from "../errors.ts";
 import {
+  EXACT_AMONG_MAX_TRACKS,
   type IndexKind,
   searchWindows,
   type StoredIndexes,
@@ -112,9 +113,13 @@ export function createSearch(res: Resources, config: Config, logger: Logger): Se
       served({ index: searched.index.kind, indexVersion: idx.version, method: searched.method });
       if (searched.method === "segment") {
         const windows = searched.index;
+        // A rare genre on an approximate index is searched exactly among its own tracks.
+        const keep = filter?.keep;
+        const among = keep !== undefined && windows instanceof ApproxIndex &&
+          keep.size <= EXACT_AMONG_MAX_TRACKS;
         const neighbours = searchKeeping(
-          (depth) => searchWindows(windows, vector, depth),
-          idx.meta.count,
+          (depth) => searchWindows(windows, vector, depth, keep),
+          among ? keep.size : idx.meta.count,
           k,
           filter,
         );

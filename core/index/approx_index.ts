@@ -324,6 +324,27 @@ export class ApproxIndex implements VectorIndex {
     return this.#trackIdsPerTrack.includes(trackId);
   }
 
+  /**
+   * Exact search among some tracks only (a genre's few hundred): every row of those tracks is read
+   * and compared, so a rare genre needs neither a deeper and deeper approximate search nor luck.
+   *
+   * @param queries `n x dim` floats, searched as one group (one clip's windows).
+   * @param k Rows per query.
+   * @param among The track ids to search (ids not in the index are ignored).
+   * @returns One hit list per query, closest first, only rows of `among`.
+   */
+  searchAmong(queries: Float32Array, k: number, among: ReadonlySet<number>): VectorHit[][] {
+    if (queries.length % this.dim !== 0) {
+      throw new RangeError(`Query data of length ${queries.length} is not a multiple of dim ${this.dim}`);
+    }
+    const tracks: number[] = [];
+    const ids = this.#trackIdsPerTrack;
+    for (let t = 0; t < ids.length; t++) if (among.has(ids[t]!)) tracks.push(t);
+    const n = queries.length / this.dim;
+    if (tracks.length === 0 || k < 1) return Array.from({ length: n }, () => []);
+    return this.#rerank(queries, tracks, Math.min(k, tracks.length * this.rowsPerTrack));
+  }
+
   /** One line for logs and `stats`: structure and settings. */
   describe(): string {
     const s = this.sidecar;

@@ -152,3 +152,50 @@ Deno.test("approximate index: a vector file of the wrong size or a sample too sm
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("approximate index: searchAmong() is exact among the given tracks only (a rare genre), ignoring unknown ids", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const rows = 12_000;
+    const vectors = clusteredRows(dir, rows);
+    const trackIds = Int32Array.from({ length: rows / 3 }, (_, i) => 1000 + i);
+    const approx = buildApproxIndex({
+      vectorsPath: `${dir}/rows.f32`,
+      dim: DIM,
+      rowsPerTrack: 3,
+      trackIds,
+      settings: SETTINGS,
+      logger: silentLogger,
+    });
+    const among = new Set([1003, 1500, 2222, 3999, 4800, 77]); // 77 is not in the index
+    const kept = [...among].filter((id) => id >= 1000 && id < 1000 + rows / 3);
+    const subset = new Float32Array(kept.length * 3 * DIM);
+    kept.forEach((id, i) =>
+      subset.set(vectors.subarray((id - 1000) * 3 * DIM, (id - 999) * 3 * DIM), i * 3 * DIM)
+    );
+    const flat = buildVectorIndex({
+      kind: "flat",
+      metric: "l2",
+      vectors: subset,
+      dim: DIM,
+      trackIds: kept.flatMap((id) => [id, id, id]),
+      logger: silentLogger,
+    });
+    const queries = vectors.slice(30 * DIM, 33 * DIM);
+    const got = approx.searchAmong(queries, 7, among);
+    const want = flat.searchBatch(queries, 7);
+    got.forEach((hits, q) => {
+      assert.deepEqual(hits.map((h) => h.trackId), want[q]!.map((h) => h.trackId), `query ${q}`);
+      hits.forEach((h, i) => assert.ok(Math.abs(h.distance - want[q]![i]!.distance) < 1e-3));
+    });
+    assert.equal(
+      approx.searchAmong(queries, 100, among)[0]!.length,
+      15,
+      "every row of the 5 tracks, no more",
+    );
+    assert.deepEqual(approx.searchAmong(queries, 5, new Set([77])), [[], [], []]);
+    approx.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

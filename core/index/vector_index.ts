@@ -621,20 +621,33 @@ function asRows(vectors: Float32Array | RowSource, dim: number, tracks: number):
  * @param windows A window index ({@linkcode buildWindowIndex}).
  * @param clip The query's 2304-d clip vector.
  * @param depth Tracks wanted.
+ * @param among Tracks the caller will keep (a genre filter): at most {@linkcode EXACT_AMONG_MAX_TRACKS}
+ *   of them on an approximate index are searched exactly, alone; otherwise only a hint.
  * @returns Up to `depth` tracks, closest first.
  */
 export function searchWindows(
   windows: VectorIndex,
   clip: Float32Array,
   depth: number,
+  among?: ReadonlySet<number>,
 ): { trackId: number; distance: number }[] {
   const queries = windowRows([clip], [0]).vectors;
-  const hits = windows.searchBatch(queries, Math.min(windows.size, windowHitsFor(depth, 0)));
+  const want = Math.min(windows.size, windowHitsFor(depth, 0));
+  // A few tracks to choose from (a rare genre): an exact search among them, whatever the catalog's size.
+  const hits = among !== undefined && windows instanceof ApproxIndex && among.size <= EXACT_AMONG_MAX_TRACKS
+    ? windows.searchAmong(queries, want, among)
+    : windows.searchBatch(queries, want);
   return aggregateWindowHits(hits, depth).map((h) => ({
     trackId: h.trackId,
     distance: h.distance * WINDOWS_PER_CLIP,
   }));
 }
+
+/**
+ * Most tracks a filtered segment search on an approximate index searches exactly, alone (5,000 tracks:
+ * 45 MB of window rows read, ~40 ms); a larger share of the catalog is found by searching deeper.
+ */
+export const EXACT_AMONG_MAX_TRACKS = 5000;
 
 /** What is stored beside each `<name>.faiss` file. */
 interface IndexSidecar {
