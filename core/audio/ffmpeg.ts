@@ -160,6 +160,11 @@ export interface DecodedWindows {
   sampleRate: number;
   /** The file's duration as the container states it (what the windows were placed by). */
   seconds: number;
+  /**
+   * Samples each window really got before the zero padding: fewer than asked when the stated
+   * duration is longer than the audio (a VBR MP3 without a header estimates it from its first frames).
+   */
+  decoded: number[];
 }
 
 /** A file to decode in windows: where each window starts, and the duration they were placed by. */
@@ -251,16 +256,24 @@ export async function decodeWindowsMany(
       }
       if (stderr) warnBatch(stderr, which.map((i) => displayName(plans[i]!.path)), opts.logger);
       const windows = new Map<number, Float32Array[]>();
+      const decoded = new Map<number, number[]>();
       await Promise.all(inputs.map(async ({ plan, window }, k) => {
         const bytes = await Deno.readFile(`${dir}/${k}.f32`).catch(() => new Uint8Array(0));
         const out = new Float32Array(length);
         const got = toFloat32(bytes);
         out.set(got.subarray(0, Math.min(length, got.length)));
         if (!windows.has(plan)) windows.set(plan, []);
+        if (!decoded.has(plan)) decoded.set(plan, []);
         windows.get(plan)![window] = out;
+        decoded.get(plan)![window] = Math.min(length, got.length);
       }));
       for (const i of which) {
-        results[i] = { windows: windows.get(i)!, sampleRate: opts.sampleRate, seconds: plans[i]!.seconds };
+        results[i] = {
+          windows: windows.get(i)!,
+          sampleRate: opts.sampleRate,
+          seconds: plans[i]!.seconds,
+          decoded: decoded.get(i)!,
+        };
       }
       return true;
     } finally {

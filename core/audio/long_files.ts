@@ -65,10 +65,20 @@ export async function decodeSegmentsMany(
   }
   const windowed = new Set(plans.map((p) => p.index));
   const whole = paths.map((_, i) => i).filter((i) => !windowed.has(i));
-  const [wholeDecoded, windowDecoded] = await Promise.all([
+  const [firstWhole, windowDecoded] = await Promise.all([
     whole.length ? decodeMany(whole.map((i) => paths[i]!), opts) : Promise.resolve([]),
     plans.length ? decodeWindowsMany(plans, DEFAULT_SEGMENT_SECONDS, opts) : Promise.resolve([]),
   ]);
+  // A file whose audio ends before its stated duration (a last window cut short) is decoded whole,
+  // as any other file, instead of being heard with silence.
+  const short = plans.filter((_, k) => {
+    const got = windowDecoded[k];
+    return got !== undefined && !(got instanceof Error) && !windowsComplete(got);
+  }).map((p) => p.index);
+  const wholeDecoded = short.length
+    ? [...firstWhole, ...await decodeMany(short.map((i) => paths[i]!), opts)]
+    : firstWhole;
+  whole.push(...short);
   const cut = (fn: () => Float32Array[]): Float32Array[] | Error => {
     try {
       return fn();
@@ -80,7 +90,9 @@ export async function decodeSegmentsMany(
     const audio = wholeDecoded[k]!;
     results[i] = audio instanceof Error ? audio : cut(() => cutSegments(audio));
   });
+  const redone = new Set(short);
   plans.forEach((plan, k) => {
+    if (redone.has(plan.index)) return;
     const got: { windows: Float32Array[]; sampleRate: number } | SoundalikeError = windowDecoded[k]!;
     if (got instanceof Error) {
       results[plan.index] = got;
@@ -89,6 +101,11 @@ export async function decodeSegmentsMany(
     results[plan.index] = cut(() => windowsToSegments(got));
   });
   return results;
+}
+
+/** Whether every window got (nearly) all its samples: at most 0.1 s short, an MP3's end padding. */
+function windowsComplete(got: { windows: Float32Array[]; decoded: number[]; sampleRate: number }): boolean {
+  return got.windows.every((w, i) => (got.decoded[i] ?? 0) >= w.length - 0.1 * got.sampleRate);
 }
 
 /**
@@ -151,5 +168,7 @@ export async function decodeLongClip(
   const [got] = await decodeWindowsMany([{ path, seconds: duration, starts }], DEFAULT_SEGMENT_SECONDS, opts);
   if (got === undefined) throw new Error(`No windows decoded for ${path}`);
   if (got instanceof Error) throw got;
+  // The audio ends before its stated duration: decoded whole by the caller instead.
+  if (!windowsComplete(got)) return undefined;
   return { segments: windowsToSegments(got), seconds, truncated: duration > end };
 }

@@ -122,3 +122,50 @@ Deno.test("decodeLongClip: a long query decodes only its windows from the start 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Whether two lists of arrays are equal, element by element (no giant diff when they are not). */
+function sameArrays(a: readonly Float32Array[], b: readonly Float32Array[]): boolean {
+  return a.length === b.length &&
+    a.every((x, i) => x.length === b[i]!.length && x.every((v, j) => v === b[i]![j]));
+}
+
+function rms(x: Float32Array): number {
+  let s = 0;
+  for (const v of x) s += v * v;
+  return Math.sqrt(s / x.length);
+}
+
+Deno.test("decodeSegmentsMany/decodeLongClip: a file whose audio ends before its stated duration is decoded whole, never heard as silence", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A WAV cut to 40 s whose header still says 90 s: windows placed by 90 s run past the audio.
+    const full = await rising(`${dir}/full.wav`, 90, []);
+    const bytes = await Deno.readFile(full);
+    const cut = `${dir}/cut.wav`;
+    await Deno.writeFile(cut, bytes.subarray(0, 44 + 40 * 44100 * 2 * 2));
+    const opts = { sampleRate: SR, maxSeconds: 1200 };
+    const whole = await decodeAudio(cut, opts);
+    assert.ok(Math.abs(whole.seconds - 40) < 0.1, `really ${whole.seconds} s`);
+    const [got] = await decodeSegmentsMany([cut], opts);
+    assert.ok(Array.isArray(got) && sameArrays(got, cutSegments(whole)), "the whole decode's segments");
+    assert.equal(await decodeLongClip(cut, 0, opts), undefined, "a query decodes it whole");
+
+    // A VBR MP3 without a header states over 200 s for 83 s (estimated from its silent first frames):
+    // the fast seek places the windows in proportion, inside the audio, none of them silent.
+    const mp3 = `${dir}/vbr.mp3`;
+    await ffmpeg([
+      ...["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo:d=3"],
+      ...["-f", "lavfi", "-i", "anoisesrc=color=pink:amplitude=0.3:r=44100:d=80:seed=5"],
+      ...["-filter_complex", "[0][1]concat=n=2:v=0:a=1", "-ac", "2", "-c:a", "libmp3lame", "-q:a", "2"],
+      ...["-write_xing", "0", mp3],
+    ]);
+    const [vbr] = await decodeSegmentsMany([mp3], {
+      ...opts,
+      fileSize: () => Promise.resolve(10 * 1024 * 1024),
+    });
+    assert.ok(Array.isArray(vbr), String(vbr));
+    vbr.forEach((w, k) => assert.ok(rms(w) > 0.05, `window ${k}: rms ${rms(w)}`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
