@@ -33,7 +33,8 @@ import { clusteredTrack, DIM, realisticTrack } from "./_scale_data.ts";
 const tracks = Number(arg("tracks") ?? 106_574);
 const kind = arg("vectors") ?? "realistic";
 // One database per catalog size and kind: a catalog's tracks and cached vectors are its own.
-const databaseUrl = arg("database") ?? `postgres://postgres@127.0.0.1:5432/soundalike_bench_${tracks}_${kind}`;
+const databaseUrl = arg("database") ??
+  `postgres://postgres@127.0.0.1:5432/soundalike_bench_${tracks}_${kind}`;
 const root = new URL(`../.cache/bench_reindex_scale/${tracks}-${kind}/`, import.meta.url).pathname;
 const audioDir = join(root, "audio");
 const dataDir = join(root, "data");
