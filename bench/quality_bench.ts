@@ -301,9 +301,11 @@ for (const [q, list] of Object.entries(queries)) {
     for (const kind of KINDS) {
       let first = 0, top5 = 0, firstMood = 0, nMood = 0;
       const missed: string[] = [];
+      const ranks: number[] = [];
       for (const query of list) {
         const ranked = rank(query.vector, method, indexes[method][kind], 5);
         const hit = ranked.indexOf(query.clip);
+        ranks.push(hit < 0 ? 0 : hit + 1);
         if (hit !== 0) {
           missed.push(`${query.name.split("/").at(-1)} (${hit < 0 ? "not in top 5" : `#${hit + 1}`})`);
         }
@@ -321,6 +323,8 @@ for (const [q, list] of Object.entries(queries)) {
         firstShared: (first - firstMood) / (list.length - nMood),
         n: list.length,
         missed,
+        // per query in catalog order (0: not in the top 5), so two runs can be compared query by query
+        ranks,
       };
       results[`${q}/${method}/${kind}`] = r;
       console.log(
@@ -402,7 +406,15 @@ for (const method of METHODS) {
       moodLabel,
     );
     const p5 = mean(per);
-    results[`Q2/${method}/${kind}`] = { p5, interval95: interval(per), baseline: baselineP5, chance };
+    results[`Q2/${method}/${kind}`] = {
+      p5,
+      interval95: interval(per),
+      baseline: baselineP5,
+      chance,
+      // per query in catalog order, for paired comparisons of two runs
+      perQuery: per,
+      queries: moodIdx.map((i) => catalog[i]!.path.split("/").at(-1)),
+    };
     console.log(
       `| ${method} | ${kind} | ${ci(per)} | ${
         (p5 - baselineP5 >= 0 ? "+" : "") + (p5 - baselineP5).toFixed(3)
