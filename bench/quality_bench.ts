@@ -26,9 +26,13 @@
  * product's default nlist/nprobe), all built in memory through `buildVectorIndex`. It also writes a 2-D
  * PCA map of the held-out mood clips per model and for the clip vector.
  *
+ * `--split validation` measures the same on the validation clips instead (their targets from
+ * `deno task teacher-targets --splits validation`), so candidate models are compared without touching the
+ * test split; its figures go to `.cache/quality/validation` unless `--out` says otherwise.
+ *
  * Run: `node_modules/.bin/deno run -A bench/quality_bench.ts [--mood .cache/datasets/mirex-mood]
  *   [--shared ../shared/data] [--models models] [--out models/quality] [--limit N]
- *   [--teacher-targets .cache/teacher/targets]`
+ *   [--teacher-targets .cache/teacher/targets] [--split test|validation]`
  * @module
  */
 import { SAME_AUDIO_SQUARED_DISTANCE } from "../core/catalog/reindex.ts";
@@ -79,7 +83,9 @@ const ENCODE_RATE = 44100;
 const moodDir = arg("mood") ?? ".cache/datasets/mirex-mood";
 const sharedDir = arg("shared") ?? "../shared/data";
 const modelsDir = arg("models") ?? "models";
-const outDir = arg("out") ?? "models/quality";
+const split = arg("split") ?? "test";
+if (split !== "test" && split !== "validation") throw new Error(`--split takes test or validation: ${split}`);
+const outDir = arg("out") ?? (split === "test" ? "models/quality" : ".cache/quality/validation");
 const limitN = arg("limit") === undefined ? Infinity : Number(arg("limit"));
 const teacherTargets = arg("teacher-targets") ?? ".cache/teacher/targets";
 const MTT_STRIDE = 5;
@@ -115,7 +121,7 @@ const manifest = await loadManifest(modelsDir);
 const seed = manifest.models.emotion.trainedOn.seed;
 const embedder = await createEmbedder({ manifest, modelsDir, provider: "cpu", threads: 2 });
 const mood = await loadMirexMood(moodDir);
-const heldOut = splitByGroup(mood.items, seed).test.slice(0, limitN);
+const heldOut = splitByGroup(mood.items, seed)[split].slice(0, limitN);
 if (heldOut.some((it) => isReservedMoodClip(it.path))) {
   throw new Error("A reserved clip reached the benchmark");
 }
@@ -128,7 +134,7 @@ const sources = [
   ...sharedPaths.slice(0, limitN).map((path) => ({ path, label: path.split("/").at(-2)!, mood: false })),
 ];
 console.log(
-  `Catalog: ${heldOut.length} held-out mood clips (test split, seed ${seed}; ${
+  `Catalog: ${heldOut.length} held-out mood clips (${split} split, seed ${seed}; ${
     mood.reserved?.length ?? 0
   } reserved clips never used) + ${sharedPaths.length} files from ${sharedDir}`,
 );
@@ -295,9 +301,11 @@ for (const [q, list] of Object.entries(queries)) {
     for (const kind of KINDS) {
       let first = 0, top5 = 0, firstMood = 0, nMood = 0;
       const missed: string[] = [];
+      const ranks: number[] = [];
       for (const query of list) {
         const ranked = rank(query.vector, method, indexes[method][kind], 5);
         const hit = ranked.indexOf(query.clip);
+        ranks.push(hit < 0 ? 0 : hit + 1);
         if (hit !== 0) {
           missed.push(`${query.name.split("/").at(-1)} (${hit < 0 ? "not in top 5" : `#${hit + 1}`})`);
         }
@@ -315,6 +323,8 @@ for (const [q, list] of Object.entries(queries)) {
         firstShared: (first - firstMood) / (list.length - nMood),
         n: list.length,
         missed,
+        // per query in catalog order (0: not in the top 5), so two runs can be compared query by query
+        ranks,
       };
       results[`${q}/${method}/${kind}`] = r;
       console.log(
@@ -396,7 +406,15 @@ for (const method of METHODS) {
       moodLabel,
     );
     const p5 = mean(per);
-    results[`Q2/${method}/${kind}`] = { p5, interval95: interval(per), baseline: baselineP5, chance };
+    results[`Q2/${method}/${kind}`] = {
+      p5,
+      interval95: interval(per),
+      baseline: baselineP5,
+      chance,
+      // per query in catalog order, for paired comparisons of two runs
+      perQuery: per,
+      queries: moodIdx.map((i) => catalog[i]!.path.split("/").at(-1)),
+    };
     console.log(
       `| ${method} | ${kind} | ${ci(per)} | ${
         (p5 - baselineP5 >= 0 ? "+" : "") + (p5 - baselineP5).toFixed(3)
@@ -554,6 +572,10 @@ await Deno.writeTextFile(
   JSON.stringify(
     {
       measuredAt: new Date().toISOString(),
+      split,
+      models: Object.fromEntries(
+        manifest.embeddingOrder.map((t) => [t, manifest.models[t].sha256]),
+      ),
       catalog: {
         clips: catalog.length,
         heldOutMood: moodIdx.length,

@@ -258,8 +258,16 @@ export async function restoreCheckpoint(
   return best;
 }
 
-/** The contrastive validation figures: NT-Xent over batches of fixed pairs, and the match rate. */
-function evaluatePairs(
+/**
+ * The contrastive validation figures: NT-Xent over batches of fixed pairs, and the match rate.
+ *
+ * @param twoHeads A model with the embedding as its first output.
+ * @param pairs The fixed validation pairs (`fixedPair` in `views.ts`).
+ * @param batch Pairs per NT-Xent batch, as in training.
+ * @param temperature NT-Xent temperature.
+ * @returns The mean NT-Xent over the batches and the fraction of pairs matched first.
+ */
+export function evaluatePairs(
   twoHeads: tf.LayersModel,
   pairs: readonly [LogMel, LogMel][],
   batch: number,

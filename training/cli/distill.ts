@@ -8,7 +8,11 @@
  *   [--targets .cache/teacher/targets] [--out .cache/runs/<task>-distill] [--epochs 12] [--batch 16]
  *   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
  *   [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]
+ *   [--contrast-weight 0] [--contrast-batch 8]
  * ```
+ * `--contrast-weight w` (above 0) adds w x NT-Xent on two augmented views of the real mood training
+ * clips, `--contrast-batch` clips a step, as `deno task train --contrast` does; 0 (the default) trains
+ * without it.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -26,7 +30,8 @@ import { runMain } from "./_main.ts";
 const USAGE = `Usage: deno task distill --task genre|instrument --mood <mood-dir> [--extra <dir> ...]
   [--targets .cache/teacher/targets] [--out .cache/runs/<task>-distill] [--epochs 12] [--batch 16]
   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
-  [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]`;
+  [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]
+  [--contrast-weight 0] [--contrast-batch 8]`;
 
 function num(name: string, v: string | undefined, fallback: number, integer = true): number {
   if (v === undefined) return fallback;
@@ -56,6 +61,8 @@ async function main(args: string[]): Promise<number> {
       "embed-weight": { type: "string" },
       seed: { type: "string" },
       "mtt-stride": { type: "string" },
+      "contrast-weight": { type: "string" },
+      "contrast-batch": { type: "string" },
       cache: { type: "string", default: ".cache/features" },
       resume: { type: "boolean", default: false },
       "partial-tags": { type: "boolean", default: false },
@@ -77,6 +84,12 @@ async function main(args: string[]): Promise<number> {
     console.error(`--mood <mood-dir> is required (deno task fetch-mood)\n${USAGE}`);
     return 2;
   }
+  const contrastWeight = values["contrast-weight"] === undefined ? 0 : Number(values["contrast-weight"]);
+  if (!(contrastWeight >= 0)) {
+    console.error(`--contrast-weight must be a number >= 0: ${values["contrast-weight"]}\n${USAGE}`);
+    return 2;
+  }
+  const contrastBatch = num("contrast-batch", values["contrast-batch"], 8);
   const logger = createConsoleLogger("info");
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   const mood = await loadDataset(values.mood, { layout: "mirex", seed });
@@ -115,6 +128,7 @@ async function main(args: string[]): Promise<number> {
       windowsPerClip: num("windows", values.windows, 2),
       variants: num("variants", values.variants, 2),
       embedWeight: num("embed-weight", values["embed-weight"], 0.5, false),
+      ...(contrastWeight > 0 ? { contrastive: { weight: contrastWeight, batch: contrastBatch } } : {}),
       seed,
       resume: values.resume,
       partialTags: values["partial-tags"],

@@ -11,6 +11,12 @@
  * (`views.ts`); the target of a window is the teacher's mean over the 3 s patches inside it, computed on
  * the clean recording, so the student learns to hear through the augmentation.
  *
+ * With `contrastive` (weight above 0) each step also takes `batch` real mood training clips, two views
+ * each (different variants, offsets up to 5 s apart, as `train.ts --contrast` draws them), and adds
+ * `weight` x NT-Xent on the 256-d embeddings: the task that kept the pre-distillation models' similarity
+ * search robust to how a recording was copied (issue 12). Early stopping then watches the validation
+ * loss plus the weighted validation NT-Xent over fixed pairs of the validation clips.
+ *
  * Validation (early stopping, temperature) uses the validation clips' three inference windows; the test
  * split is evaluated once at the end (`metrics.json`: agreement with the teacher's top class as
  * accuracy, and `calibration.json`). Each epoch ends with a checkpoint (`checkpoint/`) so `resume`
@@ -48,10 +54,12 @@ import {
 import { DEFAULT_SPLIT, seededRandom, shuffled, splitByGroup } from "../split.ts";
 import { computeMetrics, toBatch } from "../evaluate.ts";
 import { confusionMatrixSvg, trainingCurvesSvg } from "../plots.ts";
-import { type ClipViews, loadClipViews, statsWindows, windowAt } from "../views.ts";
+import { type ClipViews, fixedPair, loadClipViews, randomPair, statsWindows, windowAt } from "../views.ts";
+import { ntXentLoss } from "../contrastive.ts";
 import {
   copyWeights,
   EarlyStopping,
+  evaluatePairs,
   fmtSeconds,
   restoreCheckpoint,
   saveOptimizer,
@@ -113,6 +121,8 @@ export interface DistillOptions {
   variants?: number;
   /** Weight of the embedding regression beside the soft cross-entropy. @default 0.5 */
   embedWeight?: number;
+  /** The contrastive task on the real mood training clips; off when absent or its weight is 0. */
+  contrastive?: DistillContrast;
   /** @default 1 */
   seed?: number;
   resume?: boolean;
@@ -120,6 +130,78 @@ export interface DistillOptions {
   logger: Logger;
   progress?: TrainProgress;
   signal?: AbortSignal;
+}
+
+/** The contrastive task of {@linkcode distill} (the same task as `train.ts --contrast`). */
+export interface DistillContrast {
+  /** Weight of the NT-Xent beside the distillation loss; 0 turns the task off. @default 0.5 */
+  weight?: number;
+  /** Clips per step, two views each. @default 8 */
+  batch?: number;
+  /** NT-Xent temperature. @default 0.2 */
+  temperature?: number;
+  /** Largest offset between a clip's two views, in seconds. @default 5 */
+  maxShiftSeconds?: number;
+}
+
+/** The terms of one step's loss; `total` is what the optimiser minimises. */
+export interface DistillLossTerms {
+  ce: tf.Scalar;
+  mse: tf.Scalar;
+  /** NT-Xent of the pairs (absent without the contrastive task). */
+  ntx?: tf.Scalar;
+  total: tf.Scalar;
+}
+
+/**
+ * One distillation step's loss: soft cross-entropy to the teacher's class distribution, plus
+ * `embedWeight` x the MSE between the projected embedding and the teacher's standardised embedding, plus
+ * (with `contrast`) `contrast.weight` x NT-Xent of the pairs. The supervised windows are the first
+ * `p.shape[0]` rows of `emb` and `logits`; with `contrast.pairs` = c the next c rows are the pairs' first
+ * views and the c after them their second views (no targets).
+ *
+ * @param emb Student embeddings, `[b + 2c, 256]`.
+ * @param logits Student logits, `[b + 2c, C]`.
+ * @param p Teacher class distributions of the supervised windows, `[b, C]`.
+ * @param z Teacher standardised embeddings of the supervised windows, `[b, 200]`.
+ * @param proj The 256 -> 200 projection.
+ * @param embedWeight Weight of the embedding regression.
+ * @param contrast Pairs in the batch, the NT-Xent's weight and temperature; absent: no contrastive term.
+ * @returns The loss terms (call inside `tf.tidy` or an optimiser's `minimize`).
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { distillLoss } from "./distill.ts";
+ * const emb = tf.randomNormal([4, 8]) as tf.Tensor2D, logits = tf.randomNormal([4, 3]) as tf.Tensor2D;
+ * const p = tf.tensor2d([[1, 0, 0], [0, 1, 0]]), z = tf.zeros([2, 2]) as tf.Tensor2D;
+ * const proj = { w: tf.zeros([8, 2]) as tf.Tensor2D, b: tf.zeros([2]) as tf.Tensor1D };
+ * const t = distillLoss(emb, logits, p, z, proj, 0.5, { pairs: 1, weight: 0.5, temperature: 0.2 });
+ * console.assert(t.ntx !== undefined);
+ * ```
+ */
+export function distillLoss(
+  emb: tf.Tensor2D,
+  logits: tf.Tensor2D,
+  p: tf.Tensor2D,
+  z: tf.Tensor2D,
+  proj: { w: tf.Tensor; b: tf.Tensor },
+  embedWeight: number,
+  contrast?: { pairs: number; weight: number; temperature: number },
+): DistillLossTerms {
+  const b = p.shape[0];
+  const pairs = contrast?.pairs ?? 0;
+  const supEmb = pairs > 0 ? tf.slice(emb, [0, 0], [b, -1]) : emb;
+  const supLogits = pairs > 0 ? tf.slice(logits, [0, 0], [b, -1]) : logits;
+  const ce = tf.mean(tf.neg(tf.sum(tf.mul(p, tf.logSoftmax(supLogits)), -1))) as tf.Scalar;
+  const mse = tf.mean(
+    tf.square(tf.sub(tf.add(tf.matMul(supEmb, proj.w as tf.Tensor2D), proj.b), z)),
+  ) as tf.Scalar;
+  const supervised = tf.add(ce, tf.mul(mse, embedWeight)) as tf.Scalar;
+  if (contrast === undefined || pairs === 0) return { ce, mse, total: supervised };
+  const a = tf.slice(emb, [b, 0], [pairs, -1]) as tf.Tensor2D;
+  const a2 = tf.slice(emb, [b + pairs, 0], [pairs, -1]) as tf.Tensor2D;
+  const ntx = ntXentLoss(a, a2, contrast.temperature);
+  return { ce, mse, ntx, total: tf.add(supervised, tf.mul(ntx, contrast.weight)) as tf.Scalar };
 }
 
 /** A clip with its teacher outputs. */
@@ -392,7 +474,13 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   const windowsPerClip = opts.windowsPerClip ?? 2;
   const variants = opts.variants ?? 2;
   const embedWeight = opts.embedWeight ?? 0.5;
+  const contrastWeight = opts.contrastive?.weight ?? 0.5;
+  const contrastOn = opts.contrastive !== undefined && contrastWeight > 0;
+  const temperature = opts.contrastive?.temperature ?? 0.2;
   const params = DEFAULT_FEATURE_PARAMS;
+  const maxShift = Math.round(
+    ((opts.contrastive?.maxShiftSeconds ?? 5) * params.sampleRate) / params.hopLength,
+  );
   const classes = mapClasses(map);
   const cfg: ModelConfig = { ...DEFAULT_MODEL_CONFIG, nClasses: classes.length };
   const frames = cfg.frames;
@@ -418,15 +506,18 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     return r.clips;
   };
   const extraIds = new Set(opts.extra.map((it) => it.trackId));
+  const trainViews = await views([...splits.train, ...opts.extra], variants, "views (train)");
   const train = await attachTargets(
-    await views([...splits.train, ...opts.extra], variants, "views (train)"),
+    trainViews,
     opts,
     (it) => extraIds.has(it.trackId),
     skipped,
     opts.partialTags ?? false,
   );
+  // The contrastive task's validation pairs need an augmented copy of each validation clip; variant 0 is
+  // the clean decode either way, so the other validation figures do not change.
   const val = await attachTargets(
-    await views(splits.validation, 1, "views (validation)"),
+    await views(splits.validation, contrastOn ? 2 : 1, "views (validation)"),
     opts,
     () => false,
     skipped,
@@ -440,9 +531,21 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       "Distillation needs at least two training and validation clips",
     );
   }
+  // The contrastive clips: the mood set's training clips (the real clips the pre-distillation models
+  // contrasted), whether or not the tag teacher has labelled them yet; never the extra recordings.
+  const contrastTrain = contrastOn ? trainViews.filter((c) => !extraIds.has(c.item.trackId)) : [];
+  const contrastVal = contrastOn ? val.map((c) => c.clip) : [];
+  if (contrastOn && (contrastTrain.length < 2 || contrastVal.length < 2)) {
+    throw new SoundalikeError(
+      ErrorCode.BadDataset,
+      "The contrastive task needs at least two clips per split",
+    );
+  }
+  const contrastBatch = contrastOn ? Math.min(opts.contrastive?.batch ?? 8, contrastTrain.length) : 0;
   const stats = computeBandStats(train.flatMap((c) => statsWindows(c.clip.variants[0]!, params, frames)));
   const embStats = embeddingStats(train);
   const valSet = fixedSet(val, map, frames, stats, embStats);
+  const valPairs = contrastVal.map((c) => fixedPair(c, params, frames, stats, Math.min(maxShift, 40)));
   const fingerprint = createHash("sha256").update(JSON.stringify({
     seed,
     task: opts.task,
@@ -452,6 +555,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     embedWeight,
     batchSize,
     learningRate,
+    // only with the task, so runs without it keep their fingerprint
+    ...(contrastOn ? { contrast: { contrastWeight, temperature, contrastBatch, maxShift } } : {}),
     train: train.map((c) => c.clip.item.trackId),
     val: val.map((c) => c.clip.item.trackId),
   })).digest("hex").slice(0, 16);
@@ -476,6 +581,18 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     ...(opts.mood.reserved?.length ? { reserved: opts.mood.reserved.length } : {}),
     extraRecordings: train.filter((c) => extraIds.has(c.clip.item.trackId)).length,
     augmentation: { variants },
+    ...(contrastOn
+      ? {
+        contrastive: {
+          name: opts.mood.name,
+          ...(opts.moodSource ? { source: opts.moodSource } : {}),
+          clips: { train: contrastTrain.length, validation: contrastVal.length },
+          weight: contrastWeight,
+          temperature,
+          batch: contrastBatch,
+        },
+      }
+      : {}),
     teacher: {
       name: "MusiCNN (Pons & Serra 2019)",
       targets: map.teacher,
@@ -560,13 +677,15 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       train.flatMap((_, i) => Array.from({ length: windowsPerClip }, () => i)),
       seededRandom(stepSeed(seed, epoch, 0, 7)),
     );
-    let ceSum = 0, mseSum = 0, agree = 0, seen = 0;
+    const contrastOrder = shuffled(contrastTrain.map((_, i) => i), seededRandom(stepSeed(seed, epoch, 0, 9)));
+    let ceSum = 0, mseSum = 0, ntxSum = 0, agree = 0, seen = 0;
     opts.progress?.start(n, `epoch ${epoch}/${epochs}`);
     for (let s = 0; s < steps; s++) {
       const idx = order.slice(s * batchSize, (s + 1) * batchSize);
       const random = seededRandom(stepSeed(seed, epoch, s + 1, 11));
       dropouts.forEach((d, k) => (d.seed = stepSeed(seed, epoch, s + 1, k)));
       const xs: LogMel[] = [], ps: Float32Array[] = [], zs: Float32Array[] = [];
+      const pairs: LogMel[][] = [[], []];
       for (const i of idx) {
         const c = train[i]!;
         const v = Math.floor(random() * c.clip.variants.length);
@@ -584,21 +703,35 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         ps.push(t.probs);
         zs.push(standardise(t.embedding!, embStats));
       }
-      const x = toBatch(xs);
+      // drawn after the windows, from the same stream, so the windows are those of a run without the task
+      for (let k = 0; k < contrastBatch; k++) {
+        const clip = contrastTrain[contrastOrder[(s * contrastBatch + k) % contrastOrder.length]!]!;
+        const [a, b] = randomPair(clip, params, frames, maxShift, random, stats);
+        pairs[0]!.push(a);
+        pairs[1]!.push(b);
+      }
+      const x = toBatch([...xs, ...pairs[0]!, ...pairs[1]!]);
       const p = tf.stack(ps.map((v) => tf.tensor1d(v))) as tf.Tensor2D;
       const z = tf.stack(zs.map((v) => tf.tensor1d(v))) as tf.Tensor2D;
       let ceT: tf.Tensor | undefined, mseT: tf.Tensor | undefined, predT: tf.Tensor | undefined;
+      let ntxT: tf.Tensor | undefined;
       const loss = optimizer.minimize(
         () => {
-          const [emb, logits] = two.apply(x, { training: true }) as tf.Tensor[];
-          const ce = tf.mean(tf.neg(tf.sum(tf.mul(p, tf.logSoftmax(logits!)), -1))) as tf.Scalar;
-          const mse = tf.mean(
-            tf.square(tf.sub(tf.add(tf.matMul(emb as tf.Tensor2D, proj.w), proj.b), z)),
-          ) as tf.Scalar;
-          ceT = tf.keep(ce.clone());
-          mseT = tf.keep(mse.clone());
+          const [emb, logits] = two.apply(x, { training: true }) as tf.Tensor2D[];
+          const terms = distillLoss(
+            emb!,
+            logits!,
+            p,
+            z,
+            proj,
+            embedWeight,
+            contrastOn ? { pairs: pairs[0]!.length, weight: contrastWeight, temperature } : undefined,
+          );
+          ceT = tf.keep(terms.ce.clone());
+          mseT = tf.keep(terms.mse.clone());
+          if (terms.ntx !== undefined) ntxT = tf.keep(terms.ntx.clone());
           predT = tf.keep(tf.argMax(logits!, -1));
-          return tf.add(ce, tf.mul(mse, embedWeight)) as tf.Scalar;
+          return terms.total;
         },
         true,
         vars,
@@ -607,20 +740,23 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       idx.forEach((_, k) => (agree += pred[k] === argmax(ps[k]!) ? 1 : 0));
       ceSum += (await ceT!.data())[0]! * idx.length;
       mseSum += (await mseT!.data())[0]! * idx.length;
+      if (ntxT !== undefined) ntxSum += (await ntxT.data())[0]! * idx.length;
       seen += idx.length;
-      tf.dispose([x, p, z, loss, ceT!, mseT!, predT!]);
+      tf.dispose([x, p, z, loss, ceT!, mseT!, predT!, ...(ntxT === undefined ? [] : [ntxT])]);
       const rate = seen / ((performance.now() - t0) / 1000);
       opts.progress?.update(seen, {
         ce: (ceSum / seen).toFixed(3),
         mse: (mseSum / seen).toFixed(3),
         agree: (agree / seen).toFixed(3),
+        ...(contrastOn ? { ntx: (ntxSum / seen).toFixed(3) } : {}),
         "run ETA": fmtSeconds((n - seen) / rate + (epochs - epoch) * (n / rate) * 1.1),
       });
     }
     opts.progress?.stop();
     const trainSeconds = (performance.now() - t0) / 1000;
     const v = evaluateFixed(two, proj, valSet, classes.length);
-    const monitored = v.ce + embedWeight * v.mse;
+    const vc = contrastOn ? evaluatePairs(two, valPairs, contrastBatch, temperature) : undefined;
+    const monitored = v.ce + embedWeight * v.mse + (vc === undefined ? 0 : contrastWeight * vc.loss);
     const record: EpochRecord & Record<string, number> = {
       epoch,
       loss: ceSum / seen,
@@ -631,6 +767,11 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       examplesPerSecond: seen / trainSeconds,
       embeddingLoss: mseSum / seen,
       valEmbeddingLoss: v.mse,
+      ...(vc === undefined ? {} : {
+        contrastiveLoss: ntxSum / seen,
+        valContrastiveLoss: vc.loss,
+        valMatch: vc.match,
+      }),
       valMonitored: monitored,
     };
     state.history.push(record);
@@ -656,6 +797,11 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       valCe: +v.ce.toFixed(4),
       valMse: +v.mse.toFixed(4),
       valAgree: +v.agreement.toFixed(3),
+      ...(vc === undefined ? {} : {
+        ntx: +(ntxSum / seen).toFixed(3),
+        valNtx: +vc.loss.toFixed(3),
+        valMatch: +vc.match.toFixed(3),
+      }),
       examplesPerSecond: +record.examplesPerSecond.toFixed(1),
       seconds: +record.seconds.toFixed(1),
       best: state.bestEpoch,
@@ -705,7 +851,25 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     features: { ...params },
     normalization: { mean: Array.from(stats.mean), std: Array.from(stats.std) },
     trainedOn: { ...trainedOn, examples: { ...trainedOn.examples, test: test.length } },
-    training: { epochs, batchSize, learningRate, patience, windowsPerClip, variants, backend: opts.backend },
+    training: {
+      epochs,
+      batchSize,
+      learningRate,
+      patience,
+      windowsPerClip,
+      variants,
+      ...(contrastOn
+        ? {
+          contrastive: {
+            weight: contrastWeight,
+            temperature,
+            batch: contrastBatch,
+            maxShiftFrames: maxShift,
+          },
+        }
+        : {}),
+      backend: opts.backend,
+    },
     createdAt: new Date().toISOString(),
   };
   await writeJson(join(outDir, RUN_FILES.config), runConfig);

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { isSoundalikeError, sha256File, silentLogger, writeFileAtomic } from "../../core/mod.ts";
 import { setupBackend } from "../backend.ts";
 import { tempDir, writeTone } from "../datasets/_fake_audio.ts";
 import type { Dataset, DatasetItem } from "../datasets/types.ts";
 import { loadRun } from "../run_dir.ts";
-import { distill } from "./distill.ts";
+import { ntXentReference } from "../contrastive.ts";
+import { distill, distillLoss } from "./distill.ts";
 import { GENRE_TAG_MAP, mapClasses } from "./targets.ts";
 import { encodeTeacherOutput, MSD_TAGS, teacherCachePath } from "./teacher.ts";
 
@@ -100,4 +102,104 @@ Deno.test("distill() never starts on missing targets: the clip and the command t
       isSoundalikeError(err, "bad_dataset") && err.message.includes("clip0.wav") &&
       err.message.includes("deno task teacher-targets"),
   );
+});
+
+Deno.test("distillLoss() adds the weighted NT-Xent of the pairs to the loss of the supervised rows only", () => {
+  const b = 3, c = 2;
+  const emb = tf.randomNormal([b + 2 * c, 6], 0, 1, "float32", 3) as tf.Tensor2D;
+  const logits = tf.randomNormal([b + 2 * c, 4], 0, 1, "float32", 4) as tf.Tensor2D;
+  const p = tf.softmax(tf.randomNormal([b, 4], 0, 1, "float32", 5)) as tf.Tensor2D;
+  const z = tf.randomNormal([b, 2], 0, 1, "float32", 6) as tf.Tensor2D;
+  const proj = { w: tf.randomNormal([6, 2], 0, 1, "float32", 7), b: tf.ones([2]) };
+  const sup = distillLoss(
+    tf.slice(emb, [0, 0], [b, -1]),
+    tf.slice(logits, [0, 0], [b, -1]),
+    p,
+    z,
+    proj,
+    0.5,
+  );
+  assert.equal(sup.ntx, undefined);
+  const t = distillLoss(emb, logits, p, z, proj, 0.5, { pairs: c, weight: 0.25, temperature: 0.2 });
+  const rows = emb.arraySync().map((r) => Float32Array.from(r));
+  const ntx = ntXentReference(rows.slice(b, b + c), rows.slice(b + c), 0.2);
+  const close = (x: number, y: number) => assert.ok(Math.abs(x - y) < 1e-4, `${x} vs ${y}`);
+  close(t.ce.dataSync()[0]!, sup.ce.dataSync()[0]!);
+  close(t.mse.dataSync()[0]!, sup.mse.dataSync()[0]!);
+  close(t.ntx!.dataSync()[0]!, ntx);
+  close(t.total.dataSync()[0]!, sup.total.dataSync()[0]! + 0.25 * ntx);
+  // without pairs the contrastive term is absent however it is weighted
+  const none = distillLoss(
+    tf.slice(emb, [0, 0], [b, -1]),
+    tf.slice(logits, [0, 0], [b, -1]),
+    p,
+    z,
+    proj,
+    0.5,
+    { pairs: 0, weight: 0.25, temperature: 0.2 },
+  );
+  close(none.total.dataSync()[0]!, sup.total.dataSync()[0]!);
+});
+
+const small = (dir: string, mood: Dataset) => ({
+  task: "genre" as const,
+  map: GENRE_TAG_MAP,
+  mood,
+  extra: [],
+  targetsDir: join(dir, "targets"),
+  epochs: 1,
+  batchSize: 4,
+  windowsPerClip: 1,
+  variants: 1,
+  backend: "wasm",
+  logger: silentLogger,
+});
+
+Deno.test("distill() with a contrastive weight of 0 trains exactly as without the task", async () => {
+  await using dir = await tempDir("distill_test_");
+  const mood = await fakeMood(dir.path);
+  await writeTargets(join(dir.path, "targets"), mood.items);
+  const a = await distill({ ...small(dir.path, mood), outDir: join(dir.path, "a") });
+  const b = await distill({
+    ...small(dir.path, mood),
+    outDir: join(dir.path, "b"),
+    contrastive: { weight: 0 },
+  });
+  const strip = (h: typeof a.history) => h.epochs.map(({ seconds: _s, examplesPerSecond: _e, ...r }) => r);
+  assert.deepEqual(strip(b.history), strip(a.history));
+  assert.equal(b.history.epochs[0]!.contrastiveLoss, undefined);
+  const cfg = JSON.parse(await Deno.readTextFile(join(dir.path, "b", "config.json")));
+  assert.equal(cfg.trainedOn.contrastive, undefined);
+});
+
+Deno.test("distill() with the contrastive task monitors the weighted validation NT-Xent and resumes after an interruption", async () => {
+  await using dir = await tempDir("distill_test_");
+  const mood = await fakeMood(dir.path);
+  await writeTargets(join(dir.path, "targets"), mood.items);
+  const out = join(dir.path, "run");
+  const opts = {
+    ...small(dir.path, mood),
+    outDir: out,
+    epochs: 2,
+    patience: 5,
+    embedWeight: 0.5,
+    contrastive: { weight: 0.5, batch: 3 },
+  };
+  const stop = new AbortController();
+  stop.abort();
+  const first = await distill({ ...opts, signal: stop.signal });
+  assert.equal(first.interrupted, true);
+  assert.equal(first.history.epochs.length, 1);
+  const r = await distill({ ...opts, resume: true });
+  assert.equal(r.interrupted, false);
+  assert.equal(r.history.epochs.length, 2);
+  for (const e of r.history.epochs) {
+    assert.ok(e.contrastiveLoss! > 0 && e.valContrastiveLoss! > 0);
+    const emb = (e as unknown as { valEmbeddingLoss: number }).valEmbeddingLoss;
+    assert.ok(Math.abs(e.valMonitored! - (e.valLoss + 0.5 * emb + 0.5 * e.valContrastiveLoss!)) < 1e-9);
+  }
+  const cfg = JSON.parse(await Deno.readTextFile(join(out, "config.json")));
+  assert.equal(cfg.trainedOn.contrastive.weight, 0.5);
+  assert.equal(cfg.trainedOn.contrastive.batch, 3);
+  assert.equal(cfg.training.contrastive.weight, 0.5);
 });
