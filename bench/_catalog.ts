@@ -17,6 +17,33 @@ import { buildVectorIndex, buildWindowIndex, IndexStore } from "../core/index/ve
 const DIM = 2304;
 
 /**
+ * Metadata of synthetic bench track `i` (900 artists, four genres in turn).
+ *
+ * @param i The track's number.
+ * @param audioPath Its file, relative to the catalog root.
+ * @param isDemo Whether it is marked a demo track.
+ * @returns The catalog entry.
+ */
+export function benchTrack(i: number, audioPath: string, isDemo: boolean): CatalogTrack {
+  return {
+    source: "folder",
+    sourceId: audioPath,
+    title: `Bench track ${i}`,
+    artist: { sourceId: `artist-${i % 900}`, name: `Artist ${i % 900}`, url: null },
+    album: null,
+    topGenre: ["Rock", "Pop", "Electronic", "Folk"][i % 4]!,
+    genreIds: [],
+    durationSeconds: 30,
+    license: "CC BY 4.0",
+    bitRate: null,
+    dateCreated: null,
+    url: `https://example.org/bench/${i}`,
+    audioPath,
+    isDemo,
+  };
+}
+
+/**
  * Stores `count` synthetic tracks and publishes flat, IVF and window indexes over random vectors.
  *
  * @param app An app on the data directory to fill.
@@ -31,22 +58,7 @@ export async function writeSyntheticCatalog(
   logger: Logger,
 ): Promise<void> {
   const db = await app.db();
-  const tracks: CatalogTrack[] = Array.from({ length: count }, (_, i) => ({
-    source: "folder",
-    sourceId: `bench/${i}.mp3`,
-    title: `Bench track ${i}`,
-    artist: { sourceId: `artist-${i % 900}`, name: `Artist ${i % 900}`, url: null },
-    album: null,
-    topGenre: ["Rock", "Pop", "Electronic", "Folk"][i % 4]!,
-    genreIds: [],
-    durationSeconds: 30,
-    license: "CC BY 4.0",
-    bitRate: null,
-    dateCreated: null,
-    url: `https://example.org/bench/${i}`,
-    audioPath: `bench/${i}.mp3`,
-    isDemo: true,
-  }));
+  const tracks = Array.from({ length: count }, (_, i) => benchTrack(i, `bench/${i}.mp3`, true));
   const ids = await upsertTracks(db, "/nonexistent", tracks);
   const rand = mulberry32(1);
   const vectors = new Float32Array(count * DIM);

@@ -28,6 +28,7 @@ import { modelsHash } from "../core/model/manifest.ts";
 import type { ProgressReporter } from "../core/catalog/reindex.ts";
 import { sha256File } from "../core/util/files.ts";
 import { arg, exists, loadAverage } from "./_util.ts";
+import { benchTrack } from "./_catalog.ts";
 import { clusteredTrack, DIM, realisticTrack } from "./_scale_data.ts";
 
 const tracks = Number(arg("tracks") ?? 106_574);
@@ -90,7 +91,7 @@ async function prepare(): Promise<void> {
       for (let i = from; i < from + count; i++) {
         const rel = `${dir.slice(audioDir.length + 1)}/${String(i).padStart(6, "0")}.mp3`;
         await Deno.writeTextFile(join(audioDir, rel), `soundalike reindex bench track ${i}\n`);
-        batch.push(benchTrack(i, rel));
+        batch.push(benchTrack(i, rel, false));
         const vector = new Float32Array(DIM);
         make(vector);
         entries.push({ contentHash: await sha256File(join(audioDir, rel)), vector, labels: [] });
@@ -111,25 +112,6 @@ function pgOptions(url: URL) {
     port: Number(url.port || 5432),
     username: decodeURIComponent(url.username || "postgres"),
     ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-  };
-}
-
-function benchTrack(i: number, rel: string): CatalogTrack {
-  return {
-    source: "folder",
-    sourceId: rel,
-    title: `Bench track ${i}`,
-    artist: { sourceId: `artist-${i % 900}`, name: `Artist ${i % 900}`, url: null },
-    album: null,
-    topGenre: ["Rock", "Pop", "Electronic", "Folk"][i % 4]!,
-    genreIds: [],
-    durationSeconds: 30,
-    license: "CC BY 4.0",
-    bitRate: null,
-    dateCreated: null,
-    url: `https://example.org/bench/${i}`,
-    audioPath: rel,
-    isDemo: false,
   };
 }
 

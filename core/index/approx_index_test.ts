@@ -25,6 +25,22 @@ function clusteredRows(dir: string, rows: number, seed = 1): Float32Array {
 
 const SETTINGS = { nlist: 32, m: 8, nprobe: 8, rerank: 64, trainRows: APPROX_MIN_TRAIN_ROWS };
 
+/** 4,000 tracks of three clustered rows (ids 1000...) in `<dir>/rows.f32`, and their approximate index. */
+function clusteredIndex(dir: string) {
+  const rows = 12_000;
+  const vectors = clusteredRows(dir, rows);
+  const trackIds = Int32Array.from({ length: rows / 3 }, (_, i) => 1000 + i);
+  const approx = buildApproxIndex({
+    vectorsPath: `${dir}/rows.f32`,
+    dim: DIM,
+    rowsPerTrack: 3,
+    trackIds,
+    settings: SETTINGS,
+    logger: silentLogger,
+  });
+  return { rows, vectors, trackIds, approx };
+}
+
 Deno.test("approxSettings: lists grow with the square root of the rows, capped; too few rows are refused", () => {
   assert.equal(approxSettings(60_000, 768).nlist, 122);
   assert.equal(approxSettings(320_000, 768).nlist, 283);
@@ -39,17 +55,7 @@ Deno.test("approxSettings: lists grow with the square root of the rows, capped; 
 Deno.test("approximate index: exact distances after the re-rank, equal to a flat index when every row is a candidate", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const rows = 12_000;
-    const vectors = clusteredRows(dir, rows);
-    const trackIds = Int32Array.from({ length: rows / 3 }, (_, i) => 1000 + i);
-    const approx = buildApproxIndex({
-      vectorsPath: `${dir}/rows.f32`,
-      dim: DIM,
-      rowsPerTrack: 3,
-      trackIds,
-      settings: SETTINGS,
-      logger: silentLogger,
-    });
+    const { rows, vectors, trackIds, approx } = clusteredIndex(dir);
     const flat = buildVectorIndex({
       kind: "flat",
       metric: "l2",
@@ -156,17 +162,7 @@ Deno.test("approximate index: a vector file of the wrong size or a sample too sm
 Deno.test("approximate index: searchAmong() is exact among the given tracks only (a rare genre), ignoring unknown ids", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const rows = 12_000;
-    const vectors = clusteredRows(dir, rows);
-    const trackIds = Int32Array.from({ length: rows / 3 }, (_, i) => 1000 + i);
-    const approx = buildApproxIndex({
-      vectorsPath: `${dir}/rows.f32`,
-      dim: DIM,
-      rowsPerTrack: 3,
-      trackIds,
-      settings: SETTINGS,
-      logger: silentLogger,
-    });
+    const { rows, vectors, approx } = clusteredIndex(dir);
     const among = new Set([1003, 1500, 2222, 3999, 4800, 77]); // 77 is not in the index
     const kept = [...among].filter((id) => id >= 1000 && id < 1000 + rows / 3);
     const subset = new Float32Array(kept.length * 3 * DIM);

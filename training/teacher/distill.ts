@@ -74,7 +74,7 @@ import {
   TEACHER_FILES,
   type TeacherOutput,
 } from "./teacher.ts";
-import { mapClasses, type TagMap, windowTarget } from "./targets.ts";
+import { mapClasses, type TagMap, type WindowTarget, windowTarget } from "./targets.ts";
 import {
   type CalibrationReport,
   calibrationReport,
@@ -210,6 +210,18 @@ interface Labelled {
   tagOut: TeacherOutput;
   tagPatches: number[];
   embOut: TeacherOutput;
+}
+
+/** The teacher's target for the `frames` log-mel frames of a clip from frame `offset` on. */
+function targetAt(map: TagMap, c: Labelled, offset: number, frames: number): WindowTarget {
+  return windowTarget(
+    map,
+    c.tagOut,
+    c.tagPatches,
+    c.embOut,
+    offset * SECONDS_PER_FRAME,
+    (offset + frames) * SECONDS_PER_FRAME,
+  );
 }
 
 /** Fixed examples (validation, test): inputs, soft targets, standardised teacher embeddings, clip index. */
@@ -359,14 +371,7 @@ function fixedSet(
     const last = mp.frames - frames;
     const offsets = last <= 0 ? [0] : [0, Math.floor(last / 2), last];
     for (const o of offsets) {
-      const t = windowTarget(
-        map,
-        c.tagOut,
-        c.tagPatches,
-        c.embOut,
-        o * SECONDS_PER_FRAME,
-        (o + frames) * SECONDS_PER_FRAME,
-      );
+      const t = targetAt(map, c, o, frames);
       set.x.push(windowAt(c.clip, 0, o, DEFAULT_FEATURE_PARAMS, frames, stats));
       set.probs.push(t.probs);
       set.emb.push(standardise(t.embedding!, embStats));
@@ -691,14 +696,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         const v = Math.floor(random() * c.clip.variants.length);
         const mp = c.clip.variants[v]!;
         const o = Math.max(0, Math.floor(random() * (mp.frames - frames + 1)));
-        const t = windowTarget(
-          map,
-          c.tagOut,
-          c.tagPatches,
-          c.embOut,
-          o * SECONDS_PER_FRAME,
-          (o + frames) * SECONDS_PER_FRAME,
-        );
+        const t = targetAt(map, c, o, frames);
         xs.push(windowAt(c.clip, v, o, params, frames, stats));
         ps.push(t.probs);
         zs.push(standardise(t.embedding!, embStats));
