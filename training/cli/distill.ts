@@ -1,10 +1,12 @@
 /**
  * `deno task distill`: trains the genre or instrument CNN from the MusiCNN teacher's cached targets
  * (`deno task teacher-targets` first), evaluates it once on the test split and calibrates it; then
- * `deno task export --task <task> --run <out>` installs it.
+ * `deno task export --task <task> --run <out>` installs it. `--task emotion` trains the emotion CNN on the
+ * mood set's real clusters with the MSD teacher's embedding as a second target (no `--extra`: those
+ * recordings have no cluster).
  *
  * ```
- * deno task distill --task genre|instrument --mood <mood-dir> [--extra <dir> ...]
+ * deno task distill --task genre|instrument|emotion --mood <mood-dir> [--extra <dir> ...]
  *   [--targets .cache/teacher/targets] [--out .cache/runs/<task>-distill] [--epochs 12] [--batch 16]
  *   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
  *   [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]
@@ -27,7 +29,7 @@ import { GENRE_TAG_MAP, INSTRUMENT_TAG_MAP } from "../teacher/targets.ts";
 import { createTrainProgress } from "./train.ts";
 import { runMain } from "./_main.ts";
 
-const USAGE = `Usage: deno task distill --task genre|instrument --mood <mood-dir> [--extra <dir> ...]
+const USAGE = `Usage: deno task distill --task genre|instrument|emotion --mood <mood-dir> [--extra <dir> ...]
   [--targets .cache/teacher/targets] [--out .cache/runs/<task>-distill] [--epochs 12] [--batch 16]
   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
   [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]
@@ -76,8 +78,12 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const task = values.task;
-  if (task !== "genre" && task !== "instrument") {
-    console.error(`--task must be genre or instrument\n${USAGE}`);
+  if (task !== "genre" && task !== "instrument" && task !== "emotion") {
+    console.error(`--task must be genre, instrument or emotion\n${USAGE}`);
+    return 2;
+  }
+  if (task === "emotion" && values.extra.length > 0) {
+    console.error(`--extra recordings have no mood cluster: the emotion model takes none\n${USAGE}`);
     return 2;
   }
   if (values.mood === undefined) {
@@ -106,7 +112,7 @@ async function main(args: string[]): Promise<number> {
   try {
     const r = await distill({
       task,
-      map: task === "genre" ? GENRE_TAG_MAP : INSTRUMENT_TAG_MAP,
+      ...(task === "emotion" ? {} : { map: task === "genre" ? GENRE_TAG_MAP : INSTRUMENT_TAG_MAP }),
       mood,
       ...(prov === undefined ? {} : {
         moodSource: {

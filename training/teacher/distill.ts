@@ -72,9 +72,10 @@ import {
   stridedPatchIndices,
   TEACHER_EMBEDDING_SIZE,
   TEACHER_FILES,
+  type TeacherId,
   type TeacherOutput,
 } from "./teacher.ts";
-import { mapClasses, type TagMap, type WindowTarget, windowTarget } from "./targets.ts";
+import { mapClasses, type TagMap, windowEmbedding, type WindowTarget, windowTarget } from "./targets.ts";
 import {
   type CalibrationReport,
   calibrationReport,
@@ -84,14 +85,18 @@ import {
 
 /** Options of {@linkcode distill}. */
 export interface DistillOptions {
-  task: Extract<Task, "genre" | "instrument">;
-  /** The tag map that makes the task's classes. */
-  map: TagMap;
+  task: Task;
+  /**
+   * The tag map that makes the task's classes (genre, instrument). Absent for emotion: its classes are the
+   * mood set's own real clusters (each window's target the clip's cluster), and the MSD teacher gives only
+   * the embedding target, so the emotion model is multi-task: real labels plus the teacher's embedding.
+   */
+  map?: TagMap;
   /** The mood set (split by artist, as every model's). */
   mood: Dataset;
   /** Where the mood set came from. */
   moodSource?: DatasetSource;
-  /** Extra real recordings, training split only. */
+  /** Extra real recordings, training split only (none for emotion: they have no cluster). */
   extra: readonly DatasetItem[];
   /** Teacher targets folder (`deno task teacher-targets --cache`). */
   targetsDir: string;
@@ -212,16 +217,48 @@ interface Labelled {
   embOut: TeacherOutput;
 }
 
-/** The teacher's target for the `frames` log-mel frames of a clip from frame `offset` on. */
-function targetAt(map: TagMap, c: Labelled, offset: number, frames: number): WindowTarget {
-  return windowTarget(
-    map,
-    c.tagOut,
-    c.tagPatches,
-    c.embOut,
-    offset * SECONDS_PER_FRAME,
-    (offset + frames) * SECONDS_PER_FRAME,
-  );
+/**
+ * Where a task's targets come from: the teacher's tags through a tag map (genre, instrument), or the
+ * mood set's real clusters (emotion); the embedding target is the MSD teacher's either way.
+ */
+interface Labeller {
+  classes: string[];
+  /** The teacher whose tags make the classes ("msd" also when only its embedding is used). */
+  teacher: TeacherId;
+  /** The targets of the `frames` log-mel frames of a clip from frame `offset` on. */
+  window(c: Labelled, offset: number, frames: number): WindowTarget;
+  /** The calibration's reference class of a clip (`NO_CLASS`: none is right). */
+  clip(c: Labelled): number;
+}
+
+function labeller(map: TagMap | undefined, moodClasses: readonly string[]): Labeller {
+  const seconds = (offset: number, frames: number) =>
+    [offset * SECONDS_PER_FRAME, (offset + frames) * SECONDS_PER_FRAME] as const;
+  if (map !== undefined) {
+    return {
+      classes: mapClasses(map),
+      teacher: map.teacher,
+      window: (c, offset, frames) =>
+        windowTarget(map, c.tagOut, c.tagPatches, c.embOut, ...seconds(offset, frames)),
+      clip: (c) => teacherClipReference(map, c.tagOut, TEACHER_FLOOR).label,
+    };
+  }
+  const classes = [...moodClasses];
+  const clip = (c: Labelled) => {
+    const k = classes.indexOf(c.clip.item.label);
+    if (k < 0) throw new Error(`Label outside the classes: ${c.clip.item.label}`);
+    return k;
+  };
+  return {
+    classes,
+    teacher: "msd",
+    window: (c, offset, frames) => {
+      const probs = new Float32Array(classes.length);
+      probs[clip(c)] = 1;
+      return { probs, embedding: windowEmbedding(c.embOut, ...seconds(offset, frames)) };
+    },
+    clip,
+  };
 }
 
 /** Fixed examples (validation, test): inputs, soft targets, standardised teacher embeddings, clip index. */
@@ -273,12 +310,13 @@ function argmax(v: ArrayLike<number>): number {
  */
 async function attachTargets(
   clips: readonly ClipViews[],
+  teacher: TeacherId,
   opts: DistillOptions,
   optional: (it: DatasetItem) => boolean,
   skipped: SkippedFile[],
   partialTags = false,
 ): Promise<Labelled[]> {
-  const stride = opts.map.teacher === "mtt" ? opts.mttStride ?? 5 : 1;
+  const stride = teacher === "mtt" ? opts.mttStride ?? 5 : 1;
   const out: Labelled[] = [];
   let missingTags = 0;
   for (const clip of clips) {
@@ -300,23 +338,23 @@ async function attachTargets(
       );
     }
     let tagOut = embOut;
-    if (opts.map.teacher !== "msd") {
+    if (teacher !== "msd") {
       try {
-        tagOut = await readTeacherOutput(opts.targetsDir, opts.map.teacher, sha, clip.item.path, stride);
+        tagOut = await readTeacherOutput(opts.targetsDir, teacher, sha, clip.item.path, stride);
       } catch (err) {
         if (!(partialTags && err instanceof SoundalikeError && err.code === ErrorCode.BadDataset)) throw err;
         missingTags++;
-        skipped.push({ path: clip.item.path, reason: `no ${opts.map.teacher} teacher targets yet` });
+        skipped.push({ path: clip.item.path, reason: `no ${teacher} teacher targets yet` });
         continue;
       }
     }
-    const tagPatches = opts.map.teacher === "msd"
+    const tagPatches = teacher === "msd"
       ? Array.from({ length: tagOut.n }, (_, i) => i)
       : stridedPatchIndices(embOut.n, stride);
     if (tagPatches.length !== tagOut.n) {
       throw new SoundalikeError(
         ErrorCode.BadDataset,
-        `The ${opts.map.teacher} targets of ${clip.item.path} have ${tagOut.n} patches, expected ${tagPatches.length} (stride ${stride}): delete them and run \`deno task teacher-targets --mtt-stride ${stride}\``,
+        `The ${teacher} targets of ${clip.item.path} have ${tagOut.n} patches, expected ${tagPatches.length} (stride ${stride}): delete them and run \`deno task teacher-targets --mtt-stride ${stride}\``,
       );
     }
     out.push({ clip, tagOut, tagPatches, embOut });
@@ -324,7 +362,7 @@ async function attachTargets(
   if (partialTags ? clips.length - missingTags < MIN_PARTIAL_CLIPS : missingTags > 0) {
     throw new SoundalikeError(
       ErrorCode.BadDataset,
-      `${missingTags} of ${clips.length} training clips have no ${opts.map.teacher} teacher targets in ${opts.targetsDir}: run \`deno task teacher-targets --teachers ${opts.map.teacher}\` first`,
+      `${missingTags} of ${clips.length} training clips have no ${teacher} teacher targets in ${opts.targetsDir}: run \`deno task teacher-targets --teachers ${teacher}\` first`,
     );
   }
   return out;
@@ -360,7 +398,7 @@ function standardise(v: Float32Array, s: { mean: Float32Array; std: Float32Array
 /** The three inference windows (start, middle, end) of each clip's clean decode, with targets. */
 function fixedSet(
   clips: readonly Labelled[],
-  map: TagMap,
+  lab: Labeller,
   frames: number,
   stats: { mean: Float32Array; std: Float32Array },
   embStats: { mean: Float32Array; std: Float32Array },
@@ -371,13 +409,13 @@ function fixedSet(
     const last = mp.frames - frames;
     const offsets = last <= 0 ? [0] : [0, Math.floor(last / 2), last];
     for (const o of offsets) {
-      const t = targetAt(map, c, o, frames);
+      const t = lab.window(c, o, frames);
       set.x.push(windowAt(c.clip, 0, o, DEFAULT_FEATURE_PARAMS, frames, stats));
       set.probs.push(t.probs);
       set.emb.push(standardise(t.embedding!, embStats));
       set.clipOf.push(ci);
     }
-    set.clipLabel.push(teacherClipReference(map, c.tagOut, TEACHER_FLOOR).label);
+    set.clipLabel.push(lab.clip(c));
   });
   return set;
 }
@@ -471,6 +509,16 @@ export interface DistillResult {
  */
 export async function distill(opts: DistillOptions): Promise<DistillResult> {
   const { logger, outDir, map } = opts;
+  if ((opts.task === "emotion") !== (map === undefined)) {
+    throw new Error(`distill: ${opts.task} ${map === undefined ? "needs" : "takes no"} tag map`);
+  }
+  if (map === undefined && opts.extra.length > 0) {
+    throw new SoundalikeError(
+      ErrorCode.BadDataset,
+      "The emotion model learns the mood set's real clusters, and the extra recordings have none: leave out --extra",
+    );
+  }
+  const lab = labeller(map, opts.mood.classes);
   const seed = opts.seed ?? 1;
   const epochs = opts.epochs ?? 12;
   const batchSize = opts.batchSize ?? 16;
@@ -486,7 +534,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   const maxShift = Math.round(
     ((opts.contrastive?.maxShiftSeconds ?? 5) * params.sampleRate) / params.hopLength,
   );
-  const classes = mapClasses(map);
+  const classes = lab.classes;
   const cfg: ModelConfig = { ...DEFAULT_MODEL_CONFIG, nClasses: classes.length };
   const frames = cfg.frames;
   await Deno.mkdir(outDir, { recursive: true });
@@ -514,6 +562,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   const trainViews = await views([...splits.train, ...opts.extra], variants, "views (train)");
   const train = await attachTargets(
     trainViews,
+    lab.teacher,
     opts,
     (it) => extraIds.has(it.trackId),
     skipped,
@@ -523,13 +572,20 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   // the clean decode either way, so the other validation figures do not change.
   const val = await attachTargets(
     await views(splits.validation, contrastOn ? 2 : 1, "views (validation)"),
+    lab.teacher,
     opts,
     () => false,
     skipped,
   );
   // The test clips' targets are checked now too (used once, after training), so a run never trains for
   // nothing before finding them missing.
-  const test = await attachTargets(await views(splits.test, 1, "views (test)"), opts, () => false, skipped);
+  const test = await attachTargets(
+    await views(splits.test, 1, "views (test)"),
+    lab.teacher,
+    opts,
+    () => false,
+    skipped,
+  );
   if (train.length < 2 || val.length < 2) {
     throw new SoundalikeError(
       ErrorCode.BadDataset,
@@ -549,7 +605,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   const contrastBatch = contrastOn ? Math.min(opts.contrastive?.batch ?? 8, contrastTrain.length) : 0;
   const stats = computeBandStats(train.flatMap((c) => statsWindows(c.clip.variants[0]!, params, frames)));
   const embStats = embeddingStats(train);
-  const valSet = fixedSet(val, map, frames, stats, embStats);
+  const valSet = fixedSet(val, lab, frames, stats, embStats);
   const valPairs = contrastVal.map((c) => fixedPair(c, params, frames, stats, Math.min(maxShift, 40)));
   const fingerprint = createHash("sha256").update(JSON.stringify({
     seed,
@@ -571,10 +627,12 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     test: splits.test.map(toEntry),
     skipped,
   });
-  const teacherFiles = [...TEACHER_FILES.msd, ...(map.teacher === "mtt" ? TEACHER_FILES.mtt : [])];
+  const teacherFiles = [...TEACHER_FILES.msd, ...(lab.teacher === "mtt" ? TEACHER_FILES.mtt : [])];
   const trainedOn = {
     kind: "dataset" as const,
-    name: `${opts.mood.name} + shared real recordings, ${map.teacher.toUpperCase()} MusiCNN teacher targets`,
+    name: map === undefined
+      ? `${opts.mood.name} (its real clusters), MSD MusiCNN teacher embedding targets`
+      : `${opts.mood.name} + shared real recordings, ${map.teacher.toUpperCase()} MusiCNN teacher targets`,
     seed,
     examples: { train: train.length, validation: val.length, test: splits.test.length },
     segments: {
@@ -600,12 +658,12 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       : {}),
     teacher: {
       name: "MusiCNN (Pons & Serra 2019)",
-      targets: map.teacher,
+      targets: map === undefined ? "embedding only (classes: the mood set's real clusters)" : map.teacher,
       embedding: "msd",
       files: teacherFiles.map((f) => ({ ...f.source, sha256: f.sha256 })),
-      tagMap: map.classes,
+      ...(map === undefined ? {} : { tagMap: map.classes }),
       embedWeight,
-      ...(map.teacher === "mtt" ? { mttStride: opts.mttStride ?? 5 } : {}),
+      ...(lab.teacher === "mtt" ? { mttStride: opts.mttStride ?? 5 } : {}),
     },
   };
   logger.info("Distillation data ready", {
@@ -696,7 +754,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         const v = Math.floor(random() * c.clip.variants.length);
         const mp = c.clip.variants[v]!;
         const o = Math.max(0, Math.floor(random() * (mp.frames - frames + 1)));
-        const t = targetAt(map, c, o, frames);
+        const t = lab.window(c, o, frames);
         xs.push(windowAt(c.clip, v, o, params, frames, stats));
         ps.push(t.probs);
         zs.push(standardise(t.embedding!, embStats));
@@ -826,7 +884,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
 
   // 4. temperature on validation, then the test split once
   const vBest = evaluateFixed(two, proj, valSet, classes.length);
-  const testSet = fixedSet(test, map, frames, stats, embStats);
+  const testSet = fixedSet(test, lab, frames, stats, embStats);
   const t = evaluateFixed(two, proj, testSet, classes.length);
   const calibration = calibrationReport({
     classes,
@@ -836,7 +894,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     testLogits: t.logits,
     testClipOf: testSet.clipOf,
     testClipLabel: testSet.clipLabel,
-    floor: TEACHER_FLOOR,
+    ...(map === undefined ? {} : { floor: TEACHER_FLOOR }),
   });
   const metrics = computeMetrics(t.logits, testSet.probs.map(argmax), classes, testSet.clipOf);
   const clipAgreement = metrics.trackAccuracy;
@@ -874,7 +932,9 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   await writeJson(join(outDir, RUN_FILES.history), history);
   await writeJson(join(outDir, RUN_FILES.metrics), {
     ...metrics,
-    labels: "the teacher's top class per window (agreement), test split of the mood set (real clips)",
+    labels: map === undefined
+      ? "the mood set's real clusters, test split (real clips)"
+      : "the teacher's top class per window (agreement), test split of the mood set (real clips)",
     softCrossEntropy: t.ce,
     embeddingMse: t.mse,
   });

@@ -30,13 +30,15 @@ async function fakeMood(dir: string): Promise<Dataset> {
   return { name: "fake mood", layout: "mirex", classes: ["cluster1", "cluster2"], items, skipped: [] };
 }
 
-/** MSD targets: noise clips are "rock", tones "jazz"; 4 patches each. */
-async function writeTargets(cache: string, items: readonly DatasetItem[]): Promise<void> {
+/** MSD targets: noise clips are "rock", tones "jazz" (or every clip `tagOf(k)`); 4 patches each. */
+async function writeTargets(
+  cache: string,
+  items: readonly DatasetItem[],
+  tagOf = (k: number) => k % 2 === 0 ? "rock" : "jazz",
+): Promise<void> {
   for (const [k, it] of items.entries()) {
     const n = 4, tags = new Float32Array(n * MSD_TAGS.length);
-    for (let i = 0; i < n; i++) {
-      tags[i * MSD_TAGS.length + MSD_TAGS.indexOf(k % 2 === 0 ? "rock" : "jazz")] = 0.9;
-    }
+    for (let i = 0; i < n; i++) tags[i * MSD_TAGS.length + MSD_TAGS.indexOf(tagOf(k))] = 0.9;
     const embedding = Float32Array.from({ length: n * 200 }, (_, j) => (k % 2) + (j % 7) * 0.1);
     const path = teacherCachePath(cache, "msd", await sha256File(it.path));
     await Deno.mkdir(join(path, ".."), { recursive: true });
@@ -78,6 +80,45 @@ Deno.test("distill() trains a student from cached teacher targets into a run exp
     teacher.files.every((f) => f.repository === "NeptuneHub/AudioMuse-AI" && /CC BY-NC-SA/.test(f.licence)),
   );
   run.model.dispose();
+});
+
+Deno.test("distill() for emotion learns the mood set's real clusters, with the teacher's embedding only", async () => {
+  await using dir = await tempDir("distill_test_");
+  const mood = await fakeMood(dir.path);
+  // The teacher calls every clip rock: labels taken from its tags would put every clip in one class.
+  await writeTargets(join(dir.path, "targets"), mood.items, () => "rock");
+  const opts = {
+    task: "emotion" as const,
+    mood,
+    extra: [],
+    targetsDir: join(dir.path, "targets"),
+    outDir: join(dir.path, "run"),
+    epochs: 1,
+    batchSize: 4,
+    windowsPerClip: 1,
+    variants: 1,
+    backend: "wasm",
+    logger: silentLogger,
+  };
+  await distill(opts);
+  const run = await loadRun(opts.outDir);
+  assert.deepEqual(run.classes, ["cluster1", "cluster2"]);
+  const splits = JSON.parse(await Deno.readTextFile(join(opts.outDir, "splits.json")));
+  const testPerClass = run.classes.map((c) =>
+    3 * splits.test.filter((e: { label: string }) => e.label === c).length
+  );
+  assert.ok(testPerClass.every((n) => n > 0), "the fake set's test split holds both clusters");
+  // rows of the confusion matrix are the reference classes: the real clusters, not the teacher's
+  assert.deepEqual(run.metrics!.confusion.map((row) => row.reduce((a, b) => a + b, 0)), testPerClass);
+  const teacher = (run.trainedOn as unknown as { teacher: { targets: string; tagMap?: unknown } }).teacher;
+  assert.match(teacher.targets, /embedding only/);
+  assert.equal(teacher.tagMap, undefined);
+  run.model.dispose();
+  const extra = [{ ...mood.items[0]!, trackId: "extra" }];
+  await assert.rejects(
+    () => distill({ ...opts, extra, outDir: join(dir.path, "run2") }),
+    (err) => isSoundalikeError(err, "bad_dataset") && /leave out --extra/.test(err.message),
+  );
 });
 
 Deno.test("distill() never starts on missing targets: the clip and the command that makes them are named", async () => {

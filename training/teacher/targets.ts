@@ -167,10 +167,19 @@ export function windowTarget(
   const tagWidth = tagOut.tags.length / tagOut.n;
   const tags = meanRows(tagOut.tags, tagWidth, rowsInWindow(tagPatches, start, end));
   const probs = toDistribution(classScores(map, tags));
-  if (embOut === undefined) return { probs };
+  return embOut === undefined ? { probs } : { probs, embedding: windowEmbedding(embOut, start, end) };
+}
+
+/**
+ * The MSD teacher's mean embedding over the patches inside one student window (every patch is run for
+ * the embedding).
+ *
+ * @param embOut The MSD output.
+ * @param start Window start in seconds.
+ * @param end Window end in seconds.
+ * @returns The mean 200-d embedding.
+ */
+export function windowEmbedding(embOut: TeacherOutput, start: number, end: number): Float32Array {
   const all = Array.from({ length: embOut.n }, (_, i) => i);
-  return {
-    probs,
-    embedding: meanRows(embOut.embedding, embOut.embedding.length / embOut.n, rowsInWindow(all, start, end)),
-  };
+  return meanRows(embOut.embedding, embOut.embedding.length / embOut.n, rowsInWindow(all, start, end));
 }
