@@ -20,7 +20,13 @@ import {
   normalizeLogMel,
 } from "../audio/features.ts";
 import { type Logger, silentLogger } from "../logger.ts";
-import { EMBEDDING_SIZE, FIX_MODELS_HINT, type Manifest, type ModelTask } from "./manifest.ts";
+import {
+  EMBEDDING_SIZE,
+  FIX_MODELS_HINT,
+  type Manifest,
+  type ModelTask,
+  type TopLabelScaling,
+} from "./manifest.ts";
 import { createSession, type OnnxSession, type OrtProvider, releaseSession, run } from "./onnx.ts";
 import { cutSegments, SEGMENTS_PER_CLIP } from "../audio/segments.ts";
 
@@ -56,6 +62,11 @@ export interface ModelHearing {
    * `calibration`; absent: always shown).
    */
   minConfidence?: number;
+  /**
+   * Maps the best class's probability to the chance that the label is right (the manifest's
+   * `calibration.topLabel`; absent: the probability as it is). Applied by {@linkcode bestClasses}.
+   */
+  topLabel?: TopLabelScaling;
 }
 
 /** A clip's embedding and what each model hears in it. */
@@ -97,6 +108,7 @@ interface LoadedModel {
   /** Divides the logits before the softmax (the manifest's `calibration.temperature`, else 1). */
   temperature: number;
   minConfidence?: number;
+  topLabel?: TopLabelScaling;
 }
 
 /**
@@ -140,6 +152,7 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
         classes: e.classes,
         temperature: e.calibration?.temperature ?? 1,
         ...(e.calibration === undefined ? {} : { minConfidence: e.calibration.minConfidence }),
+        ...(e.calibration?.topLabel === undefined ? {} : { topLabel: e.calibration.topLabel }),
       });
     }
   } catch (err) {
@@ -174,6 +187,7 @@ export async function createEmbedder(opts: EmbedderOptions): Promise<Embedder> {
         classes: m.classes,
         probabilities: new Float32Array(m.classes.length),
         ...(m.minConfidence === undefined ? {} : { minConfidence: m.minConfidence }),
+        ...(m.topLabel === undefined ? {} : { topLabel: m.topLabel }),
       })),
     }));
     const input = new Float32Array(batch * nMels * frames);
@@ -236,7 +250,26 @@ export interface StoredLabel {
 }
 
 /**
- * Each model's best class and its probability (what a card says the clip sounds like).
+ * Top-label Platt scaling: `sigmoid(slope * logit(p) + bias)`, the chance that a label shown with clip
+ * probability `p` is right. Increasing in `p`, so it keeps the order of clips.
+ *
+ * @param p The best class's clip probability.
+ * @param s Slope and bias (fitted on held-out real clips by `deno task calibrate`).
+ * @returns The calibrated probability.
+ * @example
+ * ```ts
+ * import { scaleTopLabel } from "./embed.ts";
+ * console.assert(Math.abs(scaleTopLabel(0.8, { slope: 1, bias: 0 }) - 0.8) < 1e-9);
+ * ```
+ */
+export function scaleTopLabel(p: number, s: TopLabelScaling): number {
+  const q = Math.min(1 - 1e-9, Math.max(1e-9, p));
+  return 1 / (1 + Math.exp(-(s.slope * Math.log(q / (1 - q)) + s.bias)));
+}
+
+/**
+ * Each model's best class and its probability (what a card says the clip sounds like): the clip
+ * probability, or with the model's `topLabel` scaling the calibrated chance that the label is right.
  *
  * @param hearing What the models heard.
  * @returns One entry per model, in the same order.
@@ -253,7 +286,12 @@ export function bestClasses(hearing: readonly ModelHearing[]): StoredLabel[] {
     for (let c = 1; c < h.probabilities.length; c++) {
       if (h.probabilities[c]! > h.probabilities[best]!) best = c;
     }
-    return { task: h.task, className: h.classes[best] ?? "?", probability: h.probabilities[best] ?? 0 };
+    const p = h.probabilities[best] ?? 0;
+    return {
+      task: h.task,
+      className: h.classes[best] ?? "?",
+      probability: h.topLabel === undefined ? p : scaleTopLabel(p, h.topLabel),
+    };
   });
 }
 

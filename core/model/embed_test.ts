@@ -6,11 +6,13 @@ import { setupBackend } from "../../training/backend.ts";
 import { buildModel, embeddingModel } from "../../training/model.ts";
 import { exportToOnnx } from "../../training/onnx_export.ts";
 import {
+  bestClasses,
   CLIP_EMBEDDING_SIZE,
   confidentClasses,
   createEmbedder,
   type Embedder,
   type ModelHearing,
+  scaleTopLabel,
   softmax,
   unitBlock,
 } from "./embed.ts";
@@ -252,13 +254,17 @@ Deno.test("analyzeMany() divides the logits by the manifest's calibration temper
     ...manifest,
     models: {
       ...manifest.models,
-      [task]: { ...manifest.models[task], calibration: { temperature: 4, minConfidence: 0.55 } },
+      [task]: {
+        ...manifest.models[task],
+        calibration: { temperature: 4, minConfidence: 0.55, topLabel: { slope: 2, bias: -1 } },
+      },
     },
   };
   const e = await createEmbedder({ manifest: calibrated, modelsDir: dir, provider: "cpu", threads: 1 });
   try {
     const hearing = (await e.analyzeMany([SEGMENTS]))[0]!.hearing[0]!;
     assert.equal(hearing.minConfidence, 0.55);
+    assert.deepEqual(hearing.topLabel, { slope: 2, bias: -1 });
     const want = tf.tidy(() => {
       const batch = tf.concat(
         SEGMENTS.map((s) =>
@@ -291,6 +297,21 @@ Deno.test("confidentClasses() leaves out a model whose best probability is below
     },
   ];
   assert.deepEqual(confidentClasses(hearing).map((c) => c.className), ["b", "piano"]);
+});
+
+Deno.test("bestClasses() gives the top-label scaled chance that the label is right, and confidentClasses() filters on it", () => {
+  const topLabel = { slope: 2, bias: -1.5 };
+  const hearing: ModelHearing[] = [
+    { task: "genre", classes: ["jazz", "rock"], probabilities: Float32Array.of(0.3, 0.7), topLabel },
+  ];
+  const [best] = bestClasses(hearing);
+  assert.equal(best!.className, "rock");
+  const want = 1 / (1 + Math.exp(-(2 * Math.log(0.7 / 0.3) - 1.5))); // 0.549
+  assert.ok(Math.abs(best!.probability - want) < 1e-6, `${best!.probability}`);
+  // 0.7 would pass a 0.6 threshold; the scaled 0.549 does not
+  assert.equal(confidentClasses([{ ...hearing[0]!, minConfidence: 0.6 }]).length, 0);
+  assert.equal(confidentClasses([{ ...hearing[0]!, minConfidence: 0.5 }]).length, 1);
+  assert.ok(scaleTopLabel(0.9, topLabel) > scaleTopLabel(0.6, topLabel), "keeps the order");
 });
 
 Deno.test("softmax() is stable for large logits", () => {

@@ -108,6 +108,7 @@ const entryShape = {
   calibration: z.looseObject({
     temperature: finite.refine((v) => v > 0, "must be > 0"),
     minConfidence: z.number().min(0).max(1),
+    topLabel: z.object({ slope: finite.refine((v) => v > 0, "must be > 0"), bias: finite }).optional(),
   }).optional(),
 };
 // Unknown fields are kept (not stripped), so a newer writer's additions survive a read-modify-write.
@@ -149,10 +150,23 @@ export interface ModelEntry {
   architecture: Record<string, unknown>;
   /**
    * Card honesty, fitted on held-out real clips: logits are divided by `temperature` before the
-   * softmax, and a card shows the model's label only when its clip probability reaches
-   * `minConfidence`. Absent: temperature 1, always shown.
+   * softmax; with `topLabel`, the best class's clip probability p then becomes
+   * `sigmoid(slope * logit(p) + bias)` (top-label Platt scaling: the chance that the label is right);
+   * a card shows the model's label only when that reaches `minConfidence`. Absent: temperature 1,
+   * always shown.
    */
-  calibration?: { temperature: number; minConfidence: number; [extra: string]: unknown };
+  calibration?: {
+    temperature: number;
+    minConfidence: number;
+    topLabel?: TopLabelScaling;
+    [extra: string]: unknown;
+  };
+}
+
+/** Top-label Platt scaling of a card's best-class probability (see `ModelEntry.calibration`). */
+export interface TopLabelScaling {
+  slope: number;
+  bias: number;
 }
 
 /** The manifest as stored; models may be missing while they are being exported one by one. */
@@ -343,7 +357,7 @@ function canonicalJson(value: unknown): string {
 /**
  * A stable identity of everything that determines a clip embedding and the labels stored beside it: the
  * embedding order, the three model files' hashes, the feature parameters, the normalisation statistics
- * and each card calibration's `temperature` and `minConfidence`. Embedding caches (vector and card
+ * and each card calibration's `temperature`, `minConfidence` and `topLabel`. Embedding caches (vector and card
  * labels in one row) and index versions are keyed by it, so new models or a recalibration invalidate
  * them: the next reindex recomputes the labels, which needs the same model run as the vector.
  *
@@ -368,6 +382,7 @@ export function modelsHash(manifest: Manifest): string {
             calibration: {
               temperature: e.calibration.temperature,
               minConfidence: e.calibration.minConfidence,
+              ...(e.calibration.topLabel === undefined ? {} : { topLabel: e.calibration.topLabel }),
             },
           }
           : {}),

@@ -207,6 +207,16 @@ Deno.test("modelsHash() changes with a card calibration, so the labels stored be
     const otherMin = structuredClone(calibrated);
     otherMin.models.genre.calibration = { temperature: 0.3, minConfidence: 0.4 };
     assert.notEqual(modelsHash(otherMin), h);
+    const scaled = structuredClone(calibrated);
+    scaled.models.genre.calibration = {
+      temperature: 0.3,
+      minConfidence: 0,
+      topLabel: { slope: 2, bias: -1 },
+    };
+    assert.notEqual(modelsHash(scaled), h);
+    const otherScale = structuredClone(scaled);
+    otherScale.models.genre.calibration!.topLabel = { slope: 2, bias: -0.5 };
+    assert.notEqual(modelsHash(otherScale), modelsHash(scaled));
     // What the calibration reports (its figures, its reference's wording) changes no label.
     const otherReport = structuredClone(calibrated);
     otherReport.models.genre.calibration = { temperature: 0.3, minConfidence: 0, test: { ece: 0.05 } };

@@ -8,14 +8,17 @@
  * validation,test` first).
  *
  * `--validation-only` fits and prints the validation figures only, writes nothing and never reads the
- * test split: for choosing settings before the test split's single use. `--choose-floor` prints where
+ * test split: for choosing settings before the test split's single use; with `--compare-methods` it also
+ * prints the out-of-fold ECE and log loss of both methods (`temperature`, `top-label`: 5 folds of the
+ * validation clips, 20 seeded repeats). `--method auto` (the default) uses the one with the lower
+ * out-of-fold log loss; `--method` can also name one. `--choose-floor` prints where
  * the teachers' tags become trustworthy on the validation clips (`calibration_floor.ts`), the floor's
  * origin.
  *
  * ```
  * deno task calibrate --task emotion|genre|instrument --mood <mood-dir> [--models models]
  *   [--cache .cache/features] [--targets .cache/teacher/targets] [--floor 0.35] [--precision 0.5]
- *   [--min-shown 20] [--validation-only]
+ *   [--min-shown 20] [--method auto|top-label|temperature] [--validation-only [--compare-methods]]
  * deno task calibrate --choose-floor --mood <mood-dir> [--targets .cache/teacher/targets] [--mtt-stride 5]
  * ```
  * @module
@@ -40,7 +43,11 @@ import { DEFAULT_SPLIT, splitByGroup } from "../split.ts";
 import { type ClipViews, loadClipViews, windowAt } from "../views.ts";
 import {
   calibrationFigures,
+  type CalibrationMethod,
   calibrationReport,
+  chooseMethod,
+  crossValidateCalibration,
+  DEFAULT_CALIBRATION_METHOD,
   fitCalibration,
   TEACHER_FLOOR,
   teacherClipReference,
@@ -52,7 +59,8 @@ import { runMain } from "./_main.ts";
 
 const USAGE = `Usage: deno task calibrate --task emotion|genre|instrument --mood <mood-dir> [--models models]
   [--cache .cache/features] [--targets .cache/teacher/targets] [--floor ${TEACHER_FLOOR}]
-  [--precision 0.5] [--min-shown 20] [--validation-only]
+  [--precision 0.5] [--min-shown 20] [--method auto|top-label|temperature]
+  [--validation-only [--compare-methods]]
        deno task calibrate --choose-floor --mood <mood-dir> [--targets .cache/teacher/targets]
   [--mtt-stride 5]`;
 
@@ -128,6 +136,8 @@ async function main(args: string[]): Promise<number> {
       precision: { type: "string", default: "0.5" },
       "min-shown": { type: "string", default: "20" },
       "validation-only": { type: "boolean", default: false },
+      "compare-methods": { type: "boolean", default: false },
+      method: { type: "string", default: DEFAULT_CALIBRATION_METHOD },
       "choose-floor": { type: "boolean", default: false },
       "mtt-stride": { type: "string", default: "5" },
       help: { type: "boolean", short: "h", default: false },
@@ -141,6 +151,11 @@ async function main(args: string[]): Promise<number> {
   if (values.help || (task !== "emotion" && task !== "genre" && task !== "instrument") || !values.mood) {
     console.log(USAGE);
     return values.help ? 0 : 2;
+  }
+  const method = values.method as CalibrationMethod | "auto";
+  if (method !== "temperature" && method !== "top-label" && method !== "auto") {
+    console.error(`--method takes auto, top-label or temperature: ${values.method}\n${USAGE}`);
+    return 2;
   }
   const floor = positive("floor", values.floor, 1);
   const targetPrecision = positive("precision", values.precision, 1);
@@ -198,10 +213,15 @@ async function main(args: string[]): Promise<number> {
   try {
     const v = await logitsOf(splits.validation);
     if (values["validation-only"]) {
-      const opts = { targetPrecision, minShown };
+      const cv = values["compare-methods"] || method === "auto"
+        ? crossValidateCalibration(entry.classes, v.logits, v.clipOf, v.labels)
+        : undefined;
+      const used = method === "auto" ? chooseMethod(cv!) : method;
+      const opts = { targetPrecision, minShown, method: used };
       const fitted = fitCalibration(entry.classes, v.logits, v.clipOf, v.labels, opts);
       const validation = calibrationFigures(v.logits, v.clipOf, v.labels, entry.classes.length, fitted);
-      console.log(JSON.stringify({ task, floor, ...fitted, validation }, null, 2));
+      const compared = cv === undefined ? {} : { crossValidated: cv };
+      console.log(JSON.stringify({ task, floor, method: used, ...fitted, validation, ...compared }, null, 2));
       return 0;
     }
     const t = await logitsOf(splits.test);
@@ -215,6 +235,7 @@ async function main(args: string[]): Promise<number> {
       testClipLabel: t.labels,
       targetPrecision,
       minShown,
+      method,
       ...(task === "emotion" ? { reference: "the mood set's real cluster labels" } : { floor }),
     });
     manifest.models[task] = { ...entry, calibration: { ...report } };

@@ -198,6 +198,8 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportReport> {
         calibration: {
           temperature: calibration.temperature,
           minConfidence: calibration.minConfidence,
+          ...(calibration.topLabel === undefined ? {} : { topLabel: calibration.topLabel }),
+          ...(calibration.method === undefined ? {} : { method: calibration.method }),
           targetPrecision: calibration.targetPrecision,
           reference: calibration.reference,
           validation: calibration.validation,

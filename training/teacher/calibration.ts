@@ -8,9 +8,18 @@
  * that claim (the top class's probability against whether the top class is right), not the likelihood
  * of a reference class: a clip may have no right class at all ({@linkcode NO_CLASS}, see
  * {@linkcode teacherClipReference}), and then any label shown on it is wrong.
+ *
+ * With the `top-label` method (the default) the top class's probability at that temperature then goes
+ * through top-label Platt scaling, `sigmoid(slope * logit(p) + bias)` fitted on the same claim (core's
+ * `scaleTopLabel`): a temperature can only spread or squeeze all probabilities together, and cannot
+ * bring the confidence of a student whose labels are right on a quarter of the clips down to a quarter
+ * without also flattening the order it has. With `auto` (the default) {@linkcode crossValidateCalibration}
+ * compares the two methods on folds of the validation clips and the one with the lower out-of-fold log
+ * loss is used: the same proper scoring rule the temperature minimises, never the test split.
  * @module
  */
-import { seededRandom } from "../split.ts";
+import { scaleTopLabel, type TopLabelScaling } from "../../core/mod.ts";
+import { seededRandom, shuffled } from "../split.ts";
 import { classScores, meanRows, type TagMap } from "./targets.ts";
 import type { TeacherOutput } from "./teacher.ts";
 
@@ -49,6 +58,12 @@ export interface CalibrationFigures {
 export interface CalibrationReport {
   /** Divides the logits before the softmax. */
   temperature: number;
+  /** Top-label scaling of the top class's probability after the temperature (the `top-label` method). */
+  topLabel?: TopLabelScaling;
+  /** How it was calibrated. */
+  method: CalibrationMethod;
+  /** With `auto`: both methods' out-of-fold figures on validation, the lower log loss chosen. */
+  methodChoice?: Record<CalibrationMethod, CrossValidatedFigures>;
   /** The log grid searched for `temperature`. */
   temperatureRange: [number, number];
   /** A card shows the label only when the calibrated clip probability is at least this. */
@@ -87,13 +102,23 @@ export interface CalibrationInput {
   reference?: string;
   /** Recorded in the report when the labels come from {@linkcode teacherClipReference}. */
   floor?: number;
+  /** @default DEFAULT_CALIBRATION_METHOD */
+  method?: CalibrationMethod | "auto";
 }
 
 /** What {@linkcode fitCalibration} chooses on validation. */
 export interface FittedCalibration {
   temperature: number;
   minConfidence: number;
+  /** Top-label Platt scaling after the temperature (absent: the `temperature` method). */
+  topLabel?: TopLabelScaling;
 }
+
+/** How card probabilities are calibrated: a temperature alone, or a temperature then top-label scaling. */
+export type CalibrationMethod = "temperature" | "top-label";
+
+/** The default: the {@linkcode CalibrationMethod} with the lower out-of-fold log loss on validation. */
+export const DEFAULT_CALIBRATION_METHOD = "auto";
 
 /**
  * How a report names the students' reference labels.
@@ -212,9 +237,70 @@ function cards(
   labels: readonly number[],
   n: number,
   t: number,
+  topLabel?: TopLabelScaling,
 ): { conf: number[]; correct: boolean[] } {
   const tops = clipProbabilities(logits, clipOf, n, t).map(topOf);
-  return { conf: tops.map((x) => x.conf), correct: tops.map((x, c) => x.k === labels[c]) };
+  return {
+    conf: tops.map((x) => topLabel === undefined ? x.conf : scaleTopLabel(x.conf, topLabel)),
+    correct: tops.map((x, c) => x.k === labels[c]),
+  };
+}
+
+/**
+ * Top-label Platt scaling: the slope and bias of a logistic regression of "the label is right" on
+ * `logit(confidence)`, by Newton's method on the log loss (a small ridge keeps it finite when the
+ * confidences separate right from wrong). A slope that would not be positive (confidence says nothing)
+ * is held at 0.001, so the scaling stays increasing and the card's order of clips is kept.
+ *
+ * @param conf The card's top-class probability per clip.
+ * @param correct Whether the label is right, per clip.
+ * @returns Slope and bias for core's `scaleTopLabel`.
+ * @example
+ * ```ts
+ * import { fitTopLabel } from "./calibration.ts";
+ * const s = fitTopLabel([0.9, 0.9, 0.9, 0.9], [true, false, false, false]); // says 0.9, right 1 in 4
+ * console.assert(s.slope > 0);
+ * ```
+ */
+export function fitTopLabel(conf: readonly number[], correct: readonly boolean[]): TopLabelScaling {
+  const x = conf.map((p) => {
+    const q = Math.min(1 - 1e-9, Math.max(1e-9, p));
+    return Math.log(q / (1 - q));
+  });
+  const y = correct.map((ok) => (ok ? 1 : 0));
+  const ridge = 1e-3, minSlope = 1e-3;
+  let a = 1, b = 0;
+  const step = (fixSlope: boolean) => {
+    let ga = ridge * (a - 1), gb = 0, haa = ridge, hab = 0, hbb = 1e-9;
+    x.forEach((xi, i) => {
+      const p = 1 / (1 + Math.exp(-(a * xi + b)));
+      const r = p - y[i]!, w = p * (1 - p);
+      ga += r * xi;
+      gb += r;
+      haa += w * xi * xi;
+      hab += w * xi;
+      hbb += w;
+    });
+    if (fixSlope) return { da: 0, db: gb / hbb };
+    const det = haa * hbb - hab * hab;
+    return { da: (hbb * ga - hab * gb) / det, db: (haa * gb - hab * ga) / det };
+  };
+  for (let it = 0; it < 50; it++) {
+    const { da, db } = step(false);
+    a -= da;
+    b -= db;
+    if (!Number.isFinite(a) || !Number.isFinite(b)) (a = 1, b = 0);
+    if (Math.abs(da) + Math.abs(db) < 1e-10) break;
+  }
+  if (!(a >= minSlope)) {
+    a = minSlope;
+    for (let it = 0; it < 50; it++) {
+      const { db } = step(true);
+      b -= db;
+      if (Math.abs(db) < 1e-10) break;
+    }
+  }
+  return { slope: a, bias: b };
 }
 
 function logLoss(conf: readonly number[], correct: readonly boolean[]): number {
@@ -260,7 +346,7 @@ export function calibrationFigures(
   nClasses: number,
   fitted: FittedCalibration,
 ): CalibrationFigures {
-  const cal = cards(logits, clipOf, labels, nClasses, fitted.temperature);
+  const cal = cards(logits, clipOf, labels, nClasses, fitted.temperature, fitted.topLabel);
   const raw = cards(logits, clipOf, labels, nClasses, 1);
   const shown = cal.conf.flatMap((c, i) => c >= fitted.minConfidence ? [cal.correct[i]!] : []);
   return {
@@ -278,23 +364,25 @@ export function calibrationFigures(
 
 /**
  * Fits on validation only: the temperature with the lowest log loss of "the card's label is right"
- * (a log grid of 121 points over {@linkcode TEMPERATURE_RANGE}), then the smallest confidence threshold
- * (0, 0.05, …, 0.95) whose shown labels reach `targetPrecision` while at least `minShown` clips are
- * shown (1: never show, when none does).
+ * (a log grid of 121 points over {@linkcode TEMPERATURE_RANGE}), with the `top-label` method then the
+ * top-label scaling ({@linkcode fitTopLabel}) on the same clips, then the smallest confidence threshold
+ * (0, 0.01, …, 0.99) of the calibrated confidence whose shown labels reach `targetPrecision` while at
+ * least `minShown` clips are shown (1: never show, when none does).
  *
  * @param classes Class names.
  * @param logits Validation logits, row-major `[segments, classes]`.
  * @param clipOf Clip index per segment.
  * @param labels Per clip: the right class, or {@linkcode NO_CLASS}.
- * @param opts Target precision (default 0.5) and fewest shown clips (default 20).
- * @returns Temperature and threshold.
+ * @param opts Target precision (default 0.5), fewest shown clips (default 20), method (default
+ *   `temperature`).
+ * @returns Temperature, top-label scaling and threshold.
  */
 export function fitCalibration(
   classes: readonly string[],
   logits: Float32Array,
   clipOf: readonly number[],
   labels: readonly number[],
-  opts: { targetPrecision?: number; minShown?: number } = {},
+  opts: { targetPrecision?: number; minShown?: number; method?: CalibrationMethod } = {},
 ): FittedCalibration {
   const n = classes.length;
   const target = opts.targetPrecision ?? 0.5;
@@ -307,17 +395,101 @@ export function fitCalibration(
     const loss = logLoss(c.conf, c.correct);
     if (loss < best) (best = loss, temperature = t);
   }
-  const c = cards(logits, clipOf, labels, n, temperature);
+  const raw = cards(logits, clipOf, labels, n, temperature);
+  const topLabel = opts.method === "top-label" ? fitTopLabel(raw.conf, raw.correct) : undefined;
+  const c = cards(logits, clipOf, labels, n, temperature, topLabel);
   let minConfidence = 1;
-  for (let i = 0; i < 20; i++) {
-    const tau = i / 20;
+  for (let i = 0; i < 100; i++) {
+    const tau = i / 100;
     const shown = c.conf.flatMap((p, k) => p >= tau ? [c.correct[k]!] : []);
     if (shown.length >= minShown && shown.filter(Boolean).length / shown.length >= target) {
       minConfidence = tau;
       break;
     }
   }
-  return { temperature, minConfidence };
+  return { temperature, minConfidence, ...(topLabel === undefined ? {} : { topLabel }) };
+}
+
+/**
+ * The method with the lower out-of-fold log loss (a tie keeps the plain temperature).
+ *
+ * @param cv What {@linkcode crossValidateCalibration} measured.
+ * @returns The method to use.
+ */
+export function chooseMethod(cv: Record<CalibrationMethod, CrossValidatedFigures>): CalibrationMethod {
+  return cv["top-label"].logLoss < cv.temperature.logLoss ? "top-label" : "temperature";
+}
+
+/** Out-of-fold figures of one method ({@linkcode crossValidateCalibration}). */
+export interface CrossValidatedFigures {
+  /** Mean over the repeats of the pooled out-of-fold ECE. */
+  ece: number;
+  /** Standard deviation of that ECE over the repeats. */
+  eceSd: number;
+  /** Mean out-of-fold log loss of the claim "the label is right". */
+  logLoss: number;
+}
+
+/**
+ * Compares calibration methods on one split only (validation): `folds`-fold cross-validation repeated
+ * `repeats` times with seeded shuffles; each fold is calibrated on the other folds and its clips' card
+ * confidences are pooled, so every clip is judged by a calibration that never saw it.
+ *
+ * @param classes Class names.
+ * @param logits Row-major `[segments, classes]`.
+ * @param clipOf Clip index per segment.
+ * @param labels Per clip: the right class, or {@linkcode NO_CLASS}.
+ * @param opts Folds (default 5), repeats (default 20), seed (default 1).
+ * @returns Per method, the out-of-fold ECE (mean, sd) and log loss.
+ */
+export function crossValidateCalibration(
+  classes: readonly string[],
+  logits: Float32Array,
+  clipOf: readonly number[],
+  labels: readonly number[],
+  opts: { folds?: number; repeats?: number; seed?: number } = {},
+): Record<CalibrationMethod, CrossValidatedFigures> {
+  const n = classes.length, clips = labels.length, folds = opts.folds ?? 5;
+  const segments = Array.from({ length: clips }, () => [] as number[]);
+  clipOf.forEach((c, i) => segments[c]!.push(i));
+  const subset = (ids: readonly number[]) => {
+    const rows = ids.flatMap((c) => segments[c]!);
+    const sub = new Float32Array(rows.length * n);
+    rows.forEach((r, k) => sub.set(logits.subarray(r * n, (r + 1) * n), k * n));
+    return {
+      logits: sub,
+      clipOf: ids.flatMap((_, k) => segments[ids[k]!]!.map(() => k)),
+      labels: ids.map((c) => labels[c]!),
+    };
+  };
+  const out = {} as Record<CalibrationMethod, CrossValidatedFigures>;
+  for (const method of ["temperature", "top-label"] as const) {
+    const random = seededRandom(opts.seed ?? 1);
+    const eces: number[] = [], losses: number[] = [];
+    for (let r = 0; r < (opts.repeats ?? 20); r++) {
+      const order = shuffled(Array.from({ length: clips }, (_, i) => i), random);
+      const conf: number[] = [], correct: boolean[] = [];
+      for (let f = 0; f < folds; f++) {
+        const held = order.filter((_, i) => i % folds === f);
+        const fit = subset(order.filter((_, i) => i % folds !== f));
+        const fitted = fitCalibration(classes, fit.logits, fit.clipOf, fit.labels, { method });
+        const h = subset(held);
+        const c = cards(h.logits, h.clipOf, h.labels, n, fitted.temperature, fitted.topLabel);
+        conf.push(...c.conf);
+        correct.push(...c.correct);
+      }
+      eces.push(expectedCalibrationError(conf, correct));
+      losses.push(logLoss(conf, correct));
+    }
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    const m = mean(eces);
+    out[method] = {
+      ece: m,
+      eceSd: Math.sqrt(mean(eces.map((e) => (e - m) ** 2))),
+      logLoss: mean(losses),
+    };
+  }
+  return out;
 }
 
 /**
@@ -330,12 +502,20 @@ export function calibrationReport(input: CalibrationInput): CalibrationReport {
   const n = input.classes.length;
   const targetPrecision = input.targetPrecision ?? 0.5;
   const minShown = input.minShown ?? 20;
+  const asked = input.method ?? DEFAULT_CALIBRATION_METHOD;
+  const methodChoice = asked === "auto"
+    ? crossValidateCalibration(input.classes, input.valLogits, input.valClipOf, input.valClipLabel)
+    : undefined;
+  const method = methodChoice === undefined ? asked as CalibrationMethod : chooseMethod(methodChoice);
   const fitted = fitCalibration(input.classes, input.valLogits, input.valClipOf, input.valClipLabel, {
     targetPrecision,
     minShown,
+    method,
   });
   return {
     ...fitted,
+    method,
+    ...(methodChoice === undefined ? {} : { methodChoice }),
     temperatureRange: [...TEMPERATURE_RANGE],
     targetPrecision,
     minShown,

@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
+import { scaleTopLabel } from "../../core/mod.ts";
 import {
   calibrationFigures,
   calibrationReport,
+  chooseMethod,
   clipProbabilities,
+  crossValidateCalibration,
   expectedCalibrationError,
   fitCalibration,
+  fitTopLabel,
   NO_CLASS,
   teacherClipReference,
   TEMPERATURE_RANGE,
@@ -53,6 +57,7 @@ Deno.test("calibrationReport(): an over-confident model gets T > 1 inside the se
     testClipOf: t.clipOf,
     testClipLabel: t.labels,
     targetPrecision: 0.9,
+    method: "temperature",
   });
   assert.ok(r.temperature > 1, `T ${r.temperature}`);
   assert.ok(r.temperature > TEMPERATURE_RANGE[0] * 1.1 && r.temperature < TEMPERATURE_RANGE[1] / 1.1);
@@ -152,4 +157,65 @@ Deno.test("fitCalibration(): a threshold needs minShown clips, so a few lucky on
   const few = fitCalibration(["a", "b"], logits, clipOf, labels, { minShown: 5 });
   assert.ok(few.minConfidence > 0.5 && few.minConfidence < 1, `minConfidence ${few.minConfidence}`);
   assert.equal(fitCalibration(["a", "b"], logits, clipOf, labels).minConfidence, 1);
+});
+
+Deno.test("fitTopLabel() recovers the slope and bias that made the labels right", () => {
+  const random = seededRandom(21);
+  const conf: number[] = [], correct: boolean[] = [];
+  for (let i = 0; i < 6000; i++) {
+    const c = 0.05 + 0.9 * random();
+    conf.push(c);
+    correct.push(random() < scaleTopLabel(c, { slope: 1.8, bias: -0.7 }));
+  }
+  const s = fitTopLabel(conf, correct);
+  assert.ok(Math.abs(s.slope - 1.8) < 0.2 && Math.abs(s.bias + 0.7) < 0.15, JSON.stringify(s));
+  // confidence that says nothing: the slope is held positive and the scaled value is the base rate
+  const flat = fitTopLabel(conf, conf.map(() => random() < 0.3));
+  assert.ok(flat.slope > 0 && flat.slope < 0.2, JSON.stringify(flat));
+  assert.ok(
+    Math.abs(scaleTopLabel(0.9, flat) - 0.3) < 0.05 && Math.abs(scaleTopLabel(0.2, flat) - 0.3) < 0.05,
+  );
+});
+
+/**
+ * A 10-class student whose sure clips (top logit 8) are right 45 % of the time and hesitant ones (top
+ * logit 0.5) 5 %: no temperature gives both (a hesitant clip cannot go below 1/10), top-label scaling can.
+ */
+function sureAndHesitant(clips: number, seed: number) {
+  const random = seededRandom(seed);
+  const logits = new Float32Array(clips * 3 * 10), clipOf: number[] = [], labels: number[] = [];
+  for (let c = 0; c < clips; c++) {
+    const sure = c % 2 === 0;
+    labels.push(random() < (sure ? 0.45 : 0.05) ? 0 : NO_CLASS);
+    for (let s = 0; s < 3; s++) {
+      clipOf.push(c);
+      logits[(c * 3 + s) * 10] = sure ? 8 : 0.5;
+    }
+  }
+  return { logits, clipOf, labels };
+}
+
+Deno.test("crossValidateCalibration() prefers top-label scaling where no temperature fits, and calibrationReport() uses it by default", () => {
+  const classes = Array.from({ length: 10 }, (_, i) => `c${i}`);
+  const v = sureAndHesitant(120, 31), t = sureAndHesitant(300, 32);
+  const cv = crossValidateCalibration(classes, v.logits, v.clipOf, v.labels, { repeats: 3 });
+  assert.ok(cv["top-label"].logLoss < cv.temperature.logLoss, JSON.stringify(cv));
+  assert.ok(cv["top-label"].ece < cv.temperature.ece, JSON.stringify(cv));
+  assert.equal(chooseMethod(cv), "top-label");
+  const input = {
+    classes,
+    valLogits: v.logits,
+    valClipOf: v.clipOf,
+    valClipLabel: v.labels,
+    testLogits: t.logits,
+    testClipOf: t.clipOf,
+    testClipLabel: t.labels,
+  };
+  const auto = calibrationReport(input);
+  assert.equal(auto.method, "top-label");
+  assert.ok(auto.topLabel !== undefined && auto.methodChoice !== undefined);
+  const plain = calibrationReport({ ...input, method: "temperature" });
+  assert.equal(plain.topLabel, undefined);
+  assert.ok(auto.test.ece < plain.test.ece, `${auto.test.ece} vs ${plain.test.ece}`);
+  assert.ok(auto.test.ece < 0.06, `${auto.test.ece}`);
 });
