@@ -411,7 +411,7 @@ for (const method of METHODS) {
       interval95: interval(per),
       baseline: baselineP5,
       chance,
-      // per query in catalog order, for paired comparisons of two runs
+      // per query in catalog order, for paired comparisons of two runs (bench/compare_quality.ts)
       perQuery: per,
       queries: moodIdx.map((i) => catalog[i]!.path.split("/").at(-1)),
     };
@@ -499,6 +499,9 @@ if (msdOut.some((o) => o === undefined)) {
       moodInterval95: interval(m),
       genreP5: mean(g),
       genreInterval95: interval(g),
+      // per query in catalog order, for paired comparisons (bench/compare_quality.ts)
+      moodPerQuery: m,
+      genrePerQuery: g,
     };
     console.log(`| ${name} | ${ci(m)} | ${ci(g)} |`);
   }
