@@ -7,7 +7,7 @@ Deno.test("pairedDifference(): the mean of b - a, with an interval that shrinks 
   assert.ok(Math.abs(same.diff - 0.2) < 1e-12);
   assert.ok(Math.abs(same.interval95[0] - 0.2) < 1e-12 && Math.abs(same.interval95[1] - 0.2) < 1e-12);
   const mixed = pairedDifference(a, [0.4, 0.2, 0.8, 0.6, 0.2, 0.8]);
-  assert.ok(Math.abs(mixed.diff - 0.0333333) < 1e-6);
+  assert.ok(Math.abs(mixed.diff) < 1e-12); // +0.2 and -0.2 three times each
   assert.ok(mixed.interval95[0] < 0 && mixed.interval95[1] > 0, JSON.stringify(mixed));
   assert.throws(() => pairedDifference(a, a.slice(1)), RangeError);
 });
