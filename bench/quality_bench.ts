@@ -63,7 +63,7 @@ import {
   type VectorIndex,
 } from "../core/index/vector_index.ts";
 import { isReservedMoodClip, loadMirexMood } from "../training/datasets/mod.ts";
-import { splitByGroup } from "../training/split.ts";
+import { MOOD_SPLIT_SEED, splitByGroup } from "../training/split.ts";
 import { pca } from "../training/pca.ts";
 import { scatterSvg } from "../training/plots.ts";
 import { arg } from "./_util.ts";
@@ -118,10 +118,9 @@ async function listFiles(dir: string, exts: RegExp): Promise<string[]> {
 
 // ---- catalog -------------------------------------------------------------------------------
 const manifest = await loadManifest(modelsDir);
-const seed = manifest.models.emotion.trainedOn.seed;
 const embedder = await createEmbedder({ manifest, modelsDir, provider: "cpu", threads: 2 });
 const mood = await loadMirexMood(moodDir);
-const heldOut = splitByGroup(mood.items, seed)[split].slice(0, limitN);
+const heldOut = splitByGroup(mood.items, MOOD_SPLIT_SEED)[split].slice(0, limitN);
 if (heldOut.some((it) => isReservedMoodClip(it.path))) {
   throw new Error("A reserved clip reached the benchmark");
 }
@@ -134,7 +133,7 @@ const sources = [
   ...sharedPaths.slice(0, limitN).map((path) => ({ path, label: path.split("/").at(-2)!, mood: false })),
 ];
 console.log(
-  `Catalog: ${heldOut.length} held-out mood clips (${split} split, seed ${seed}; ${
+  `Catalog: ${heldOut.length} held-out mood clips (${split} split, seed ${MOOD_SPLIT_SEED}; ${
     mood.reserved?.length ?? 0
   } reserved clips never used) + ${sharedPaths.length} files from ${sharedDir}`,
 );

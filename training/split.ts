@@ -59,6 +59,13 @@ export interface Splits<T> {
 export const DEFAULT_SPLIT: Readonly<SplitFractions> = Object.freeze({ train: 0.7, validation: 0.15 });
 
 /**
+ * The seed of the mood set's one split. Every model, the calibration, the teacher targets and the quality
+ * benchmark use it, whatever seed a training run draws its weights and batches with: a run with another
+ * seed must not train on the clips the others hold out.
+ */
+export const MOOD_SPLIT_SEED = 1;
+
+/**
  * Splits items by group, stratified by class, seeded.
  *
  * A group's class is the label of its first item (groups are single-label in every supported

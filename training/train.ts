@@ -66,6 +66,7 @@ import {
 import {
   balanceClasses,
   DEFAULT_SPLIT,
+  MOOD_SPLIT_SEED,
   seededRandom,
   shuffled,
   splitByGroup,
@@ -425,7 +426,9 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const ckptDir = join(outDir, RUN_FILES.checkpoint);
 
   // 1. split by group (track or artist), then features
-  const splits = splitByGroup(dataset.items, seed, opts.split ?? DEFAULT_SPLIT);
+  // The mood set has one split (MOOD_SPLIT_SEED) whatever the training seed; other datasets split by it.
+  const splitSeed = dataset.layout === "mirex" ? MOOD_SPLIT_SEED : seed;
+  const splits = splitByGroup(dataset.items, splitSeed, opts.split ?? DEFAULT_SPLIT);
   for (const k of ["train", "validation", "test"] as const) {
     if (splits[k].length === 0) {
       throw new SoundalikeError(
@@ -472,7 +475,11 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       contrastTrain = trainClips;
       contrastVal = await views(splits.validation, 2, "contrastive (validation)");
     } else {
-      const cs = splitByGroup(contrast.dataset.items, seed, opts.split ?? DEFAULT_SPLIT);
+      const cs = splitByGroup(
+        contrast.dataset.items,
+        contrast.dataset.layout === "mirex" ? MOOD_SPLIT_SEED : seed,
+        opts.split ?? DEFAULT_SPLIT,
+      );
       contrastTrain = await views(cs.train, nVariants, "contrastive (train)");
       contrastVal = await views(cs.validation, 2, "contrastive (validation)");
     }

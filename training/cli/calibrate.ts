@@ -39,7 +39,7 @@ import {
 } from "../../core/mod.ts";
 import { loadDataset } from "../datasets/mod.ts";
 import type { DatasetItem } from "../datasets/types.ts";
-import { DEFAULT_SPLIT, splitByGroup } from "../split.ts";
+import { DEFAULT_SPLIT, MOOD_SPLIT_SEED, splitByGroup } from "../split.ts";
 import { type ClipViews, loadClipViews, windowAt } from "../views.ts";
 import {
   calibrationFigures,
@@ -107,7 +107,7 @@ function positive(name: string, v: string, max = Infinity): number {
 /** Prints the floor's change point over the validation clips (no model, no test clip read). */
 async function chooseFloor(mood: string, targetsDir: string, stride: number): Promise<number> {
   const ds = await loadDataset(mood, { layout: "mirex", seed: 1 });
-  const { validation } = splitByGroup(ds.items, 1, DEFAULT_SPLIT);
+  const { validation } = splitByGroup(ds.items, MOOD_SPLIT_SEED, DEFAULT_SPLIT);
   const points: AgreementPoint[] = [];
   for (const it of validation) {
     const sha = await sha256File(it.path);
@@ -171,7 +171,7 @@ async function main(args: string[]): Promise<number> {
     ? clusterReference(entry)
     : studentReference(task === "genre" ? GENRE_TAG_MAP : INSTRUMENT_TAG_MAP, entry, values.targets, floor);
   const ds = await loadDataset(values.mood, { layout: "mirex", seed: entry.trainedOn.seed });
-  const splits = splitByGroup(ds.items, entry.trainedOn.seed, DEFAULT_SPLIT);
+  const splits = splitByGroup(ds.items, MOOD_SPLIT_SEED, DEFAULT_SPLIT);
   const session = await createSession(join(values.models, entry.file), { threads: 1 });
   const params = DEFAULT_FEATURE_PARAMS;
   const frames = entry.input.shape[2];

@@ -21,7 +21,7 @@ import {
 } from "../../core/mod.ts";
 import { loadDataset } from "../datasets/mod.ts";
 import { setupBackend } from "../backend.ts";
-import { DEFAULT_SPLIT, splitByGroup } from "../split.ts";
+import { DEFAULT_SPLIT, MOOD_SPLIT_SEED, splitByGroup } from "../split.ts";
 import { musicnnPatches } from "../teacher/musicnn_input.ts";
 import { cachedTeacherOutput, logTeacher, openTeacher, type TeacherId } from "../teacher/teacher.ts";
 import { listAudioFiles } from "../teacher/sources.ts";
@@ -64,7 +64,7 @@ async function main(args: string[]): Promise<number> {
     logger.info(`Mood set: ${ds.items.length} clips (${ds.reserved?.length ?? 0} reserved, left out)`);
     // The held-out splits first (as every model splits them), so a slow teacher has labelled the clips
     // validation and the test need before it reaches the training clips.
-    const s = splitByGroup(ds.items, 1, DEFAULT_SPLIT);
+    const s = splitByGroup(ds.items, MOOD_SPLIT_SEED, DEFAULT_SPLIT);
     const wanted = SPLIT_NAMES.filter((n) => splitNames.includes(n));
     paths.push(...wanted.flatMap((n) => s[n]).map((it) => it.path));
     logger.info(`Mood splits: ${wanted.join(", ")} (${paths.length} clips)`);

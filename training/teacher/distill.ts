@@ -51,7 +51,7 @@ import {
   type Task,
   writeJson,
 } from "../run_dir.ts";
-import { DEFAULT_SPLIT, seededRandom, shuffled, splitByGroup } from "../split.ts";
+import { DEFAULT_SPLIT, MOOD_SPLIT_SEED, seededRandom, shuffled, splitByGroup } from "../split.ts";
 import { computeMetrics, toBatch } from "../evaluate.ts";
 import { confusionMatrixSvg, trainingCurvesSvg } from "../plots.ts";
 import { type ClipViews, fixedPair, loadClipViews, randomPair, statsWindows, windowAt } from "../views.ts";
@@ -541,7 +541,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   const ckptDir = join(outDir, RUN_FILES.checkpoint);
 
   // 1. splits (the mood set's, as every model's) and views
-  const splits = splitByGroup(opts.mood.items, seed, DEFAULT_SPLIT);
+  // the mood set's one split, whatever the training seed (MOOD_SPLIT_SEED)
+  const splits = splitByGroup(opts.mood.items, MOOD_SPLIT_SEED, DEFAULT_SPLIT);
   const skipped: SkippedFile[] = [...opts.mood.skipped];
   const views = async (items: readonly DatasetItem[], n: number, label: string) => {
     opts.progress?.start(items.length, label);
