@@ -186,3 +186,17 @@ Deno.test("trainModel() with augmented variants and a contrastive task records b
   assert.equal(run.runConfig.training.contrastive?.batch, 4);
   run.model.dispose();
 });
+
+Deno.test("trainModel() keeps the mood set's one split whatever its seed; other datasets split by the seed", async () => {
+  await using dir = await tempDir("train");
+  const dataset = await fixture(join(dir.path, "data"));
+  const cache = join(dir.path, "cache");
+  const heldOut = async (layout: "mirex" | "folder", seed: number) => {
+    const outDir = join(dir.path, `${layout}${seed}`);
+    await trainModel({ ...options({ ...dataset, layout }, outDir, cache), epochs: 1, seed });
+    const s = JSON.parse(await Deno.readTextFile(join(outDir, "splits.json")));
+    return ["validation", "test"].map((k) => s[k].map((e: { trackId: string }) => e.trackId).sort());
+  };
+  assert.notDeepEqual(await heldOut("folder", 3), await heldOut("folder", 5));
+  assert.deepEqual(await heldOut("mirex", 3), await heldOut("mirex", 5));
+});
