@@ -25,11 +25,16 @@ function clusteredRows(dir: string, rows: number, seed = 1): Float32Array {
 
 const SETTINGS = { nlist: 32, m: 8, nprobe: 8, rerank: 64, trainRows: APPROX_MIN_TRAIN_ROWS };
 
-/** 4,000 tracks of three clustered rows (ids 1000...) in `<dir>/rows.f32`, and their approximate index. */
-function clusteredIndex(dir: string) {
-  const rows = 12_000;
-  const vectors = clusteredRows(dir, rows);
-  const trackIds = Int32Array.from({ length: rows / 3 }, (_, i) => 1000 + i);
+/**
+ * Tracks of three clustered rows in `<dir>/rows.f32` (by default 4,000 tracks, ids 1000...), and their
+ * approximate index.
+ */
+function clusteredIndex(
+  dir: string,
+  { rows = 12_000, seed = 1, trackIdOf = (i: number) => 1000 + i } = {},
+) {
+  const vectors = clusteredRows(dir, rows, seed);
+  const trackIds = Int32Array.from({ length: rows / 3 }, (_, i) => trackIdOf(i));
   const approx = buildApproxIndex({
     vectorsPath: `${dir}/rows.f32`,
     dim: DIM,
@@ -88,16 +93,10 @@ Deno.test("approximate index: exact distances after the re-rank, equal to a flat
 Deno.test("approximate index: saved and loaded, same answers; truncated or mismatched files are named", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const rows = 10_500;
-    const vectors = clusteredRows(dir, rows, 2);
-    const trackIds = Int32Array.from({ length: rows / 3 }, (_, i) => 7 * i);
-    const built = buildApproxIndex({
-      vectorsPath: `${dir}/rows.f32`,
-      dim: DIM,
-      rowsPerTrack: 3,
-      trackIds,
-      settings: SETTINGS,
-      logger: silentLogger,
+    const { rows, vectors, approx: built } = clusteredIndex(dir, {
+      rows: 10_500,
+      seed: 2,
+      trackIdOf: (i) => 7 * i,
     });
     await Deno.mkdir(`${dir}/v1`);
     built.saveTo(`${dir}/v1`, "windows");

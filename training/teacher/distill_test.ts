@@ -47,25 +47,32 @@ async function writeTargets(
   }
 }
 
+/** One epoch on the fake set, whatever the task. */
+const tiny = (dir: string, mood: Dataset) => ({
+  mood,
+  extra: [],
+  targetsDir: join(dir, "targets"),
+  epochs: 1,
+  batchSize: 4,
+  windowsPerClip: 1,
+  variants: 1,
+  backend: "wasm",
+  logger: silentLogger,
+});
+
+/** {@linkcode tiny} for the genre student. */
+const small = (dir: string, mood: Dataset) => ({
+  ...tiny(dir, mood),
+  task: "genre" as const,
+  map: GENRE_TAG_MAP,
+});
+
 Deno.test("distill() trains a student from cached teacher targets into a run export can install", async () => {
   await using dir = await tempDir("distill_test_");
   const mood = await fakeMood(dir.path);
   await writeTargets(join(dir.path, "targets"), mood.items);
   const out = join(dir.path, "run");
-  const r = await distill({
-    task: "genre",
-    map: GENRE_TAG_MAP,
-    mood,
-    extra: [],
-    targetsDir: join(dir.path, "targets"),
-    outDir: out,
-    epochs: 1,
-    batchSize: 4,
-    windowsPerClip: 1,
-    variants: 1,
-    backend: "wasm",
-    logger: silentLogger,
-  });
+  const r = await distill({ ...small(dir.path, mood), outDir: out });
   assert.equal(r.interrupted, false);
   assert.equal(r.history.epochs.length, 1);
   const run = await loadRun(out);
@@ -88,19 +95,7 @@ Deno.test("distill() for emotion learns the mood set's real clusters, with the t
   const mood = await fakeMood(dir.path);
   // The teacher calls every clip rock: labels taken from its tags would put every clip in one class.
   await writeTargets(join(dir.path, "targets"), mood.items, () => "rock");
-  const opts = {
-    task: "emotion" as const,
-    mood,
-    extra: [],
-    targetsDir: join(dir.path, "targets"),
-    outDir: join(dir.path, "run"),
-    epochs: 1,
-    batchSize: 4,
-    windowsPerClip: 1,
-    variants: 1,
-    backend: "wasm",
-    logger: silentLogger,
-  };
+  const opts = { ...tiny(dir.path, mood), task: "emotion" as const, outDir: join(dir.path, "run") };
   await distill(opts);
   const run = await loadRun(opts.outDir);
   assert.deepEqual(run.classes, ["cluster1", "cluster2"]);
@@ -128,21 +123,7 @@ Deno.test("distill() with another seed keeps the mood set's one split: no held-o
   await writeTargets(join(dir.path, "targets"), mood.items);
   const splitsOf = async (seed: number) => {
     const outDir = join(dir.path, `run${seed}`);
-    await distill({
-      task: "genre",
-      map: GENRE_TAG_MAP,
-      mood,
-      extra: [],
-      targetsDir: join(dir.path, "targets"),
-      outDir,
-      epochs: 1,
-      batchSize: 4,
-      windowsPerClip: 1,
-      variants: 1,
-      seed,
-      backend: "wasm",
-      logger: silentLogger,
-    });
+    await distill({ ...small(dir.path, mood), outDir, seed });
     const s = JSON.parse(await Deno.readTextFile(join(outDir, "splits.json")));
     const ids = (k: string) => s[k].map((e: { trackId: string }) => e.trackId).sort();
     return { train: ids("train"), validation: ids("validation"), test: ids("test") };
@@ -213,20 +194,6 @@ Deno.test("distillLoss() adds the weighted NT-Xent of the pairs to the loss of t
     { pairs: 0, weight: 0.25, temperature: 0.2 },
   );
   close(none.total.dataSync()[0]!, sup.total.dataSync()[0]!);
-});
-
-const small = (dir: string, mood: Dataset) => ({
-  task: "genre" as const,
-  map: GENRE_TAG_MAP,
-  mood,
-  extra: [],
-  targetsDir: join(dir, "targets"),
-  epochs: 1,
-  batchSize: 4,
-  windowsPerClip: 1,
-  variants: 1,
-  backend: "wasm",
-  logger: silentLogger,
 });
 
 Deno.test("distill() with a contrastive weight of 0 trains exactly as without the task", async () => {
