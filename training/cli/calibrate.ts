@@ -227,12 +227,8 @@ async function main(args: string[]): Promise<number> {
     const t = await logitsOf(splits.test);
     const report = calibrationReport({
       classes: entry.classes,
-      valLogits: v.logits,
-      valClipOf: v.clipOf,
-      valClipLabel: v.labels,
-      testLogits: t.logits,
-      testClipOf: t.clipOf,
-      testClipLabel: t.labels,
+      validation: v,
+      test: t,
       targetPrecision,
       minShown,
       method,

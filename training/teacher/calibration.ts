@@ -80,17 +80,23 @@ export interface CalibrationReport {
   test: CalibrationFigures;
 }
 
-/** Inputs: segment logits with their clip, and each clip's reference label. */
+/** One split's segment logits with their clip, and each clip's reference label. */
+export interface CalibrationSplit {
+  /** Row-major `[segments, classes]`. */
+  logits: Float32Array;
+  /** Clip index per segment. */
+  clipOf: readonly number[];
+  /** Per clip: the right class, or {@linkcode NO_CLASS}. */
+  labels: readonly number[];
+}
+
+/** Inputs: both splits and the rules. */
 export interface CalibrationInput {
   classes: readonly string[];
-  valLogits: Float32Array;
-  valClipOf: readonly number[];
-  /** Per validation clip: the right class, or {@linkcode NO_CLASS}. */
-  valClipLabel: readonly number[];
-  testLogits: Float32Array;
-  testClipOf: readonly number[];
-  /** Per test clip: the right class, or {@linkcode NO_CLASS}. */
-  testClipLabel: readonly number[];
+  /** Fitted on. */
+  validation: CalibrationSplit;
+  /** Reported on. */
+  test: CalibrationSplit;
   /** Precision (on validation) the shown labels must reach: right more often than not. @default 0.5 */
   targetPrecision?: number;
   /**
@@ -500,14 +506,15 @@ export function crossValidateCalibration(
  */
 export function calibrationReport(input: CalibrationInput): CalibrationReport {
   const n = input.classes.length;
+  const { validation: v, test: t } = input;
   const targetPrecision = input.targetPrecision ?? 0.5;
   const minShown = input.minShown ?? 20;
   const asked = input.method ?? DEFAULT_CALIBRATION_METHOD;
   const methodChoice = asked === "auto"
-    ? crossValidateCalibration(input.classes, input.valLogits, input.valClipOf, input.valClipLabel)
+    ? crossValidateCalibration(input.classes, v.logits, v.clipOf, v.labels)
     : undefined;
   const method = methodChoice === undefined ? asked as CalibrationMethod : chooseMethod(methodChoice);
-  const fitted = fitCalibration(input.classes, input.valLogits, input.valClipOf, input.valClipLabel, {
+  const fitted = fitCalibration(input.classes, v.logits, v.clipOf, v.labels, {
     targetPrecision,
     minShown,
     method,
@@ -522,7 +529,7 @@ export function calibrationReport(input: CalibrationInput): CalibrationReport {
     reference: input.reference ??
       (input.floor === undefined ? "the reference class" : teacherReferenceText(input.floor)),
     ...(input.floor === undefined ? {} : { floor: input.floor }),
-    validation: calibrationFigures(input.valLogits, input.valClipOf, input.valClipLabel, n, fitted),
-    test: calibrationFigures(input.testLogits, input.testClipOf, input.testClipLabel, n, fitted),
+    validation: calibrationFigures(v.logits, v.clipOf, v.labels, n, fitted),
+    test: calibrationFigures(t.logits, t.clipOf, t.labels, n, fitted),
   };
 }

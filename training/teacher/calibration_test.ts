@@ -50,12 +50,8 @@ Deno.test("calibrationReport(): an over-confident model gets T > 1 inside the se
   const v = make(300, 1), t = make(300, 2);
   const r = calibrationReport({
     classes: ["a", "b", "c"],
-    valLogits: v.logits,
-    valClipOf: v.clipOf,
-    valClipLabel: v.labels,
-    testLogits: t.logits,
-    testClipOf: t.clipOf,
-    testClipLabel: t.labels,
+    validation: v,
+    test: t,
     targetPrecision: 0.9,
     method: "temperature",
   });
@@ -202,15 +198,7 @@ Deno.test("crossValidateCalibration() prefers top-label scaling where no tempera
   assert.ok(cv["top-label"].logLoss < cv.temperature.logLoss, JSON.stringify(cv));
   assert.ok(cv["top-label"].ece < cv.temperature.ece, JSON.stringify(cv));
   assert.equal(chooseMethod(cv), "top-label");
-  const input = {
-    classes,
-    valLogits: v.logits,
-    valClipOf: v.clipOf,
-    valClipLabel: v.labels,
-    testLogits: t.logits,
-    testClipOf: t.clipOf,
-    testClipLabel: t.labels,
-  };
+  const input = { classes, validation: v, test: t };
   const auto = calibrationReport(input);
   assert.equal(auto.method, "top-label");
   assert.ok(auto.topLabel !== undefined && auto.methodChoice !== undefined);

@@ -889,12 +889,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   const t = evaluateFixed(two, proj, testSet, classes.length);
   const calibration = calibrationReport({
     classes,
-    valLogits: vBest.logits,
-    valClipOf: valSet.clipOf,
-    valClipLabel: valSet.clipLabel,
-    testLogits: t.logits,
-    testClipOf: testSet.clipOf,
-    testClipLabel: testSet.clipLabel,
+    validation: { logits: vBest.logits, clipOf: valSet.clipOf, labels: valSet.clipLabel },
+    test: { logits: t.logits, clipOf: testSet.clipOf, labels: testSet.clipLabel },
     ...(map === undefined ? {} : { floor: TEACHER_FLOOR }),
   });
   const metrics = computeMetrics(t.logits, testSet.probs.map(argmax), classes, testSet.clipOf);
