@@ -1,8 +1,10 @@
 /**
- * Helpers shared by the benchmarks: flags, the cached 30 s MP3 set, CPU time and load average.
+ * Helpers shared by the benchmarks: flags, a bootstrap interval, the cached 30 s MP3 set, CPU time and
+ * load average.
  * @module
  */
 import { mapPool } from "../core/util/pool.ts";
+import { mulberry32 } from "../core/mod.ts";
 import { ffmpeg } from "../tests/audio_fixtures.ts";
 
 /** The value after `--name` on the command line. */
@@ -25,6 +27,25 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * 95 % bootstrap interval of the mean: `resamples` seeded draws of the values with replacement, their
+ * means sorted, the 2.5th and 97.5th percentiles.
+ *
+ * @param xs The values (per query).
+ * @param resamples Draws.
+ * @param seed Seed of `mulberry32`.
+ * @returns `[low, high]`.
+ */
+export function bootstrapMean95(xs: readonly number[], resamples: number, seed: number): [number, number] {
+  const random = mulberry32(seed);
+  const means = Array.from({ length: resamples }, () => {
+    let sum = 0;
+    for (let k = 0; k < xs.length; k++) sum += xs[Math.floor(random() * xs.length)]!;
+    return sum / xs.length;
+  }).sort((a, b) => a - b);
+  return [means[Math.round(0.025 * resamples) - 1]!, means[Math.round(0.975 * resamples) - 1]!];
 }
 
 /** Where {@linkcode benchMp3s} keeps its files (git-ignored). */

@@ -8,7 +8,7 @@
  * Run: `node_modules/.bin/deno run -A bench/compare_quality.ts <A>/quality.json <B>/quality.json`
  * @module
  */
-import { mulberry32 } from "../core/mod.ts";
+import { bootstrapMean95 } from "./_util.ts";
 
 /** One quality run's `results`, as far as the comparison reads them. */
 type Results = Record<string, Record<string, unknown>>;
@@ -20,13 +20,7 @@ export function pairedDifference(
 ): { diff: number; interval95: [number, number] } {
   if (a.length !== b.length || a.length === 0) throw new RangeError("paired runs need the same queries");
   const d = a.map((v, i) => b[i]! - v);
-  const random = mulberry32(7);
-  const means = Array.from({ length: 2000 }, () => {
-    let sum = 0;
-    for (let k = 0; k < d.length; k++) sum += d[Math.floor(random() * d.length)]!;
-    return sum / d.length;
-  }).sort((x, y) => x - y);
-  return { diff: d.reduce((s, v) => s + v, 0) / d.length, interval95: [means[49]!, means[1949]!] };
+  return { diff: d.reduce((s, v) => s + v, 0) / d.length, interval95: bootstrapMean95(d, 2000, 7) };
 }
 
 const PER_QUERY = ["perQuery", "moodPerQuery", "genrePerQuery"] as const;

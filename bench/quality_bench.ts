@@ -66,7 +66,7 @@ import { isReservedMoodClip, loadMirexMood } from "../training/datasets/mod.ts";
 import { MOOD_SPLIT_SEED, splitByGroup } from "../training/split.ts";
 import { pca } from "../training/pca.ts";
 import { scatterSvg } from "../training/plots.ts";
-import { arg } from "./_util.ts";
+import { arg, bootstrapMean95 } from "./_util.ts";
 import { readTeacherOutput, type TeacherOutput } from "../training/teacher/teacher.ts";
 import {
   classScores,
@@ -368,15 +368,7 @@ const precisions = (neighbours: (i: number) => number[], labelOf: (i: number) =>
   });
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** 95 % bootstrap interval of the mean over the query clips (1000 resamples, fixed seed). */
-const interval = (xs: readonly number[]): [number, number] => {
-  const random = mulberry32(12);
-  const means = Array.from({ length: 1000 }, () => {
-    let sum = 0;
-    for (let k = 0; k < xs.length; k++) sum += xs[Math.floor(random() * xs.length)]!;
-    return sum / xs.length;
-  }).sort((a, b) => a - b);
-  return [means[24]!, means[974]!];
-};
+const interval = (xs: readonly number[]) => bootstrapMean95(xs, 1000, 12);
 const ci = (xs: readonly number[]) => {
   const [lo, hi] = interval(xs);
   return `${mean(xs).toFixed(3)} [${lo.toFixed(3)}, ${hi.toFixed(3)}]`;
