@@ -16,7 +16,7 @@
  * the loss weighs classes equally without ever copying a track into validation or test.
  * @module
  */
-import type { DatasetItem } from "./datasets/types.ts";
+import type { Dataset, DatasetItem } from "./datasets/types.ts";
 import { mulberry32 } from "../core/mod.ts";
 
 /** A seeded uniform generator in [0, 1) (mulberry32). */
@@ -64,6 +64,18 @@ export const DEFAULT_SPLIT: Readonly<SplitFractions> = Object.freeze({ train: 0.
  * seed must not train on the clips the others hold out.
  */
 export const MOOD_SPLIT_SEED = 1;
+
+/**
+ * The seed a dataset is split with: {@linkcode MOOD_SPLIT_SEED} for the mood set, the run's seed for any
+ * other dataset.
+ *
+ * @param dataset The dataset (its layout).
+ * @param seed The training run's seed.
+ * @returns The split's seed.
+ */
+export function splitSeedOf(dataset: Pick<Dataset, "layout">, seed: number): number {
+  return dataset.layout === "mirex" ? MOOD_SPLIT_SEED : seed;
+}
 
 /**
  * Splits items by group, stratified by class, seeded.

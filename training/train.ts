@@ -66,11 +66,11 @@ import {
 import {
   balanceClasses,
   DEFAULT_SPLIT,
-  MOOD_SPLIT_SEED,
   seededRandom,
   shuffled,
   splitByGroup,
   type SplitFractions,
+  splitSeedOf,
 } from "./split.ts";
 import { argmaxRows, crossEntropy, predictLogits, toBatch } from "./evaluate.ts";
 import { matchAtOne, ntXentLoss, ntXentReference } from "./contrastive.ts";
@@ -426,9 +426,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const ckptDir = join(outDir, RUN_FILES.checkpoint);
 
   // 1. split by group (track or artist), then features
-  // The mood set has one split (MOOD_SPLIT_SEED) whatever the training seed; other datasets split by it.
-  const splitSeed = dataset.layout === "mirex" ? MOOD_SPLIT_SEED : seed;
-  const splits = splitByGroup(dataset.items, splitSeed, opts.split ?? DEFAULT_SPLIT);
+  // The mood set has one split whatever the training seed; other datasets split by it.
+  const splits = splitByGroup(dataset.items, splitSeedOf(dataset, seed), opts.split ?? DEFAULT_SPLIT);
   for (const k of ["train", "validation", "test"] as const) {
     if (splits[k].length === 0) {
       throw new SoundalikeError(
@@ -477,7 +476,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     } else {
       const cs = splitByGroup(
         contrast.dataset.items,
-        contrast.dataset.layout === "mirex" ? MOOD_SPLIT_SEED : seed,
+        splitSeedOf(contrast.dataset, seed),
         opts.split ?? DEFAULT_SPLIT,
       );
       contrastTrain = await views(cs.train, nVariants, "contrastive (train)");
