@@ -10,11 +10,12 @@
  *   [--targets .cache/teacher/targets] [--out .cache/runs/<task>-distill] [--epochs 12] [--batch 16]
  *   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
  *   [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]
- *   [--contrast-weight 0] [--contrast-batch 8]
+ *   [--contrast-weight 0] [--contrast-batch 8] [--relation-weight 0] [--relation-temperature 0.1]
  * ```
  * `--contrast-weight w` (above 0) adds w x NT-Xent on two augmented views of the real mood training
  * clips, `--contrast-batch` clips a step, as `deno task train --contrast` does; 0 (the default) trains
- * without it.
+ * without it. `--relation-weight w` (above 0) adds w x the neighbourhood KL between each batch's
+ * student embeddings and the teacher's (`training/teacher/relation.ts`); 0 (the default) trains without it.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -33,7 +34,7 @@ const USAGE = `Usage: deno task distill --task genre|instrument|emotion --mood <
   [--targets .cache/teacher/targets] [--out .cache/runs/<task>-distill] [--epochs 12] [--batch 16]
   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
   [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]
-  [--contrast-weight 0] [--contrast-batch 8]`;
+  [--contrast-weight 0] [--contrast-batch 8] [--relation-weight 0] [--relation-temperature 0.1]`;
 
 function num(name: string, v: string | undefined, fallback: number, integer = true): number {
   if (v === undefined) return fallback;
@@ -65,6 +66,8 @@ async function main(args: string[]): Promise<number> {
       "mtt-stride": { type: "string" },
       "contrast-weight": { type: "string" },
       "contrast-batch": { type: "string" },
+      "relation-weight": { type: "string" },
+      "relation-temperature": { type: "string" },
       cache: { type: "string", default: ".cache/features" },
       resume: { type: "boolean", default: false },
       "partial-tags": { type: "boolean", default: false },
@@ -96,6 +99,12 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const contrastBatch = num("contrast-batch", values["contrast-batch"], 8);
+  const relationWeight = values["relation-weight"] === undefined ? 0 : Number(values["relation-weight"]);
+  if (!(relationWeight >= 0)) {
+    console.error(`--relation-weight must be a number >= 0: ${values["relation-weight"]}\n${USAGE}`);
+    return 2;
+  }
+  const relationTemperature = num("relation-temperature", values["relation-temperature"], 0.1, false);
   const logger = createConsoleLogger("info");
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   const mood = await loadDataset(values.mood, { layout: "mirex", seed });
@@ -135,6 +144,9 @@ async function main(args: string[]): Promise<number> {
       variants: num("variants", values.variants, 2),
       embedWeight: num("embed-weight", values["embed-weight"], 0.5, false),
       ...(contrastWeight > 0 ? { contrastive: { weight: contrastWeight, batch: contrastBatch } } : {}),
+      ...(relationWeight > 0
+        ? { relation: { weight: relationWeight, temperature: relationTemperature } }
+        : {}),
       seed,
       resume: values.resume,
       partialTags: values["partial-tags"],

@@ -56,6 +56,7 @@ import { computeMetrics, toBatch } from "../evaluate.ts";
 import { confusionMatrixSvg, trainingCurvesSvg } from "../plots.ts";
 import { type ClipViews, fixedPair, loadClipViews, randomPair, statsWindows, windowAt } from "../views.ts";
 import { ntXentLoss } from "../contrastive.ts";
+import { relationLoss, relationReference } from "./relation.ts";
 import {
   copyWeights,
   EarlyStopping,
@@ -128,6 +129,8 @@ export interface DistillOptions {
   embedWeight?: number;
   /** The contrastive task on the real mood training clips; off when absent or its weight is 0. */
   contrastive?: DistillContrast;
+  /** The neighbourhood term ({@linkcode DistillRelation}); off when absent or its weight is 0. */
+  relation?: DistillRelation;
   /** @default 1 */
   seed?: number;
   resume?: boolean;
@@ -149,29 +152,56 @@ export interface DistillContrast {
   maxShiftSeconds?: number;
 }
 
+/**
+ * The neighbourhood term of {@linkcode distill}: each training batch's windows should have the same
+ * neighbours in the student's 256-d embedding (the vector the search uses) as in the teacher's
+ * standardised 200-d embedding (`relationLoss`, `training/teacher/relation.ts`).
+ */
+export interface DistillRelation {
+  /** Weight beside the distillation loss; 0 turns the term off. @default 1 */
+  weight?: number;
+  /** Softmax temperature of the cosine similarities. @default 0.1 */
+  temperature?: number;
+}
+
 /** The terms of one step's loss; `total` is what the optimiser minimises. */
 export interface DistillLossTerms {
   ce: tf.Scalar;
   mse: tf.Scalar;
   /** NT-Xent of the pairs (absent without the contrastive task). */
   ntx?: tf.Scalar;
+  /** Neighbourhood KL to the teacher's embedding (absent without the relation term). */
+  rel?: tf.Scalar;
   total: tf.Scalar;
+}
+
+/** How {@linkcode distillLoss} weighs its terms. */
+export interface DistillLossWeights {
+  /** Weight of the embedding regression. */
+  embed: number;
+  /**
+   * The neighbourhood term (`relationLoss` between the supervised rows' embeddings and the teacher's
+   * standardised embeddings); absent or weight 0: off.
+   */
+  relation?: { weight: number; temperature: number };
+  /** Pairs in the batch, the NT-Xent's weight and temperature; absent or 0 pairs: no contrastive term. */
+  contrast?: { pairs: number; weight: number; temperature: number };
 }
 
 /**
  * One distillation step's loss: soft cross-entropy to the teacher's class distribution, plus
- * `embedWeight` x the MSE between the projected embedding and the teacher's standardised embedding, plus
- * (with `contrast`) `contrast.weight` x NT-Xent of the pairs. The supervised windows are the first
- * `p.shape[0]` rows of `emb` and `logits`; with `contrast.pairs` = c the next c rows are the pairs' first
- * views and the c after them their second views (no targets).
+ * `embed` x the MSE between the projected embedding and the teacher's standardised embedding, plus
+ * (with `relation`) its weight x the neighbourhood KL between the student's 256-d embeddings and the
+ * teacher's, plus (with `contrast`) its weight x NT-Xent of the pairs. The supervised windows are the
+ * first `p.shape[0]` rows of `emb` and `logits`; with `contrast.pairs` = c the next c rows are the pairs'
+ * first views and the c after them their second views (no targets).
  *
  * @param emb Student embeddings, `[b + 2c, 256]`.
  * @param logits Student logits, `[b + 2c, C]`.
  * @param p Teacher class distributions of the supervised windows, `[b, C]`.
  * @param z Teacher standardised embeddings of the supervised windows, `[b, 200]`.
  * @param proj The 256 -> 200 projection.
- * @param embedWeight Weight of the embedding regression.
- * @param contrast Pairs in the batch, the NT-Xent's weight and temperature; absent: no contrastive term.
+ * @param weights The terms and their weights.
  * @returns The loss terms (call inside `tf.tidy` or an optimiser's `minimize`).
  * @example
  * ```ts
@@ -180,8 +210,11 @@ export interface DistillLossTerms {
  * const emb = tf.randomNormal([4, 8]) as tf.Tensor2D, logits = tf.randomNormal([4, 3]) as tf.Tensor2D;
  * const p = tf.tensor2d([[1, 0, 0], [0, 1, 0]]), z = tf.zeros([2, 2]) as tf.Tensor2D;
  * const proj = { w: tf.zeros([8, 2]) as tf.Tensor2D, b: tf.zeros([2]) as tf.Tensor1D };
- * const t = distillLoss(emb, logits, p, z, proj, 0.5, { pairs: 1, weight: 0.5, temperature: 0.2 });
- * console.assert(t.ntx !== undefined);
+ * const t = distillLoss(emb, logits, p, z, proj, {
+ *   embed: 0.5,
+ *   contrast: { pairs: 1, weight: 0.5, temperature: 0.2 },
+ * });
+ * console.assert(t.ntx !== undefined && t.rel === undefined);
  * ```
  */
 export function distillLoss(
@@ -190,23 +223,30 @@ export function distillLoss(
   p: tf.Tensor2D,
   z: tf.Tensor2D,
   proj: { w: tf.Tensor; b: tf.Tensor },
-  embedWeight: number,
-  contrast?: { pairs: number; weight: number; temperature: number },
+  weights: DistillLossWeights,
 ): DistillLossTerms {
   const b = p.shape[0];
+  const { contrast, relation } = weights;
   const pairs = contrast?.pairs ?? 0;
-  const supEmb = pairs > 0 ? tf.slice(emb, [0, 0], [b, -1]) : emb;
+  const supEmb = pairs > 0 ? tf.slice(emb, [0, 0], [b, -1]) as tf.Tensor2D : emb;
   const supLogits = pairs > 0 ? tf.slice(logits, [0, 0], [b, -1]) : logits;
   const ce = tf.mean(tf.neg(tf.sum(tf.mul(p, tf.logSoftmax(supLogits)), -1))) as tf.Scalar;
   const mse = tf.mean(
     tf.square(tf.sub(tf.add(tf.matMul(supEmb, proj.w as tf.Tensor2D), proj.b), z)),
   ) as tf.Scalar;
-  const supervised = tf.add(ce, tf.mul(mse, embedWeight)) as tf.Scalar;
-  if (contrast === undefined || pairs === 0) return { ce, mse, total: supervised };
-  const a = tf.slice(emb, [b, 0], [pairs, -1]) as tf.Tensor2D;
-  const a2 = tf.slice(emb, [b + pairs, 0], [pairs, -1]) as tf.Tensor2D;
-  const ntx = ntXentLoss(a, a2, contrast.temperature);
-  return { ce, mse, ntx, total: tf.add(supervised, tf.mul(ntx, contrast.weight)) as tf.Scalar };
+  let total = tf.add(ce, tf.mul(mse, weights.embed)) as tf.Scalar;
+  const terms: DistillLossTerms = { ce, mse, total };
+  if (relation !== undefined && relation.weight > 0) {
+    terms.rel = relationLoss(supEmb, z, relation.temperature);
+    total = tf.add(total, tf.mul(terms.rel, relation.weight));
+  }
+  if (contrast !== undefined && pairs > 0) {
+    const a = tf.slice(emb, [b, 0], [pairs, -1]) as tf.Tensor2D;
+    const a2 = tf.slice(emb, [b + pairs, 0], [pairs, -1]) as tf.Tensor2D;
+    terms.ntx = ntXentLoss(a, a2, contrast.temperature);
+    total = tf.add(total, tf.mul(terms.ntx, contrast.weight));
+  }
+  return { ...terms, total };
 }
 
 /** A clip with its teacher outputs. */
@@ -441,12 +481,38 @@ function predict(two: tf.LayersModel, x: readonly LogMel[]): { emb: Float32Array
 }
 
 /** Validation figures: soft cross-entropy, embedding MSE, top-1 agreement with the teacher. */
+/**
+ * The neighbourhood term over a fixed set, as training sees it: the mean of `relationReference` over
+ * batches of `batch` windows, drawn in one seeded order (consecutive windows are often of one clip; a
+ * batch of them would weigh those neighbours, which training batches seldom have).
+ */
+function fixedRelation(
+  emb: Float32Array,
+  teacher: readonly Float32Array[],
+  relation: { temperature: number; batch: number },
+): number {
+  const d = emb.length / teacher.length;
+  const order = shuffled(teacher.map((_, i) => i), seededRandom(1));
+  let sum = 0, count = 0;
+  for (let from = 0; from + 3 <= order.length; from += relation.batch) {
+    const rows = order.slice(from, from + relation.batch);
+    sum += rows.length * relationReference(
+      rows.map((i) => emb.subarray(i * d, (i + 1) * d)),
+      rows.map((i) => teacher[i]!),
+      relation.temperature,
+    );
+    count += rows.length;
+  }
+  return sum / count;
+}
+
 function evaluateFixed(
   two: tf.LayersModel,
   proj: { w: tf.Variable; b: tf.Variable },
   set: FixedSet,
   nClasses: number,
-): { ce: number; mse: number; agreement: number; logits: Float32Array } {
+  relation?: { temperature: number; batch: number },
+): { ce: number; mse: number; rel?: number; agreement: number; logits: Float32Array } {
   const { emb, logits } = predict(two, set.x);
   let ce = 0, agree = 0;
   for (let i = 0; i < set.x.length; i++) {
@@ -463,7 +529,14 @@ function evaluateFixed(
     const pr = tf.add(tf.matMul(e, proj.w), proj.b);
     return tf.mean(tf.square(tf.sub(pr, z))).dataSync()[0]!;
   });
-  return { ce: ce / set.x.length, mse, agreement: agree / set.x.length, logits };
+  const rel = relation === undefined ? undefined : fixedRelation(emb, set.emb, relation);
+  return {
+    ce: ce / set.x.length,
+    mse,
+    ...(rel === undefined ? {} : { rel }),
+    agreement: agree / set.x.length,
+    logits,
+  };
 }
 
 /**
@@ -529,6 +602,10 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   const embedWeight = opts.embedWeight ?? 0.5;
   const contrastWeight = opts.contrastive?.weight ?? 0.5;
   const contrastOn = opts.contrastive !== undefined && contrastWeight > 0;
+  const relationWeight = opts.relation?.weight ?? 1;
+  const relation = opts.relation !== undefined && relationWeight > 0
+    ? { weight: relationWeight, temperature: opts.relation.temperature ?? 0.1 }
+    : undefined;
   const temperature = opts.contrastive?.temperature ?? 0.2;
   const params = DEFAULT_FEATURE_PARAMS;
   const maxShift = Math.round(
@@ -619,6 +696,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     learningRate,
     // only with the task, so runs without it keep their fingerprint
     ...(contrastOn ? { contrast: { contrastWeight, temperature, contrastBatch, maxShift } } : {}),
+    ...(relation === undefined ? {} : { relation }),
     train: train.map((c) => c.clip.item.trackId),
     val: val.map((c) => c.clip.item.trackId),
   })).digest("hex").slice(0, 16);
@@ -664,6 +742,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       files: teacherFiles.map((f) => ({ ...f.source, sha256: f.sha256 })),
       ...(map === undefined ? {} : { tagMap: map.classes }),
       embedWeight,
+      ...(relation === undefined ? {} : { relation }),
       ...(lab.teacher === "mtt" ? { mttStride: opts.mttStride ?? 5 } : {}),
     },
   };
@@ -742,7 +821,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       seededRandom(stepSeed(seed, epoch, 0, 7)),
     );
     const contrastOrder = shuffled(contrastTrain.map((_, i) => i), seededRandom(stepSeed(seed, epoch, 0, 9)));
-    let ceSum = 0, mseSum = 0, ntxSum = 0, agree = 0, seen = 0;
+    let ceSum = 0, mseSum = 0, ntxSum = 0, relSum = 0, agree = 0, seen = 0;
     opts.progress?.start(n, `epoch ${epoch}/${epochs}`);
     for (let s = 0; s < steps; s++) {
       const idx = order.slice(s * batchSize, (s + 1) * batchSize);
@@ -771,22 +850,21 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       const p = tf.stack(ps.map((v) => tf.tensor1d(v))) as tf.Tensor2D;
       const z = tf.stack(zs.map((v) => tf.tensor1d(v))) as tf.Tensor2D;
       let ceT: tf.Tensor | undefined, mseT: tf.Tensor | undefined, predT: tf.Tensor | undefined;
-      let ntxT: tf.Tensor | undefined;
+      let ntxT: tf.Tensor | undefined, relT: tf.Tensor | undefined;
       const loss = optimizer.minimize(
         () => {
           const [emb, logits] = two.apply(x, { training: true }) as tf.Tensor2D[];
-          const terms = distillLoss(
-            emb!,
-            logits!,
-            p,
-            z,
-            proj,
-            embedWeight,
-            contrastOn ? { pairs: pairs[0]!.length, weight: contrastWeight, temperature } : undefined,
-          );
+          const terms = distillLoss(emb!, logits!, p, z, proj, {
+            embed: embedWeight,
+            ...(relation === undefined ? {} : { relation }),
+            ...(contrastOn
+              ? { contrast: { pairs: pairs[0]!.length, weight: contrastWeight, temperature } }
+              : {}),
+          });
           ceT = tf.keep(terms.ce.clone());
           mseT = tf.keep(terms.mse.clone());
           if (terms.ntx !== undefined) ntxT = tf.keep(terms.ntx.clone());
+          if (terms.rel !== undefined) relT = tf.keep(terms.rel.clone());
           predT = tf.keep(tf.argMax(logits!, -1));
           return terms.total;
         },
@@ -798,22 +876,31 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       ceSum += (await ceT!.data())[0]! * idx.length;
       mseSum += (await mseT!.data())[0]! * idx.length;
       if (ntxT !== undefined) ntxSum += (await ntxT.data())[0]! * idx.length;
+      if (relT !== undefined) relSum += (await relT.data())[0]! * idx.length;
       seen += idx.length;
-      tf.dispose([x, p, z, loss, ceT!, mseT!, predT!, ...(ntxT === undefined ? [] : [ntxT])]);
+      tf.dispose([x, p, z, loss, ceT!, mseT!, predT!, ...[ntxT, relT].filter((t) => t !== undefined)]);
       const rate = seen / ((performance.now() - t0) / 1000);
       opts.progress?.update(seen, {
         ce: (ceSum / seen).toFixed(3),
         mse: (mseSum / seen).toFixed(3),
         agree: (agree / seen).toFixed(3),
         ...(contrastOn ? { ntx: (ntxSum / seen).toFixed(3) } : {}),
+        ...(relation === undefined ? {} : { rel: (relSum / seen).toFixed(3) }),
         "run ETA": fmtSeconds((n - seen) / rate + (epochs - epoch) * (n / rate) * 1.1),
       });
     }
     opts.progress?.stop();
     const trainSeconds = (performance.now() - t0) / 1000;
-    const v = evaluateFixed(two, proj, valSet, classes.length);
+    const v = evaluateFixed(
+      two,
+      proj,
+      valSet,
+      classes.length,
+      relation === undefined ? undefined : { temperature: relation.temperature, batch: batchSize },
+    );
     const vc = contrastOn ? evaluatePairs(two, valPairs, contrastBatch, temperature) : undefined;
-    const monitored = v.ce + embedWeight * v.mse + (vc === undefined ? 0 : contrastWeight * vc.loss);
+    const monitored = v.ce + embedWeight * v.mse + (vc === undefined ? 0 : contrastWeight * vc.loss) +
+      (relation === undefined ? 0 : relation.weight * v.rel!);
     const record: EpochRecord & Record<string, number> = {
       epoch,
       loss: ceSum / seen,
@@ -829,6 +916,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         valContrastiveLoss: vc.loss,
         valMatch: vc.match,
       }),
+      ...(relation === undefined ? {} : { relationLoss: relSum / seen, valRelationLoss: v.rel! }),
       valMonitored: monitored,
     };
     state.history.push(record);
@@ -859,6 +947,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         valNtx: +vc.loss.toFixed(3),
         valMatch: +vc.match.toFixed(3),
       }),
+      ...(relation === undefined ? {} : { rel: +(relSum / seen).toFixed(4), valRel: +v.rel!.toFixed(4) }),
       examplesPerSecond: +record.examplesPerSecond.toFixed(1),
       seconds: +record.seconds.toFixed(1),
       best: state.bestEpoch,

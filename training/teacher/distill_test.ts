@@ -8,6 +8,7 @@ import type { Dataset, DatasetItem } from "../datasets/types.ts";
 import { loadRun } from "../run_dir.ts";
 import { DEFAULT_SPLIT, splitByGroup } from "../split.ts";
 import { ntXentReference } from "../contrastive.ts";
+import { relationReference } from "./relation.ts";
 import { distill, distillLoss } from "./distill.ts";
 import { GENRE_TAG_MAP, mapClasses } from "./targets.ts";
 import { encodeTeacherOutput, MSD_TAGS, teacherCachePath } from "./teacher.ts";
@@ -159,40 +160,41 @@ Deno.test("distill() never starts on missing targets: the clip and the command t
   );
 });
 
-Deno.test("distillLoss() adds the weighted NT-Xent of the pairs to the loss of the supervised rows only", () => {
-  const b = 3, c = 2;
+Deno.test("distillLoss() adds the weighted NT-Xent of the pairs and the neighbourhood KL of the supervised rows", () => {
+  const b = 4, c = 2;
   const emb = tf.randomNormal([b + 2 * c, 6], 0, 1, "float32", 3) as tf.Tensor2D;
   const logits = tf.randomNormal([b + 2 * c, 4], 0, 1, "float32", 4) as tf.Tensor2D;
   const p = tf.softmax(tf.randomNormal([b, 4], 0, 1, "float32", 5)) as tf.Tensor2D;
   const z = tf.randomNormal([b, 2], 0, 1, "float32", 6) as tf.Tensor2D;
   const proj = { w: tf.randomNormal([6, 2], 0, 1, "float32", 7), b: tf.ones([2]) };
-  const sup = distillLoss(
-    tf.slice(emb, [0, 0], [b, -1]),
-    tf.slice(logits, [0, 0], [b, -1]),
-    p,
-    z,
-    proj,
-    0.5,
-  );
+  const supEmb = tf.slice(emb, [0, 0], [b, -1]) as tf.Tensor2D;
+  const supLogits = tf.slice(logits, [0, 0], [b, -1]) as tf.Tensor2D;
+  const sup = distillLoss(supEmb, supLogits, p, z, proj, { embed: 0.5 });
   assert.equal(sup.ntx, undefined);
-  const t = distillLoss(emb, logits, p, z, proj, 0.5, { pairs: c, weight: 0.25, temperature: 0.2 });
+  assert.equal(sup.rel, undefined);
+  const t = distillLoss(emb, logits, p, z, proj, {
+    embed: 0.5,
+    contrast: { pairs: c, weight: 0.25, temperature: 0.2 },
+    relation: { weight: 2, temperature: 0.3 },
+  });
   const rows = emb.arraySync().map((r) => Float32Array.from(r));
   const ntx = ntXentReference(rows.slice(b, b + c), rows.slice(b + c), 0.2);
+  // the relation term sees the supervised rows only, against the teacher's embeddings
+  const rel = relationReference(rows.slice(0, b), z.arraySync().map((r) => Float32Array.from(r)), 0.3);
+  assert.ok(rel > 0.01, `${rel}`);
   const close = (x: number, y: number) => assert.ok(Math.abs(x - y) < 1e-4, `${x} vs ${y}`);
   close(t.ce.dataSync()[0]!, sup.ce.dataSync()[0]!);
   close(t.mse.dataSync()[0]!, sup.mse.dataSync()[0]!);
   close(t.ntx!.dataSync()[0]!, ntx);
-  close(t.total.dataSync()[0]!, sup.total.dataSync()[0]! + 0.25 * ntx);
-  // without pairs the contrastive term is absent however it is weighted
-  const none = distillLoss(
-    tf.slice(emb, [0, 0], [b, -1]),
-    tf.slice(logits, [0, 0], [b, -1]),
-    p,
-    z,
-    proj,
-    0.5,
-    { pairs: 0, weight: 0.25, temperature: 0.2 },
-  );
+  close(t.rel!.dataSync()[0]!, rel);
+  close(t.total.dataSync()[0]!, sup.total.dataSync()[0]! + 0.25 * ntx + 2 * rel);
+  // without pairs, or with weight 0, a term is absent however the other is set
+  const none = distillLoss(supEmb, supLogits, p, z, proj, {
+    embed: 0.5,
+    contrast: { pairs: 0, weight: 0.25, temperature: 0.2 },
+    relation: { weight: 0, temperature: 0.3 },
+  });
+  assert.equal(none.rel, undefined);
   close(none.total.dataSync()[0]!, sup.total.dataSync()[0]!);
 });
 
@@ -243,4 +245,27 @@ Deno.test("distill() with the contrastive task monitors the weighted validation 
   assert.equal(cfg.trainedOn.contrastive.weight, 0.5);
   assert.equal(cfg.trainedOn.contrastive.batch, 3);
   assert.equal(cfg.training.contrastive.weight, 0.5);
+});
+
+Deno.test("distill() with the neighbourhood term monitors its weighted validation KL, records it, and will not resume an interrupted run without it", async () => {
+  await using dir = await tempDir("distill_test_");
+  const mood = await fakeMood(dir.path);
+  await writeTargets(join(dir.path, "targets"), mood.items);
+  const out = join(dir.path, "run");
+  const plain = { ...small(dir.path, mood), outDir: out, embedWeight: 0.5 };
+  const stop = new AbortController();
+  stop.abort();
+  assert.equal((await distill({ ...plain, signal: stop.signal })).interrupted, true);
+  const opts = { ...plain, relation: { weight: 2, temperature: 0.2 } };
+  await assert.rejects(() => distill({ ...opts, resume: true }), /made with other data or settings/);
+  const r = await distill(opts);
+  for (const e of r.history.epochs) {
+    const { relationLoss, valRelationLoss, valEmbeddingLoss } = e as unknown as Record<string, number>;
+    assert.ok(relationLoss! > 0 && valRelationLoss! > 0, `${relationLoss} ${valRelationLoss}`);
+    assert.ok(
+      Math.abs(e.valMonitored! - (e.valLoss + 0.5 * valEmbeddingLoss! + 2 * valRelationLoss!)) < 1e-9,
+    );
+  }
+  const cfg = JSON.parse(await Deno.readTextFile(join(out, "config.json")));
+  assert.deepEqual(cfg.trainedOn.teacher.relation, { weight: 2, temperature: 0.2 });
 });

@@ -1,0 +1,97 @@
+/**
+ * Neighbourhood distillation: the student's embedding should see the same neighbours as the teacher's.
+ *
+ * Over a batch of windows, each window's cosine similarities to the other windows, divided by a
+ * temperature and put through a softmax, give a distribution over its neighbours; the loss is the mean
+ * Kullback-Leibler divergence from the teacher's distribution to the student's (0 when the two
+ * embeddings rank and space every window's neighbours alike, whatever their dimensions). Unlike the
+ * embedding regression, which goes through a projection that is not exported, this shapes the 256-d
+ * embedding itself, the vector search compares by cosine.
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs";
+
+/** Row-wise unit vectors (a small epsilon keeps a zero row finite). */
+const unitRows = (x: tf.Tensor2D) => tf.div(x, tf.add(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-8));
+
+/**
+ * Each row's log-softmax of its cosine similarities to the other rows, divided by `temperature`
+ * (the row itself is left out).
+ */
+function neighbourLogProbs(x: tf.Tensor2D, temperature: number): tf.Tensor2D {
+  const u = unitRows(x);
+  const sim = tf.div(tf.matMul(u, u, false, true), temperature);
+  return tf.logSoftmax(tf.sub(sim, tf.mul(tf.eye(x.shape[0]), 1e9))) as tf.Tensor2D;
+}
+
+/**
+ * Mean KL divergence between the teacher's and the student's neighbour distributions over a batch.
+ *
+ * @param student Student embeddings, `[n, d1]`, n >= 3.
+ * @param teacher Teacher embeddings of the same windows, `[n, d2]`.
+ * @param temperature Softmax temperature of the cosine similarities. @default 0.1
+ * @returns The loss (differentiable through `student`; call inside `tf.tidy` or `minimize`).
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { relationLoss } from "./relation.ts";
+ * const t = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
+ * const same = relationLoss(tf.mul(t, 3) as tf.Tensor2D, t).dataSync()[0]!;
+ * console.assert(Math.abs(same) < 1e-5);
+ * ```
+ */
+export function relationLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, temperature = 0.1): tf.Scalar {
+  if (student.shape[0] !== teacher.shape[0]) {
+    throw new RangeError(
+      `relationLoss: ${student.shape[0]} student rows but ${teacher.shape[0]} teacher rows`,
+    );
+  }
+  if (student.shape[0] < 3) throw new RangeError("relationLoss needs at least 3 windows");
+  return tf.tidy(() => {
+    const logQ = neighbourLogProbs(student, temperature);
+    const logP = neighbourLogProbs(teacher, temperature);
+    const p = tf.exp(logP);
+    // the diagonal has p = 0 (after exp of about -1e9 / T), so it adds nothing
+    return tf.div(tf.sum(tf.mul(p, tf.sub(logP, logQ))), student.shape[0]) as tf.Scalar;
+  });
+}
+
+/**
+ * {@linkcode relationLoss} in plain arithmetic (the reference its test checks it against, and the
+ * validation figure of a fixed set).
+ *
+ * @param student Student embeddings, one row per window.
+ * @param teacher Teacher embeddings of the same windows.
+ * @param temperature Softmax temperature. @default 0.1
+ * @returns The mean KL divergence.
+ */
+export function relationReference(
+  student: readonly Float32Array[],
+  teacher: readonly Float32Array[],
+  temperature = 0.1,
+): number {
+  const logProbs = (rows: readonly Float32Array[]) => {
+    const u = rows.map((r) => {
+      const norm = Math.sqrt(r.reduce((s, v) => s + v * v, 0)) + 1e-8;
+      return Array.from(r, (v) => v / norm);
+    });
+    return u.map((a, i) => {
+      const sims = u.map((
+        b,
+        j,
+      ) => (i === j ? -Infinity : a.reduce((s, v, k) => s + v * b[k]!, 0) / temperature));
+      const m = Math.max(...sims);
+      const lse = m + Math.log(sims.reduce((s, v) => s + Math.exp(v - m), 0));
+      return sims.map((v) => v - lse);
+    });
+  };
+  const q = logProbs(student), p = logProbs(teacher);
+  let total = 0;
+  p.forEach((row, i) =>
+    row.forEach((lp, j) => {
+      if (i !== j) total += Math.exp(lp) * (lp - q[i]![j]!);
+    })
+  );
+  return total / student.length;
+}
