@@ -12,6 +12,11 @@ export interface Stoppable {
 export interface SignalExit {
   /** Whether a stop was asked for (by a signal, or by {@linkcode SignalExit.shutdown}). */
   readonly requested: boolean;
+  /**
+   * Aborts when a stop is asked for: a start that can wait forever (for a queue that is down) gives up
+   * on it, and the process exits 0 with nothing started.
+   */
+  readonly signal: AbortSignal;
   /** Hands over what was started: a signal that came during the (slow) start stops it now. */
   started(running: Stoppable): Promise<void>;
   /** Stops what was started and exits 0 (once, however often it is called). */
@@ -27,10 +32,12 @@ export interface SignalExit {
 export function exitOnSignals(): SignalExit {
   let running: Stoppable | undefined;
   let requested = false;
+  const stop = new AbortController();
   const shutdown = async () => {
     // Ctrl-C reaches the process twice (from the terminal and forwarded by node_modules/.bin/deno).
     if (requested) return;
     requested = true;
+    stop.abort(new Error("Stopped before the start was complete"));
     if (running === undefined) return; // stopped by started() as soon as it is up
     await running.stop();
     Deno.exit(0);
@@ -42,6 +49,7 @@ export function exitOnSignals(): SignalExit {
     get requested() {
       return requested;
     },
+    signal: stop.signal,
     shutdown,
     async started(r) {
       running = r;

@@ -210,6 +210,18 @@ Deno.test({
   },
 });
 
+/** `deno task worker`'s program in its own process, JSON logs on standard error. */
+function spawnWorker(env: Record<string, string>) {
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "bot/worker_main.ts"],
+    env: { ORT_PROVIDER: "cpu", ORT_THREADS: "1", LOG_FORMAT: "json", NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  return { proc, log: lines(proc.stderr) };
+}
+
 Deno.test({
   name: "deno task worker: JSON log lines with its role; SIGTERM stops it cleanly (exit 0)",
   ignore: skip !== null,
@@ -219,32 +231,55 @@ Deno.test({
     const redis = await startTestRedis();
     const database = await createPostgresTestDatabase();
     const dataDir = await Deno.makeTempDir({ prefix: "soundalike_worker_" });
-    const worker = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "bot/worker_main.ts"],
-      env: {
-        DATABASE_URL: database.url,
-        SOUNDALIKE_QUEUE_URL: redis.url,
-        SOUNDALIKE_DATA_DIR: dataDir,
-        ORT_PROVIDER: "cpu",
-        ORT_THREADS: "1",
-        LOG_FORMAT: "json",
-        NO_COLOR: "1",
-      },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const log = lines(worker.stderr);
+    const { proc: worker, log } = spawnWorker({
+      DATABASE_URL: database.url,
+      SOUNDALIKE_QUEUE_URL: redis.url,
+      SOUNDALIKE_DATA_DIR: dataDir,
+    });
     try {
       // No index yet: the worker is up (and says so) but /healthz would not call it ready.
       const up = JSON.parse(await log.waitFor(/Worker up without a search index/));
       assert.equal(up.role, "worker");
       assert.equal(up.level, "warn");
+      await log.waitFor(/Taking jobs from the queue/);
       worker.kill("SIGTERM");
       const status = await worker.status;
       assert.equal(status.code, 0);
       assert.ok(log.all.some((l) => /"msg":"Worker stopped"/.test(l)), log.all.join("\n"));
       for (const line of log.all.filter((l) => l.trim())) JSON.parse(line);
+    } finally {
+      try {
+        worker.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await worker.status;
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      await database.drop();
+      await redis.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "deno task worker: waiting for an unreachable queue, SIGTERM stops it at once (exit 0, no job taken)",
+  ignore: skip !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const redis = await startTestRedis();
+    await redis.stop();
+    const database = await createPostgresTestDatabase();
+    const dataDir = await Deno.makeTempDir({ prefix: "soundalike_worker_" });
+    const { proc: worker, log } = spawnWorker({
+      DATABASE_URL: database.url,
+      SOUNDALIKE_QUEUE_URL: redis.url,
+      SOUNDALIKE_DATA_DIR: dataDir,
+    });
+    try {
+      await log.waitFor(/The job queue \(Redis\) is unreachable: retrying/);
+      worker.kill("SIGTERM");
+      const status = await worker.status;
+      assert.equal(status.code, 0, log.all.join("\n"));
+      assert.ok(log.all.some((l) => /"msg":"Stopped before taking any job"/.test(l)), log.all.join("\n"));
     } finally {
       try {
         worker.kill("SIGKILL");

@@ -170,12 +170,15 @@ export function openJobClient(
  * @param config The queue's settings (concurrency, lock, attempts).
  * @param logger Where job outcomes are logged.
  * @param handle Runs one job; throw {@linkcode PermanentJobError} for a failure a retry would repeat.
- * @returns The running worker.
+ * @param signal Gives up waiting for Redis (a stop asked for while the queue is unreachable): the
+ *   connection is dropped and the signal's reason thrown; no job was taken.
+ * @returns The running worker, once Redis answers.
  */
 export async function startJobWorker(
   config: QueueConfig,
   logger: Logger,
   handle: (job: JobInfo) => Promise<unknown>,
+  signal?: AbortSignal,
 ): Promise<JobWorker> {
   const redis = connect(config.url, true);
   watchConnection(redis, logger, "worker");
@@ -228,7 +231,7 @@ export async function startJobWorker(
     "stalled",
     (jobId) => logger.warn("A worker stopped answering: its job is retried", { job: jobId }),
   );
-  await worker.waitUntilReady();
+  await untilReady(worker, redis, signal);
   return {
     get running() {
       return worker.isRunning() && redis.status === "ready";
@@ -238,6 +241,25 @@ export async function startJobWorker(
       redis.disconnect();
     },
   };
+}
+
+/** Waits until the worker is connected, or the signal aborts: then closes it and throws the reason. */
+async function untilReady(worker: Worker, redis: Redis, signal: AbortSignal | undefined): Promise<void> {
+  const ready = worker.waitUntilReady();
+  if (signal === undefined) return void await ready;
+  ready.catch(() => {}); // after an abort nobody awaits it
+  let onAbort = () => {};
+  const aborted = new Promise<"aborted">((resolve) => {
+    onAbort = () => resolve("aborted");
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  const outcome = await Promise.race([ready.then(() => "ready" as const), aborted]);
+  signal.removeEventListener("abort", onAbort);
+  if (outcome === "ready") return;
+  redis.disconnect();
+  await worker.close(true).catch(() => {});
+  throw signal.reason;
 }
 
 function watchConnection(redis: Redis, logger: Logger, role: string): void {

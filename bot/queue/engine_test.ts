@@ -48,3 +48,64 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "startJobWorker() waiting for an unreachable Redis gives up when its signal aborts, and starts once Redis answers",
+  ignore: redisUnavailable !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const redis = await startTestRedis();
+    await redis.stop();
+    const config = parseConfig({
+      DATABASE_URL: "postgres://localhost/x",
+      SOUNDALIKE_QUEUE_URL: redis.url,
+      SOUNDALIKE_QUEUE_PREFIX: "abort",
+    }).scale.queue!;
+    const ran: number[] = [];
+    const handle = (job: JobInfo) => {
+      ran.push((job.data as { n: number }).n);
+      return Promise.resolve("answer");
+    };
+    try {
+      // Redis is down: the start waits (and would wait forever) until the signal aborts.
+      const stop = new AbortController();
+      let settled = false;
+      const starting = startJobWorker(config, silentLogger, handle, stop.signal).finally(
+        () => (settled = true),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(settled, false, "still waiting for Redis");
+      stop.abort(new Error("stop asked for"));
+      // (a liveness limit: without the signal the start would never settle)
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const hung = new Promise((
+        _,
+        reject,
+      ) => (timer = setTimeout(() => reject(new Error("still waiting")), 30_000)));
+      await assert.rejects(Promise.race([starting, hung]), /stop asked for/).finally(() =>
+        clearTimeout(timer)
+      );
+      // An already aborted signal gives up at once.
+      await assert.rejects(
+        startJobWorker(config, silentLogger, handle, AbortSignal.abort(new Error("already"))),
+        /already/,
+      );
+      // The given-up workers took nothing: with Redis back, a job goes to a worker started now.
+      await redis.start();
+      const worker = await startJobWorker(config, silentLogger, handle, new AbortController().signal);
+      const client = openJobClient(config, silentLogger);
+      try {
+        for (let i = 0; i < 500 && !client.connected; i++) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(await client.submit("similar", { n: 7 }), "answer");
+        assert.deepEqual(ran, [7]);
+      } finally {
+        await worker.close();
+        await client.close();
+      }
+    } finally {
+      await redis.close();
+    }
+  },
+});

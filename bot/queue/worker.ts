@@ -98,6 +98,11 @@ export interface StartWorkerOptions {
   app?: App;
   /** How often the served index version is checked, in milliseconds. @default 5000 */
   watchIntervalMs?: number;
+  /**
+   * Gives up the start while it waits for an unreachable queue (a stop asked for then): everything
+   * opened is closed and the signal's reason thrown.
+   */
+  signal?: AbortSignal;
 }
 
 /** A running worker process. */
@@ -168,8 +173,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         }
       }).catch((err) => logger.debug("Index check failed", { err }));
     }, options.watchIntervalMs ?? 5000);
-    worker = await startJobWorker(queue, logger, jobHandler(app, logger, metrics));
+    worker = await startJobWorker(queue, logger, jobHandler(app, logger, metrics), options.signal);
     ready = true;
+    logger.info("Taking jobs from the queue", { concurrency: queue.workerConcurrency });
   } catch (err) {
     clearInterval(watcher);
     await ops?.close();
