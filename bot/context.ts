@@ -95,16 +95,19 @@ export interface ReindexControl {
    *
    * @param request Who asks, and the folder.
    * @param onUpdate Hears progress answers while it runs.
-   * @returns A refusal, or the first progress answer and the summary to come.
+   * @returns A refusal (also when another chat process runs one), or the first progress answer and the
+   *   summary to come.
    */
   start(
     request: ReindexRequest,
     onUpdate: OnUpdate,
-  ): { started: false; answer: NoticeAnswer } | {
-    started: true;
-    answer: ReindexProgressAnswer;
-    done: Promise<ReindexSummaryAnswer>;
-  };
+  ): Promise<
+    { started: false; answer: NoticeAnswer } | {
+      started: true;
+      answer: ReindexProgressAnswer;
+      done: Promise<ReindexSummaryAnswer>;
+    }
+  >;
   /** Stops a running reindex at the next batch and waits for it to end. */
   stop(): Promise<void>;
 }

@@ -140,7 +140,7 @@ Deno.test({
         async () => {
           await writeFixtureAudio(join(catalog.catalogDir, "track_10.wav"), 9);
           await writeFixtureAudio(join(catalog.catalogDir, "track_11.wav"), 10);
-          const run = services.reindex.start({ requester: alice }, () => {});
+          const run = await services.reindex.start({ requester: alice }, () => {});
           assert.ok(run.started);
           const summary = await run.done;
           assert.ok(summary.ok, summary.error ?? "");
@@ -299,7 +299,7 @@ Deno.test({
           await running.stop();
           await writeFixtureAudio(join(catalog.catalogDir, "track_12.wav"), 11);
           let stage = "";
-          const first = services.reindex.start({ requester: alice }, (a) => {
+          const first = await services.reindex.start({ requester: alice }, (a) => {
             if (a.kind === "reindex_progress") stage = a.stage;
           });
           assert.ok(first.started);
@@ -309,12 +309,18 @@ Deno.test({
           );
           const other = await startBot({ config, logger: silentLogger });
           try {
-            const second = other.services.reindex.start({ requester: { ...alice, name: "bob" } }, () => {});
-            assert.ok(second.started);
-            const refused = await second.done;
-            assert.equal(refused.ok, false);
+            const updates: unknown[] = [];
+            const second = await other.services.reindex.start(
+              { requester: { ...alice, name: "bob" } },
+              (a) => void updates.push(a),
+            );
+            // refused before anything is shown as started
+            assert.equal(second.started, false);
+            assert.equal(second.answer.kind, "notice");
+            assert.equal((second.answer as NoticeAnswer).code, "busy");
+            assert.deepEqual(updates, []);
             assert.match(
-              refused.error ?? "",
+              (second.answer as NoticeAnswer).text,
               /^A reindex is already running \(\d+ %, embedding, started by alice through another bot process\): its summary is posted where it was started$/,
             );
           } finally {

@@ -238,7 +238,7 @@ export async function runConsole(services: BotServices, options: ConsoleOptions)
       }
       case "/reindex": {
         const dir = args[0] === undefined ? undefined : resolve(options.cwd, args[0]);
-        const run = services.reindex.start({ requester, dir }, say);
+        const run = await services.reindex.start({ requester, dir }, say);
         say(run.answer);
         if (run.started) background.push(run.done.then(say));
         return true;

@@ -207,7 +207,7 @@ export async function startDiscord(services: PartyServices, config: DiscordConfi
     let markReplied!: () => void;
     let chain: Promise<void> = new Promise<void>((resolve) => (markReplied = resolve));
     const show = (answer: Answer) => (chain = chain.then(() => (fresh() ? edit(i, answer) : undefined)));
-    const run = services.reindex.start({ requester: requesterOf(i) }, show);
+    const run = await services.reindex.start({ requester: requesterOf(i) }, show);
     if (!run.started) return await replyPrivately(i, run.answer);
     await i.reply(renderDiscord(run.answer));
     markReplied();

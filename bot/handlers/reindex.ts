@@ -32,6 +32,11 @@ export interface ReindexRunnerOptions {
   board?: ReindexBoard;
   /** How often a running reindex renews its place on the board, in milliseconds. @default 10000 */
   boardRenewMs?: number;
+  /**
+   * How long `/reindex` waits for the board before starting without it (the queue's Redis not
+   * answering; the database lock still keeps runs apart), in milliseconds. @default 2000
+   */
+  boardWaitMs?: number;
 }
 
 /** The sentence for a reindex that is running here, or through another chat process. */
@@ -66,6 +71,7 @@ export class ReindexRunner implements ReindexControl {
   readonly #interval: number;
   readonly #board: ReindexBoard | undefined;
   readonly #renewMs: number;
+  readonly #boardWaitMs: number;
   #current: ReindexProgressAnswer | undefined;
   #running: Promise<unknown> | undefined;
   #abort = new AbortController();
@@ -81,6 +87,7 @@ export class ReindexRunner implements ReindexControl {
     this.#interval = options.progressIntervalMs ?? 2000;
     this.#board = options.board;
     this.#renewMs = options.boardRenewMs ?? 10_000;
+    this.#boardWaitMs = options.boardWaitMs ?? 2000;
   }
 
   /** The running reindex's progress, or `undefined` when none runs. */
@@ -89,7 +96,7 @@ export class ReindexRunner implements ReindexControl {
   }
 
   /** {@inheritDoc ReindexControl.start} */
-  start(request: ReindexRequest, onUpdate: OnUpdate): ReturnType<ReindexControl["start"]> {
+  async start(request: ReindexRequest, onUpdate: OnUpdate): ReturnType<ReindexControl["start"]> {
     if (!request.requester.isAdmin) {
       return {
         started: false,
@@ -117,10 +124,34 @@ export class ReindexRunner implements ReindexControl {
     }
     const dir = request.dir ?? this.#app.config.catalogDir;
     const first = this.#progress(request.requester.name, dir ? "reading the catalog" : "hashing", 0, 0);
-    this.#current = first;
-    const done = this.#run(request, dir, onUpdate, first);
+    this.#current = first; // a second /reindex here meanwhile hears "already running"
+    // Another chat process's run: say how far it is before anything is shown as started (the
+    // database lock would refuse this one anyway).
+    const other = await this.#claimBoard(first);
+    if (other) {
+      this.#current = undefined;
+      return { started: false, answer: notice("wait", "busy", alreadyRunning(other, true)) };
+    }
+    const done = this.#run(request, dir, onUpdate);
     this.#running = done;
     return { started: true, answer: first, done };
+  }
+
+  /** The other run's progress when another chat process holds the board; `undefined` when we took it. */
+  async #claimBoard(first: ReindexProgressAnswer): Promise<ReindexProgressAnswer | undefined> {
+    if (this.#board === undefined) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((
+      resolve,
+    ) => (timer = setTimeout(() => resolve(undefined), this.#boardWaitMs)));
+    try {
+      return await Promise.race([this.#board.claim(first), late]);
+    } catch (err) {
+      this.#logger.debug("Reindex board unavailable", { err });
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -136,21 +167,10 @@ export class ReindexRunner implements ReindexControl {
     request: ReindexRequest,
     dir: string | undefined,
     onUpdate: OnUpdate,
-    first: ReindexProgressAnswer,
   ): Promise<ReindexSummaryAnswer> {
     const started = performance.now();
     const who = request.requester.name;
     const board = this.#board;
-    // Another chat process's run: say how far it is (the database lock would refuse this one anyway).
-    const other = await board?.claim(first).catch((err) => {
-      this.#logger.debug("Reindex board unavailable", { err });
-      return undefined;
-    });
-    if (other) {
-      this.#current = undefined;
-      this.#running = undefined;
-      return this.#failed(alreadyRunning(other, true), started);
-    }
     const renew = board
       ? setInterval(() => {
         if (this.#current) board.update(this.#current).catch(() => {});

@@ -397,7 +397,7 @@ export async function startSlack(services: PartyServices, config: SlackConfig): 
           );
         }
       }));
-      const run = services.reindex.start({ requester }, show);
+      const run = await services.reindex.start({ requester }, show);
       if (!run.started) return await postPrivately(to, run.answer);
       const first = await post(to, run.answer);
       posted.where = { channel: first.channel ?? to.channel, ts: first.ts! };
