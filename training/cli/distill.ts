@@ -26,6 +26,7 @@ import { loadDataset } from "../datasets/mod.ts";
 import { readMoodProvenance } from "../datasets/mood_fetch.ts";
 import { distill } from "../teacher/distill.ts";
 import { folderItems } from "../teacher/sources.ts";
+import { readMixtureManifest } from "../teacher/mixtures.ts";
 import { GENRE_TAG_MAP, INSTRUMENT_TAG_MAP } from "../teacher/targets.ts";
 import { createTrainProgress } from "./train.ts";
 import { runMain } from "./_main.ts";
@@ -35,6 +36,23 @@ const USAGE = `Usage: deno task distill --task genre|instrument|emotion --mood <
   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
   [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]
   [--contrast-weight 0] [--contrast-batch 8] [--relation-weight 0] [--relation-temperature 0.1]`;
+
+/** An --extra folder as recorded in the run: its file count, and a mixtures folder's manifest summary. */
+async function describeExtra(dir: string): Promise<Record<string, unknown>> {
+  const files = (await folderItems(dir)).length;
+  const manifest = await readMixtureManifest(dir);
+  if (manifest === undefined) return { folder: dir, files };
+  return {
+    folder: dir,
+    files,
+    mixtures: {
+      count: manifest.mixtures.length,
+      seed: manifest.seed,
+      of: manifest.clips,
+      source: manifest.source,
+    },
+  };
+}
 
 function num(name: string, v: string | undefined, fallback: number, integer = true): number {
   if (v === undefined) return fallback;
@@ -110,6 +128,7 @@ async function main(args: string[]): Promise<number> {
   const mood = await loadDataset(values.mood, { layout: "mirex", seed });
   const prov = await readMoodProvenance(values.mood);
   const extra = (await Promise.all(values.extra.map(folderItems))).flat();
+  const extraSources = await Promise.all(values.extra.map(describeExtra));
   const backend = await setupBackend({ prefer: values.backend as BackendName | "auto", logger });
   const controller = new AbortController();
   const onSignal = () => {
@@ -132,6 +151,7 @@ async function main(args: string[]): Promise<number> {
         },
       }),
       extra,
+      extraSources,
       targetsDir: values.targets,
       mttStride: num("mtt-stride", values["mtt-stride"], 5),
       outDir: values.out ?? join(".cache", "runs", `${task}-distill`),

@@ -99,6 +99,11 @@ export interface DistillOptions {
   moodSource?: DatasetSource;
   /** Extra real recordings, training split only (none for emotion: they have no cluster). */
   extra: readonly DatasetItem[];
+  /**
+   * What the extra recordings are, one entry per folder (e.g. a mixtures folder's count, seed and
+   * sources), recorded in `trainedOn.extraSources`.
+   */
+  extraSources?: readonly Record<string, unknown>[];
   /** Teacher targets folder (`deno task teacher-targets --cache`). */
   targetsDir: string;
   /**
@@ -722,6 +727,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     ...(opts.moodSource ? { source: opts.moodSource } : {}),
     ...(opts.mood.reserved?.length ? { reserved: opts.mood.reserved.length } : {}),
     extraRecordings: train.filter((c) => extraIds.has(c.clip.item.trackId)).length,
+    ...(opts.extraSources?.length ? { extraSources: opts.extraSources } : {}),
     augmentation: { variants },
     ...(contrastOn
       ? {

@@ -48,6 +48,21 @@ export interface MixtureManifest {
 export const MIXTURE_MANIFEST = "mixtures.json";
 
 /**
+ * A mixtures folder's `mixtures.json`, or `undefined` when the folder has none (not a mixtures folder).
+ *
+ * @param dir The folder.
+ * @returns The manifest.
+ */
+export async function readMixtureManifest(dir: string): Promise<MixtureManifest | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(dir, MIXTURE_MANIFEST))) as MixtureManifest;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+}
+
+/**
  * `count` distinct unordered pairs of items whose groups (artists) differ, drawn with a seeded random
  * stream.
  *

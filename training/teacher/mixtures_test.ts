@@ -3,7 +3,14 @@ import { join } from "node:path";
 import { decodeAudio } from "../../core/mod.ts";
 import { tempDir, writeTone } from "../datasets/_fake_audio.ts";
 import type { DatasetItem } from "../datasets/types.ts";
-import { mixPair, MIXTURE_MANIFEST, MIXTURE_SAMPLE_RATE, pickPairs, writeMixtures } from "./mixtures.ts";
+import {
+  mixPair,
+  MIXTURE_MANIFEST,
+  MIXTURE_SAMPLE_RATE,
+  pickPairs,
+  readMixtureManifest,
+  writeMixtures,
+} from "./mixtures.ts";
 
 const item = (path: string, group: string): DatasetItem => ({ path, label: "c", trackId: path, group });
 const sine = (freq: number, n: number, amp: number) =>
@@ -58,6 +65,8 @@ Deno.test("writeMixtures() writes 16 kHz WAV mixtures and a manifest naming both
   assert.deepEqual(manifest.source, { split: "train" });
   const onDisk = JSON.parse(await Deno.readTextFile(join(out, MIXTURE_MANIFEST)));
   assert.deepEqual(onDisk, manifest);
+  assert.deepEqual(await readMixtureManifest(out), manifest);
+  assert.equal(await readMixtureManifest(join(dir.path, "clips")), undefined, "not a mixtures folder");
   for (const m of manifest.mixtures) {
     const audio = await decodeAudio(join(out, m.file), { sampleRate: MIXTURE_SAMPLE_RATE });
     const shorter = Math.min(...[m.a, m.b].map((id) => 2 + items.findIndex((it) => it.trackId === id)));
