@@ -73,10 +73,12 @@ Deno.test("distill() trains a student from cached teacher targets into a run exp
   const mood = await fakeMood(dir.path);
   await writeTargets(join(dir.path, "targets"), mood.items);
   const out = join(dir.path, "run");
-  const r = await distill({ ...small(dir.path, mood), outDir: out });
+  const mixtures = { folder: "mix", files: 0, mixtures: { count: 0, seed: 1 } };
+  const r = await distill({ ...small(dir.path, mood), outDir: out, extraSources: [mixtures] });
   assert.equal(r.interrupted, false);
   assert.equal(r.history.epochs.length, 1);
   const run = await loadRun(out);
+  assert.deepEqual((run.trainedOn as unknown as { extraSources: unknown[] }).extraSources, [mixtures]);
   assert.deepEqual(run.classes, mapClasses(GENRE_TAG_MAP));
   assert.ok(run.metrics !== undefined);
   const cal = JSON.parse(await Deno.readTextFile(join(out, "calibration.json")));
