@@ -132,6 +132,11 @@ export class ReindexRunner implements ReindexControl {
       this.#current = undefined;
       return { started: false, answer: notice("wait", "busy", alreadyRunning(other, true)) };
     }
+    if (this.#abort.signal.aborted) { // shutting down while the board was asked
+      this.#current = undefined;
+      await this.#board?.release().catch(() => {});
+      return { started: false, answer: restartingNotice() };
+    }
     const done = this.#run(request, dir, onUpdate);
     this.#running = done;
     return { started: true, answer: first, done };
@@ -141,9 +146,9 @@ export class ReindexRunner implements ReindexControl {
   async #claimBoard(first: ReindexProgressAnswer): Promise<ReindexProgressAnswer | undefined> {
     if (this.#board === undefined) return undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<undefined>((
-      resolve,
-    ) => (timer = setTimeout(() => resolve(undefined), this.#boardWaitMs)));
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, this.#boardWaitMs, undefined);
+    });
     try {
       return await Promise.race([this.#board.claim(first), late]);
     } catch (err) {

@@ -97,3 +97,20 @@ Deno.test("ReindexRunner.start(): a second /reindex in this process while the bo
   assert.ok(run.started);
   assert.ok((await run.done).ok);
 });
+
+Deno.test("ReindexRunner.start(): a shutdown while the board is asked starts nothing and frees the board", async () => {
+  const { app, calls } = fakeApp();
+  let answer!: (v: undefined) => void;
+  const { board, log } = fakeBoard(() => new Promise((r) => (answer = r)));
+  const runner = new ReindexRunner(app, silentLogger, { board });
+  const starting = runner.start({ requester: admin }, () => {});
+  const stopped = runner.stop();
+  answer(undefined);
+  await stopped;
+  const run = await starting;
+  assert.equal(run.started, false);
+  assert.match((run.answer as { text: string }).text, /restart/i);
+  assert.deepEqual(calls, []);
+  assert.deepEqual(log, ["claim", "release"]);
+  assert.equal(runner.current, undefined);
+});
