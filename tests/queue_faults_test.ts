@@ -83,23 +83,12 @@ Deno.test({
       DISCORD_API_URL: discord.apiUrl,
       DISCORD_CDN_HOSTS: cdn.host,
     }, { cwd: Deno.cwd() });
-    const first = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "bot/worker_main.ts"],
-      env: {
-        ...env,
-        SOUNDALIKE_DATA_DIR: catalog.dataDir,
-        SOUNDALIKE_MODELS_DIR: config.modelsDir,
-        ORT_PROVIDER: "cpu",
-        ORT_THREADS: "1",
-        LOG_FORMAT: "json",
-        LOG_LEVEL: "debug",
-        NO_COLOR: "1",
-      },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const log = lines(first.stderr);
+    const { proc: first, log } = spawnWorker({
+      ...env,
+      SOUNDALIKE_DATA_DIR: catalog.dataDir,
+      SOUNDALIKE_MODELS_DIR: config.modelsDir,
+      LOG_LEVEL: "debug",
+    });
     const chat = createMemoryLogger();
     const bot = await startBot({ config, logger: chat.logger });
     const locker = await openDatabase({
@@ -222,72 +211,70 @@ function spawnWorker(env: Record<string, string>) {
   return { proc, log: lines(proc.stderr) };
 }
 
-Deno.test({
-  name: "deno task worker: JSON log lines with its role; SIGTERM stops it cleanly (exit 0)",
-  ignore: skip !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const redis = await startTestRedis();
-    const database = await createPostgresTestDatabase();
-    const dataDir = await Deno.makeTempDir({ prefix: "soundalike_worker_" });
-    const { proc: worker, log } = spawnWorker({
-      DATABASE_URL: database.url,
-      SOUNDALIKE_QUEUE_URL: redis.url,
-      SOUNDALIKE_DATA_DIR: dataDir,
-    });
-    try {
-      // No index yet: the worker is up (and says so) but /healthz would not call it ready.
-      const up = JSON.parse(await log.waitFor(/Worker up without a search index/));
-      assert.equal(up.role, "worker");
-      assert.equal(up.level, "warn");
-      await log.waitFor(/Taking jobs from the queue/);
-      worker.kill("SIGTERM");
-      const status = await worker.status;
-      assert.equal(status.code, 0);
-      assert.ok(log.all.some((l) => /"msg":"Worker stopped"/.test(l)), log.all.join("\n"));
-      for (const line of log.all.filter((l) => l.trim())) JSON.parse(line);
-    } finally {
+/**
+ * A test of `deno task worker`'s own process against a private Redis (stopped first with
+ * `queueDown`) and a fresh PostgreSQL database, both gone afterwards, as is the process.
+ */
+function workerProcessTest(
+  name: string,
+  queueDown: boolean,
+  fn: (worker: Deno.ChildProcess, log: ReturnType<typeof lines>) => Promise<void>,
+) {
+  Deno.test({
+    name,
+    ignore: skip !== null,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const redis = await startTestRedis();
+      if (queueDown) await redis.stop();
+      const database = await createPostgresTestDatabase();
+      const dataDir = await Deno.makeTempDir({ prefix: "soundalike_worker_" });
+      const { proc: worker, log } = spawnWorker({
+        DATABASE_URL: database.url,
+        SOUNDALIKE_QUEUE_URL: redis.url,
+        SOUNDALIKE_DATA_DIR: dataDir,
+      });
       try {
-        worker.kill("SIGKILL");
-      } catch { /* already gone */ }
-      await worker.status;
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-      await database.drop();
-      await redis.close();
-    }
-  },
-});
+        await fn(worker, log);
+      } finally {
+        try {
+          worker.kill("SIGKILL");
+        } catch { /* already gone */ }
+        await worker.status;
+        await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+        await database.drop();
+        await redis.close();
+      }
+    },
+  });
+}
 
-Deno.test({
-  name: "deno task worker: waiting for an unreachable queue, SIGTERM stops it at once (exit 0, no job taken)",
-  ignore: skip !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const redis = await startTestRedis();
-    await redis.stop();
-    const database = await createPostgresTestDatabase();
-    const dataDir = await Deno.makeTempDir({ prefix: "soundalike_worker_" });
-    const { proc: worker, log } = spawnWorker({
-      DATABASE_URL: database.url,
-      SOUNDALIKE_QUEUE_URL: redis.url,
-      SOUNDALIKE_DATA_DIR: dataDir,
-    });
-    try {
-      await log.waitFor(/The job queue \(Redis\) is unreachable: retrying/);
-      worker.kill("SIGTERM");
-      const status = await worker.status;
-      assert.equal(status.code, 0, log.all.join("\n"));
-      assert.ok(log.all.some((l) => /"msg":"Stopped before taking any job"/.test(l)), log.all.join("\n"));
-    } finally {
-      try {
-        worker.kill("SIGKILL");
-      } catch { /* already gone */ }
-      await worker.status;
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-      await database.drop();
-      await redis.close();
-    }
+workerProcessTest(
+  "deno task worker: JSON log lines with its role; SIGTERM stops it cleanly (exit 0)",
+  false,
+  async (worker, log) => {
+    // No index yet: the worker is up (and says so) but /healthz would not call it ready.
+    const up = JSON.parse(await log.waitFor(/Worker up without a search index/));
+    assert.equal(up.role, "worker");
+    assert.equal(up.level, "warn");
+    await log.waitFor(/Taking jobs from the queue/);
+    worker.kill("SIGTERM");
+    const status = await worker.status;
+    assert.equal(status.code, 0);
+    assert.ok(log.all.some((l) => /"msg":"Worker stopped"/.test(l)), log.all.join("\n"));
+    for (const line of log.all.filter((l) => l.trim())) JSON.parse(line);
   },
-});
+);
+
+workerProcessTest(
+  "deno task worker: waiting for an unreachable queue, SIGTERM stops it at once (exit 0, no job taken)",
+  true,
+  async (worker, log) => {
+    await log.waitFor(/The job queue \(Redis\) is unreachable: retrying/);
+    worker.kill("SIGTERM");
+    const status = await worker.status;
+    assert.equal(status.code, 0, log.all.join("\n"));
+    assert.ok(log.all.some((l) => /"msg":"Stopped before taking any job"/.test(l)), log.all.join("\n"));
+  },
+);
