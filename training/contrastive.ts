@@ -8,6 +8,23 @@
 import * as tf from "@tensorflow/tfjs";
 
 /**
+ * The rows' cosine similarities to each other divided by `temperature`, each row's similarity to itself
+ * pushed to about -1e9 so that a softmax over a row leaves it out (NT-Xent's and the neighbourhood
+ * term's logits).
+ *
+ * @param x Rows, `[n, d]` (a small epsilon keeps a zero row finite).
+ * @param temperature Softmax temperature.
+ * @returns `[n, n]`.
+ */
+export function cosineLogits(x: tf.Tensor2D, temperature: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const unit = tf.div(x, tf.add(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-8));
+    const sim = tf.div(tf.matMul(unit, unit, false, true), temperature);
+    return tf.sub(sim, tf.mul(tf.eye(x.shape[0]), 1e9)) as tf.Tensor2D;
+  });
+}
+
+/**
  * NT-Xent over a batch of pairs: row `i` of `a` and row `i` of `b` are positives, the other `2n - 2`
  * rows negatives.
  *
@@ -19,10 +36,7 @@ import * as tf from "@tensorflow/tfjs";
 export function ntXentLoss(a: tf.Tensor2D, b: tf.Tensor2D, temperature: number): tf.Scalar {
   return tf.tidy(() => {
     const n = a.shape[0];
-    const z = tf.concat([a, b], 0);
-    const unit = tf.div(z, tf.add(tf.sqrt(tf.sum(tf.square(z), 1, true)), 1e-8));
-    const sim = tf.div(tf.matMul(unit, unit, false, true), temperature);
-    const masked = tf.sub(sim, tf.mul(tf.eye(2 * n), 1e9));
+    const masked = cosineLogits(tf.concat([a, b], 0), temperature);
     const partner = Array.from({ length: 2 * n }, (_, i) => (i < n ? i + n : i - n));
     const labels = tf.oneHot(tf.tensor1d(partner, "int32"), 2 * n);
     return tf.losses.softmaxCrossEntropy(labels, masked) as tf.Scalar;
@@ -55,13 +69,15 @@ export function ntXentReference(
   return total / (2 * n);
 }
 
-function dot(x: Float32Array, y: Float32Array): number {
+/** The dot product of two vectors of one length. */
+export function dot(x: Float32Array, y: Float32Array): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i]! * y[i]!;
   return s;
 }
 
-function unitVector(v: Float32Array): Float32Array {
+/** `v` scaled to length 1 (a small epsilon keeps a zero vector finite). */
+export function unitVector(v: Float32Array): Float32Array {
   const norm = Math.sqrt(dot(v, v)) + 1e-8;
   return v.map((x) => x / norm);
 }

@@ -11,19 +11,11 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
+import { cosineLogits, dot, unitVector } from "../contrastive.ts";
 
-/** Row-wise unit vectors (a small epsilon keeps a zero row finite). */
-const unitRows = (x: tf.Tensor2D) => tf.div(x, tf.add(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-8));
-
-/**
- * Each row's log-softmax of its cosine similarities to the other rows, divided by `temperature`
- * (the row itself is left out).
- */
-function neighbourLogProbs(x: tf.Tensor2D, temperature: number): tf.Tensor2D {
-  const u = unitRows(x);
-  const sim = tf.div(tf.matMul(u, u, false, true), temperature);
-  return tf.logSoftmax(tf.sub(sim, tf.mul(tf.eye(x.shape[0]), 1e9))) as tf.Tensor2D;
-}
+/** Each row's log-softmax over its cosine similarities to the other rows, divided by `temperature`. */
+const neighbourLogProbs = (x: tf.Tensor2D, temperature: number) =>
+  tf.logSoftmax(cosineLogits(x, temperature));
 
 /**
  * Mean KL divergence between the teacher's and the student's neighbour distributions over a batch.
@@ -72,15 +64,9 @@ export function relationReference(
   temperature = 0.1,
 ): number {
   const logProbs = (rows: readonly Float32Array[]) => {
-    const u = rows.map((r) => {
-      const norm = Math.sqrt(r.reduce((s, v) => s + v * v, 0)) + 1e-8;
-      return Array.from(r, (v) => v / norm);
-    });
+    const u = rows.map(unitVector);
     return u.map((a, i) => {
-      const sims = u.map((
-        b,
-        j,
-      ) => (i === j ? -Infinity : a.reduce((s, v, k) => s + v * b[k]!, 0) / temperature));
+      const sims = u.map((b, j) => (i === j ? -Infinity : dot(a, b) / temperature));
       const m = Math.max(...sims);
       const lse = m + Math.log(sims.reduce((s, v) => s + Math.exp(v - m), 0));
       return sims.map((v) => v - lse);
