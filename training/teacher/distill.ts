@@ -239,19 +239,23 @@ export function distillLoss(
   const mse = tf.mean(
     tf.square(tf.sub(tf.add(tf.matMul(supEmb, proj.w as tf.Tensor2D), proj.b), z)),
   ) as tf.Scalar;
-  let total = tf.add(ce, tf.mul(mse, weights.embed)) as tf.Scalar;
-  const terms: DistillLossTerms = { ce, mse, total };
-  if (relation !== undefined && relation.weight > 0) {
-    terms.rel = relationLoss(supEmb, z, relation.temperature);
-    total = tf.add(total, tf.mul(terms.rel, relation.weight));
-  }
-  if (contrast !== undefined && pairs > 0) {
-    const a = tf.slice(emb, [b, 0], [pairs, -1]) as tf.Tensor2D;
-    const a2 = tf.slice(emb, [b + pairs, 0], [pairs, -1]) as tf.Tensor2D;
-    terms.ntx = ntXentLoss(a, a2, contrast.temperature);
-    total = tf.add(total, tf.mul(terms.ntx, contrast.weight));
-  }
-  return { ...terms, total };
+  const rel = relation !== undefined && relation.weight > 0
+    ? relationLoss(supEmb, z, relation.temperature)
+    : undefined;
+  const ntx = contrast !== undefined && pairs > 0
+    ? ntXentLoss(
+      tf.slice(emb, [b, 0], [pairs, -1]) as tf.Tensor2D,
+      tf.slice(emb, [b + pairs, 0], [pairs, -1]) as tf.Tensor2D,
+      contrast.temperature,
+    )
+    : undefined;
+  const total = tf.addN([
+    ce,
+    tf.mul(mse, weights.embed),
+    ...(rel === undefined ? [] : [tf.mul(rel, relation!.weight)]),
+    ...(ntx === undefined ? [] : [tf.mul(ntx, contrast!.weight)]),
+  ]) as tf.Scalar;
+  return { ce, mse, ...(rel === undefined ? {} : { rel }), ...(ntx === undefined ? {} : { ntx }), total };
 }
 
 /** A clip with its teacher outputs. */
