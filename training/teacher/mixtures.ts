@@ -9,7 +9,14 @@
  * @module
  */
 import { join } from "node:path";
-import { applyGainDb, decodeAudio, limit, type ProgressReporter, writeFileAtomic } from "../../core/mod.ts";
+import {
+  applyGainDb,
+  decodeAudio,
+  limit,
+  type ProgressReporter,
+  rmsDbfs,
+  writeFileAtomic,
+} from "../../core/mod.ts";
 import { encodeWav16 } from "../corpus/wav.ts";
 import { isReservedMoodClip } from "../datasets/mod.ts";
 import type { DatasetItem } from "../datasets/types.ts";
@@ -94,7 +101,8 @@ export function pickPairs(items: readonly DatasetItem[], count: number, seed: nu
   return pairs;
 }
 
-const rms = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
+/** The gain in dB that brings `x` to 0 dBFS RMS (digital silence counts as -120 dBFS). */
+const toFullScaleDb = (x: Float32Array) => -Math.max(rmsDbfs(x), -120);
 
 /**
  * The sum of two recordings, each first brought to the same RMS, `b` then `gainDb` louder (or quieter);
@@ -108,12 +116,11 @@ const rms = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Ma
  */
 export function mixPair(a: Float32Array, b: Float32Array, gainDb: number, sampleRate: number): Float32Array {
   const n = Math.min(a.length, b.length);
-  const ka = 1 / Math.max(rms(a.subarray(0, n)), 1e-6);
-  const kb = 10 ** (gainDb / 20) / Math.max(rms(b.subarray(0, n)), 1e-6);
+  const ka = 10 ** (toFullScaleDb(a.subarray(0, n)) / 20);
+  const kb = 10 ** ((gainDb + toFullScaleDb(b.subarray(0, n))) / 20);
   const sum = new Float32Array(n);
   for (let i = 0; i < n; i++) sum[i] = ka * a[i]! + kb * b[i]!;
-  const level = 20 * Math.log10(Math.max(rms(sum), 1e-9));
-  return limit(applyGainDb(sum, MIXTURE_LEVEL_DBFS - level), { sampleRate });
+  return limit(applyGainDb(sum, MIXTURE_LEVEL_DBFS + toFullScaleDb(sum)), { sampleRate });
 }
 
 /** Options of {@linkcode writeMixtures}. */
