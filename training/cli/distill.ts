@@ -38,8 +38,7 @@ const USAGE = `Usage: deno task distill --task genre|instrument|emotion --mood <
   [--contrast-weight 0] [--contrast-batch 8] [--relation-weight 0] [--relation-temperature 0.1]`;
 
 /** An --extra folder as recorded in the run: its file count, and a mixtures folder's manifest summary. */
-async function describeExtra(dir: string): Promise<Record<string, unknown>> {
-  const files = (await folderItems(dir)).length;
+async function describeExtra(dir: string, files: number): Promise<Record<string, unknown>> {
   const manifest = await readMixtureManifest(dir);
   if (manifest === undefined) return { folder: dir, files };
   return {
@@ -127,8 +126,11 @@ async function main(args: string[]): Promise<number> {
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   const mood = await loadDataset(values.mood, { layout: "mirex", seed });
   const prov = await readMoodProvenance(values.mood);
-  const extra = (await Promise.all(values.extra.map(folderItems))).flat();
-  const extraSources = await Promise.all(values.extra.map(describeExtra));
+  const extraFolders = await Promise.all(values.extra.map(folderItems));
+  const extra = extraFolders.flat();
+  const extraSources = await Promise.all(
+    values.extra.map((dir, i) => describeExtra(dir, extraFolders[i]!.length)),
+  );
   const backend = await setupBackend({ prefer: values.backend as BackendName | "auto", logger });
   const controller = new AbortController();
   const onSignal = () => {
