@@ -30,9 +30,12 @@
  * `deno task teacher-targets --splits validation`), so candidate models are compared without touching the
  * test split; its figures go to `.cache/quality/validation` unless `--out` says otherwise.
  *
+ * `--vectors <file.json>` also writes every clip and query vector of the run (with the clips' names and
+ * mood labels), so a change to how the product ranks vectors can be tried offline on the same vectors.
+ *
  * Run: `node_modules/.bin/deno run -A bench/quality_bench.ts [--mood .cache/datasets/mirex-mood]
  *   [--shared ../shared/data] [--models models] [--out models/quality] [--limit N]
- *   [--teacher-targets .cache/teacher/targets] [--split test|validation]`
+ *   [--teacher-targets .cache/teacher/targets] [--split test|validation] [--vectors file.json]`
  * @module
  */
 import { SAME_AUDIO_SQUARED_DISTANCE } from "../core/catalog/reindex.ts";
@@ -88,6 +91,7 @@ if (split !== "test" && split !== "validation") throw new Error(`--split takes t
 const outDir = arg("out") ?? (split === "test" ? "models/quality" : ".cache/quality/validation");
 const limitN = arg("limit") === undefined ? Infinity : Number(arg("limit"));
 const teacherTargets = arg("teacher-targets") ?? ".cache/teacher/targets";
+const vectorsFile = arg("vectors");
 const MTT_STRIDE = 5;
 
 interface Clip {
@@ -279,6 +283,27 @@ for (const [i, c] of catalog.entries()) {
   queries.Q1b!.push({ name: c.path, clip: i, vector: await embedder.embedAudio(part) });
 }
 await Deno.remove(tmp, { recursive: true });
+if (vectorsFile !== undefined) {
+  await Deno.writeTextFile(
+    vectorsFile,
+    JSON.stringify({
+      split,
+      models: manifest.embeddingOrder,
+      clips: catalog.map((c) => ({
+        name: c.path.split("/").at(-1),
+        label: c.label,
+        mood: c.mood,
+        vector: Array.from(c.vector),
+      })),
+      queries: Object.fromEntries(
+        Object.entries(queries).map((
+          [q, list],
+        ) => [q, list.map((x) => ({ clip: x.clip, vector: Array.from(x.vector) }))]),
+      ),
+    }) + "\n",
+  );
+  console.log(`Vectors written to ${vectorsFile}`);
+}
 
 // ---- figures ---------------------------------------------------------------------------------
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
