@@ -11,11 +11,14 @@
  *   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
  *   [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]
  *   [--contrast-weight 0] [--contrast-batch 8] [--relation-weight 0] [--relation-temperature 0.1]
+ *   [--label-contrast-weight 0] [--label-contrast-temperature 0.1]
  * ```
  * `--contrast-weight w` (above 0) adds w x NT-Xent on two augmented views of the real mood training
  * clips, `--contrast-batch` clips a step, as `deno task train --contrast` does; 0 (the default) trains
  * without it. `--relation-weight w` (above 0) adds w x the neighbourhood KL between each batch's
  * student embeddings and the teacher's (`training/teacher/relation.ts`); 0 (the default) trains without it.
+ * `--label-contrast-weight w` (above 0) adds w x the supervised contrast of each batch's windows by their
+ * class distributions (windows of one class each other's neighbours; `labelContrastLoss`, same file).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -35,7 +38,8 @@ const USAGE = `Usage: deno task distill --task genre|instrument|emotion --mood <
   [--targets .cache/teacher/targets] [--out .cache/runs/<task>-distill] [--epochs 12] [--batch 16]
   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
   [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]
-  [--contrast-weight 0] [--contrast-batch 8] [--relation-weight 0] [--relation-temperature 0.1]`;
+  [--contrast-weight 0] [--contrast-batch 8] [--relation-weight 0] [--relation-temperature 0.1]
+  [--label-contrast-weight 0] [--label-contrast-temperature 0.1]`;
 
 /** An --extra folder as recorded in the run: its file count, and a mixtures folder's manifest summary. */
 async function describeExtra(dir: string, files: number): Promise<Record<string, unknown>> {
@@ -85,6 +89,8 @@ async function main(args: string[]): Promise<number> {
       "contrast-batch": { type: "string" },
       "relation-weight": { type: "string" },
       "relation-temperature": { type: "string" },
+      "label-contrast-weight": { type: "string" },
+      "label-contrast-temperature": { type: "string" },
       cache: { type: "string", default: ".cache/features" },
       resume: { type: "boolean", default: false },
       "partial-tags": { type: "boolean", default: false },
@@ -110,18 +116,26 @@ async function main(args: string[]): Promise<number> {
     console.error(`--mood <mood-dir> is required (deno task fetch-mood)\n${USAGE}`);
     return 2;
   }
-  const contrastWeight = values["contrast-weight"] === undefined ? 0 : Number(values["contrast-weight"]);
-  if (!(contrastWeight >= 0)) {
-    console.error(`--contrast-weight must be a number >= 0: ${values["contrast-weight"]}\n${USAGE}`);
-    return 2;
-  }
+  // the optional terms' weights: 0 (the default) leaves a term out
+  const weightOf = (name: "contrast-weight" | "relation-weight" | "label-contrast-weight") => {
+    const w = values[name] === undefined ? 0 : Number(values[name]);
+    if (!(w >= 0)) {
+      console.error(`--${name} must be a number >= 0: ${values[name]}\n${USAGE}`);
+      Deno.exit(2);
+    }
+    return w;
+  };
+  const contrastWeight = weightOf("contrast-weight");
   const contrastBatch = num("contrast-batch", values["contrast-batch"], 8);
-  const relationWeight = values["relation-weight"] === undefined ? 0 : Number(values["relation-weight"]);
-  if (!(relationWeight >= 0)) {
-    console.error(`--relation-weight must be a number >= 0: ${values["relation-weight"]}\n${USAGE}`);
-    return 2;
-  }
+  const relationWeight = weightOf("relation-weight");
   const relationTemperature = num("relation-temperature", values["relation-temperature"], 0.1, false);
+  const labelContrastWeight = weightOf("label-contrast-weight");
+  const labelContrastTemperature = num(
+    "label-contrast-temperature",
+    values["label-contrast-temperature"],
+    0.1,
+    false,
+  );
   const logger = createConsoleLogger("info");
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   const mood = await loadDataset(values.mood, { layout: "mirex", seed });
@@ -168,6 +182,9 @@ async function main(args: string[]): Promise<number> {
       ...(contrastWeight > 0 ? { contrastive: { weight: contrastWeight, batch: contrastBatch } } : {}),
       ...(relationWeight > 0
         ? { relation: { weight: relationWeight, temperature: relationTemperature } }
+        : {}),
+      ...(labelContrastWeight > 0
+        ? { labelContrast: { weight: labelContrastWeight, temperature: labelContrastTemperature } }
         : {}),
       seed,
       resume: values.resume,

@@ -56,7 +56,7 @@ import { computeMetrics, toBatch } from "../evaluate.ts";
 import { confusionMatrixSvg, trainingCurvesSvg } from "../plots.ts";
 import { type ClipViews, fixedPair, loadClipViews, randomPair, statsWindows, windowAt } from "../views.ts";
 import { ntXentLoss } from "../contrastive.ts";
-import { relationLoss, relationReference } from "./relation.ts";
+import { labelContrastLoss, labelContrastReference, relationLoss, relationReference } from "./relation.ts";
 import {
   copyWeights,
   EarlyStopping,
@@ -136,6 +136,8 @@ export interface DistillOptions {
   contrastive?: DistillContrast;
   /** The neighbourhood term ({@linkcode DistillRelation}); off when absent or its weight is 0. */
   relation?: DistillRelation;
+  /** Supervised contrast on the training labels ({@linkcode DistillLabelContrast}); off when absent or 0. */
+  labelContrast?: DistillLabelContrast;
   /** @default 1 */
   seed?: number;
   resume?: boolean;
@@ -169,6 +171,18 @@ export interface DistillRelation {
   temperature?: number;
 }
 
+/**
+ * The supervised-contrast term of {@linkcode distill}: each training batch's windows of one class should
+ * be each other's neighbours in the student's 256-d embedding (`labelContrastLoss`,
+ * `training/teacher/relation.ts`; soft labels weigh a pair by the chance that both are of one class).
+ */
+export interface DistillLabelContrast {
+  /** Weight beside the distillation loss; 0 turns the term off. @default 0.5 */
+  weight?: number;
+  /** Softmax temperature of the cosine similarities. @default 0.1 */
+  temperature?: number;
+}
+
 /** The terms of one step's loss; `total` is what the optimiser minimises. */
 export interface DistillLossTerms {
   ce: tf.Scalar;
@@ -177,6 +191,8 @@ export interface DistillLossTerms {
   ntx?: tf.Scalar;
   /** Neighbourhood KL to the teacher's embedding (absent without the relation term). */
   rel?: tf.Scalar;
+  /** Supervised contrast on the labels (absent without the term). */
+  sup?: tf.Scalar;
   total: tf.Scalar;
 }
 
@@ -189,6 +205,8 @@ export interface DistillLossWeights {
    * standardised embeddings); absent or weight 0: off.
    */
   relation?: { weight: number; temperature: number };
+  /** Supervised contrast (`labelContrastLoss` of the supervised rows' embeddings and `p`); absent or 0: off. */
+  labelContrast?: { weight: number; temperature: number };
   /** Pairs in the batch, the NT-Xent's weight and temperature; absent or 0 pairs: no contrastive term. */
   contrast?: { pairs: number; weight: number; temperature: number };
 }
@@ -197,7 +215,8 @@ export interface DistillLossWeights {
  * One distillation step's loss: soft cross-entropy to the teacher's class distribution, plus
  * `embed` x the MSE between the projected embedding and the teacher's standardised embedding, plus
  * (with `relation`) its weight x the neighbourhood KL between the student's 256-d embeddings and the
- * teacher's, plus (with `contrast`) its weight x NT-Xent of the pairs. The supervised windows are the
+ * teacher's, plus (with `labelContrast`) its weight x the supervised contrast of the supervised windows
+ * by their class distributions, plus (with `contrast`) its weight x NT-Xent of the pairs. The supervised windows are the
  * first `p.shape[0]` rows of `emb` and `logits`; with `contrast.pairs` = c the next c rows are the pairs'
  * first views and the c after them their second views (no targets).
  *
@@ -231,7 +250,7 @@ export function distillLoss(
   weights: DistillLossWeights,
 ): DistillLossTerms {
   const b = p.shape[0];
-  const { contrast, relation } = weights;
+  const { contrast, relation, labelContrast } = weights;
   const pairs = contrast?.pairs ?? 0;
   const supEmb = pairs > 0 ? tf.slice(emb, [0, 0], [b, -1]) as tf.Tensor2D : emb;
   const supLogits = pairs > 0 ? tf.slice(logits, [0, 0], [b, -1]) : logits;
@@ -241,6 +260,9 @@ export function distillLoss(
   ) as tf.Scalar;
   const rel = relation !== undefined && relation.weight > 0
     ? relationLoss(supEmb, z, relation.temperature)
+    : undefined;
+  const sup = labelContrast !== undefined && labelContrast.weight > 0
+    ? labelContrastLoss(supEmb, p, labelContrast.temperature)
     : undefined;
   const ntx = contrast !== undefined && pairs > 0
     ? ntXentLoss(
@@ -253,9 +275,17 @@ export function distillLoss(
     ce,
     tf.mul(mse, weights.embed),
     ...(rel === undefined ? [] : [tf.mul(rel, relation!.weight)]),
+    ...(sup === undefined ? [] : [tf.mul(sup, labelContrast!.weight)]),
     ...(ntx === undefined ? [] : [tf.mul(ntx, contrast!.weight)]),
   ]) as tf.Scalar;
-  return { ce, mse, ...(rel === undefined ? {} : { rel }), ...(ntx === undefined ? {} : { ntx }), total };
+  return {
+    ce,
+    mse,
+    ...(rel === undefined ? {} : { rel }),
+    ...(sup === undefined ? {} : { sup }),
+    ...(ntx === undefined ? {} : { ntx }),
+    total,
+  };
 }
 
 /** A clip with its teacher outputs. */
@@ -491,24 +521,26 @@ function predict(two: tf.LayersModel, x: readonly LogMel[]): { emb: Float32Array
 
 /** Validation figures: soft cross-entropy, embedding MSE, top-1 agreement with the teacher. */
 /**
- * The neighbourhood term over a fixed set, as training sees it: the mean of `relationReference` over
- * batches of `batch` windows, drawn in one seeded order (consecutive windows are often of one clip; a
- * batch of them would weigh those neighbours, which training batches seldom have).
+ * A batch-wise term over a fixed set, as training sees it: the mean of `reference` (the neighbourhood
+ * term's or the supervised contrast's) over batches of `batch` windows, drawn in one seeded order
+ * (consecutive windows are often of one clip; a batch of them would weigh those neighbours, which
+ * training batches seldom have).
  */
-function fixedRelation(
+function fixedBatchTerm(
   emb: Float32Array,
-  teacher: readonly Float32Array[],
-  relation: { temperature: number; batch: number },
+  targets: readonly Float32Array[],
+  term: { temperature: number; batch: number },
+  reference: (student: Float32Array[], targets: Float32Array[], temperature: number) => number,
 ): number {
-  const d = emb.length / teacher.length;
-  const order = shuffled(teacher.map((_, i) => i), seededRandom(1));
+  const d = emb.length / targets.length;
+  const order = shuffled(targets.map((_, i) => i), seededRandom(1));
   let sum = 0, count = 0;
-  for (let from = 0; from + 3 <= order.length; from += relation.batch) {
-    const rows = order.slice(from, from + relation.batch);
-    sum += rows.length * relationReference(
+  for (let from = 0; from + 3 <= order.length; from += term.batch) {
+    const rows = order.slice(from, from + term.batch);
+    sum += rows.length * reference(
       rows.map((i) => emb.subarray(i * d, (i + 1) * d)),
-      rows.map((i) => teacher[i]!),
-      relation.temperature,
+      rows.map((i) => targets[i]!),
+      term.temperature,
     );
     count += rows.length;
   }
@@ -521,7 +553,8 @@ function evaluateFixed(
   set: FixedSet,
   nClasses: number,
   relation?: { temperature: number; batch: number },
-): { ce: number; mse: number; rel?: number; agreement: number; logits: Float32Array } {
+  labelContrast?: { temperature: number; batch: number },
+): { ce: number; mse: number; rel?: number; sup?: number; agreement: number; logits: Float32Array } {
   const { emb, logits } = predict(two, set.x);
   let ce = 0, agree = 0;
   for (let i = 0; i < set.x.length; i++) {
@@ -538,11 +571,15 @@ function evaluateFixed(
     const pr = tf.add(tf.matMul(e, proj.w), proj.b);
     return tf.mean(tf.square(tf.sub(pr, z))).dataSync()[0]!;
   });
-  const rel = relation === undefined ? undefined : fixedRelation(emb, set.emb, relation);
+  const rel = relation === undefined ? undefined : fixedBatchTerm(emb, set.emb, relation, relationReference);
+  const sup = labelContrast === undefined
+    ? undefined
+    : fixedBatchTerm(emb, set.probs, labelContrast, labelContrastReference);
   return {
     ce: ce / set.x.length,
     mse,
     ...(rel === undefined ? {} : { rel }),
+    ...(sup === undefined ? {} : { sup }),
     agreement: agree / set.x.length,
     logits,
   };
@@ -614,6 +651,10 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   const relationWeight = opts.relation?.weight ?? 1;
   const relation = opts.relation !== undefined && relationWeight > 0
     ? { weight: relationWeight, temperature: opts.relation.temperature ?? 0.1 }
+    : undefined;
+  const labelContrastWeight = opts.labelContrast?.weight ?? 0.5;
+  const labelContrast = opts.labelContrast !== undefined && labelContrastWeight > 0
+    ? { weight: labelContrastWeight, temperature: opts.labelContrast.temperature ?? 0.1 }
     : undefined;
   const temperature = opts.contrastive?.temperature ?? 0.2;
   const params = DEFAULT_FEATURE_PARAMS;
@@ -706,6 +747,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     // only with the task, so runs without it keep their fingerprint
     ...(contrastOn ? { contrast: { contrastWeight, temperature, contrastBatch, maxShift } } : {}),
     ...(relation === undefined ? {} : { relation }),
+    ...(labelContrast === undefined ? {} : { labelContrast }),
     train: train.map((c) => c.clip.item.trackId),
     val: val.map((c) => c.clip.item.trackId),
   })).digest("hex").slice(0, 16);
@@ -745,6 +787,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         },
       }
       : {}),
+    ...(labelContrast === undefined ? {} : { labelContrast }),
     teacher: {
       name: "MusiCNN (Pons & Serra 2019)",
       targets: map === undefined ? "embedding only (classes: the mood set's real clusters)" : map.teacher,
@@ -831,7 +874,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       seededRandom(stepSeed(seed, epoch, 0, 7)),
     );
     const contrastOrder = shuffled(contrastTrain.map((_, i) => i), seededRandom(stepSeed(seed, epoch, 0, 9)));
-    let ceSum = 0, mseSum = 0, ntxSum = 0, relSum = 0, agree = 0, seen = 0;
+    let ceSum = 0, mseSum = 0, ntxSum = 0, relSum = 0, supSum = 0, agree = 0, seen = 0;
     opts.progress?.start(n, `epoch ${epoch}/${epochs}`);
     for (let s = 0; s < steps; s++) {
       const idx = order.slice(s * batchSize, (s + 1) * batchSize);
@@ -860,13 +903,14 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       const p = tf.stack(ps.map((v) => tf.tensor1d(v))) as tf.Tensor2D;
       const z = tf.stack(zs.map((v) => tf.tensor1d(v))) as tf.Tensor2D;
       let ceT: tf.Tensor | undefined, mseT: tf.Tensor | undefined, predT: tf.Tensor | undefined;
-      let ntxT: tf.Tensor | undefined, relT: tf.Tensor | undefined;
+      let ntxT: tf.Tensor | undefined, relT: tf.Tensor | undefined, supT: tf.Tensor | undefined;
       const loss = optimizer.minimize(
         () => {
           const [emb, logits] = two.apply(x, { training: true }) as tf.Tensor2D[];
           const terms = distillLoss(emb!, logits!, p, z, proj, {
             embed: embedWeight,
             ...(relation === undefined ? {} : { relation }),
+            ...(labelContrast === undefined ? {} : { labelContrast }),
             ...(contrastOn
               ? { contrast: { pairs: pairs[0]!.length, weight: contrastWeight, temperature } }
               : {}),
@@ -875,6 +919,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
           mseT = tf.keep(terms.mse.clone());
           if (terms.ntx !== undefined) ntxT = tf.keep(terms.ntx.clone());
           if (terms.rel !== undefined) relT = tf.keep(terms.rel.clone());
+          if (terms.sup !== undefined) supT = tf.keep(terms.sup.clone());
           predT = tf.keep(tf.argMax(logits!, -1));
           return terms.total;
         },
@@ -887,8 +932,9 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       mseSum += (await mseT!.data())[0]! * idx.length;
       if (ntxT !== undefined) ntxSum += (await ntxT.data())[0]! * idx.length;
       if (relT !== undefined) relSum += (await relT.data())[0]! * idx.length;
+      if (supT !== undefined) supSum += (await supT.data())[0]! * idx.length;
       seen += idx.length;
-      tf.dispose([x, p, z, loss, ceT!, mseT!, predT!, ...[ntxT, relT].filter((t) => t !== undefined)]);
+      tf.dispose([x, p, z, loss, ceT!, mseT!, predT!, ...[ntxT, relT, supT].filter((t) => t !== undefined)]);
       const rate = seen / ((performance.now() - t0) / 1000);
       opts.progress?.update(seen, {
         ce: (ceSum / seen).toFixed(3),
@@ -896,6 +942,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         agree: (agree / seen).toFixed(3),
         ...(contrastOn ? { ntx: (ntxSum / seen).toFixed(3) } : {}),
         ...(relation === undefined ? {} : { rel: (relSum / seen).toFixed(3) }),
+        ...(labelContrast === undefined ? {} : { sup: (supSum / seen).toFixed(3) }),
         "run ETA": fmtSeconds((n - seen) / rate + (epochs - epoch) * (n / rate) * 1.1),
       });
     }
@@ -907,10 +954,12 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       valSet,
       classes.length,
       relation === undefined ? undefined : { temperature: relation.temperature, batch: batchSize },
+      labelContrast === undefined ? undefined : { temperature: labelContrast.temperature, batch: batchSize },
     );
     const vc = contrastOn ? evaluatePairs(two, valPairs, contrastBatch, temperature) : undefined;
     const monitored = v.ce + embedWeight * v.mse + (vc === undefined ? 0 : contrastWeight * vc.loss) +
-      (relation === undefined ? 0 : relation.weight * v.rel!);
+      (relation === undefined ? 0 : relation.weight * v.rel!) +
+      (labelContrast === undefined ? 0 : labelContrast.weight * v.sup!);
     const record: EpochRecord & Record<string, number> = {
       epoch,
       loss: ceSum / seen,
@@ -927,6 +976,9 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         valMatch: vc.match,
       }),
       ...(relation === undefined ? {} : { relationLoss: relSum / seen, valRelationLoss: v.rel! }),
+      ...(labelContrast === undefined
+        ? {}
+        : { labelContrastLoss: supSum / seen, valLabelContrastLoss: v.sup! }),
       valMonitored: monitored,
     };
     state.history.push(record);
@@ -958,6 +1010,9 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         valMatch: +vc.match.toFixed(3),
       }),
       ...(relation === undefined ? {} : { rel: +(relSum / seen).toFixed(4), valRel: +v.rel!.toFixed(4) }),
+      ...(labelContrast === undefined
+        ? {}
+        : { sup: +(supSum / seen).toFixed(4), valSup: +v.sup!.toFixed(4) }),
       examplesPerSecond: +record.examplesPerSecond.toFixed(1),
       seconds: +record.seconds.toFixed(1),
       best: state.bestEpoch,

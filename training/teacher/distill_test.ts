@@ -8,7 +8,7 @@ import type { Dataset, DatasetItem } from "../datasets/types.ts";
 import { loadRun } from "../run_dir.ts";
 import { DEFAULT_SPLIT, splitByGroup } from "../split.ts";
 import { ntXentReference } from "../contrastive.ts";
-import { relationReference } from "./relation.ts";
+import { labelContrastReference, relationReference } from "./relation.ts";
 import { distill, distillLoss } from "./distill.ts";
 import { GENRE_TAG_MAP, mapClasses } from "./targets.ts";
 import { encodeTeacherOutput, MSD_TAGS, teacherCachePath } from "./teacher.ts";
@@ -162,7 +162,7 @@ Deno.test("distill() never starts on missing targets: the clip and the command t
   );
 });
 
-Deno.test("distillLoss() adds the weighted NT-Xent of the pairs and the neighbourhood KL of the supervised rows", () => {
+Deno.test("distillLoss() adds the weighted NT-Xent of the pairs, and the neighbourhood KL and supervised contrast of the supervised rows", () => {
   const b = 4, c = 2;
   const emb = tf.randomNormal([b + 2 * c, 6], 0, 1, "float32", 3) as tf.Tensor2D;
   const logits = tf.randomNormal([b + 2 * c, 4], 0, 1, "float32", 4) as tf.Tensor2D;
@@ -174,29 +174,37 @@ Deno.test("distillLoss() adds the weighted NT-Xent of the pairs and the neighbou
   const sup = distillLoss(supEmb, supLogits, p, z, proj, { embed: 0.5 });
   assert.equal(sup.ntx, undefined);
   assert.equal(sup.rel, undefined);
+  assert.equal(sup.sup, undefined);
   const t = distillLoss(emb, logits, p, z, proj, {
     embed: 0.5,
     contrast: { pairs: c, weight: 0.25, temperature: 0.2 },
     relation: { weight: 2, temperature: 0.3 },
+    labelContrast: { weight: 0.7, temperature: 0.15 },
   });
   const rows = emb.arraySync().map((r) => Float32Array.from(r));
   const ntx = ntXentReference(rows.slice(b, b + c), rows.slice(b + c), 0.2);
   // the relation term sees the supervised rows only, against the teacher's embeddings
   const rel = relationReference(rows.slice(0, b), z.arraySync().map((r) => Float32Array.from(r)), 0.3);
   assert.ok(rel > 0.01, `${rel}`);
+  // the supervised contrast too, by the supervised rows' class distributions
+  const lab = labelContrastReference(rows.slice(0, b), p.arraySync().map((r) => Float32Array.from(r)), 0.15);
+  assert.ok(lab > 0.5, `${lab}`);
   const close = (x: number, y: number) => assert.ok(Math.abs(x - y) < 1e-4, `${x} vs ${y}`);
   close(t.ce.dataSync()[0]!, sup.ce.dataSync()[0]!);
   close(t.mse.dataSync()[0]!, sup.mse.dataSync()[0]!);
   close(t.ntx!.dataSync()[0]!, ntx);
   close(t.rel!.dataSync()[0]!, rel);
-  close(t.total.dataSync()[0]!, sup.total.dataSync()[0]! + 0.25 * ntx + 2 * rel);
+  close(t.sup!.dataSync()[0]!, lab);
+  close(t.total.dataSync()[0]!, sup.total.dataSync()[0]! + 0.25 * ntx + 2 * rel + 0.7 * lab);
   // without pairs, or with weight 0, a term is absent however the other is set
   const none = distillLoss(supEmb, supLogits, p, z, proj, {
     embed: 0.5,
     contrast: { pairs: 0, weight: 0.25, temperature: 0.2 },
     relation: { weight: 0, temperature: 0.3 },
+    labelContrast: { weight: 0, temperature: 0.15 },
   });
   assert.equal(none.rel, undefined);
+  assert.equal(none.sup, undefined);
   close(none.total.dataSync()[0]!, sup.total.dataSync()[0]!);
 });
 
@@ -249,25 +257,46 @@ Deno.test("distill() with the contrastive task monitors the weighted validation 
   assert.equal(cfg.training.contrastive.weight, 0.5);
 });
 
-Deno.test("distill() with the neighbourhood term monitors its weighted validation KL, records it, and will not resume an interrupted run without it", async () => {
-  await using dir = await tempDir("distill_test_");
-  const mood = await fakeMood(dir.path);
-  await writeTargets(join(dir.path, "targets"), mood.items);
-  const out = join(dir.path, "run");
-  const plain = { ...small(dir.path, mood), outDir: out, embedWeight: 0.5 };
-  const stop = new AbortController();
-  stop.abort();
-  assert.equal((await distill({ ...plain, signal: stop.signal })).interrupted, true);
-  const opts = { ...plain, relation: { weight: 2, temperature: 0.2 } };
-  await assert.rejects(() => distill({ ...opts, resume: true }), /made with other data or settings/);
-  const r = await distill(opts);
-  for (const e of r.history.epochs) {
-    const { relationLoss, valRelationLoss, valEmbeddingLoss } = e as unknown as Record<string, number>;
-    assert.ok(relationLoss! > 0 && valRelationLoss! > 0, `${relationLoss} ${valRelationLoss}`);
-    assert.ok(
-      Math.abs(e.valMonitored! - (e.valLoss + 0.5 * valEmbeddingLoss! + 2 * valRelationLoss!)) < 1e-9,
-    );
-  }
-  const cfg = JSON.parse(await Deno.readTextFile(join(out, "config.json")));
-  assert.deepEqual(cfg.trainedOn.teacher.relation, { weight: 2, temperature: 0.2 });
-});
+for (
+  const [name, term, loss, valLoss, recorded] of [
+    [
+      "the neighbourhood term",
+      { relation: { weight: 2, temperature: 0.2 } },
+      "relationLoss",
+      "valRelationLoss",
+      (
+        c: { trainedOn: { teacher: { relation: unknown } } },
+      ) => c.trainedOn.teacher.relation,
+    ],
+    [
+      "the supervised contrast",
+      { labelContrast: { weight: 2, temperature: 0.2 } },
+      "labelContrastLoss",
+      "valLabelContrastLoss",
+      (c: { trainedOn: { labelContrast: unknown } }) => c.trainedOn.labelContrast,
+    ],
+  ] as const
+) {
+  Deno.test(`distill() with ${name} monitors its weighted validation loss, records it, and will not resume an interrupted run without it`, async () => {
+    await using dir = await tempDir("distill_test_");
+    const mood = await fakeMood(dir.path);
+    await writeTargets(join(dir.path, "targets"), mood.items);
+    const out = join(dir.path, "run");
+    const plain = { ...small(dir.path, mood), outDir: out, embedWeight: 0.5 };
+    const stop = new AbortController();
+    stop.abort();
+    assert.equal((await distill({ ...plain, signal: stop.signal })).interrupted, true);
+    const opts = { ...plain, ...term };
+    await assert.rejects(() => distill({ ...opts, resume: true }), /made with other data or settings/);
+    const r = await distill(opts);
+    for (const e of r.history.epochs) {
+      const rec = e as unknown as Record<string, number>;
+      assert.ok(rec[loss]! > 0 && rec[valLoss]! > 0, `${rec[loss]} ${rec[valLoss]}`);
+      assert.ok(
+        Math.abs(e.valMonitored! - (e.valLoss + 0.5 * rec.valEmbeddingLoss! + 2 * rec[valLoss]!)) < 1e-9,
+      );
+    }
+    const cfg = JSON.parse(await Deno.readTextFile(join(out, "config.json")));
+    assert.deepEqual(recorded(cfg), { weight: 2, temperature: 0.2 });
+  });
+}
