@@ -2,8 +2,8 @@
  * `deno task distill`: trains the genre or instrument CNN from the MusiCNN teacher's cached targets
  * (`deno task teacher-targets` first), evaluates it once on the test split and calibrates it; then
  * `deno task export --task <task> --run <out>` installs it. `--task emotion` trains the emotion CNN on the
- * mood set's real clusters with the MSD teacher's embedding as a second target (no `--extra`: those
- * recordings have no cluster).
+ * mood set's real clusters with the MSD teacher's embedding as a second target; its `--extra` recordings
+ * have no cluster and train the embedding target only.
  *
  * ```
  * deno task distill --task genre|instrument|emotion --mood <mood-dir> [--extra <dir> ...]
@@ -106,10 +106,6 @@ async function main(args: string[]): Promise<number> {
   const task = values.task;
   if (task !== "genre" && task !== "instrument" && task !== "emotion") {
     console.error(`--task must be genre, instrument or emotion\n${USAGE}`);
-    return 2;
-  }
-  if (task === "emotion" && values.extra.length > 0) {
-    console.error(`--extra recordings have no mood cluster: the emotion model takes none\n${USAGE}`);
     return 2;
   }
   if (values.mood === undefined) {

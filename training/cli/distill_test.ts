@@ -33,12 +33,6 @@ Deno.test("deno task distill refuses a negative or non-numeric term weight befor
   assert.match(r.stderr, /--label-contrast-temperature must be a positive number: 0/);
 });
 
-Deno.test("deno task distill refuses --extra recordings for the emotion model, which have no mood cluster", async () => {
-  const r = await run("--task", "emotion", "--mood", "/nonexistent/mood", "--extra", "/tmp");
-  assert.equal(r.code, 2);
-  assert.match(r.stderr, /--extra recordings have no mood cluster/);
-});
-
 Deno.test("deno task distill answers a mistyped flag or a value that looks like a flag with one line, not a stack trace", async () => {
   for (
     const [args, want] of [

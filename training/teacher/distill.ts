@@ -254,7 +254,12 @@ export function distillLoss(
   const pairs = contrast?.pairs ?? 0;
   const supEmb = pairs > 0 ? tf.slice(emb, [0, 0], [b, -1]) as tf.Tensor2D : emb;
   const supLogits = pairs > 0 ? tf.slice(logits, [0, 0], [b, -1]) : logits;
-  const ce = tf.mean(tf.neg(tf.sum(tf.mul(p, tf.logSoftmax(supLogits)), -1))) as tf.Scalar;
+  // the mean over the rows with a class distribution: a row of zeros (an emotion --extra recording, which
+  // has no cluster) adds nothing and is not counted
+  const ce = tf.div(
+    tf.neg(tf.sum(tf.mul(p, tf.logSoftmax(supLogits)))),
+    tf.maximum(tf.sum(p), 1),
+  ) as tf.Scalar;
   const mse = tf.mean(
     tf.square(tf.sub(tf.add(tf.matMul(supEmb, proj.w as tf.Tensor2D), proj.b), z)),
   ) as tf.Scalar;
@@ -310,7 +315,11 @@ interface Labeller {
   clip(c: Labelled): number;
 }
 
-function labeller(map: TagMap | undefined, moodClasses: readonly string[]): Labeller {
+function labeller(
+  map: TagMap | undefined,
+  moodClasses: readonly string[],
+  isExtra: (c: Labelled) => boolean,
+): Labeller {
   const seconds = (offset: number, frames: number) =>
     [offset * SECONDS_PER_FRAME, (offset + frames) * SECONDS_PER_FRAME] as const;
   if (map !== undefined) {
@@ -332,8 +341,9 @@ function labeller(map: TagMap | undefined, moodClasses: readonly string[]): Labe
     classes,
     teacher: "msd",
     window: (c, offset, frames) => {
+      // an extra recording has no cluster: no class target (zeros), only the teacher's embedding
       const probs = new Float32Array(classes.length);
-      probs[clip(c)] = 1;
+      if (!isExtra(c)) probs[clip(c)] = 1;
       return { probs, embedding: windowEmbedding(c.embOut, ...seconds(offset, frames)) };
     },
     clip,
@@ -631,13 +641,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   if ((opts.task === "emotion") !== (map === undefined)) {
     throw new Error(`distill: ${opts.task} ${map === undefined ? "needs" : "takes no"} tag map`);
   }
-  if (map === undefined && opts.extra.length > 0) {
-    throw new SoundalikeError(
-      ErrorCode.BadDataset,
-      "The emotion model learns the mood set's real clusters, and the extra recordings have none: leave out --extra",
-    );
-  }
-  const lab = labeller(map, opts.mood.classes);
+  const extraIds = new Set(opts.extra.map((it) => it.trackId));
+  const lab = labeller(map, opts.mood.classes, (c) => extraIds.has(c.clip.item.trackId));
   const seed = opts.seed ?? 1;
   const epochs = opts.epochs ?? 12;
   const batchSize = opts.batchSize ?? 16;
@@ -686,7 +691,6 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     skipped.push(...r.skipped);
     return r.clips;
   };
-  const extraIds = new Set(opts.extra.map((it) => it.trackId));
   const trainViews = await views([...splits.train, ...opts.extra], variants, "views (train)");
   const train = await attachTargets(
     trainViews,
@@ -875,6 +879,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     );
     const contrastOrder = shuffled(contrastTrain.map((_, i) => i), seededRandom(stepSeed(seed, epoch, 0, 9)));
     let ceSum = 0, mseSum = 0, ntxSum = 0, relSum = 0, supSum = 0, agree = 0, seen = 0;
+    // windows with a class target (all but an emotion run's extra recordings): what ce and agree average over
+    let labelledSeen = 0;
     opts.progress?.start(n, `epoch ${epoch}/${epochs}`);
     for (let s = 0; s < steps; s++) {
       const idx = order.slice(s * batchSize, (s + 1) * batchSize);
@@ -927,8 +933,13 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         vars,
       )!;
       const pred = await predT!.data();
-      idx.forEach((_, k) => (agree += pred[k] === argmax(ps[k]!) ? 1 : 0));
-      ceSum += (await ceT!.data())[0]! * idx.length;
+      // rows without a class (emotion extras) are not counted
+      const batchLabelled = ps.filter((v) => v.some((x) => x > 0)).length;
+      idx.forEach((_, k) => {
+        if (ps[k]!.some((v) => v > 0)) agree += pred[k] === argmax(ps[k]!) ? 1 : 0;
+      });
+      labelledSeen += batchLabelled;
+      ceSum += (await ceT!.data())[0]! * batchLabelled;
       mseSum += (await mseT!.data())[0]! * idx.length;
       if (ntxT !== undefined) ntxSum += (await ntxT.data())[0]! * idx.length;
       if (relT !== undefined) relSum += (await relT.data())[0]! * idx.length;
@@ -937,9 +948,9 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       tf.dispose([x, p, z, loss, ceT!, mseT!, predT!, ...[ntxT, relT, supT].filter((t) => t !== undefined)]);
       const rate = seen / ((performance.now() - t0) / 1000);
       opts.progress?.update(seen, {
-        ce: (ceSum / seen).toFixed(3),
+        ce: (ceSum / Math.max(labelledSeen, 1)).toFixed(3),
         mse: (mseSum / seen).toFixed(3),
-        agree: (agree / seen).toFixed(3),
+        agree: (agree / Math.max(labelledSeen, 1)).toFixed(3),
         ...(contrastOn ? { ntx: (ntxSum / seen).toFixed(3) } : {}),
         ...(relation === undefined ? {} : { rel: (relSum / seen).toFixed(3) }),
         ...(labelContrast === undefined ? {} : { sup: (supSum / seen).toFixed(3) }),
@@ -962,8 +973,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       (labelContrast === undefined ? 0 : labelContrast.weight * v.sup!);
     const record: EpochRecord & Record<string, number> = {
       epoch,
-      loss: ceSum / seen,
-      accuracy: agree / seen,
+      loss: ceSum / Math.max(labelledSeen, 1),
+      accuracy: agree / Math.max(labelledSeen, 1),
       valLoss: v.ce,
       valAccuracy: v.agreement,
       seconds: (performance.now() - t0) / 1000,

@@ -113,11 +113,13 @@ Deno.test("distill() for emotion learns the mood set's real clusters, with the t
   assert.match(teacher.targets, /embedding only/);
   assert.equal(teacher.tagMap, undefined);
   run.model.dispose();
-  const extra = [{ ...mood.items[0]!, trackId: "extra" }];
-  await assert.rejects(
-    () => distill({ ...opts, extra, outDir: join(dir.path, "run2") }),
-    (err) => isSoundalikeError(err, "bad_dataset") && /leave out --extra/.test(err.message),
-  );
+  // an extra recording (no cluster: its folder's name as the label) trains the embedding regression only
+  const extra = [{ ...mood.items[0]!, trackId: "extra", label: "mixtures" }];
+  await distill({ ...opts, extra, outDir: join(dir.path, "run2") });
+  const withExtra = await loadRun(join(dir.path, "run2"));
+  assert.equal((withExtra.trainedOn as unknown as { extraRecordings: number }).extraRecordings, 1);
+  assert.deepEqual(withExtra.classes, ["cluster1", "cluster2"]);
+  withExtra.model.dispose();
 });
 
 Deno.test("distill() with another seed keeps the mood set's one split: no held-out clip is trained on", async () => {
@@ -205,6 +207,15 @@ Deno.test("distillLoss() adds the weighted NT-Xent of the pairs, and the neighbo
   });
   assert.equal(none.rel, undefined);
   assert.equal(none.sup, undefined);
+  // a row without a class distribution (an emotion --extra recording) is left out of the cross-entropy's mean
+  const unlabelled = tf.concat([p, tf.zeros([1, 4])]) as tf.Tensor2D;
+  const zExtra = tf.concat([z, tf.zeros([1, 2])]) as tf.Tensor2D;
+  const embExtra = tf.slice(emb, [0, 0], [b + 1, -1]) as tf.Tensor2D;
+  const logitsExtra = tf.slice(logits, [0, 0], [b + 1, -1]) as tf.Tensor2D;
+  close(
+    distillLoss(embExtra, logitsExtra, unlabelled, zExtra, proj, { embed: 0.5 }).ce.dataSync()[0]!,
+    sup.ce.dataSync()[0]!,
+  );
   close(none.total.dataSync()[0]!, sup.total.dataSync()[0]!);
 });
 
