@@ -1,34 +1,24 @@
 import assert from "node:assert/strict";
 import { fluidsynthAvailable } from "../corpus/fluidsynth.ts";
+import { runCli } from "./_run_cli.ts";
 
-const CLI = new URL("./corpus.ts", import.meta.url).pathname;
-
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const corpus = (args: string[]) => runCli(new URL("./corpus.ts", import.meta.url), args);
 
 Deno.test("corpus CLI prints its help", async () => {
-  const r = await runCli(["--help"]);
+  const r = await corpus(["--help"]);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /Usage: deno task corpus/);
   assert.match(r.stdout, /--per-class-genre/);
 });
 
 Deno.test("corpus CLI rejects a bad --only and a bad number with one clear line", async () => {
-  const bad = await runCli(["--only", "genre,nope"]);
+  const bad = await corpus(["--only", "genre,nope"]);
   assert.equal(bad.code, 2);
   assert.match(
     bad.stderr,
     /--only takes a comma-separated subset of genre,emotion,instrument,demo: got genre,nope/,
   );
-  const num = await runCli(["--jobs", "0"]);
+  const num = await corpus(["--jobs", "0"]);
   assert.equal(num.code, 2);
   assert.match(num.stderr, /--jobs must be an integer >= 1/);
 });
@@ -52,10 +42,10 @@ Deno.test("corpus CLI renders a tiny instrument corpus and reruns from cache", a
       "--jobs",
       "2",
     ];
-    const first = await runCli(args);
+    const first = await corpus(args);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /instrument 4; rendered 4, cached 0/);
-    const second = await runCli(args);
+    const second = await corpus(args);
     assert.match(second.stdout, /rendered 0, cached 4/);
     assert.ok((await Deno.stat(`${out}/instrument/violin/violin.00000.wav`)).size > 3 * 22050 * 2);
   } finally {

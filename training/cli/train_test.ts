@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
+import { runCli } from "./_run_cli.ts";
 
-const script = fileURLToPath(new URL("./train.ts", import.meta.url));
-
-async function run(...args: string[]): Promise<{ code: number; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
+const run = (...args: string[]) => runCli(new URL("./train.ts", import.meta.url), args);
 
 Deno.test("deno task train rejects an unknown task with the usage", async () => {
   const r = await run("--task", "tempo", "--synthetic");
