@@ -17,6 +17,17 @@ import { cosineLogits, dot, unitVector } from "../contrastive.ts";
 const neighbourLogProbs = (x: tf.Tensor2D, temperature: number) =>
   tf.logSoftmax(cosineLogits(x, temperature));
 
+/** {@linkcode neighbourLogProbs} in plain arithmetic: row `i`, column `i` is `-Infinity`. */
+function neighbourLogProbsReference(rows: readonly Float32Array[], temperature: number): number[][] {
+  const u = rows.map(unitVector);
+  return u.map((a, i) => {
+    const sims = u.map((b, j) => (i === j ? -Infinity : dot(a, b) / temperature));
+    const m = Math.max(...sims);
+    const lse = m + Math.log(sims.reduce((s, v) => s + Math.exp(v - m), 0));
+    return sims.map((v) => v - lse);
+  });
+}
+
 /**
  * Mean KL divergence between the teacher's and the student's neighbour distributions over a batch.
  *
@@ -63,16 +74,8 @@ export function relationReference(
   teacher: readonly Float32Array[],
   temperature = 0.1,
 ): number {
-  const logProbs = (rows: readonly Float32Array[]) => {
-    const u = rows.map(unitVector);
-    return u.map((a, i) => {
-      const sims = u.map((b, j) => (i === j ? -Infinity : dot(a, b) / temperature));
-      const m = Math.max(...sims);
-      const lse = m + Math.log(sims.reduce((s, v) => s + Math.exp(v - m), 0));
-      return sims.map((v) => v - lse);
-    });
-  };
-  const q = logProbs(student), p = logProbs(teacher);
+  const q = neighbourLogProbsReference(student, temperature);
+  const p = neighbourLogProbsReference(teacher, temperature);
   let total = 0;
   p.forEach((row, i) =>
     row.forEach((lp, j) => {
@@ -134,16 +137,13 @@ export function labelContrastReference(
   p: readonly Float32Array[],
   temperature = 0.1,
 ): number {
-  const u = student.map(unitVector);
+  const logQ = neighbourLogProbsReference(student, temperature);
   let total = 0, rows = 0;
-  u.forEach((a, i) => {
+  logQ.forEach((row, i) => {
     const w = p.map((q, j) => (i === j ? 0 : dot(p[i]!, q)));
     const sumW = w.reduce((s, v) => s + v, 0);
     if (sumW <= 1e-12) return;
-    const sims = u.map((b, j) => (i === j ? -Infinity : dot(a, b) / temperature));
-    const m = Math.max(...sims);
-    const lse = m + Math.log(sims.reduce((s, v) => s + Math.exp(v - m), 0));
-    total += w.reduce((s, wj, j) => (wj > 0 ? s - (wj / sumW) * (sims[j]! - lse) : s), 0);
+    total += w.reduce((s, wj, j) => (wj > 0 ? s - (wj / sumW) * row[j]! : s), 0);
     rows++;
   });
   return rows === 0 ? 0 : total / rows;
