@@ -934,9 +934,11 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       )!;
       const pred = await predT!.data();
       // rows without a class (emotion extras) are not counted
-      const batchLabelled = ps.filter((v) => v.some((x) => x > 0)).length;
-      idx.forEach((_, k) => {
-        if (ps[k]!.some((v) => v > 0)) agree += pred[k] === argmax(ps[k]!) ? 1 : 0;
+      let batchLabelled = 0;
+      ps.forEach((v, k) => {
+        if (!v.some((x) => x > 0)) return;
+        batchLabelled++;
+        if (pred[k] === argmax(v)) agree++;
       });
       labelledSeen += batchLabelled;
       ceSum += (await ceT!.data())[0]! * batchLabelled;
