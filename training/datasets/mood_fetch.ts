@@ -12,9 +12,14 @@
  * @module
  */
 import { join } from "node:path";
-import { createHash } from "node:crypto";
-import { ErrorCode, type Logger, sha256File, SoundalikeError, writeFileAtomic } from "../../core/mod.ts";
-import { listTree, readFiles, resolveCommit, resolveGitDir } from "./git_snapshot.ts";
+import { ErrorCode, type Logger, SoundalikeError, writeFileAtomic } from "../../core/mod.ts";
+import { listTree, resolveCommit, resolveGitDir } from "./git_snapshot.ts";
+import {
+  extractSnapshotFiles,
+  PROVENANCE_FILE,
+  type SnapshotProvenance,
+  verifiedExtraction,
+} from "./snapshot_extract.ts";
 import { loadMirexMood, MOOD_CLUSTERS, normalizeCluster } from "./mirex.ts";
 import { isReservedMoodClip, parseMoodInfo, PUBLISHED_CLUSTER_COUNTS } from "./mood_info.ts";
 import { AUDIO_EXTENSIONS, extensionOf } from "./_util.ts";
@@ -26,17 +31,10 @@ export const MOOD_SOURCE = Object.freeze({
   folder: "dataset",
 });
 
-/** The name of the provenance file in the output folder. */
-export const PROVENANCE_FILE = "provenance.json";
+export { PROVENANCE_FILE };
 
 /** `provenance.json`. */
-export interface MoodProvenance {
-  formatVersion: 1;
-  dataset: string;
-  repository: string;
-  commit: string;
-  folder: string;
-  extractedAt: string;
+export interface MoodProvenance extends SnapshotProvenance {
   counts: {
     /** Audio files. */
     audio: number;
@@ -47,8 +45,6 @@ export interface MoodProvenance {
     /** Clips the loader keeps for training, validation and test. */
     usable: number;
   };
-  /** Every extracted file (relative to the output folder) with its size, sha256 and git blob id. */
-  files: { path: string; bytes: number; sha256: string; blob: string }[];
 }
 
 /** Options of {@linkcode fetchMoodDataset}. */
@@ -86,26 +82,6 @@ function bad(message: string): never {
   throw new SoundalikeError(ErrorCode.BadDataset, message);
 }
 
-/** Whether `out` already holds a complete extraction of `commit` whose files all match their sha256. */
-async function verifyExisting(out: string, commit: string): Promise<MoodProvenance | undefined> {
-  let prov: MoodProvenance;
-  try {
-    prov = JSON.parse(await Deno.readTextFile(join(out, PROVENANCE_FILE)));
-  } catch {
-    return undefined;
-  }
-  if (prov.commit !== commit || !Array.isArray(prov.files)) return undefined;
-  for (const f of prov.files) {
-    try {
-      if ((await Deno.stat(join(out, f.path))).size !== f.bytes) return undefined;
-      if (await sha256File(join(out, f.path)) !== f.sha256) return undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  return prov;
-}
-
 /**
  * Extracts, cross-checks and describes the mood set (see the module doc). Re-running on a complete,
  * verified extraction of the same commit does nothing.
@@ -121,7 +97,7 @@ export async function fetchMoodDataset(opts: FetchMoodOptions): Promise<FetchMoo
   const folder = (opts.folder ?? MOOD_SOURCE.folder).replace(/\/+$/, "");
   const expected = opts.expectedCounts ??
     (commit === MOOD_SOURCE.commit ? PUBLISHED_CLUSTER_COUNTS : undefined);
-  const existing = await verifyExisting(opts.out, commit);
+  const existing = await verifiedExtraction<MoodProvenance>(opts.out, commit);
   if (existing !== undefined) {
     opts.logger?.info("The mood set is already extracted and verified", { out: opts.out, commit });
     return { provenance: existing, extracted: false };
@@ -150,23 +126,7 @@ export async function fetchMoodDataset(opts: FetchMoodOptions): Promise<FetchMoo
     out: opts.out,
   });
 
-  await Deno.mkdir(opts.out, { recursive: true });
-  await Deno.remove(join(opts.out, PROVENANCE_FILE)).catch(() => {});
-  const files: MoodProvenance["files"] = [];
-  const blobOf = new Map(wanted.map((f) => [f.path, f.blob]));
-  let done = 0;
-  await readFiles(gitDir, commit, wanted.map((f) => f.path), async (path, bytes) => {
-    const target = join(opts.out, rel(path));
-    await Deno.mkdir(join(target, ".."), { recursive: true });
-    await writeFileAtomic(target, bytes);
-    files.push({
-      path: rel(path),
-      bytes: bytes.byteLength,
-      sha256: createHash("sha256").update(bytes).digest("hex"),
-      blob: blobOf.get(path)!,
-    });
-    opts.onProgress?.(++done, wanted.length);
-  });
+  const files = await extractSnapshotFiles(gitDir, commit, wanted, opts.out, rel, opts.onProgress);
 
   // Cross-checks on what was written.
   const lines = (await Deno.readTextFile(join(opts.out, rel(clusters.path)))).split(/\r?\n/)
@@ -216,7 +176,7 @@ export async function fetchMoodDataset(opts: FetchMoodOptions): Promise<FetchMoo
     folder,
     extractedAt: new Date().toISOString(),
     counts: { audio: names.length, clusters: perCluster, reserved, usable: ds.items.length },
-    files: files.sort((a, b) => (a.path < b.path ? -1 : 1)),
+    files,
   };
   await writeFileAtomic(join(opts.out, PROVENANCE_FILE), JSON.stringify(provenance, null, 2) + "\n");
   return { provenance, extracted: true };

@@ -6,6 +6,7 @@ import { artistKey, decodeText, isReservedMoodClip, parseMoodInfo } from "./mood
 import { fetchMoodDataset, PROVENANCE_FILE, readMoodProvenance } from "./mood_fetch.ts";
 import { requireClassSizes } from "./_util.ts";
 import { tempDir, writeTone } from "./_fake_audio.ts";
+import { gitRun, hasGit } from "./_git_fixture.ts";
 import { splitByGroup } from "../split.ts";
 
 const rejectsBadDataset = (p: Promise<unknown>, text: RegExp) =>
@@ -136,26 +137,6 @@ Deno.test("loadMirexMood() refuses a cluster shrunk below three usable clips, na
     /Too few usable clips in b \(0\)/,
   );
 });
-
-async function gitRun(cwd: string, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("git", {
-    args: ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main", ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout).trim();
-}
-
-async function hasGit(): Promise<boolean> {
-  try {
-    return (await new Deno.Command("git", { args: ["--version"], stdout: "null", stderr: "null" }).output())
-      .success;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("fetchMoodDataset() extracts one commit, cross-checks it and writes provenance", async (t) => {
   if (!(await hasGit())) {
