@@ -208,5 +208,6 @@ function finish(name: string, all: DatasetItem[], skipped: SkippedFile[]): Datas
     items,
     skipped,
     reserved: reserved.map((it) => it.path),
+    reservedArtists: [...new Set(reserved.flatMap((it) => (it.artist ? [it.artist] : [])))],
   };
 }

@@ -57,4 +57,6 @@ export interface Dataset {
    * validated, tuned or tested on); listed so reports can count them.
    */
   reserved?: string[];
+  /** The artists of the reserved files, as published (so other data can leave them out too). */
+  reservedArtists?: string[];
 }
