@@ -11,7 +11,7 @@
  *   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
  *   [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]
  *   [--contrast-weight 0] [--contrast-batch 8] [--relation-weight 0] [--relation-temperature 0.1]
- *   [--label-contrast-weight 0] [--label-contrast-temperature 0.1]
+ *   [--label-contrast-weight 0] [--label-contrast-temperature 0.1] [--aux <4q-dir>] [--aux-weight 1]
  * ```
  * `--contrast-weight w` (above 0) adds w x NT-Xent on two augmented views of the real mood training
  * clips, `--contrast-batch` clips a step, as `deno task train --contrast` does; 0 (the default) trains
@@ -19,6 +19,8 @@
  * student embeddings and the teacher's (`training/teacher/relation.ts`); 0 (the default) trains without it.
  * `--label-contrast-weight w` (above 0) adds w x the supervised contrast of each batch's windows by their
  * class distributions (windows of one class each other's neighbours; `labelContrastLoss`, same file).
+ * `--aux <dir>` (emotion only) adds the 4Q dataset (`deno task fetch-4q`): its clips train an unexported
+ * quadrant head on the embedding, `--aux-weight` x its cross-entropy (`DistillAux`).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -27,6 +29,7 @@ import { createConsoleLogger } from "../../core/mod.ts";
 import { type BackendName, setupBackend } from "../backend.ts";
 import { loadDataset } from "../datasets/mod.ts";
 import { readMoodProvenance } from "../datasets/mood_fetch.ts";
+import { loadQuadrants } from "../datasets/quadrants.ts";
 import { distill } from "../teacher/distill.ts";
 import { folderItems } from "../teacher/sources.ts";
 import { readMixtureManifest } from "../teacher/mixtures.ts";
@@ -39,7 +42,7 @@ const USAGE = `Usage: deno task distill --task genre|instrument|emotion --mood <
   [--lr 0.001] [--patience 3] [--windows 2] [--variants 2] [--embed-weight 0.5] [--seed 1]
   [--mtt-stride 5] [--cache .cache/features] [--resume] [--partial-tags] [--backend auto|wasm|cpu]
   [--contrast-weight 0] [--contrast-batch 8] [--relation-weight 0] [--relation-temperature 0.1]
-  [--label-contrast-weight 0] [--label-contrast-temperature 0.1]`;
+  [--label-contrast-weight 0] [--label-contrast-temperature 0.1] [--aux <4q-dir>] [--aux-weight 1]`;
 
 /** An --extra folder as recorded in the run: its file count, and a mixtures folder's manifest summary. */
 async function describeExtra(dir: string, files: number): Promise<Record<string, unknown>> {
@@ -91,6 +94,8 @@ async function main(args: string[]): Promise<number> {
       "relation-temperature": { type: "string" },
       "label-contrast-weight": { type: "string" },
       "label-contrast-temperature": { type: "string" },
+      aux: { type: "string" },
+      "aux-weight": { type: "string" },
       cache: { type: "string", default: ".cache/features" },
       resume: { type: "boolean", default: false },
       "partial-tags": { type: "boolean", default: false },
@@ -132,6 +137,16 @@ async function main(args: string[]): Promise<number> {
     0.1,
     false,
   );
+  if (values.aux !== undefined && task !== "emotion") {
+    console.error(`--aux is for --task emotion (a second set of emotion labels)\n${USAGE}`);
+    return 2;
+  }
+  const auxWeight = num("aux-weight", values["aux-weight"], 1, false);
+  const aux = values.aux === undefined ? undefined : {
+    dataset: await loadQuadrants(values.aux),
+    source: (await readMoodProvenance(values.aux)) as Record<string, unknown> | undefined,
+    weight: auxWeight,
+  };
   const logger = createConsoleLogger("info");
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   const mood = await loadDataset(values.mood, { layout: "mirex", seed });
@@ -182,6 +197,7 @@ async function main(args: string[]): Promise<number> {
       ...(labelContrastWeight > 0
         ? { labelContrast: { weight: labelContrastWeight, temperature: labelContrastTemperature } }
         : {}),
+      ...(aux === undefined ? {} : { aux: { ...aux, source: aux.source ?? { folder: values.aux } } }),
       seed,
       resume: values.resume,
       partialTags: values["partial-tags"],

@@ -38,6 +38,7 @@ import {
   writeFileAtomic,
 } from "../../core/mod.ts";
 import type { Dataset, DatasetItem, SkippedFile } from "../datasets/types.ts";
+import { dropHeldOutArtists } from "../datasets/quadrants.ts";
 import { buildModel, DEFAULT_MODEL_CONFIG, embeddingModel, type ModelConfig } from "../model.ts";
 import {
   type DatasetSource,
@@ -138,6 +139,8 @@ export interface DistillOptions {
   relation?: DistillRelation;
   /** Supervised contrast on the training labels ({@linkcode DistillLabelContrast}); off when absent or 0. */
   labelContrast?: DistillLabelContrast;
+  /** A second labelled set for an unexported head ({@linkcode DistillAux}); emotion only. */
+  aux?: DistillAux;
   /** @default 1 */
   seed?: number;
   resume?: boolean;
@@ -183,6 +186,20 @@ export interface DistillLabelContrast {
   temperature?: number;
 }
 
+/**
+ * A second human-labelled set with other classes (the 4Q quadrants beside the mood clusters): its clips
+ * join the training split with no class of the main task, and an auxiliary head on the 256-d embedding
+ * (not exported) learns their own labels, so the embedding hears more real labelled music. Clips by an
+ * artist of the mood set's validation, test or reserved clips are dropped first.
+ */
+export interface DistillAux {
+  dataset: Dataset;
+  /** Where it came from (recorded in `trainedOn.aux`). */
+  source?: Record<string, unknown>;
+  /** Weight of the head's cross-entropy beside the main one. @default 1 */
+  weight?: number;
+}
+
 /** The terms of one step's loss; `total` is what the optimiser minimises. */
 export interface DistillLossTerms {
   ce: tf.Scalar;
@@ -193,6 +210,8 @@ export interface DistillLossTerms {
   rel?: tf.Scalar;
   /** Supervised contrast on the labels (absent without the term). */
   sup?: tf.Scalar;
+  /** The auxiliary head's cross-entropy over the rows with an auxiliary label (absent without it). */
+  aux?: tf.Scalar;
   total: tf.Scalar;
 }
 
@@ -209,6 +228,11 @@ export interface DistillLossWeights {
   labelContrast?: { weight: number; temperature: number };
   /** Pairs in the batch, the NT-Xent's weight and temperature; absent or 0 pairs: no contrastive term. */
   contrast?: { pairs: number; weight: number; temperature: number };
+  /**
+   * The auxiliary head (`[256, A]` and `[A]`), the supervised rows' auxiliary labels `[b, A]` (a row of
+   * zeros: none) and the weight; absent or weight 0: off.
+   */
+  aux?: { head: { w: tf.Tensor; b: tf.Tensor }; targets: tf.Tensor2D; weight: number };
 }
 
 /**
@@ -256,10 +280,19 @@ export function distillLoss(
   const supLogits = pairs > 0 ? tf.slice(logits, [0, 0], [b, -1]) : logits;
   // the mean over the rows with a class distribution: a row of zeros (an emotion --extra recording, which
   // has no cluster) adds nothing and is not counted
-  const ce = tf.div(
-    tf.neg(tf.sum(tf.mul(p, tf.logSoftmax(supLogits)))),
-    tf.maximum(tf.sum(p), 1),
-  ) as tf.Scalar;
+  const softCe = (targets: tf.Tensor2D, rowLogits: tf.Tensor) =>
+    tf.div(
+      tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(rowLogits)))),
+      tf.maximum(tf.sum(targets), 1),
+    ) as tf.Scalar;
+  const ce = softCe(p, supLogits);
+  const auxOn = weights.aux !== undefined && weights.aux.weight > 0;
+  const aux = auxOn
+    ? softCe(
+      weights.aux!.targets,
+      tf.add(tf.matMul(supEmb, weights.aux!.head.w as tf.Tensor2D), weights.aux!.head.b),
+    )
+    : undefined;
   const mse = tf.mean(
     tf.square(tf.sub(tf.add(tf.matMul(supEmb, proj.w as tf.Tensor2D), proj.b), z)),
   ) as tf.Scalar;
@@ -282,6 +315,7 @@ export function distillLoss(
     ...(rel === undefined ? [] : [tf.mul(rel, relation!.weight)]),
     ...(sup === undefined ? [] : [tf.mul(sup, labelContrast!.weight)]),
     ...(ntx === undefined ? [] : [tf.mul(ntx, contrast!.weight)]),
+    ...(aux === undefined ? [] : [tf.mul(aux, weights.aux!.weight)]),
   ]) as tf.Scalar;
   return {
     ce,
@@ -289,6 +323,7 @@ export function distillLoss(
     ...(rel === undefined ? {} : { rel }),
     ...(sup === undefined ? {} : { sup }),
     ...(ntx === undefined ? {} : { ntx }),
+    ...(aux === undefined ? {} : { aux }),
     total,
   };
 }
@@ -641,8 +676,25 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   if ((opts.task === "emotion") !== (map === undefined)) {
     throw new Error(`distill: ${opts.task} ${map === undefined ? "needs" : "takes no"} tag map`);
   }
+  if (opts.aux !== undefined && opts.task !== "emotion") {
+    throw new Error(`distill: an auxiliary labelled set is for the emotion model, not ${opts.task}`);
+  }
   const extraIds = new Set(opts.extra.map((it) => it.trackId));
-  const lab = labeller(map, opts.mood.classes, (c) => extraIds.has(c.clip.item.trackId));
+  // the mood set's one split, whatever the training seed (MOOD_SPLIT_SEED)
+  const splits = splitByGroup(opts.mood.items, MOOD_SPLIT_SEED, DEFAULT_SPLIT);
+  // the auxiliary set's clips by held-out artists never train
+  const auxKept = opts.aux === undefined ? undefined : dropHeldOutArtists(opts.aux.dataset.items, [
+    ...splits.validation,
+    ...splits.test,
+    ...(opts.mood.reservedArtists ?? []).map((artist) => ({ artist })),
+  ]);
+  const auxItems = auxKept?.kept ?? [];
+  const auxClasses = opts.aux?.dataset.classes ?? [];
+  const auxLabel = new Map(auxItems.map((it) => [it.trackId, auxClasses.indexOf(it.label)]));
+  const auxWeight = opts.aux?.weight ?? 1;
+  // recordings with no class of the task: the extra ones and the auxiliary set's
+  const noClass = (it: DatasetItem) => extraIds.has(it.trackId) || auxLabel.has(it.trackId);
+  const lab = labeller(map, opts.mood.classes, (c) => noClass(c.clip.item));
   const seed = opts.seed ?? 1;
   const epochs = opts.epochs ?? 12;
   const batchSize = opts.batchSize ?? 16;
@@ -672,9 +724,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   await Deno.mkdir(outDir, { recursive: true });
   const ckptDir = join(outDir, RUN_FILES.checkpoint);
 
-  // 1. splits (the mood set's, as every model's) and views
-  // the mood set's one split, whatever the training seed (MOOD_SPLIT_SEED)
-  const splits = splitByGroup(opts.mood.items, MOOD_SPLIT_SEED, DEFAULT_SPLIT);
+  // 1. views (the mood set's split, as every model's, is above)
   const skipped: SkippedFile[] = [...opts.mood.skipped];
   const views = async (items: readonly DatasetItem[], n: number, label: string) => {
     opts.progress?.start(items.length, label);
@@ -691,11 +741,12 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     skipped.push(...r.skipped);
     return r.clips;
   };
-  const trainViews = await views([...splits.train, ...opts.extra], variants, "views (train)");
+  const trainViews = await views([...splits.train, ...opts.extra, ...auxItems], variants, "views (train)");
   const train = await attachTargets(
     trainViews,
     lab.teacher,
     opts,
+    // an extra recording shorter than one patch is skipped; an auxiliary clip must have its targets
     (it) => extraIds.has(it.trackId),
     skipped,
     opts.partialTags ?? false,
@@ -726,7 +777,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   }
   // The contrastive clips: the mood set's training clips (the real clips the pre-distillation models
   // contrasted), whether or not the tag teacher has labelled them yet; never the extra recordings.
-  const contrastTrain = contrastOn ? trainViews.filter((c) => !extraIds.has(c.item.trackId)) : [];
+  const contrastTrain = contrastOn ? trainViews.filter((c) => !noClass(c.item)) : [];
   const contrastVal = contrastOn ? val.map((c) => c.clip) : [];
   if (contrastOn && (contrastTrain.length < 2 || contrastVal.length < 2)) {
     throw new SoundalikeError(
@@ -752,6 +803,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     ...(contrastOn ? { contrast: { contrastWeight, temperature, contrastBatch, maxShift } } : {}),
     ...(relation === undefined ? {} : { relation }),
     ...(labelContrast === undefined ? {} : { labelContrast }),
+    ...(opts.aux === undefined ? {} : { aux: { weight: auxWeight, classes: auxClasses } }),
     train: train.map((c) => c.clip.item.trackId),
     val: val.map((c) => c.clip.item.trackId),
   })).digest("hex").slice(0, 16);
@@ -777,6 +829,17 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     ...(opts.moodSource ? { source: opts.moodSource } : {}),
     ...(opts.mood.reserved?.length ? { reserved: opts.mood.reserved.length } : {}),
     extraRecordings: train.filter((c) => extraIds.has(c.clip.item.trackId)).length,
+    ...(opts.aux === undefined ? {} : {
+      aux: {
+        name: opts.aux.dataset.name,
+        ...(opts.aux.source ? { source: opts.aux.source } : {}),
+        classes: auxClasses,
+        clips: train.filter((c) => auxLabel.has(c.clip.item.trackId)).length,
+        droppedHeldOutArtists: auxKept!.dropped,
+        weight: auxWeight,
+        head: `256 -> ${auxClasses.length} softmax on the embedding, not exported`,
+      },
+    }),
     ...(opts.extraSources?.length ? { extraSources: opts.extraSources } : {}),
     augmentation: { variants },
     ...(contrastOn
@@ -831,23 +894,50 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     ),
     b: tf.variable(tf.zeros([TEACHER_EMBEDDING_SIZE]), true),
   };
+  // the auxiliary head (trained and checkpointed with the projection; not exported)
+  const auxHead = opts.aux === undefined ? undefined : {
+    w: tf.variable(
+      tf.randomNormal(
+        [cfg.embeddingSize, auxClasses.length],
+        0,
+        1 / Math.sqrt(cfg.embeddingSize),
+        "float32",
+        seed + 1,
+      ),
+      true,
+    ),
+    b: tf.variable(tf.zeros([auxClasses.length]), true),
+  };
   const optimizer = tf.train.adam(learningRate);
-  const vars = [...model.trainableWeights.map((w) => w.read() as tf.Variable), proj.w, proj.b];
+  const vars = [
+    ...model.trainableWeights.map((w) => w.read() as tf.Variable),
+    proj.w,
+    proj.b,
+    ...(auxHead === undefined ? [] : [auxHead.w, auxHead.b]),
+  ];
   let state: DistillState = { fingerprint, epoch: 0, bestEpoch: 0, best: Infinity, wait: 0, history: [] };
   let best = copyWeights(model);
   let bestProj = [proj.w.dataSync().slice(), proj.b.dataSync().slice()] as Float32Array[];
+  // the heads beside the model: the projection, and the auxiliary head when there is one
+  const heads = [
+    { file: "projection.bin", head: proj },
+    ...(auxHead ? [{ file: "aux_head.bin", head: auxHead }] : []),
+  ];
   const saveProj = async (dir: string) => {
     await Deno.mkdir(dir, { recursive: true });
-    const data = new Float32Array(proj.w.size + proj.b.size);
-    data.set(proj.w.dataSync() as Float32Array, 0);
-    data.set(proj.b.dataSync() as Float32Array, proj.w.size);
-    await Deno.writeFile(join(dir, "projection.bin"), new Uint8Array(data.buffer));
+    for (const { file, head } of heads) {
+      const data = new Float32Array(head.w.size + head.b.size);
+      data.set(head.w.dataSync() as Float32Array, 0);
+      data.set(head.b.dataSync() as Float32Array, head.w.size);
+      await Deno.writeFile(join(dir, file), new Uint8Array(data.buffer));
+    }
   };
   const loadProj = async (dir: string) => {
-    const bytes = await Deno.readFile(join(dir, "projection.bin"));
-    const data = new Float32Array(bytes.slice().buffer);
-    proj.w.assign(tf.tensor2d(data.slice(0, proj.w.size), proj.w.shape as [number, number]));
-    proj.b.assign(tf.tensor1d(data.slice(proj.w.size)));
+    for (const { file, head } of heads) {
+      const data = new Float32Array((await Deno.readFile(join(dir, file))).slice().buffer);
+      head.w.assign(tf.tensor2d(data.slice(0, head.w.size), head.w.shape as [number, number]));
+      head.b.assign(tf.tensor1d(data.slice(head.w.size)));
+    }
   };
   if (opts.resume) {
     const saved = await readJsonIfExists<DistillState>(join(ckptDir, RUN_FILES.state));
@@ -878,7 +968,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       seededRandom(stepSeed(seed, epoch, 0, 7)),
     );
     const contrastOrder = shuffled(contrastTrain.map((_, i) => i), seededRandom(stepSeed(seed, epoch, 0, 9)));
-    let ceSum = 0, mseSum = 0, ntxSum = 0, relSum = 0, supSum = 0, agree = 0, seen = 0;
+    let ceSum = 0, mseSum = 0, ntxSum = 0, relSum = 0, supSum = 0, auxSum = 0, agree = 0, seen = 0;
+    let auxSeen = 0;
     // windows with a class target (all but an emotion run's extra recordings): what ce and agree average over
     let labelledSeen = 0;
     opts.progress?.start(n, `epoch ${epoch}/${epochs}`);
@@ -886,7 +977,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       const idx = order.slice(s * batchSize, (s + 1) * batchSize);
       const random = seededRandom(stepSeed(seed, epoch, s + 1, 11));
       dropouts.forEach((d, k) => (d.seed = stepSeed(seed, epoch, s + 1, k)));
-      const xs: LogMel[] = [], ps: Float32Array[] = [], zs: Float32Array[] = [];
+      const xs: LogMel[] = [], ps: Float32Array[] = [], zs: Float32Array[] = [], as: Float32Array[] = [];
       const pairs: LogMel[][] = [[], []];
       for (const i of idx) {
         const c = train[i]!;
@@ -897,6 +988,10 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         xs.push(windowAt(c.clip, v, o, params, frames, stats));
         ps.push(t.probs);
         zs.push(standardise(t.embedding!, embStats));
+        const a = new Float32Array(auxClasses.length);
+        const k = auxLabel.get(c.clip.item.trackId);
+        if (k !== undefined) a[k] = 1;
+        as.push(a);
       }
       // drawn after the windows, from the same stream, so the windows are those of a run without the task
       for (let k = 0; k < contrastBatch; k++) {
@@ -908,6 +1003,10 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       const x = toBatch([...xs, ...pairs[0]!, ...pairs[1]!]);
       const p = tf.stack(ps.map((v) => tf.tensor1d(v))) as tf.Tensor2D;
       const z = tf.stack(zs.map((v) => tf.tensor1d(v))) as tf.Tensor2D;
+      const a = auxHead === undefined
+        ? undefined
+        : tf.tensor2d(as.flatMap((v) => [...v]), [as.length, auxClasses.length]);
+      let auxT: tf.Tensor | undefined;
       let ceT: tf.Tensor | undefined, mseT: tf.Tensor | undefined, predT: tf.Tensor | undefined;
       let ntxT: tf.Tensor | undefined, relT: tf.Tensor | undefined, supT: tf.Tensor | undefined;
       const loss = optimizer.minimize(
@@ -920,12 +1019,14 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
             ...(contrastOn
               ? { contrast: { pairs: pairs[0]!.length, weight: contrastWeight, temperature } }
               : {}),
+            ...(auxHead === undefined ? {} : { aux: { head: auxHead, targets: a!, weight: auxWeight } }),
           });
           ceT = tf.keep(terms.ce.clone());
           mseT = tf.keep(terms.mse.clone());
           if (terms.ntx !== undefined) ntxT = tf.keep(terms.ntx.clone());
           if (terms.rel !== undefined) relT = tf.keep(terms.rel.clone());
           if (terms.sup !== undefined) supT = tf.keep(terms.sup.clone());
+          if (terms.aux !== undefined) auxT = tf.keep(terms.aux.clone());
           predT = tf.keep(tf.argMax(logits!, -1));
           return terms.total;
         },
@@ -946,8 +1047,21 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       if (ntxT !== undefined) ntxSum += (await ntxT.data())[0]! * idx.length;
       if (relT !== undefined) relSum += (await relT.data())[0]! * idx.length;
       if (supT !== undefined) supSum += (await supT.data())[0]! * idx.length;
+      // the auxiliary cross-entropy is a mean over the rows with an auxiliary label
+      const batchAux = as.filter((v) => v.some((x) => x > 0)).length;
+      if (auxT !== undefined) auxSum += (await auxT.data())[0]! * batchAux;
+      auxSeen += batchAux;
       seen += idx.length;
-      tf.dispose([x, p, z, loss, ceT!, mseT!, predT!, ...[ntxT, relT, supT].filter((t) => t !== undefined)]);
+      tf.dispose([
+        x,
+        p,
+        z,
+        loss,
+        ceT!,
+        mseT!,
+        predT!,
+        ...[a, ntxT, relT, supT, auxT].filter((t) => t !== undefined),
+      ]);
       const rate = seen / ((performance.now() - t0) / 1000);
       opts.progress?.update(seen, {
         ce: (ceSum / Math.max(labelledSeen, 1)).toFixed(3),
@@ -956,6 +1070,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         ...(contrastOn ? { ntx: (ntxSum / seen).toFixed(3) } : {}),
         ...(relation === undefined ? {} : { rel: (relSum / seen).toFixed(3) }),
         ...(labelContrast === undefined ? {} : { sup: (supSum / seen).toFixed(3) }),
+        ...(auxHead === undefined ? {} : { aux: (auxSum / Math.max(auxSeen, 1)).toFixed(3) }),
         "run ETA": fmtSeconds((n - seen) / rate + (epochs - epoch) * (n / rate) * 1.1),
       });
     }
@@ -992,6 +1107,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       ...(labelContrast === undefined
         ? {}
         : { labelContrastLoss: supSum / seen, valLabelContrastLoss: v.sup! }),
+      ...(auxHead === undefined ? {} : { auxLoss: auxSum / Math.max(auxSeen, 1) }),
       valMonitored: monitored,
     };
     state.history.push(record);
@@ -1026,6 +1142,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       ...(labelContrast === undefined
         ? {}
         : { sup: +(supSum / seen).toFixed(4), valSup: +v.sup!.toFixed(4) }),
+      ...(auxHead === undefined ? {} : { aux: +(auxSum / Math.max(auxSeen, 1)).toFixed(4) }),
       examplesPerSecond: +record.examplesPerSecond.toFixed(1),
       seconds: +record.seconds.toFixed(1),
       best: state.bestEpoch,
@@ -1042,7 +1159,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   };
   if (interrupted) {
     model.dispose();
-    tf.dispose([proj.w, proj.b]);
+    tf.dispose([proj.w, proj.b, ...(auxHead ? [auxHead.w, auxHead.b] : [])]);
     optimizer.dispose();
     return { history, interrupted };
   }
@@ -1106,7 +1223,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   await writeDistillPlots(outDir, opts.task, classes, metrics.confusion, history);
   await Deno.remove(ckptDir, { recursive: true }).catch(() => {});
   model.dispose();
-  tf.dispose([proj.w, proj.b]);
+  tf.dispose([proj.w, proj.b, ...(auxHead ? [auxHead.w, auxHead.b] : [])]);
   optimizer.dispose();
   logger.info("Distillation finished", {
     bestEpoch: state.bestEpoch,

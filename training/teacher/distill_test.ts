@@ -6,7 +6,7 @@ import { setupBackend } from "../backend.ts";
 import { tempDir, writeTone } from "../datasets/_fake_audio.ts";
 import type { Dataset, DatasetItem } from "../datasets/types.ts";
 import { loadRun } from "../run_dir.ts";
-import { DEFAULT_SPLIT, splitByGroup } from "../split.ts";
+import { DEFAULT_SPLIT, MOOD_SPLIT_SEED, splitByGroup } from "../split.ts";
 import { ntXentReference } from "../contrastive.ts";
 import { labelContrastReference, relationReference } from "./relation.ts";
 import { distill, distillLoss } from "./distill.ts";
@@ -120,6 +120,59 @@ Deno.test("distill() for emotion learns the mood set's real clusters, with the t
   assert.equal((withExtra.trainedOn as unknown as { extraRecordings: number }).extraRecordings, 1);
   assert.deepEqual(withExtra.classes, ["cluster1", "cluster2"]);
   withExtra.model.dispose();
+});
+
+Deno.test("distill() for emotion with an auxiliary labelled set trains its head on the clips by training artists only", async () => {
+  await using dir = await tempDir("distill_test_");
+  const mood = await fakeMood(dir.path);
+  const splits = splitByGroup(mood.items, MOOD_SPLIT_SEED, DEFAULT_SPLIT);
+  // four quadrant clips: one by a test artist, one by a validation artist, two by artists nobody holds out
+  const aux: DatasetItem[] = [];
+  const artists = [splits.test[0]!.artist!, splits.validation[0]!.artist!, "someone", "someone else"];
+  for (const [k, artist] of artists.entries()) {
+    const path = join(dir.path, `q${k}.wav`);
+    await writeTone(path, { seconds: 12, freq: 200 + 100 * k, seed: 50 + k });
+    aux.push({ path, label: `Q${(k % 4) + 1}`, trackId: `4q:${k}`, group: `artist:${artist}`, artist });
+  }
+  const quadrants: Dataset = {
+    name: "fake 4Q",
+    layout: "folder",
+    classes: ["Q1", "Q2", "Q3", "Q4"],
+    items: aux,
+    skipped: [],
+  };
+  await writeTargets(join(dir.path, "targets"), mood.items, () => "rock");
+  const opts = {
+    ...tiny(dir.path, mood),
+    task: "emotion" as const,
+    outDir: join(dir.path, "run"),
+    aux: { dataset: quadrants, weight: 0.5, source: { repository: "someone/4q" } },
+  };
+  // the auxiliary clips' teacher targets are required, not skipped: the missing one is named
+  await assert.rejects(
+    distill(opts),
+    (err: unknown) => isSoundalikeError(err) && err.message.includes("q2.wav"),
+  );
+  await writeTargets(join(dir.path, "targets"), aux, () => "rock");
+  const r = await distill(opts);
+  assert.ok(Number.isFinite((r.history.epochs[0] as unknown as { auxLoss: number }).auxLoss));
+  const run = await loadRun(opts.outDir);
+  assert.deepEqual(run.classes, ["cluster1", "cluster2"]);
+  const recorded = run.trainedOn as unknown as { aux: Record<string, unknown>; extraRecordings: number };
+  assert.equal(recorded.aux.clips, 2);
+  assert.equal(recorded.aux.droppedHeldOutArtists, 2);
+  assert.equal(recorded.aux.weight, 0.5);
+  assert.deepEqual(recorded.aux.source, { repository: "someone/4q" });
+  assert.equal(recorded.extraRecordings, 0);
+  const trained = JSON.parse(await Deno.readTextFile(join(opts.outDir, "splits.json"))).train
+    .map((e: { trackId: string }) => e.trackId);
+  assert.deepEqual(trained.filter((id: string) => id.startsWith("4q:")).sort(), ["4q:2", "4q:3"]);
+  run.model.dispose();
+  // the genre student has no second set of its labels
+  await assert.rejects(
+    distill({ ...small(dir.path, mood), outDir: join(dir.path, "g"), aux: opts.aux }),
+    /emotion/,
+  );
 });
 
 Deno.test("distill() with another seed keeps the mood set's one split: no held-out clip is trained on", async () => {
