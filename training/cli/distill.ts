@@ -29,7 +29,7 @@ import { createConsoleLogger } from "../../core/mod.ts";
 import { type BackendName, setupBackend } from "../backend.ts";
 import { loadDataset } from "../datasets/mod.ts";
 import { readMoodProvenance } from "../datasets/mood_fetch.ts";
-import { loadQuadrants } from "../datasets/quadrants.ts";
+import { isQuadrantFolder, loadQuadrants } from "../datasets/quadrants.ts";
 import { distill } from "../teacher/distill.ts";
 import { folderItems } from "../teacher/sources.ts";
 import { readMixtureManifest } from "../teacher/mixtures.ts";
@@ -151,7 +151,13 @@ async function main(args: string[]): Promise<number> {
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   const mood = await loadDataset(values.mood, { layout: "mirex", seed });
   const prov = await readMoodProvenance(values.mood);
-  const extraFolders = await Promise.all(values.extra.map(folderItems));
+  // a 4Q folder as an extra source keeps its artists (so held-out artists are dropped); its quadrants are
+  // not the task's classes
+  const extraItems = async (dir: string) =>
+    await isQuadrantFolder(dir)
+      ? (await loadQuadrants(dir)).items.map((it) => ({ ...it, label: "unlabelled" }))
+      : await folderItems(dir);
+  const extraFolders = await Promise.all(values.extra.map(extraItems));
   const extra = extraFolders.flat();
   const extraSources = await Promise.all(
     values.extra.map((dir, i) => describeExtra(dir, extraFolders[i]!.length)),

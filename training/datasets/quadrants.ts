@@ -7,7 +7,9 @@
  * Its quadrants are not the mood set's five clusters, so it is never a second source of cluster labels:
  * `distill --task emotion --aux <dir>` trains the emotion CNN's embedding on it through a second,
  * unexported head (multi-task), training split only. Clips by an artist of the mood set's validation,
- * test or reserved clips are dropped there (`dropHeldOutArtists`), so no held-out artist is heard.
+ * test or reserved clips are dropped there (`dropHeldOutArtists`), so no held-out artist is heard. As an
+ * `--extra` folder of the genre or instrument student the clips are real audio the teacher labels (their
+ * quadrants unused), with the same artists dropped.
  *
  * Brought in like the mood set: `deno task fetch-4q --from <snapshot>` extracts `Q1`..`Q4` and the
  * metadata from one commit of a public repository that holds a copy, checks the counts and the
@@ -179,6 +181,23 @@ export async function fetchQuadrants(
   };
   await writeFileAtomic(join(opts.out, PROVENANCE_FILE), JSON.stringify(provenance, null, 2) + "\n");
   return { provenance, extracted: true };
+}
+
+/**
+ * Whether a folder holds an extracted copy (its metadata file and the four quadrant folders).
+ *
+ * @param dir A folder.
+ * @returns `true` when `metadata.csv` and `Q1`..`Q4` are there.
+ */
+export async function isQuadrantFolder(dir: string): Promise<boolean> {
+  for (const name of [QUADRANT_METADATA, ...QUADRANTS]) {
+    try {
+      await Deno.stat(join(dir, name));
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
 
 /**

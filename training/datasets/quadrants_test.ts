@@ -6,6 +6,7 @@ import { gitRun, hasGit } from "./_git_fixture.ts";
 import {
   dropHeldOutArtists,
   fetchQuadrants,
+  isQuadrantFolder,
   loadQuadrants,
   parseQuadrantMetadata,
   QUADRANT_METADATA,
@@ -52,7 +53,10 @@ Deno.test("loadQuadrants() labels each clip by its folder, groups by artist and 
   assert.equal(mt5.label, "Q2");
   // "Artist 2, The" and "Artist 2" are one artist, as the mood set's artist key says
   assert.equal(mt5.group, "artist:artist 2");
+  assert.equal(await isQuadrantFolder(dir.path), true);
+  assert.equal(await isQuadrantFolder(join(dir.path, "Q1")), false);
   await Deno.remove(join(dir.path, QUADRANT_METADATA));
+  assert.equal(await isQuadrantFolder(dir.path), false);
   await assert.rejects(loadQuadrants(dir.path), /deno task fetch-4q/);
 });
 

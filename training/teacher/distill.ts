@@ -679,15 +679,19 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   if (opts.aux !== undefined && opts.task !== "emotion") {
     throw new Error(`distill: an auxiliary labelled set is for the emotion model, not ${opts.task}`);
   }
-  const extraIds = new Set(opts.extra.map((it) => it.trackId));
   // the mood set's one split, whatever the training seed (MOOD_SPLIT_SEED)
   const splits = splitByGroup(opts.mood.items, MOOD_SPLIT_SEED, DEFAULT_SPLIT);
-  // the auxiliary set's clips by held-out artists never train
-  const auxKept = opts.aux === undefined ? undefined : dropHeldOutArtists(opts.aux.dataset.items, [
+  // no recording by an artist of the held-out clips trains (extra recordings that name their artist,
+  // the auxiliary set's clips)
+  const heldOut = [
     ...splits.validation,
     ...splits.test,
     ...(opts.mood.reservedArtists ?? []).map((artist) => ({ artist })),
-  ]);
+  ];
+  const extraKept = dropHeldOutArtists(opts.extra, heldOut);
+  const extra = extraKept.kept;
+  const extraIds = new Set(extra.map((it) => it.trackId));
+  const auxKept = opts.aux === undefined ? undefined : dropHeldOutArtists(opts.aux.dataset.items, heldOut);
   const auxItems = auxKept?.kept ?? [];
   const auxClasses = opts.aux?.dataset.classes ?? [];
   const auxLabel = new Map(auxItems.map((it) => [it.trackId, auxClasses.indexOf(it.label)]));
@@ -741,7 +745,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     skipped.push(...r.skipped);
     return r.clips;
   };
-  const trainViews = await views([...splits.train, ...opts.extra, ...auxItems], variants, "views (train)");
+  const trainViews = await views([...splits.train, ...extra, ...auxItems], variants, "views (train)");
   const train = await attachTargets(
     trainViews,
     lab.teacher,
@@ -841,6 +845,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       },
     }),
     ...(opts.extraSources?.length ? { extraSources: opts.extraSources } : {}),
+    ...(extraKept.dropped > 0 ? { extraDroppedHeldOutArtists: extraKept.dropped } : {}),
     augmentation: { variants },
     ...(contrastOn
       ? {

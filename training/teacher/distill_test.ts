@@ -168,6 +168,16 @@ Deno.test("distill() for emotion with an auxiliary labelled set trains its head 
     .map((e: { trackId: string }) => e.trackId);
   assert.deepEqual(trained.filter((id: string) => id.startsWith("4q:")).sort(), ["4q:2", "4q:3"]);
   run.model.dispose();
+  // as extra recordings of the genre student (the teacher labels them), the held-out artists' clips are dropped too
+  await distill({ ...small(dir.path, mood), outDir: join(dir.path, "g0"), extra: [aux[0]!, aux[2]!] });
+  const genre = await loadRun(join(dir.path, "g0"));
+  const extraRecorded = genre.trainedOn as unknown as {
+    extraRecordings: number;
+    extraDroppedHeldOutArtists: number;
+  };
+  assert.equal(extraRecorded.extraRecordings, 1);
+  assert.equal(extraRecorded.extraDroppedHeldOutArtists, 1);
+  genre.model.dispose();
   // the genre student has no second set of its labels
   await assert.rejects(
     distill({ ...small(dir.path, mood), outDir: join(dir.path, "g"), aux: opts.aux }),
