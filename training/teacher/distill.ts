@@ -189,8 +189,9 @@ export interface DistillLabelContrast {
 /**
  * A second human-labelled set with other classes (the 4Q quadrants beside the mood clusters): its clips
  * join the training split with no class of the main task, and an auxiliary head on the 256-d embedding
- * (not exported) learns their own labels, so the embedding hears more real labelled music. Clips by an
- * artist of the mood set's validation, test or reserved clips are dropped first.
+ * (not exported) learns their own labels, so the embedding hears more real labelled music. They train that
+ * head only (not the embedding regression). Clips by an artist of the mood set's validation, test or
+ * reserved clips are dropped first.
  */
 export interface DistillAux {
   dataset: Dataset;
@@ -219,6 +220,11 @@ export interface DistillLossTerms {
 export interface DistillLossWeights {
   /** Weight of the embedding regression. */
   embed: number;
+  /**
+   * Which supervised rows the embedding regression covers (`[b]`, 1 or 0; the auxiliary set's rows are left
+   * out); absent: every row. The MSE is the mean over the covered rows.
+   */
+  embedRows?: tf.Tensor1D;
   /**
    * The neighbourhood term (`relationLoss` between the supervised rows' embeddings and the teacher's
    * standardised embeddings); absent or weight 0: off.
@@ -293,9 +299,11 @@ export function distillLoss(
       tf.add(tf.matMul(supEmb, weights.aux!.head.w as tf.Tensor2D), weights.aux!.head.b),
     )
     : undefined;
-  const mse = tf.mean(
-    tf.square(tf.sub(tf.add(tf.matMul(supEmb, proj.w as tf.Tensor2D), proj.b), z)),
-  ) as tf.Scalar;
+  const sq = tf.square(tf.sub(tf.add(tf.matMul(supEmb, proj.w as tf.Tensor2D), proj.b), z));
+  const mse = (weights.embedRows === undefined ? tf.mean(sq) : tf.div(
+    tf.sum(tf.mul(tf.mean(sq, 1), weights.embedRows)),
+    tf.maximum(tf.sum(weights.embedRows), 1),
+  )) as tf.Scalar;
   const rel = relation !== undefined && relation.weight > 0
     ? relationLoss(supEmb, z, relation.temperature)
     : undefined;
@@ -1011,6 +1019,10 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       const a = auxHead === undefined
         ? undefined
         : tf.tensor2d(as.flatMap((v) => [...v]), [as.length, auxClasses.length]);
+      // the auxiliary set's windows train its head only, not the embedding regression
+      const embedRows = auxHead === undefined
+        ? undefined
+        : tf.tensor1d(as.map((v) => (v.some((x) => x > 0) ? 0 : 1)));
       let auxT: tf.Tensor | undefined;
       let ceT: tf.Tensor | undefined, mseT: tf.Tensor | undefined, predT: tf.Tensor | undefined;
       let ntxT: tf.Tensor | undefined, relT: tf.Tensor | undefined, supT: tf.Tensor | undefined;
@@ -1019,6 +1031,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
           const [emb, logits] = two.apply(x, { training: true }) as tf.Tensor2D[];
           const terms = distillLoss(emb!, logits!, p, z, proj, {
             embed: embedWeight,
+            ...(embedRows === undefined ? {} : { embedRows }),
             ...(relation === undefined ? {} : { relation }),
             ...(labelContrast === undefined ? {} : { labelContrast }),
             ...(contrastOn
@@ -1065,7 +1078,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         ceT!,
         mseT!,
         predT!,
-        ...[a, ntxT, relT, supT, auxT].filter((t) => t !== undefined),
+        ...[a, embedRows, ntxT, relT, supT, auxT].filter((t) => t !== undefined),
       ]);
       const rate = seen / ((performance.now() - t0) / 1000);
       opts.progress?.update(seen, {

@@ -282,6 +282,32 @@ Deno.test("distillLoss() adds the weighted NT-Xent of the pairs, and the neighbo
   close(none.total.dataSync()[0]!, sup.total.dataSync()[0]!);
 });
 
+Deno.test("distillLoss() adds the auxiliary head's cross-entropy over its labelled rows, and leaves those rows out of the regression", () => {
+  const emb = tf.tensor2d([[1, 0, 2], [0, 1, -1], [2, 2, 0]]);
+  const logits = tf.tensor2d([[0.5, -0.5], [0, 0], [1, 2]]);
+  // rows 0 and 1 are mood clips (a cluster, no quadrant); row 2 an auxiliary clip (a quadrant, no cluster)
+  const p = tf.tensor2d([[1, 0], [0, 1], [0, 0]]);
+  const z = tf.tensor2d([[0, 1], [1, 0], [5, 5]]);
+  const proj = { w: tf.tensor2d([[1, 0], [0, 1], [0, 0]]), b: tf.zeros([2]) };
+  const head = { w: tf.tensor2d([[1, 0, 0], [0, 1, 0], [0, 0, 1]]), b: tf.tensor1d([0, 0, 1]) };
+  const auxTargets = tf.tensor2d([[0, 0, 0], [0, 0, 0], [0, 1, 0]]);
+  const t = distillLoss(emb, logits, p, z, proj, {
+    embed: 0.5,
+    embedRows: tf.tensor1d([1, 1, 0]),
+    aux: { head, targets: auxTargets, weight: 2 },
+  });
+  const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-5, `${a} vs ${b}`);
+  // the head's logits for row 2: [2, 2, 0] + [0, 0, 1] = [2, 2, 1]; its quadrant is the second
+  const aux = -(2 - Math.log(2 * Math.exp(2) + Math.exp(1)));
+  close(t.aux!.dataSync()[0]!, aux);
+  // regression over rows 0 and 1 only: projections [1, 0] and [0, 1] against [0, 1] and [1, 0]
+  close(t.mse.dataSync()[0]!, (2 + 2) / 2 / 2);
+  const ce = (-(0.5 - Math.log(Math.exp(0.5) + Math.exp(-0.5))) + Math.log(2)) / 2;
+  close(t.ce.dataSync()[0]!, ce);
+  close(t.total.dataSync()[0]!, ce + 0.5 * 1 + 2 * aux);
+  assert.equal(distillLoss(emb, logits, p, z, proj, { embed: 0.5 }).aux, undefined);
+});
+
 Deno.test("distill() with a contrastive weight of 0 trains exactly as without the task", async () => {
   await using dir = await tempDir("distill_test_");
   const mood = await fakeMood(dir.path);
