@@ -30,6 +30,7 @@ import { type BackendName, setupBackend } from "../backend.ts";
 import { loadDataset } from "../datasets/mod.ts";
 import { readMoodProvenance } from "../datasets/mood_fetch.ts";
 import { isQuadrantFolder, loadQuadrants } from "../datasets/quadrants.ts";
+import { readProvenance } from "../datasets/snapshot_extract.ts";
 import { distill } from "../teacher/distill.ts";
 import { folderItems } from "../teacher/sources.ts";
 import { readMixtureManifest } from "../teacher/mixtures.ts";
@@ -144,7 +145,7 @@ async function main(args: string[]): Promise<number> {
   const auxWeight = num("aux-weight", values["aux-weight"], 1, false);
   const aux = values.aux === undefined ? undefined : {
     dataset: await loadQuadrants(values.aux),
-    source: (await readMoodProvenance(values.aux)) as Record<string, unknown> | undefined,
+    source: (await readProvenance(values.aux)) as Record<string, unknown> | undefined,
     weight: auxWeight,
   };
   const logger = createConsoleLogger("info");

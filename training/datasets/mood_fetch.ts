@@ -17,6 +17,7 @@ import { listTree, resolveCommit, resolveGitDir } from "./git_snapshot.ts";
 import {
   extractSnapshotFiles,
   PROVENANCE_FILE,
+  readProvenance,
   type SnapshotProvenance,
   verifiedExtraction,
 } from "./snapshot_extract.ts";
@@ -183,20 +184,12 @@ export async function fetchMoodDataset(opts: FetchMoodOptions): Promise<FetchMoo
 }
 
 /**
- * Reads `provenance.json` from a dataset folder, if it has one (recorded in the trained model's
+ * Reads the mood set's `provenance.json`, if the folder has one (recorded in the trained model's
  * `trainedOn`).
  *
  * @param dir A dataset folder.
  * @returns The provenance without the per-file list, or `undefined`.
  */
-export async function readMoodProvenance(
-  dir: string,
-): Promise<Omit<MoodProvenance, "files"> | undefined> {
-  try {
-    const p = JSON.parse(await Deno.readTextFile(join(dir, PROVENANCE_FILE))) as MoodProvenance;
-    const { files: _files, ...rest } = p;
-    return rest;
-  } catch {
-    return undefined;
-  }
+export async function readMoodProvenance(dir: string): Promise<Omit<MoodProvenance, "files"> | undefined> {
+  return await readProvenance<MoodProvenance>(dir);
 }

@@ -101,3 +101,21 @@ export async function extractSnapshotFiles(
   });
   return written.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
+
+/**
+ * Reads `provenance.json` from a dataset folder, if it has one, without its per-file list (what a trained
+ * model's `trainedOn` records).
+ *
+ * @param dir A dataset folder.
+ * @returns The provenance less `files`, or `undefined`.
+ */
+export async function readProvenance<P extends SnapshotProvenance>(
+  dir: string,
+): Promise<Omit<P, "files"> | undefined> {
+  try {
+    const { files: _files, ...rest } = JSON.parse(await Deno.readTextFile(join(dir, PROVENANCE_FILE))) as P;
+    return rest;
+  } catch {
+    return undefined;
+  }
+}
