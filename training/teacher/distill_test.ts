@@ -113,8 +113,10 @@ Deno.test("distill() for emotion learns the mood set's real clusters, with the t
   assert.match(teacher.targets, /embedding only/);
   assert.equal(teacher.tagMap, undefined);
   run.model.dispose();
-  // an extra recording (no cluster: its folder's name as the label) trains the embedding regression only
-  const extra = [{ ...mood.items[0]!, trackId: "extra", label: "mixtures" }];
+  // an extra recording (no cluster: its folder's name as the label, no artist, as `folderItems` gives it)
+  // trains the embedding regression only
+  const { path } = mood.items[0]!;
+  const extra = [{ path, trackId: "extra", group: "extra", label: "mixtures" }];
   await distill({ ...opts, extra, outDir: join(dir.path, "run2") });
   const withExtra = await loadRun(join(dir.path, "run2"));
   assert.equal((withExtra.trainedOn as unknown as { extraRecordings: number }).extraRecordings, 1);
