@@ -990,7 +990,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       const idx = order.slice(s * batchSize, (s + 1) * batchSize);
       const random = seededRandom(stepSeed(seed, epoch, s + 1, 11));
       dropouts.forEach((d, k) => (d.seed = stepSeed(seed, epoch, s + 1, k)));
-      const xs: LogMel[] = [], ps: Float32Array[] = [], zs: Float32Array[] = [], as: Float32Array[] = [];
+      const xs: LogMel[] = [], ps: Float32Array[] = [], zs: Float32Array[] = [], auxRows: Float32Array[] = [];
       const pairs: LogMel[][] = [[], []];
       for (const i of idx) {
         const c = train[i]!;
@@ -1004,7 +1004,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         const a = new Float32Array(auxClasses.length);
         const k = auxLabel.get(c.clip.item.trackId);
         if (k !== undefined) a[k] = 1;
-        as.push(a);
+        auxRows.push(a);
       }
       // drawn after the windows, from the same stream, so the windows are those of a run without the task
       for (let k = 0; k < contrastBatch; k++) {
@@ -1018,11 +1018,11 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       const z = tf.stack(zs.map((v) => tf.tensor1d(v))) as tf.Tensor2D;
       const a = auxHead === undefined
         ? undefined
-        : tf.tensor2d(as.flatMap((v) => [...v]), [as.length, auxClasses.length]);
+        : tf.tensor2d(auxRows.flatMap((v) => [...v]), [auxRows.length, auxClasses.length]);
       // the auxiliary set's windows train its head only, not the embedding regression
       const embedRows = auxHead === undefined
         ? undefined
-        : tf.tensor1d(as.map((v) => (v.some((x) => x > 0) ? 0 : 1)));
+        : tf.tensor1d(auxRows.map((v) => (v.some((x) => x > 0) ? 0 : 1)));
       let auxT: tf.Tensor | undefined;
       let ceT: tf.Tensor | undefined, mseT: tf.Tensor | undefined, predT: tf.Tensor | undefined;
       let ntxT: tf.Tensor | undefined, relT: tf.Tensor | undefined, supT: tf.Tensor | undefined;
@@ -1066,7 +1066,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       if (relT !== undefined) relSum += (await relT.data())[0]! * idx.length;
       if (supT !== undefined) supSum += (await supT.data())[0]! * idx.length;
       // the auxiliary cross-entropy is a mean over the rows with an auxiliary label
-      const batchAux = as.filter((v) => v.some((x) => x > 0)).length;
+      const batchAux = auxRows.filter((v) => v.some((x) => x > 0)).length;
       if (auxT !== undefined) auxSum += (await auxT.data())[0]! * batchAux;
       auxSeen += batchAux;
       seen += idx.length;
