@@ -13,13 +13,12 @@
  */
 import { join } from "node:path";
 import { ErrorCode, type Logger, SoundalikeError, writeFileAtomic } from "../../core/mod.ts";
-import { listTree, resolveCommit, resolveGitDir } from "./git_snapshot.ts";
 import {
   extractSnapshotFiles,
+  openSnapshot,
   PROVENANCE_FILE,
   readProvenance,
   type SnapshotProvenance,
-  verifiedExtraction,
 } from "./snapshot_extract.ts";
 import { loadMirexMood, MOOD_CLUSTERS, normalizeCluster } from "./mirex.ts";
 import { isReservedMoodClip, parseMoodInfo, PUBLISHED_CLUSTER_COUNTS } from "./mood_info.ts";
@@ -93,19 +92,22 @@ function bad(message: string): never {
  *   lengths, order, counts, a file the loader skips), `missing_tool` without git.
  */
 export async function fetchMoodDataset(opts: FetchMoodOptions): Promise<FetchMoodResult> {
-  const gitDir = await resolveGitDir(opts.from);
-  const commit = await resolveCommit(gitDir, opts.commit ?? MOOD_SOURCE.commit);
-  const folder = (opts.folder ?? MOOD_SOURCE.folder).replace(/\/+$/, "");
+  const opened = await openSnapshot<MoodProvenance>(
+    opts.from,
+    opts.commit ?? MOOD_SOURCE.commit,
+    opts.folder ?? MOOD_SOURCE.folder,
+    opts.out,
+  );
+  if (opened.existing !== undefined) {
+    opts.logger?.info("The mood set is already extracted and verified", {
+      out: opts.out,
+      commit: opened.existing.commit,
+    });
+    return { provenance: opened.existing, extracted: false };
+  }
+  const { gitDir, commit, folder, tree, rel } = opened;
   const expected = opts.expectedCounts ??
     (commit === MOOD_SOURCE.commit ? PUBLISHED_CLUSTER_COUNTS : undefined);
-  const existing = await verifiedExtraction<MoodProvenance>(opts.out, commit);
-  if (existing !== undefined) {
-    opts.logger?.info("The mood set is already extracted and verified", { out: opts.out, commit });
-    return { provenance: existing, extracted: false };
-  }
-
-  const tree = await listTree(gitDir, commit, folder);
-  const rel = (p: string) => p.slice(folder.length + 1);
   const audio = tree.filter((f) =>
     /^audio\/[^/]+$/i.test(rel(f.path)) && AUDIO_EXTENSIONS.has(extensionOf(f.path))
   );

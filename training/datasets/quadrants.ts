@@ -18,13 +18,12 @@
  */
 import { join } from "node:path";
 import { ErrorCode, type Logger, parseCsv, SoundalikeError, writeFileAtomic } from "../../core/mod.ts";
-import { listTree, resolveCommit, resolveGitDir } from "./git_snapshot.ts";
 import { artistKey } from "./mood_info.ts";
 import {
   extractSnapshotFiles,
+  openSnapshot,
   PROVENANCE_FILE,
   type SnapshotProvenance,
-  verifiedExtraction,
 } from "./snapshot_extract.ts";
 import { AUDIO_EXTENSIONS, checkAudioFile, extensionOf, requireDir, stem } from "./_util.ts";
 import type { Dataset, DatasetItem, SkippedFile } from "./types.ts";
@@ -117,18 +116,22 @@ export function parseQuadrantMetadata(text: string, name = QUADRANT_METADATA): Q
 export async function fetchQuadrants(
   opts: FetchQuadrantsOptions,
 ): Promise<{ provenance: QuadrantProvenance; extracted: boolean }> {
-  const gitDir = await resolveGitDir(opts.from);
-  const commit = await resolveCommit(gitDir, opts.commit ?? QUADRANT_SOURCE.commit);
-  const folder = (opts.folder ?? QUADRANT_SOURCE.folder).replace(/\/+$/, "");
+  const opened = await openSnapshot<QuadrantProvenance>(
+    opts.from,
+    opts.commit ?? QUADRANT_SOURCE.commit,
+    opts.folder ?? QUADRANT_SOURCE.folder,
+    opts.out,
+  );
+  if (opened.existing !== undefined) {
+    opts.logger?.info("The 4Q dataset is already extracted and verified", {
+      out: opts.out,
+      commit: opened.existing.commit,
+    });
+    return { provenance: opened.existing, extracted: false };
+  }
+  const { gitDir, commit, folder, tree, rel } = opened;
   const expected = opts.expectedPerQuadrant ??
     (commit === QUADRANT_SOURCE.commit ? PUBLISHED_QUADRANT_COUNT : undefined);
-  const existing = await verifiedExtraction<QuadrantProvenance>(opts.out, commit);
-  if (existing !== undefined) {
-    opts.logger?.info("The 4Q dataset is already extracted and verified", { out: opts.out, commit });
-    return { provenance: existing, extracted: false };
-  }
-  const tree = await listTree(gitDir, commit, folder);
-  const rel = (p: string) => p.slice(folder.length + 1);
   const audio = tree.filter((f) =>
     /^Q[1-4]\/[^/]+$/.test(rel(f.path)) && AUDIO_EXTENSIONS.has(extensionOf(f.path))
   );

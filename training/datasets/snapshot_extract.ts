@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { sha256File, writeFileAtomic } from "../../core/mod.ts";
-import { type GitTreeFile, readFiles } from "./git_snapshot.ts";
+import { type GitTreeFile, listTree, readFiles, resolveCommit, resolveGitDir } from "./git_snapshot.ts";
 
 /** The name of the provenance file in an extracted dataset folder. */
 export const PROVENANCE_FILE = "provenance.json";
@@ -118,4 +118,51 @@ export async function readProvenance<P extends SnapshotProvenance>(
   } catch {
     return undefined;
   }
+}
+
+/** A snapshot folder opened for extraction: its files, or the verified extraction already there. */
+export type OpenedSnapshot<P extends SnapshotProvenance> =
+  | { existing: P }
+  | {
+    existing?: undefined;
+    gitDir: string;
+    commit: string;
+    /** The folder inside the repository, no trailing slash. */
+    folder: string;
+    /** The folder's files at the commit. */
+    tree: GitTreeFile[];
+    /** A repository path relative to the folder. */
+    rel: (path: string) => string;
+  };
+
+/**
+ * Opens `folder` of `commit` in a snapshot for a fetcher: resolves the git directory and the commit, and
+ * returns the verified extraction in `out` when there is one (nothing to do), else the folder's files.
+ *
+ * @param from A clone or a bare repository.
+ * @param commit A commit id or name.
+ * @param folder The dataset's folder in the repository.
+ * @param out The output folder.
+ * @returns `{ existing }`, or what extracting needs.
+ * @throws {SoundalikeError} `bad_dataset` for an unknown commit or a folder that is no repository,
+ *   `missing_tool` without git.
+ */
+export async function openSnapshot<P extends SnapshotProvenance>(
+  from: string,
+  commit: string,
+  folder: string,
+  out: string,
+): Promise<OpenedSnapshot<P>> {
+  const gitDir = await resolveGitDir(from);
+  const resolved = await resolveCommit(gitDir, commit);
+  const existing = await verifiedExtraction<P>(out, resolved);
+  if (existing !== undefined) return { existing };
+  const dir = folder.replace(/\/+$/, "");
+  return {
+    gitDir,
+    commit: resolved,
+    folder: dir,
+    tree: await listTree(gitDir, resolved, dir),
+    rel: (p) => p.slice(dir.length + 1),
+  };
 }
