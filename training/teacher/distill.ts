@@ -20,7 +20,8 @@
  * Validation (early stopping, temperature) uses the validation clips' three inference windows; the test
  * split is evaluated once at the end (`metrics.json`: agreement with the teacher's top class as
  * accuracy, and `calibration.json`). Each epoch ends with a checkpoint (`checkpoint/`) so `resume`
- * continues an interrupted run. The run directory has the layout of `train.ts`, so `deno task export`
+ * continues an interrupted run; the checkpoint is kept when the run completes, so `resume` with a
+ * larger `epochs` (or `patience`, after early stopping) extends a finished run instead of repeating it. The run directory has the layout of `train.ts`, so `deno task export`
  * installs it.
  * @module
  */
@@ -1239,7 +1240,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   });
   await writeJson(join(outDir, "calibration.json"), calibration);
   await writeDistillPlots(outDir, opts.task, classes, metrics.confusion, history);
-  await Deno.remove(ckptDir, { recursive: true }).catch(() => {});
+  // the checkpoint stays: `resume` with more epochs (or more patience) extends a finished run
   model.dispose();
   tf.dispose([proj.w, proj.b, ...(auxHead ? [auxHead.w, auxHead.b] : [])]);
   optimizer.dispose();

@@ -5,7 +5,7 @@ import { isSoundalikeError, sha256File, silentLogger, writeFileAtomic } from "..
 import { setupBackend } from "../backend.ts";
 import { tempDir, writeTone } from "../datasets/_fake_audio.ts";
 import type { Dataset, DatasetItem } from "../datasets/types.ts";
-import { loadRun } from "../run_dir.ts";
+import { loadRun, RUN_FILES } from "../run_dir.ts";
 import { DEFAULT_SPLIT, MOOD_SPLIT_SEED, splitByGroup } from "../split.ts";
 import { ntXentReference } from "../contrastive.ts";
 import { labelContrastReference, relationReference } from "./relation.ts";
@@ -357,6 +357,36 @@ Deno.test("distill() with the contrastive task monitors the weighted validation 
   assert.equal(cfg.trainedOn.contrastive.weight, 0.5);
   assert.equal(cfg.trainedOn.contrastive.batch, 3);
   assert.equal(cfg.training.contrastive.weight, 0.5);
+});
+
+Deno.test("distill() keeps the checkpoint of a finished run, so resuming with more epochs trains as the longer run", async () => {
+  await using dir = await tempDir("distill_test_");
+  const mood = await fakeMood(dir.path);
+  await writeTargets(join(dir.path, "targets"), mood.items);
+  const opts = { ...small(dir.path, mood), patience: 5, embedWeight: 0.5 };
+  const short = await distill({ ...opts, outDir: join(dir.path, "ext"), epochs: 1 });
+  assert.equal(short.history.epochs.length, 1);
+  const extended = await distill({ ...opts, outDir: join(dir.path, "ext"), epochs: 2, resume: true });
+  const long = await distill({ ...opts, outDir: join(dir.path, "long"), epochs: 2 });
+  assert.equal(extended.history.epochs.length, 2);
+  // the same epochs up to float32 round-off (the optimiser's state goes through a file)
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
+  extended.history.epochs.forEach((e, k) => {
+    const l = long.history.epochs[k]!;
+    assert.equal(e.epoch, l.epoch);
+    for (const key of ["loss", "valLoss", "valMonitored", "accuracy", "valAccuracy"] as const) {
+      assert.ok(close(e[key]!, l[key]!), `epoch ${e.epoch} ${key}: ${e[key]} vs ${l[key]}`);
+    }
+  });
+  const weights = async (run: string) =>
+    new Float32Array((await Deno.readFile(join(dir.path, run, RUN_FILES.weights))).buffer);
+  const [a, b] = [await weights("ext"), await weights("long")];
+  assert.equal(a.length, b.length);
+  assert.ok(a.every((x, i) => close(x, b[i]!)));
+  // a one-epoch run's weights differ from both, so the comparison can fail
+  const once = await distill({ ...opts, outDir: join(dir.path, "once"), epochs: 1 });
+  assert.equal(once.history.epochs.length, 1);
+  assert.ok(!(await weights("once")).every((x, i) => close(x, b[i]!)));
 });
 
 for (
