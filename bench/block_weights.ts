@@ -6,13 +6,19 @@
  * needs no index change; this asks whether one is worth having.
  *
  * For every point of a grid (each weight in {0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3} before scaling) it
- * measures, with segment search (the default) or whole clips, as `quality_bench.ts` does: Q0/Q1 first
- * and top 5 counts, mood-cluster P@5 and teacher-genre P@5 among the held-out mood clips (the teacher's
- * top genre from its cached targets). It first checks that equal weights reproduce the run's own
- * `quality.json` (same folder), so the offline ranking is the product's.
+ * measures, with segment search (the default) or whole clips, as `quality_bench.ts` does, every query
+ * weighted alike: Q0/Q1 first and top 5 counts, mood-cluster P@5 and teacher-genre P@5 among the held-out
+ * mood clips (the teacher's top genre from its cached targets). It first checks that each query weighted
+ * as the run's product weighed it (`weights` in the vectors file; equal in files from before short clips
+ * were weighted) reproduces the run's own `quality.json` (same folder), so the offline ranking is the
+ * product's.
+ *
+ * It also gives the mood P@5 of the 10 s excerpts (the Q1b queries of the held-out mood clips, each ranking
+ * the other mood clips), since a weighting meant for short clips changes only their answers.
+ * `--weights g,e,i` measures one weighting (scaled the same way) beside equal weights instead of the grid.
  *
  * Run: `node_modules/.bin/deno run -A bench/block_weights.ts --vectors <file.json> [--method segment|whole]
- *   [--teacher-targets .cache/teacher/targets] [--top 15]`
+ *   [--teacher-targets .cache/teacher/targets] [--top 15] [--weights g,e,i]`
  * @module
  */
 import { dirname, join } from "node:path";
@@ -31,11 +37,20 @@ if (method !== "segment" && method !== "whole") throw new Error(`--method takes 
 const targets = arg("teacher-targets") ?? ".cache/teacher/targets";
 const top = Number(arg("top") ?? 15);
 
-type Clip = { name: string; path: string; label: string; mood: boolean; vector: number[] };
+/** `weights`: what the run's product searched with this query (absent in files from before: equal). */
+type Clip = {
+  name: string;
+  path: string;
+  label: string;
+  mood: boolean;
+  vector: number[];
+  weights?: number[];
+};
 const data = JSON.parse(await Deno.readTextFile(vectorsFile)) as {
   clips: Clip[];
-  queries: Record<string, { clip: number; vector: number[] }[]>;
+  queries: Record<string, { clip: number; vector: number[]; weights?: number[] }[]>;
 };
+const EQUAL = [1, 1, 1];
 const clips = data.clips.map((c) => Float32Array.from(c.vector));
 const moodIdx = data.clips.flatMap((c, i) => (c.mood ? [i] : []));
 const moodSet = new Set(moodIdx);
@@ -74,51 +89,66 @@ function distance(cos: number[][][], w: readonly number[]): number {
   return sum / WINDOWS_PER_CLIP;
 }
 
-const queries: Record<string, { self: number; cos: number[][][][] }[]> = {};
+type Query = { self: number; cos: number[][][][]; runWeights: readonly number[] };
+const queries: Record<string, Query[]> = {};
 for (const [name, list] of Object.entries(data.queries)) {
   queries[name] = list.map((q) => {
     const v = Float32Array.from(q.vector);
-    return { self: q.clip, cos: clips.map((c) => cosines(v, c)) };
+    return { self: q.clip, cos: clips.map((c) => cosines(v, c)), runWeights: q.weights ?? EQUAL };
   });
 }
-const moodQueries = moodIdx.map((i) => ({ self: i, cos: clips.map((c) => cosines(clips[i]!, c)) }));
+const moodQueries: Query[] = moodIdx.map((i) => ({
+  self: i,
+  cos: clips.map((c) => cosines(clips[i]!, c)),
+  runWeights: data.clips[i]!.weights ?? EQUAL,
+}));
 const ranking = (cos: number[][][][], w: readonly number[]) =>
   cos.map((c, i) => [distance(c, w), i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) =>
     i
   );
 
-/** Every figure for one weighting. */
-function measure(w: readonly number[]): Record<string, number> {
+/** Every figure for one weighting of every query (`"run"`: each query as the run's product weighed it). */
+function measure(weights: readonly number[] | "run"): Record<string, number> {
+  const wOf = (q: Query) => (weights === "run" ? q.runWeights : weights);
   const r: Record<string, number> = {};
   for (const [name, qs] of Object.entries(queries)) {
-    const pos = qs.map((q) => ranking(q.cos, w).indexOf(q.self));
+    const pos = qs.map((q) => ranking(q.cos, wOf(q)).indexOf(q.self));
     r[`${name} first`] = pos.filter((p) => p === 0).length;
     r[`${name} top 5`] = pos.filter((p) => p < 5).length;
   }
   let mood = 0, genre = 0;
   for (const q of moodQueries) {
-    const nb = ranking(q.cos, w).filter((j) => j !== q.self && moodSet.has(j)).slice(0, 5);
+    const nb = ranking(q.cos, wOf(q)).filter((j) => j !== q.self && moodSet.has(j)).slice(0, 5);
     mood += nb.filter((j) => data.clips[j]!.label === data.clips[q.self]!.label).length / 5;
     genre += nb.filter((j) => teacherGenre.get(j) === teacherGenre.get(q.self)).length / 5;
   }
   r.mood = mood / moodIdx.length;
   r.genre = genre / moodIdx.length;
+  // the same agreement for 10 s excerpts of the held-out mood clips (the Q1b queries) as queries
+  const excerpts = (queries.Q1b ?? []).filter((q) => moodSet.has(q.self));
+  let excerptMood = 0;
+  for (const q of excerpts) {
+    const nb = ranking(q.cos, wOf(q)).filter((j) => j !== q.self && moodSet.has(j)).slice(0, 5);
+    excerptMood += nb.filter((j) => data.clips[j]!.label === data.clips[q.self]!.label).length / 5;
+  }
+  r.excerptMood = excerpts.length === 0 ? NaN : excerptMood / excerpts.length;
   return r;
 }
 
-// equal weights must give the run's own figures (the product's ranking)
-const equal = measure([1, 1, 1]);
+// the run's own weighting must give the run's own figures (the product's ranking)
+const asRun = measure("run");
+const equal = measure(EQUAL);
 const own = JSON.parse(await Deno.readTextFile(join(dirname(vectorsFile), "quality.json"))).results;
 const kind = method === "segment" ? "segment" : "whole";
 const checks: [string, number, number][] = [
-  ["mood P@5", equal.mood!, own[`Q2/${kind}/flat`].p5],
+  ["mood P@5", asRun.mood!, own[`Q2/${kind}/flat`].p5],
   [
     "teacher-genre P@5",
-    equal.genre!,
+    asRun.genre!,
     own[`Teacher/students, ${method === "segment" ? "segment" : "whole clip"} (flat)`].genreP5,
   ],
   ...Object.keys(queries).map((q) =>
-    [`${q} first`, equal[`${q} first`]! / queries[q]!.length, own[`${q}/${kind}/flat`].first] as [
+    [`${q} first`, asRun[`${q} first`]! / queries[q]!.length, own[`${q}/${kind}/flat`].first] as [
       string,
       number,
       number,
@@ -127,17 +157,21 @@ const checks: [string, number, number][] = [
 ];
 for (const [what, mine, theirs] of checks) {
   if (Math.abs(mine - theirs) > 1e-9) {
-    throw new Error(`equal weights give ${what} ${mine}, the run ${theirs}`);
+    throw new Error(`the run's weighting gives ${what} ${mine} here, the run ${theirs}`);
   }
 }
-console.log(`Equal weights reproduce ${vectorsFile}'s run (${checks.length} figures).`);
+console.log(`The run's own weighting reproduces ${vectorsFile}'s run (${checks.length} figures).`);
 
+const only = arg("weights")?.split(",").map(Number);
+if (only !== undefined && (only.length !== 3 || only.some((x) => !(x >= 0)) || only.every((x) => x === 0))) {
+  throw new Error(`--weights takes three non-negative numbers (genre,emotion,instrument): ${arg("weights")}`);
+}
 const grid = [0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3];
 const seen = new Set<string>();
 const rows: { w: number[]; r: Record<string, number> }[] = [];
-for (const g of grid) {
-  for (const e of grid) {
-    for (const i of grid) {
+for (const g of only ? [only[0]!] : grid) {
+  for (const e of only ? [only[1]!] : grid) {
+    for (const i of only ? [only[2]!] : grid) {
       if (g + e + i === 0) continue;
       const w = [g, e, i].map((x) => (3 * x) / (g + e + i));
       const key = w.map((x) => x.toFixed(4)).join();
@@ -153,14 +187,19 @@ console.log(
   `\n${method} search, ${rows.length} weightings; best ${top} by mood P@5 + teacher-genre P@5, then equal weights`,
 );
 console.log(
-  `| genre, emotion, instrument | mood P@5 | teacher-genre P@5 | ${
+  `| genre, emotion, instrument (every query) | mood P@5 | teacher-genre P@5 | mood P@5 of 10 s excerpts | ${
     names.map((q) => `${q} first / top 5`).join(" | ")
   } |`,
 );
-console.log(`|---|---|---|${names.map(() => "---|").join("")}`);
+console.log(`|---|---|---|---|${names.map(() => "---|").join("")}`);
 const line = (w: readonly number[], r: Record<string, number>) =>
   `| ${w.map((x) => x.toFixed(2)).join(", ")} | ${r.mood!.toFixed(3)} | ${r.genre!.toFixed(3)} | ${
-    names.map((q) => `${r[`${q} first`]} / ${r[`${q} top 5`]} of ${queries[q]!.length}`).join(" | ")
-  } |`;
+    r.excerptMood!.toFixed(3)
+  } | ${names.map((q) => `${r[`${q} first`]} / ${r[`${q} top 5`]} of ${queries[q]!.length}`).join(" | ")} |`;
 for (const { w, r } of rows.slice(0, top)) console.log(line(w, r));
 console.log(line([1, 1, 1], equal));
+const runLine = line([1, 1, 1], asRun).replace(
+  /^\| [^|]+\|/,
+  "| as the run searched (short clips weighted) |",
+);
+console.log(runLine);

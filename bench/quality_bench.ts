@@ -23,6 +23,9 @@
  *   recording, whose genre is among the model's classes), how often the card shows that class; genre P@5
  *   with the teacher's top genre as the label. Every P@5 has a 95 % bootstrap interval over the query clips.
  *
+ * Every query is searched as the product searches it: a clip of one window's audio (the Q1b excerpts, a
+ * short shared recording) with the emotion blocks at half weight (`core/recommend/block_weights.ts`).
+ *
  * Each is measured for both search methods (the paper's whole-clip 2304-d vectors, and segment search
  * over 768-d window vectors, `core/index/segment_search.ts`) and both indexes (flat, and IVF with the
  * product's default nlist/nprobe), all built in memory through `buildVectorIndex`. It also writes a 2-D
@@ -52,13 +55,16 @@ import {
   DEFAULT_FEATURE_PARAMS,
   encodeMp3,
   excerpt,
+  isEqualWeighting,
   isSoundalikeError,
   limit,
   loadManifest,
   logMelSpectrogram,
   mulberry32,
   pinkNoise,
+  queryBlockWeights,
   silentLogger,
+  weightBlocks,
 } from "../core/mod.ts";
 import { windowRows } from "../core/index/segment_search.ts";
 import {
@@ -228,9 +234,18 @@ const METHODS: Method[] = ["whole", "segment"];
 const KINDS: Kind[] = ["flat", "ivf"];
 
 /** Track ids ranked for a query clip vector by one method and index. */
-function rank(vector: Float32Array, method: Method, index: VectorIndex, k: number): number[] {
-  if (method === "whole") return index.search(vector, k).map((h) => h.trackId);
-  return searchWindows(index, vector, k).map((h) => h.trackId);
+/** The catalog order for a query of `seconds` of audio, weighted as the product weighs it (`queryBlockWeights`). */
+function rank(
+  vector: Float32Array,
+  seconds: number,
+  method: Method,
+  index: VectorIndex,
+  k: number,
+): number[] {
+  const weights = queryBlockWeights(seconds);
+  const q = isEqualWeighting(weights) ? vector : weightBlocks(vector, weights);
+  if (method === "whole") return index.search(q, k).map((h) => h.trackId);
+  return searchWindows(index, q, k).map((h) => h.trackId);
 }
 
 // ---- queries ---------------------------------------------------------------------------------
@@ -250,7 +265,7 @@ async function degrade(samples44: Float32Array, random: () => number, name: stri
   return out;
 }
 
-type Query = { name: string; clip: number; vector: Float32Array };
+type Query = { name: string; clip: number; vector: Float32Array; seconds: number };
 const queries: Record<string, Query[]> = {
   "Q0 -12 dB": [],
   "Q0 -6 dB": [],
@@ -268,13 +283,16 @@ for (const [i, c] of catalog.entries()) {
       name: c.path,
       clip: i,
       vector: await embedder.embedAudio({ ...c.audio, samples: x }),
+      seconds: c.audio.seconds,
     });
   }
   const full44 = (await decodeAudio(c.path, { sampleRate: ENCODE_RATE, maxSeconds: 1200 })).samples;
+  const copy = await degrade(full44, random, `a${i}`);
   queries.Q1a!.push({
     name: c.path,
     clip: i,
-    vector: await embedder.embedAudio(await degrade(full44, random, `a${i}`)),
+    vector: await embedder.embedAudio(copy),
+    seconds: copy.seconds,
   });
   const seconds = full44.length / ENCODE_RATE;
   if (seconds <= 10) {
@@ -283,7 +301,12 @@ for (const [i, c] of catalog.entries()) {
   }
   const start = random() * (seconds - 10);
   const part = await degrade(excerpt(full44, ENCODE_RATE, start, 10), random, `b${i}`);
-  queries.Q1b!.push({ name: c.path, clip: i, vector: await embedder.embedAudio(part) });
+  queries.Q1b!.push({
+    name: c.path,
+    clip: i,
+    vector: await embedder.embedAudio(part),
+    seconds: part.seconds,
+  });
 }
 await Deno.remove(tmp, { recursive: true });
 if (vectorsFile !== undefined) {
@@ -298,12 +321,23 @@ if (vectorsFile !== undefined) {
         path: c.path,
         label: c.label,
         mood: c.mood,
+        seconds: c.audio.seconds,
+        // the block weights the product searches with this clip as a query
+        weights: queryBlockWeights(c.audio.seconds),
         vector: Array.from(c.vector),
       })),
       queries: Object.fromEntries(
         Object.entries(queries).map((
           [q, list],
-        ) => [q, list.map((x) => ({ clip: x.clip, vector: Array.from(x.vector) }))]),
+        ) => [
+          q,
+          list.map((x) => ({
+            clip: x.clip,
+            seconds: x.seconds,
+            weights: queryBlockWeights(x.seconds),
+            vector: Array.from(x.vector),
+          })),
+        ]),
       ),
     }) + "\n",
   );
@@ -332,7 +366,7 @@ for (const [q, list] of Object.entries(queries)) {
       const missed: string[] = [];
       const ranks: number[] = [];
       for (const query of list) {
-        const ranked = rank(query.vector, method, indexes[method][kind], 5);
+        const ranked = rank(query.vector, query.seconds, method, indexes[method][kind], 5);
         const hit = ranked.indexOf(query.clip);
         ranks.push(hit < 0 ? 0 : hit + 1);
         if (hit !== 0) {
@@ -423,7 +457,8 @@ const moodLabel = (i: number) => catalog[i]!.label;
 for (const method of METHODS) {
   for (const kind of KINDS) {
     const per = precisions(
-      (i) => rank(catalog[i]!.vector, method, indexes[method][kind], catalog.length),
+      (i) =>
+        rank(catalog[i]!.vector, catalog[i]!.audio.seconds, method, indexes[method][kind], catalog.length),
       moodLabel,
     );
     const p5 = mean(per);
@@ -502,11 +537,12 @@ if (msdOut.some((o) => o === undefined)) {
     ["teacher MSD embedding (200-d)", ranker(embVectors)],
     [
       "students, whole clip (flat)",
-      (i) => rank(catalog[i]!.vector, "whole", indexes.whole.flat, catalog.length),
+      (i) => rank(catalog[i]!.vector, catalog[i]!.audio.seconds, "whole", indexes.whole.flat, catalog.length),
     ],
     [
       "students, segment (flat)",
-      (i) => rank(catalog[i]!.vector, "segment", indexes.segment.flat, catalog.length),
+      (i) =>
+        rank(catalog[i]!.vector, catalog[i]!.audio.seconds, "segment", indexes.segment.flat, catalog.length),
     ],
     [
       "log-mel statistics baseline",

@@ -23,6 +23,7 @@ export * from "./model/embed.ts";
 export * from "./catalog/csv.ts";
 export * from "./catalog/reindex.ts";
 export * from "./recommend/recommend.ts";
+export * from "./recommend/block_weights.ts";
 export * from "./recommend/party.ts";
 export * from "./config.ts";
 export * from "./errors.ts";

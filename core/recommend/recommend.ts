@@ -15,6 +15,7 @@ import { SAME_AUDIO_SQUARED_DISTANCE } from "../catalog/reindex.ts";
 import type { DecodedAudio } from "../audio/ffmpeg.ts";
 import type { Logger } from "../logger.ts";
 import { cutSegments, MIN_CLIP_SECONDS } from "../audio/segments.ts";
+import { isEqualWeighting, queryBlockWeights, weightBlocks, weightedDistance } from "./block_weights.ts";
 
 /** Squared L2 distance of two clip embeddings whose nine blocks are unit vectors, at most. */
 export const MAX_SQUARED_DISTANCE = 18;
@@ -103,6 +104,11 @@ export interface VectorQueryOptions {
   excludeTrackId?: number;
   /** Which catalog tracks may be returned (a genre, tracks not suggested yet). */
   filter?: TrackFilter;
+  /**
+   * How much each model's blocks count (genre, emotion, instrument; `block_weights.ts`).
+   * @default equal
+   */
+  blockWeights?: readonly number[];
 }
 
 /** Which catalog tracks a search may return. */
@@ -278,8 +284,9 @@ export function formatClock(seconds: number, rounding: "down" | "nearest" = "dow
  *
  * @param deps Index and metadata, see {@linkcode SearchDeps}.
  * @param vector A clip vector (from the embedder, or a catalog track's stored one).
- * @param options `k`, a track to leave out and which tracks may be returned.
- * @returns Recommendations, best first.
+ * @param options `k`, a track to leave out, which tracks may be returned and the block weights.
+ * @returns Recommendations, best first (with block weights, by the weighted distance, and each
+ * similarity the weighted mean block cosine).
  */
 export async function recommendForVector(
   deps: SearchDeps,
@@ -289,8 +296,14 @@ export async function recommendForVector(
   const k = options.k ?? 5;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer: got ${k}`);
   const t0 = performance.now();
+  const weights = options.blockWeights;
+  const weighted = weights !== undefined && !isEqualWeighting(weights);
   // Ask for a few more than k: the query's own track and duplicates are dropped afterwards.
-  const { neighbours, metric } = await deps.search(vector, k + 5, options.filter);
+  const answer = await deps.search(weighted ? weightBlocks(vector, weights) : vector, k + 5, options.filter);
+  const { metric } = answer;
+  const neighbours = weighted
+    ? answer.neighbours.map((n) => ({ ...n, distance: weightedDistance(n.distance, weights, metric) }))
+    : answer.neighbours;
   const ranked = rankNeighbours(neighbours, k, options.excludeTrackId);
   const t1 = performance.now();
   const cards = new Map((await deps.cards(ranked.map((n) => n.trackId))).map((c) => [c.trackId, c]));
@@ -357,6 +370,8 @@ export async function recommendForFile(
     (startSeconds === 0 ? await deps.trackIdForFile?.(path) : undefined);
   const found = await recommendForVector(deps, analysis.vector, {
     k,
+    // a clip of one window's audio weighs the emotion blocks less (block_weights.ts)
+    blockWeights: queryBlockWeights(clip.seconds),
     ...(ownTrack === undefined ? {} : { excludeTrackId: ownTrack }),
     ...(options.filter ? { filter: options.filter } : {}),
   });

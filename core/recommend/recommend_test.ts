@@ -170,6 +170,29 @@ Deno.test("recommendForFile() passes the allowed tracks to the search", async ()
   assert.deepEqual(result.recommendations.map((r) => r.trackId), [2, 3]);
 });
 
+Deno.test("recommendForFile() searches a clip of one window's audio with the emotion blocks at half weight", async () => {
+  for (const [seconds, emotionScale] of [[10, 0.6], [30, 1]] as const) {
+    const { deps } = fakeDeps([], seconds);
+    const queried: Float32Array[] = [];
+    deps.embed = () => Promise.resolve({ vector: new Float32Array(2304).fill(1), hearing: [] });
+    // the same audio: raw distance 3 Σ (w - 1)² of a scaled query (0.72 for 1.2, 0.6, 1.2)
+    const raw = emotionScale === 1 ? 0 : 0.72;
+    deps.search = (vector) => {
+      queried.push(vector);
+      return {
+        neighbours: [{ trackId: 1, distance: raw }, { trackId: 2, distance: raw + 1.8 }],
+        metric: "l2",
+      };
+    };
+    const r = await recommendForFile(deps, "/clip.wav");
+    const v = queried[0]!;
+    assert.ok(Math.abs(v[768]! - emotionScale) < 1e-6, `${seconds} s: emotion block x ${v[768]}`);
+    assert.ok(Math.abs(v[0]! - (emotionScale === 1 ? 1 : 1.2)) < 1e-6 && v[0] === v[2303]);
+    // similarities on the unweighted scale: the same audio 100 %, the next 10 points lower
+    assert.deepEqual(r.recommendations.map((x) => x.similarity), [100, 90]);
+  }
+});
+
 Deno.test("recommendForVector() ranks a stored vector's neighbours without decoding", async () => {
   const { deps, embeddedSegments } = fakeDeps([{ trackId: 7, distance: 0 }, { trackId: 5, distance: 2 }]);
   const result = await recommendForVector(deps, new Float32Array(2304), { k: 3, excludeTrackId: 7 });

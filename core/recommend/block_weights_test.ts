@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { mulberry32 } from "../util/random.ts";
+import { silentLogger } from "../logger.ts";
+import { buildVectorIndex, buildWindowIndex, searchWindows } from "../index/vector_index.ts";
+import {
+  EQUAL_BLOCK_WEIGHTS,
+  queryBlockWeights,
+  SHORT_CLIP_BLOCK_WEIGHTS,
+  SHORT_CLIP_SECONDS,
+  weightBlocks,
+  weightedDistance,
+} from "./block_weights.ts";
+
+const DIM = 2304, BLOCK = 256;
+
+/** Random clip vectors of nine unit blocks. */
+function clips(n: number, seed: number): Float32Array[] {
+  const rand = mulberry32(seed);
+  return Array.from({ length: n }, () => {
+    const v = Float32Array.from({ length: DIM }, () => rand() - 0.5);
+    for (let b = 0; b < 9; b++) {
+      const block = v.subarray(b * BLOCK, (b + 1) * BLOCK);
+      const norm = Math.hypot(...block);
+      block.forEach((x, i) => (block[i] = x / norm));
+    }
+    return v;
+  });
+}
+
+/** Cosine of block `b` (model-major: model m, window w is block 3m + w) of two clips. */
+const blockCos = (a: Float32Array, c: Float32Array, b: number, bc = b) => {
+  let s = 0;
+  for (let d = 0; d < BLOCK; d++) s += a[b * BLOCK + d]! * c[bc * BLOCK + d]!;
+  return s;
+};
+
+/** The weighted distances written out: whole clips, and segment search's mean of closest windows x 3. */
+function wholeDistance(q: Float32Array, c: Float32Array, w: readonly number[]): number {
+  let s = 0;
+  for (let b = 0; b < 9; b++) s += w[Math.floor(b / 3)]! * (2 - 2 * blockCos(q, c, b));
+  return s;
+}
+function segmentDistance(q: Float32Array, c: Float32Array, w: readonly number[]): number {
+  let sum = 0;
+  for (let a = 0; a < 3; a++) {
+    let best = Infinity;
+    for (let cw = 0; cw < 3; cw++) {
+      let s = 0;
+      for (let m = 0; m < 3; m++) s += w[m]! * (2 - 2 * blockCos(q, c, 3 * m + a, 3 * m + cw));
+      best = Math.min(best, s);
+    }
+    sum += best;
+  }
+  return sum; // mean over the 3 query windows, times 3, as searchWindows reports it
+}
+
+const w = SHORT_CLIP_BLOCK_WEIGHTS;
+const catalog = clips(40, 1);
+const ids = catalog.map((_, i) => 100 + i);
+const flatAll = (vs: Float32Array[]) => {
+  const out = new Float32Array(vs.length * DIM);
+  vs.forEach((v, i) => out.set(v, i * DIM));
+  return out;
+};
+
+Deno.test("a weighted query on a flat L2 index ranks and measures by the weighted block distance", () => {
+  const index = buildVectorIndex({
+    kind: "flat",
+    metric: "l2",
+    dim: DIM,
+    vectors: flatAll(catalog),
+    trackIds: ids,
+    logger: silentLogger,
+  });
+  for (const q of clips(5, 2)) {
+    const hits = index.search(weightBlocks(q, w), 40);
+    const expected = catalog.map((c, i) => ({ trackId: ids[i]!, distance: wholeDistance(q, c, w) }))
+      .sort((a, b) => a.distance - b.distance);
+    assert.deepEqual(hits.map((h) => h.trackId), expected.map((e) => e.trackId));
+    hits.forEach((h, i) => {
+      const d = weightedDistance(h.distance, w, "l2");
+      assert.ok(Math.abs(d - expected[i]!.distance) < 1e-3, `${d} vs ${expected[i]!.distance}`);
+    });
+    // unweighted, the order differs: the weighting is not a no-op on these vectors
+    assert.notDeepEqual(index.search(q, 40).map((h) => h.trackId), expected.map((e) => e.trackId));
+  }
+  // the same audio is at distance 0 with any weights
+  assert.ok(weightedDistance(index.search(weightBlocks(catalog[3]!, w), 1)[0]!.distance, w, "l2") < 1e-5);
+});
+
+Deno.test("a weighted query in segment search ranks and measures by the weighted window distance", () => {
+  const windows = buildWindowIndex({
+    kind: "flat",
+    dim: DIM,
+    vectors: flatAll(catalog),
+    trackIds: ids,
+    logger: silentLogger,
+  });
+  for (const q of clips(5, 3)) {
+    // every window of every track (40 tracks), so the aggregation is exact
+    const hits = searchWindows(windows, weightBlocks(q, w), 40);
+    const expected = catalog.map((c, i) => ({ trackId: ids[i]!, distance: segmentDistance(q, c, w) }))
+      .sort((a, b) => a.distance - b.distance);
+    assert.deepEqual(hits.map((h) => h.trackId), expected.map((e) => e.trackId));
+    hits.forEach((h, i) => {
+      const d = weightedDistance(h.distance, w, "l2");
+      assert.ok(Math.abs(d - expected[i]!.distance) < 1e-3, `${d} vs ${expected[i]!.distance}`);
+    });
+    assert.notDeepEqual(searchWindows(windows, q, 40).map((h) => h.trackId), expected.map((e) => e.trackId));
+  }
+});
+
+Deno.test("a weighted query on a cosine index gets the weighted mean block cosine back", () => {
+  const index = buildVectorIndex({
+    kind: "flat",
+    metric: "cosine",
+    dim: DIM,
+    vectors: flatAll(catalog),
+    trackIds: ids,
+    logger: silentLogger,
+  });
+  const [q] = clips(1, 4);
+  const hits = index.search(weightBlocks(q!, w), 40);
+  const byId = new Map(catalog.map((c, i) => [ids[i]!, c]));
+  for (const h of hits) {
+    // with equal weights the cosine distance of two nine-unit-block vectors is 2 - 2 Σ cos / 9
+    const expected = wholeDistance(q!, byId.get(h.trackId)!, w) / 9;
+    assert.ok(Math.abs(weightedDistance(h.distance, w, "cosine") - expected) < 1e-4);
+  }
+  assert.deepEqual(
+    hits.map((h) => h.trackId),
+    [...hits].sort((a, b) => a.distance - b.distance).map((h) => h.trackId),
+  );
+});
+
+Deno.test("short clips are searched with the emotion blocks at half weight, others equally; bad weights are refused", () => {
+  assert.equal(queryBlockWeights(10), SHORT_CLIP_BLOCK_WEIGHTS);
+  assert.equal(queryBlockWeights(SHORT_CLIP_SECONDS), SHORT_CLIP_BLOCK_WEIGHTS);
+  assert.equal(queryBlockWeights(SHORT_CLIP_SECONDS + 0.01), EQUAL_BLOCK_WEIGHTS);
+  assert.equal(queryBlockWeights(30), EQUAL_BLOCK_WEIGHTS);
+  const v = weightBlocks(new Float32Array(DIM).fill(1), [2, 1, 2]); // scaled to mean 1: 1.2, 0.6, 1.2
+  assert.ok(
+    Math.abs(v[0]! - 1.2) < 1e-6 && Math.abs(v[768]! - 0.6) < 1e-6 && Math.abs(v[1536]! - 1.2) < 1e-6,
+  );
+  assert.equal(weightedDistance(5, EQUAL_BLOCK_WEIGHTS, "l2"), 5);
+  assert.throws(() => weightBlocks(new Float32Array(DIM), [1, -1, 1]), /non-negative/);
+  assert.throws(() => weightBlocks(new Float32Array(DIM), [0, 0, 0]), /not all 0/);
+  assert.throws(() => weightBlocks(new Float32Array(10), [1, 1, 1]), /2304 floats/);
+});
