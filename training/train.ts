@@ -15,7 +15,7 @@
  * | `splits.json` | `SplitsFile` | every track of train/validation/test (path, label, trackId, group) and every skipped file with its reason |
  * | `metrics.json` | `Metrics` | test-split accuracy, macro F1, loss, track accuracy, per-class scores, confusion matrix (written by evaluate) |
  * | `confusion_matrix.svg`, `training_curves.svg` | SVG | images (written by evaluate) |
- * | `checkpoint/` | `last/` and `best/` (each `model.json` + `weights.bin`; `last/` also `optimizer.json` + `optimizer.bin`) and `state.json` | only while training; removed when a run completes |
+ * | `checkpoint/` | `last/` and `best/` (each `model.json` + `weights.bin`; `last/` also `optimizer.json` + `optimizer.bin`) and `state.json` | `train.ts`: only while training, removed when a run completes; `teacher/distill.ts`: kept (with the heads' `projection.bin`), so a finished run can be extended with `resume` |
  *
  * Load the model back: `const run = await loadRun(dir)` gives `{ model, config, classes,
  * normalization, history, metrics, trainedOn, features, task }`; or directly

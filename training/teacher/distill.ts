@@ -20,8 +20,9 @@
  * Validation (early stopping, temperature) uses the validation clips' three inference windows; the test
  * split is evaluated once at the end (`metrics.json`: agreement with the teacher's top class as
  * accuracy, and `calibration.json`). Each epoch ends with a checkpoint (`checkpoint/`) so `resume`
- * continues an interrupted run; the checkpoint is kept when the run completes, so `resume` with a
- * larger `epochs` (or `patience`, after early stopping) extends a finished run instead of repeating it. The run directory has the layout of `train.ts`, so `deno task export`
+ * continues an interrupted run; the checkpoint (best and last weights, the heads, Adam's state: a few
+ * MB) is kept when the run completes, so `resume` with a larger `epochs` (or `patience`, after early
+ * stopping) extends a finished run instead of repeating it. The run directory has the layout of `train.ts`, so `deno task export`
  * installs it.
  * @module
  */
@@ -946,11 +947,16 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       await Deno.writeFile(join(dir, file), new Uint8Array(data.buffer));
     }
   };
+  /** A saved head's weights and biases. */
+  const readHead = async (dir: string, file: string, head: { w: tf.Variable }) => {
+    const data = new Float32Array((await Deno.readFile(join(dir, file))).slice().buffer);
+    return [data.slice(0, head.w.size), data.slice(head.w.size)] as Float32Array[];
+  };
   const loadProj = async (dir: string) => {
     for (const { file, head } of heads) {
-      const data = new Float32Array((await Deno.readFile(join(dir, file))).slice().buffer);
-      head.w.assign(tf.tensor2d(data.slice(0, head.w.size), head.w.shape as [number, number]));
-      head.b.assign(tf.tensor1d(data.slice(head.w.size)));
+      const [w, b] = await readHead(dir, file, head);
+      head.w.assign(tf.tensor2d(w!, head.w.shape as [number, number]));
+      head.b.assign(tf.tensor1d(b!));
     }
   };
   if (opts.resume) {
@@ -964,6 +970,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
       state = saved;
       best = (await restoreCheckpoint(model, optimizer, ckptDir, state.bestEpoch)) ?? best;
       await loadProj(join(ckptDir, "last"));
+      // the best epoch's projection goes with the best weights (the test's embedding loss reads it)
+      if (state.bestEpoch > 0) bestProj = await readHead(join(ckptDir, "best"), "projection.bin", proj);
       logger.info("Resuming", { epoch: state.epoch, bestEpoch: state.bestEpoch });
     }
   } else {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { isSoundalikeError, sha256File, silentLogger, writeFileAtomic } from "../../core/mod.ts";
+import { createMemoryLogger } from "../../core/logger.ts";
 import { setupBackend } from "../backend.ts";
 import { tempDir, writeTone } from "../datasets/_fake_audio.ts";
 import type { Dataset, DatasetItem } from "../datasets/types.ts";
@@ -364,9 +365,21 @@ Deno.test("distill() keeps the checkpoint of a finished run, so resuming with mo
   const mood = await fakeMood(dir.path);
   await writeTargets(join(dir.path, "targets"), mood.items);
   const opts = { ...small(dir.path, mood), patience: 5, embedWeight: 0.5 };
-  const short = await distill({ ...opts, outDir: join(dir.path, "ext"), epochs: 1 });
+  const ext = join(dir.path, "ext");
+  const short = await distill({ ...opts, outDir: ext, epochs: 1 });
   assert.equal(short.history.epochs.length, 1);
-  const extended = await distill({ ...opts, outDir: join(dir.path, "ext"), epochs: 2, resume: true });
+  assert.ok((await Deno.stat(join(ext, RUN_FILES.checkpoint, RUN_FILES.state))).isFile);
+  const mse = async (run: string) =>
+    JSON.parse(await Deno.readTextFile(join(dir.path, run, RUN_FILES.metrics))).embeddingMse as number;
+  const finishedMse = await mse("ext");
+  // resumed with nothing left to train: the same model and projection are evaluated again
+  const again = createMemoryLogger();
+  await distill({ ...opts, outDir: ext, epochs: 1, resume: true, logger: again.logger });
+  assert.deepEqual(again.records.find((r) => r.msg === "Resuming")?.ctx, { epoch: 1, bestEpoch: 1 });
+  assert.ok(Math.abs((await mse("ext")) - finishedMse) < 1e-6, `${await mse("ext")} vs ${finishedMse}`);
+  const resumed = createMemoryLogger();
+  const extended = await distill({ ...opts, outDir: ext, epochs: 2, resume: true, logger: resumed.logger });
+  assert.deepEqual(resumed.records.find((r) => r.msg === "Resuming")?.ctx, { epoch: 1, bestEpoch: 1 });
   const long = await distill({ ...opts, outDir: join(dir.path, "long"), epochs: 2 });
   assert.equal(extended.history.epochs.length, 2);
   // the same epochs up to float32 round-off (the optimiser's state goes through a file)
