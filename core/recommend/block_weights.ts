@@ -26,6 +26,9 @@ export const EQUAL_BLOCK_WEIGHTS: readonly number[] = Object.freeze([1, 1, 1]);
 /** Weights of a short clip's search: emotion at half the weight of genre and instrument, mean 1. */
 export const SHORT_CLIP_BLOCK_WEIGHTS: readonly number[] = Object.freeze([1.2, 0.6, 1.2]);
 
+/** The gap between 1 and the next float32. */
+const FLOAT32_EPSILON = 2 ** -23;
+
 /** The longest clip searched as short: one 10 s window, with up to 1 s of an encoder's padding. */
 export const SHORT_CLIP_SECONDS = 11;
 
@@ -73,12 +76,12 @@ export function isEqualWeighting(weights: readonly number[]): boolean {
  * ```ts
  * import { weightBlocks } from "./block_weights.ts";
  * const v = weightBlocks(new Float32Array(2304).fill(1), [1, 0.5, 1]);
- * console.assert(v[0] === 1.2 * 1 && Math.abs(v[768]! - 0.6) < 1e-7);
+ * console.assert(v[0] === Math.fround(1.2) && v[768] === Math.fround(0.6));
  * ```
  */
 export function weightBlocks(vector: Float32Array, weights: readonly number[]): Float32Array {
   const size = MODELS_PER_CLIP * WINDOWS_PER_CLIP * BLOCK_SIZE;
-  if (vector.length !== size) throw new RangeError(`A clip vector has ${size} floats, got ${vector.length}`);
+  if (vector.length !== size) throw new RangeError(`A clip vector has ${size} floats: got ${vector.length}`);
   const w = normalised(weights);
   const out = new Float32Array(vector);
   const perModel = WINDOWS_PER_CLIP * BLOCK_SIZE;
@@ -111,7 +114,13 @@ export function weightedDistance(
 ): number {
   const w = normalised(weights);
   const squares = w.reduce((s, x) => s + x * x, 0);
-  if (metric === "l2") return Math.max(0, distance - WINDOWS_PER_CLIP * (squares - MODELS_PER_CLIP));
+  if (metric === "l2") {
+    const d = distance - WINDOWS_PER_CLIP * (squares - MODELS_PER_CLIP);
+    // faiss computes |q|² + |c|² - 2 q·c in float32: for the same audio a few ulps of that sum are
+    // left, more than SAME_AUDIO_SQUARED_DISTANCE; they are 0
+    const ulps = 8 * FLOAT32_EPSILON * WINDOWS_PER_CLIP * (squares + MODELS_PER_CLIP);
+    return d <= ulps ? 0 : d;
+  }
   // cosine: raw = 2 - 2 Σ w cos / (|wq| |c|), |c| = 3, |wq| = sqrt(3 Σ w²); weighted = 2 - 2 Σ w cos / 9
   const scale = Math.sqrt(WINDOWS_PER_CLIP * squares) / MODELS_PER_CLIP;
   return Math.max(0, 2 - (2 - distance) * scale);

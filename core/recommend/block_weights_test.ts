@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { mulberry32 } from "../util/random.ts";
 import { silentLogger } from "../logger.ts";
+import { SAME_AUDIO_SQUARED_DISTANCE } from "../catalog/reindex.ts";
 import { buildVectorIndex, buildWindowIndex, searchWindows } from "../index/vector_index.ts";
 import {
   EQUAL_BLOCK_WEIGHTS,
@@ -63,7 +64,7 @@ const flatAll = (vs: Float32Array[]) => {
   return out;
 };
 
-Deno.test("a weighted query on a flat L2 index ranks and measures by the weighted block distance", () => {
+Deno.test("weightBlocks() and weightedDistance() on a flat L2 index: ranked and measured by the weighted block distance", () => {
   const index = buildVectorIndex({
     kind: "flat",
     metric: "l2",
@@ -84,11 +85,38 @@ Deno.test("a weighted query on a flat L2 index ranks and measures by the weighte
     // unweighted, the order differs: the weighting is not a no-op on these vectors
     assert.notDeepEqual(index.search(q, 40).map((h) => h.trackId), expected.map((e) => e.trackId));
   }
-  // the same audio is at distance 0 with any weights
-  assert.ok(weightedDistance(index.search(weightBlocks(catalog[3]!, w), 1)[0]!.distance, w, "l2") < 1e-5);
 });
 
-Deno.test("a weighted query in segment search ranks and measures by the weighted window distance", () => {
+Deno.test("weightedDistance() puts a short clip's own audio within the same-audio threshold, as without weights", () => {
+  const many = clips(200, 5);
+  const vectors = flatAll(many);
+  const trackIds = many.map((_, i) => i);
+  const flat = buildVectorIndex({
+    kind: "flat",
+    metric: "l2",
+    dim: DIM,
+    vectors,
+    trackIds,
+    logger: silentLogger,
+  });
+  const windows = buildWindowIndex({ kind: "flat", dim: DIM, vectors, trackIds, logger: silentLogger });
+  many.forEach((v, i) => {
+    const q = weightBlocks(v, w);
+    const whole = flat.search(q, 1)[0]!;
+    const segment = searchWindows(windows, q, 1)[0]!;
+    assert.equal(whole.trackId, i);
+    assert.equal(segment.trackId, i);
+    assert.ok(
+      weightedDistance(whole.distance, w, "l2") <= SAME_AUDIO_SQUARED_DISTANCE,
+      `clip ${i}: ${whole.distance}`,
+    );
+    assert.ok(weightedDistance(segment.distance, w, "l2") <= SAME_AUDIO_SQUARED_DISTANCE, `clip ${i}`);
+  });
+  // a different clip stays far away
+  assert.ok(weightedDistance(flat.search(weightBlocks(many[0]!, w), 2)[1]!.distance, w, "l2") > 1);
+});
+
+Deno.test("weightBlocks() and weightedDistance() in segment search: ranked and measured by the weighted window distance", () => {
   const windows = buildWindowIndex({
     kind: "flat",
     dim: DIM,
@@ -110,7 +138,7 @@ Deno.test("a weighted query in segment search ranks and measures by the weighted
   }
 });
 
-Deno.test("a weighted query on a cosine index gets the weighted mean block cosine back", () => {
+Deno.test("weightBlocks() and weightedDistance() on a cosine index: the weighted mean block cosine back", () => {
   const index = buildVectorIndex({
     kind: "flat",
     metric: "cosine",
@@ -127,13 +155,14 @@ Deno.test("a weighted query on a cosine index gets the weighted mean block cosin
     const expected = wholeDistance(q!, byId.get(h.trackId)!, w) / 9;
     assert.ok(Math.abs(weightedDistance(h.distance, w, "cosine") - expected) < 1e-4);
   }
-  assert.deepEqual(
-    hits.map((h) => h.trackId),
-    [...hits].sort((a, b) => a.distance - b.distance).map((h) => h.trackId),
-  );
+  // ranked by the weighted distance, not by the plain one
+  const expected = catalog.map((c, i) => ({ trackId: ids[i]!, distance: wholeDistance(q!, c, w) }))
+    .sort((a, b) => a.distance - b.distance).map((e) => e.trackId);
+  assert.deepEqual(hits.map((h) => h.trackId), expected);
+  assert.notDeepEqual(index.search(q!, 40).map((h) => h.trackId), expected);
 });
 
-Deno.test("short clips are searched with the emotion blocks at half weight, others equally; bad weights are refused", () => {
+Deno.test("queryBlockWeights() weighs short clips' emotion blocks at half, others equally; weightBlocks() refuses bad weights", () => {
   assert.equal(queryBlockWeights(10), SHORT_CLIP_BLOCK_WEIGHTS);
   assert.equal(queryBlockWeights(SHORT_CLIP_SECONDS), SHORT_CLIP_BLOCK_WEIGHTS);
   assert.equal(queryBlockWeights(SHORT_CLIP_SECONDS + 0.01), EQUAL_BLOCK_WEIGHTS);
@@ -145,5 +174,5 @@ Deno.test("short clips are searched with the emotion blocks at half weight, othe
   assert.equal(weightedDistance(5, EQUAL_BLOCK_WEIGHTS, "l2"), 5);
   assert.throws(() => weightBlocks(new Float32Array(DIM), [1, -1, 1]), /non-negative/);
   assert.throws(() => weightBlocks(new Float32Array(DIM), [0, 0, 0]), /not all 0/);
-  assert.throws(() => weightBlocks(new Float32Array(10), [1, 1, 1]), /2304 floats/);
+  assert.throws(() => weightBlocks(new Float32Array(10), [1, 1, 1]), /2304 floats: got 10/);
 });
