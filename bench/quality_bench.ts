@@ -233,8 +233,10 @@ type Kind = "flat" | "ivf";
 const METHODS: Method[] = ["whole", "segment"];
 const KINDS: Kind[] = ["flat", "ivf"];
 
-/** Track ids ranked for a query clip vector by one method and index. */
-/** The catalog order for a query of `seconds` of audio, weighted as the product weighs it (`queryBlockWeights`). */
+/**
+ * Track ids ranked for a query clip vector by one method and index, the query weighted as the product
+ * weighs a clip of `seconds` (`queryBlockWeights`).
+ */
 function rank(
   vector: Float32Array,
   seconds: number,

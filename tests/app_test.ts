@@ -78,6 +78,26 @@ Deno.test("App answers similar, genre-filtered, offset and More-like queries on 
       },
     );
 
+    await t.step(
+      "similarToVector() with clipSeconds searches a short clip's vector as similar() searches the clip",
+      async () => {
+        const short = join(catalog.dataDir, "short.wav");
+        await ffmpeg(["-i", join(catalog.catalogDir, catalog.tracks[1]!.path), "-t", "8", short]);
+        const report = await app.analyze(short);
+        assert.ok(report.seconds <= 8.1);
+        const bySimilar = await app.similar(short, { k: 5 });
+        const byVector = await app.similarToVector(report.vector, { k: 5, clipSeconds: report.seconds });
+        const plain = await app.similarToVector(report.vector, { k: 5 });
+        const pick = (r: typeof plain) => r.recommendations.map((x) => [x.trackId, x.similarity]);
+        assert.deepEqual(pick(byVector), pick(bySimilar));
+        // the short clip's search is weighted: equal weights measure other distances
+        assert.notDeepEqual(
+          plain.recommendations.map((x) => x.distance),
+          byVector.recommendations.map((x) => x.distance),
+        );
+      },
+    );
+
     await t.step("a catalog track played 12 dB quieter finds itself first, by either method", async () => {
       const quiet = join(catalog.dataDir, "quieter.wav");
       await ffmpeg(["-i", join(catalog.catalogDir, catalog.tracks[2]!.path), "-af", "volume=-12dB", quiet]);

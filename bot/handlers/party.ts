@@ -376,7 +376,12 @@ async function answerShare(
   const items = await services.parties.items(party.id);
   const exclude = heardTracks(items);
   if (heard.report.catalogTrackId !== undefined) exclude.add(heard.report.catalogTrackId);
-  const found = await services.app.similarToVector(heard.report.vector, { k: SUGGESTIONS, exclude });
+  const found = await services.app.similarToVector(heard.report.vector, {
+    k: SUGGESTIONS,
+    exclude,
+    // a short share is searched as /similar searches a short clip
+    clipSeconds: heard.report.seconds,
+  });
   const labels = topLabels(heard.report.hearing);
   const trackLabels = await labelsOf(services, found.recommendations.map((r) => r.trackId));
   await services.parties.add(party.id, [

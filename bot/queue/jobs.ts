@@ -45,8 +45,10 @@ export const JOB_SCHEMAS = {
   /** A vector's neighbours with tracks left out (`App.similarToVector`, a party's next track). */
   similar_to_vector: z.object({
     vector: f32,
-    options: searchOptions.extend({ exclude: z.array(z.number().int().positive()).max(100_000).optional() })
-      .strict(),
+    options: searchOptions.extend({
+      exclude: z.array(z.number().int().positive()).max(100_000).optional(),
+      clipSeconds: z.number().positive().max(1e6).optional(),
+    }).strict(),
   }).strict(),
   /** Decode and embed catalog files, for a reindex run by another process. */
   embed_files: z.object({ paths: z.array(z.string().min(1).max(4096)).min(1).max(256) }).strict(),

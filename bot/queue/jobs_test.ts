@@ -28,6 +28,8 @@ Deno.test("parseJob() accepts each kind's payload as the chat process sends it",
     parseJob("similar_to_vector", { vector, options: { exclude: [1, 2] } }).kind,
     "similar_to_vector",
   );
+  const short = parseJob("similar_to_vector", { vector, options: { clipSeconds: 9.5 } });
+  assert.equal(short.kind === "similar_to_vector" && short.payload.options.clipSeconds, 9.5);
   assert.equal(parseJob("embed_files", { paths: ["/srv/music/a.mp3"] }).kind, "embed_files");
 });
 
@@ -37,6 +39,11 @@ Deno.test("parseJob() refuses unknown kinds, oversized messages, paths outside t
   refused("similar", { clip: "a.wav", options: {}, shell: "rm -rf /" }, /Unrecognized key/);
   refused("similar_to_track", { trackId: -1, options: {} }, /trackId/);
   refused("similar_to_vector", { vector: { $f32: "A".repeat(MAX_JOB_BYTES) }, options: {} }, /byte limit/);
+  refused(
+    "similar_to_vector",
+    { vector: toWire(new Float32Array(2304)), options: { clipSeconds: -1 } },
+    /clipSeconds/,
+  );
   refused("embed_files", { paths: [] }, /paths/);
   refused("analyze", null, /malformed/);
 });

@@ -19,6 +19,7 @@ import {
 import { ApproxIndex } from "../index/approx_index.ts";
 import type { Logger } from "../logger.ts";
 import { modelsHash } from "../model/manifest.ts";
+import { queryBlockWeights } from "../recommend/block_weights.ts";
 import {
   recommendForFile,
   recommendForVector,
@@ -225,6 +226,9 @@ export function createSearch(res: Resources, config: Config, logger: Logger): Se
         {
           ...(options.k === undefined ? {} : { k: options.k }),
           filter: { ...(keep ? { keep } : {}), ...(options.exclude ? { exclude: options.exclude } : {}) },
+          ...(options.clipSeconds === undefined
+            ? {}
+            : { blockWeights: queryBlockWeights(options.clipSeconds) }),
         },
       );
       return { ...result, ...search.answered() };

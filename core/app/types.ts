@@ -132,7 +132,14 @@ export interface App {
   /** The k catalog tracks nearest a clip vector, with a track filter (a party leaves out what it had). */
   similarToVector(
     vector: Float32Array,
-    options?: Omit<SimilarOptions, "startSeconds"> & { exclude?: ReadonlySet<number> },
+    options?: Omit<SimilarOptions, "startSeconds"> & {
+      exclude?: ReadonlySet<number>;
+      /**
+       * Length of the clip the vector was heard from: a short clip's vector is searched as
+       * {@linkcode App.similar} searches the clip (`core/recommend/block_weights.ts`). @default equal weights
+       */
+      clipSeconds?: number;
+    },
   ): Promise<VectorQueryResult & AnsweredBy>;
   /** The catalog's top genres with their track counts, most common first. */
   genres(): Promise<GenreCount[]>;
