@@ -23,6 +23,8 @@ import { parseConfig } from "../core/config.ts";
 import { parseCsv } from "../core/catalog/csv.ts";
 import { silentLogger } from "../core/logger.ts";
 import { preparePartyWorld } from "./party_fixture.ts";
+import { writeFixtureAudio } from "./catalog_fixture.ts";
+import { join } from "node:path";
 
 const hasYtDlp = await new Deno.Command("yt-dlp", { args: ["--version"], stdout: "null", stderr: "null" })
   .output().then((o) => o.success).catch(() => false);
@@ -297,4 +299,47 @@ Deno.test({
       await world.close();
     }
   },
+});
+
+Deno.test("party: a short shared clip is searched as /similar searches it (its length goes with its vector)", async () => {
+  const world = await preparePartyWorld("shared.wav");
+  const app = createApp(parseConfig(world.env, { cwd: Deno.cwd() }), silentLogger);
+  try {
+    await app.update(world.catalogDir);
+    const services = await servicesFor(app);
+    const lengths: (number | undefined)[] = [];
+    services.app = {
+      ...services.app,
+      similarToVector: (vector, options) => {
+        lengths.push(options?.clipSeconds);
+        return app.similarToVector(vector, options);
+      },
+    };
+    const short = join(world.root, "short.wav");
+    await writeFixtureAudio(short, 7, 8);
+    assert.equal((await partyStart(services, host, "Short")).code, "party_started");
+    const [answer] = await partyShare(services, {
+      requester: alice,
+      channel,
+      clips: [{
+        name: "short.wav",
+        size: undefined,
+        contentType: undefined,
+        location: { kind: "path", path: short },
+      }],
+      links: [],
+    });
+    assert.equal(answer?.kind, "similar", JSON.stringify(answer));
+    assert.equal(lengths.length, 1);
+    assert.ok(Math.abs(lengths[0]! - 8) < 0.1, `clipSeconds ${lengths[0]}`);
+    // nothing was heard before, so the party's picks are /similar's five, in its order
+    const similar = await app.similar(short, { k: 5 });
+    assert.deepEqual(
+      (answer as SimilarAnswer).tracks.map((t) => t.trackId),
+      similar.recommendations.map((r) => r.trackId),
+    );
+  } finally {
+    await app.close();
+    await world.close();
+  }
 });

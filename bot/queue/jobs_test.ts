@@ -42,7 +42,7 @@ Deno.test("parseJob() refuses unknown kinds, oversized messages, paths outside t
   refused(
     "similar_to_vector",
     { vector: toWire(new Float32Array(2304)), options: { clipSeconds: -1 } },
-    /clipSeconds/,
+    /clipSeconds: Too small/,
   );
   refused("embed_files", { paths: [] }, /paths/);
   refused("analyze", null, /malformed/);

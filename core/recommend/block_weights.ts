@@ -116,8 +116,9 @@ export function weightedDistance(
   const squares = w.reduce((s, x) => s + x * x, 0);
   if (metric === "l2") {
     const d = distance - WINDOWS_PER_CLIP * (squares - MODELS_PER_CLIP);
-    // faiss computes |q|² + |c|² - 2 q·c in float32: for the same audio a few ulps of that sum are
-    // left, more than SAME_AUDIO_SQUARED_DISTANCE; they are 0
+    // faiss sums in float32: for the same audio a few ulps of |q|² + |c|² are left after the
+    // constant goes, more than SAME_AUDIO_SQUARED_DISTANCE; they are 0 (a block cosine of 0.99999
+    // or more, so no other recording is)
     const ulps = 8 * FLOAT32_EPSILON * WINDOWS_PER_CLIP * (squares + MODELS_PER_CLIP);
     return d <= ulps ? 0 : d;
   }

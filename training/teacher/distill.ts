@@ -948,8 +948,14 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     }
   };
   /** A saved head's weights and biases. */
-  const readHead = async (dir: string, file: string, head: { w: tf.Variable }) => {
-    const data = new Float32Array((await Deno.readFile(join(dir, file))).slice().buffer);
+  const readHead = async (dir: string, file: string, head: { w: tf.Variable; b: tf.Variable }) => {
+    const path = join(dir, file);
+    const data = new Float32Array((await Deno.readFile(path)).slice().buffer);
+    if (data.length !== head.w.size + head.b.size) {
+      throw new Error(
+        `${path} holds ${data.length} floats, not ${head.w.size + head.b.size}: run without --resume`,
+      );
+    }
     return [data.slice(0, head.w.size), data.slice(head.w.size)] as Float32Array[];
   };
   const loadProj = async (dir: string) => {
