@@ -97,14 +97,9 @@ export async function fetchMoodDataset(opts: FetchMoodOptions): Promise<FetchMoo
     opts.commit ?? MOOD_SOURCE.commit,
     opts.folder ?? MOOD_SOURCE.folder,
     opts.out,
+    { name: "The mood set", ...(opts.logger ? { logger: opts.logger } : {}) },
   );
-  if (opened.existing !== undefined) {
-    opts.logger?.info("The mood set is already extracted and verified", {
-      out: opts.out,
-      commit: opened.existing.commit,
-    });
-    return { provenance: opened.existing, extracted: false };
-  }
+  if (opened.existing !== undefined) return { provenance: opened.existing, extracted: false };
   const { gitDir, commit, folder, tree, rel } = opened;
   const expected = opts.expectedCounts ??
     (commit === MOOD_SOURCE.commit ? PUBLISHED_CLUSTER_COUNTS : undefined);

@@ -121,14 +121,9 @@ export async function fetchQuadrants(
     opts.commit ?? QUADRANT_SOURCE.commit,
     opts.folder ?? QUADRANT_SOURCE.folder,
     opts.out,
+    { name: "The 4Q dataset", ...(opts.logger ? { logger: opts.logger } : {}) },
   );
-  if (opened.existing !== undefined) {
-    opts.logger?.info("The 4Q dataset is already extracted and verified", {
-      out: opts.out,
-      commit: opened.existing.commit,
-    });
-    return { provenance: opened.existing, extracted: false };
-  }
+  if (opened.existing !== undefined) return { provenance: opened.existing, extracted: false };
   const { gitDir, commit, folder, tree, rel } = opened;
   const expected = opts.expectedPerQuadrant ??
     (commit === QUADRANT_SOURCE.commit ? PUBLISHED_QUADRANT_COUNT : undefined);

@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { sha256File, writeFileAtomic } from "../../core/mod.ts";
+import { type Logger, sha256File, writeFileAtomic } from "../../core/mod.ts";
 import { type GitTreeFile, listTree, readFiles, resolveCommit, resolveGitDir } from "./git_snapshot.ts";
 
 /** The name of the provenance file in an extracted dataset folder. */
@@ -137,12 +137,14 @@ export type OpenedSnapshot<P extends SnapshotProvenance> =
 
 /**
  * Opens `folder` of `commit` in a snapshot for a fetcher: resolves the git directory and the commit, and
- * returns the verified extraction in `out` when there is one (nothing to do), else the folder's files.
+ * returns the verified extraction in `out` when there is one (nothing to do; said in the log), else the
+ * folder's files.
  *
  * @param from A clone or a bare repository.
  * @param commit A commit id or name.
  * @param folder The dataset's folder in the repository.
  * @param out The output folder.
+ * @param said What the log calls the dataset ("The mood set") and the logger, if any.
  * @returns `{ existing }`, or what extracting needs.
  * @throws {SoundalikeError} `bad_dataset` for an unknown commit or a folder that is no repository,
  *   `missing_tool` without git.
@@ -152,11 +154,15 @@ export async function openSnapshot<P extends SnapshotProvenance>(
   commit: string,
   folder: string,
   out: string,
+  said: { name: string; logger?: Logger },
 ): Promise<OpenedSnapshot<P>> {
   const gitDir = await resolveGitDir(from);
   const resolved = await resolveCommit(gitDir, commit);
   const existing = await verifiedExtraction<P>(out, resolved);
-  if (existing !== undefined) return { existing };
+  if (existing !== undefined) {
+    said.logger?.info(`${said.name} is already extracted and verified`, { out, commit: existing.commit });
+    return { existing };
+  }
   const dir = folder.replace(/\/+$/, "");
   return {
     gitDir,
