@@ -58,21 +58,21 @@ function segmentDistance(q: Float32Array, c: Float32Array, w: readonly number[])
 const w = SHORT_CLIP_BLOCK_WEIGHTS;
 const catalog = clips(40, 1);
 const ids = catalog.map((_, i) => 100 + i);
-const flatAll = (vs: Float32Array[]) => {
-  const out = new Float32Array(vs.length * DIM);
-  vs.forEach((v, i) => out.set(v, i * DIM));
-  return out;
+/** The clips as rows of one array, with their track ids. */
+const rows = (vs: Float32Array[], trackIds: number[]) => {
+  const vectors = new Float32Array(vs.length * DIM);
+  vs.forEach((v, i) => vectors.set(v, i * DIM));
+  return { dim: DIM, vectors, trackIds, logger: silentLogger };
 };
+/** An exact whole-clip index of the clips. */
+const flatIndex = (vs: Float32Array[], trackIds: number[], metric: "l2" | "cosine" = "l2") =>
+  buildVectorIndex({ kind: "flat", metric, ...rows(vs, trackIds) });
+/** An exact window index of the clips (segment search). */
+const windowIndex = (vs: Float32Array[], trackIds: number[]) =>
+  buildWindowIndex({ kind: "flat", ...rows(vs, trackIds) });
 
 Deno.test("weightBlocks() and weightedDistance() on a flat L2 index: ranked and measured by the weighted block distance", () => {
-  const index = buildVectorIndex({
-    kind: "flat",
-    metric: "l2",
-    dim: DIM,
-    vectors: flatAll(catalog),
-    trackIds: ids,
-    logger: silentLogger,
-  });
+  const index = flatIndex(catalog, ids);
   for (const q of clips(5, 2)) {
     const hits = index.search(weightBlocks(q, w), 40);
     const expected = catalog.map((c, i) => ({ trackId: ids[i]!, distance: wholeDistance(q, c, w) }))
@@ -89,17 +89,9 @@ Deno.test("weightBlocks() and weightedDistance() on a flat L2 index: ranked and 
 
 Deno.test("weightedDistance() puts a short clip's own audio within the same-audio threshold, as without weights", () => {
   const many = clips(200, 5);
-  const vectors = flatAll(many);
   const trackIds = many.map((_, i) => i);
-  const flat = buildVectorIndex({
-    kind: "flat",
-    metric: "l2",
-    dim: DIM,
-    vectors,
-    trackIds,
-    logger: silentLogger,
-  });
-  const windows = buildWindowIndex({ kind: "flat", dim: DIM, vectors, trackIds, logger: silentLogger });
+  const flat = flatIndex(many, trackIds);
+  const windows = windowIndex(many, trackIds);
   many.forEach((v, i) => {
     const q = weightBlocks(v, w);
     const whole = flat.search(q, 1)[0]!;
@@ -130,13 +122,7 @@ Deno.test("weightedDistance() puts a short clip's own audio within the same-audi
 });
 
 Deno.test("weightBlocks() and weightedDistance() in segment search: ranked and measured by the weighted window distance", () => {
-  const windows = buildWindowIndex({
-    kind: "flat",
-    dim: DIM,
-    vectors: flatAll(catalog),
-    trackIds: ids,
-    logger: silentLogger,
-  });
+  const windows = windowIndex(catalog, ids);
   for (const q of clips(5, 3)) {
     // every window of every track (40 tracks), so the aggregation is exact
     const hits = searchWindows(windows, weightBlocks(q, w), 40);
@@ -152,14 +138,7 @@ Deno.test("weightBlocks() and weightedDistance() in segment search: ranked and m
 });
 
 Deno.test("weightBlocks() and weightedDistance() on a cosine index: the weighted mean block cosine back", () => {
-  const index = buildVectorIndex({
-    kind: "flat",
-    metric: "cosine",
-    dim: DIM,
-    vectors: flatAll(catalog),
-    trackIds: ids,
-    logger: silentLogger,
-  });
+  const index = flatIndex(catalog, ids, "cosine");
   const [q] = clips(1, 4);
   const hits = index.search(weightBlocks(q!, w), 40);
   const byId = new Map(catalog.map((c, i) => [ids[i]!, c]));
