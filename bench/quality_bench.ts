@@ -55,7 +55,6 @@ import {
   DEFAULT_FEATURE_PARAMS,
   encodeMp3,
   excerpt,
-  isEqualWeighting,
   isSoundalikeError,
   limit,
   loadManifest,
@@ -244,8 +243,7 @@ function rank(
   index: VectorIndex,
   k: number,
 ): number[] {
-  const weights = queryBlockWeights(seconds);
-  const q = isEqualWeighting(weights) ? vector : weightBlocks(vector, weights);
+  const q = weightBlocks(vector, queryBlockWeights(seconds));
   if (method === "whole") return index.search(q, k).map((h) => h.trackId);
   return searchWindows(index, q, k).map((h) => h.trackId);
 }

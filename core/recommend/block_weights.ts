@@ -71,7 +71,7 @@ export function isEqualWeighting(weights: readonly number[]): boolean {
  *
  * @param vector `[g0, g1, g2, e0, e1, e2, i0, i1, i2]`, 256 floats each.
  * @param weights Genre, emotion, instrument.
- * @returns A new vector.
+ * @returns A new vector; `vector` itself for equal weights (nothing to scale).
  * @example
  * ```ts
  * import { weightBlocks } from "./block_weights.ts";
@@ -82,6 +82,7 @@ export function isEqualWeighting(weights: readonly number[]): boolean {
 export function weightBlocks(vector: Float32Array, weights: readonly number[]): Float32Array {
   const size = MODELS_PER_CLIP * WINDOWS_PER_CLIP * BLOCK_SIZE;
   if (vector.length !== size) throw new RangeError(`A clip vector has ${size} floats: got ${vector.length}`);
+  if (isEqualWeighting(weights)) return vector;
   const w = normalised(weights);
   const out = new Float32Array(vector);
   const perModel = WINDOWS_PER_CLIP * BLOCK_SIZE;

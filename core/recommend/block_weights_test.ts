@@ -164,6 +164,8 @@ Deno.test("queryBlockWeights() weighs short clips' emotion blocks at half, other
     Math.abs(v[0]! - 1.2) < 1e-6 && Math.abs(v[768]! - 0.6) < 1e-6 && Math.abs(v[1536]! - 1.2) < 1e-6,
   );
   assert.equal(weightedDistance(5, EQUAL_BLOCK_WEIGHTS, "l2"), 5);
+  const plain = new Float32Array(DIM).fill(0.5);
+  assert.equal(weightBlocks(plain, [2, 2, 2]), plain, "equal weights: nothing to scale");
   assert.throws(() => weightBlocks(new Float32Array(DIM), [1, -1, 1]), /non-negative/);
   assert.throws(() => weightBlocks(new Float32Array(DIM), [0, 0, 0]), /not all 0/);
   assert.throws(() => weightBlocks(new Float32Array(10), [1, 1, 1]), /2304 floats: got 10/);
