@@ -22,8 +22,8 @@
  * accuracy, and `calibration.json`). Each epoch ends with a checkpoint (`checkpoint/`) so `resume`
  * continues an interrupted run; the checkpoint (best and last weights, the heads, Adam's state: a few
  * MB) is kept when the run completes, so `resume` with a larger `epochs` (or `patience`, after early
- * stopping) extends a finished run instead of repeating it. The run directory has the layout of `train.ts`, so `deno task export`
- * installs it.
+ * stopping) extends a finished run instead of repeating it. The run directory has the layout of
+ * `train.ts`, so `deno task export` installs it.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
