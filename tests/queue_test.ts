@@ -217,7 +217,12 @@ Deno.test({
           assert.equal((answer as NoticeAnswer).code, "failed");
           assert.match((answer as NoticeAnswer).text, /^Something went wrong on my side/);
           assert.equal(calls, 3, "three runs, then given up");
-          assert.ok(worker.records.some((r) => r.msg === "Job given up" && r.ctx?.attempt === 3));
+          // The worker logs from its own "failed" event, which can fire after the chat process has
+          // already read the failure from Redis: wait for the line instead of racing it.
+          await until(
+            () => worker.records.some((r) => r.msg === "Job given up" && r.ctx?.attempt === 3),
+            "the worker's Job given up line",
+          );
           await local.close();
         } finally {
           await client.close();
