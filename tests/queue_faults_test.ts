@@ -26,11 +26,16 @@ const skip = redisUnavailable ??
   (Deno.env.get("SOUNDALIKE_REQUIRE_POSTGRES") === "1" ? null : postgresUnavailable);
 if (skip) console.log(`queue_faults_test skipped: ${skip}`);
 
-/** Reads a process's standard error as lines, keeping them all. */
-function lines(stream: ReadableStream<Uint8Array>): { all: string[]; waitFor(re: RegExp): Promise<string> } {
+/**
+ * Reads a process's standard error as lines, keeping them all. `ended` resolves once the stream is read
+ * to its end: a process's exit status can arrive before its last lines are read.
+ */
+function lines(
+  stream: ReadableStream<Uint8Array>,
+): { all: string[]; ended: Promise<void>; waitFor(re: RegExp): Promise<string> } {
   const all: string[] = [];
   const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
-  void (async () => {
+  const ended = (async () => {
     let rest = "";
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
       rest += chunk;
@@ -48,6 +53,7 @@ function lines(stream: ReadableStream<Uint8Array>): { all: string[]; waitFor(re:
   })();
   return {
     all,
+    ended,
     waitFor(re) {
       const seen = all.find((l) => re.test(l));
       if (seen) return Promise.resolve(seen);
@@ -262,6 +268,7 @@ workerProcessTest(
     worker.kill("SIGTERM");
     const status = await worker.status;
     assert.equal(status.code, 0);
+    await log.ended;
     assert.ok(log.all.some((l) => /"msg":"Worker stopped"/.test(l)), log.all.join("\n"));
     for (const line of log.all.filter((l) => l.trim())) JSON.parse(line);
   },
@@ -274,6 +281,7 @@ workerProcessTest(
     await log.waitFor(/The job queue \(Redis\) is unreachable: retrying/);
     worker.kill("SIGTERM");
     const status = await worker.status;
+    await log.ended;
     assert.equal(status.code, 0, log.all.join("\n"));
     assert.ok(log.all.some((l) => /"msg":"Stopped before taking any job"/.test(l)), log.all.join("\n"));
   },
