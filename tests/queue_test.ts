@@ -61,7 +61,6 @@ Deno.test({
       DATABASE_URL: database.url,
       SOUNDALIKE_QUEUE_URL: redis.url,
       SOUNDALIKE_QUEUE_PREFIX: `test-${crypto.randomUUID().slice(0, 8)}`,
-      SOUNDALIKE_JOB_LOCK_S: "2",
       SOUNDALIKE_BOT_RATE_PER_MINUTE: "1000",
       SOUNDALIKE_OPS_PORT: "0",
     };
@@ -312,7 +311,10 @@ Deno.test({
             () => stage === "embedding",
             "the reindex's embedding batches",
           );
-          const other = await startBot({ config, logger: silentLogger });
+          // A chat process that cannot reach the board yet starts its own run: wait for its connection.
+          const jobs = openJobClient(config.scale.queue!, silentLogger);
+          await until(() => jobs.connected, "the second process's queue connection");
+          const other = await startBot({ config, logger: silentLogger, jobs });
           try {
             const updates: unknown[] = [];
             const second = await other.services.reindex.start(
@@ -330,6 +332,7 @@ Deno.test({
             );
           } finally {
             await other.stop();
+            await jobs.close();
           }
           running = await startWorker({ config, logger: worker.logger, app: catalog.app });
           const summary = await first.done;
