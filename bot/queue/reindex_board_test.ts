@@ -85,9 +85,10 @@ withRedis(
     await a.release();
     assert.deepEqual(await c.claim(progress("hashing", 0, "carol")), progress("hashing", 5, "bob"));
     // a claim that lapsed with no one else waiting is renewed by its holder
-    const d = redisReindexBoard(redis, "f", 150);
+    // (a renewal lasts 1 s here: the two commands after it must land before it lapses, even on a busy machine)
+    const d = redisReindexBoard(redis, "f", 1000);
     assert.equal(await d.claim(progress("hashing", 1)), undefined);
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 1500));
     await d.update(progress("embedding", 50));
     assert.deepEqual(await c.claim(progress("hashing", 0, "carol")), progress("hashing", 5, "bob"));
     assert.deepEqual(await redisReindexBoard(redis, "f").claim(progress("x", 0)), progress("embedding", 50));
