@@ -593,15 +593,14 @@ Deno.test("decodeMany() stops ffmpeg, removes its temporary folder and rejects w
       await writeTone(`${dir}/b.wav`, { seconds: 1 }),
     ];
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), 100);
-    try {
-      await assert.rejects(
-        decodeMany(paths, { sampleRate: SR, signal: controller.signal, ffmpegPath: spy.path }),
-        (err: unknown) => err instanceof Error && err.name === "AbortError",
-      );
-    } finally {
-      clearTimeout(timer);
+    const decoding = decodeMany(paths, { sampleRate: SR, signal: controller.signal, ffmpegPath: spy.path });
+    // Abort once the (sleeping) ffmpeg has started, not after a fixed delay a busy machine may outlast.
+    for (let i = 0; (await spy.runs()).length === 0; i++) {
+      assert.ok(i < 2000, "ffmpeg was started within 20 s");
+      await new Promise((r) => setTimeout(r, 10));
     }
+    controller.abort();
+    await assert.rejects(decoding, (err: unknown) => err instanceof Error && err.name === "AbortError");
     const runs = await spy.runs();
     assert.equal(runs.length, 1);
     assert.equal(await exists(batchDirOf(runs[0]!)), false, "the temporary folder is removed");
