@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { privatePort } from "../tests/ports.ts";
 import { fetchPinned } from "./pinned_fetch.ts";
 
 const TLS = new URL("../tests/fixtures/tls/", import.meta.url);
@@ -63,9 +64,7 @@ Deno.test("fetchPinned() tunnels https to the pinned address and still checks th
 });
 
 Deno.test("fetchPinned() fails cleanly when nothing listens at the pinned address", async () => {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
+  const port = privatePort(); // a port no other test's connection can be handed meanwhile
   for (const scheme of ["http", "https"]) {
     await assert.rejects(() =>
       fetchPinned(new URL(`${scheme}://media.rebind.test:${port}/`), "127.0.0.1", {})

@@ -1,9 +1,10 @@
 /**
- * Test helper: a private Redis server (the real `redis-server`, no persistence) on a port the OS
- * picked, that a test can stop and start again on the same port, as an operator restarting the
- * queue would. Each suite gets its own, so a test that stops it disturbs no one else.
+ * Test helper: a private Redis server (the real `redis-server`, no persistence) on a port of its own
+ * (`privatePort`), that a test can stop and start again on the same port, as an operator
+ * restarting the queue would. Each suite gets its own, so a test that stops it disturbs no one else.
  * @module
  */
+import { privatePort } from "./ports.ts";
 
 const found: string | null = await new Deno.Command("redis-server", {
   args: ["--version"],
@@ -35,14 +36,6 @@ export interface TestRedis {
   close(): Promise<void>;
 }
 
-/** A port the OS chose (free when this returns). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 async function answers(port: number): Promise<boolean> {
   try {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -66,7 +59,7 @@ async function answers(port: number): Promise<boolean> {
  * @throws {Error} When it does not answer within 10 s.
  */
 export async function startTestRedis(): Promise<TestRedis> {
-  const port = freePort();
+  const port = privatePort();
   let proc: Deno.ChildProcess | undefined;
   const start = async () => {
     proc = new Deno.Command("redis-server", {

@@ -1,6 +1,6 @@
 /**
- * Test helper: a PostgreSQL server of the test's own, in a temporary folder, on a port the OS
- * picked, that the test can stop and start again (the shared server at 127.0.0.1:5432 must never
+ * Test helper: a PostgreSQL server of the test's own, in a temporary folder, on a port of its own
+ * (`privatePort`), that the test can stop and start again (the shared server at 127.0.0.1:5432 must never
  * be stopped). Uses the server binaries (`initdb`, `pg_ctl`) of a local PostgreSQL installation,
  * as `.ci/run` installs it; a test skips with {@linkcode throwawayPostgresUnavailable}'s reason
  * where there are none. PostgreSQL refuses to run as root: as root, the cluster belongs to the
@@ -8,6 +8,7 @@
  * @module
  */
 import { join } from "node:path";
+import { privatePort } from "./ports.ts";
 
 /** A running (or stopped) throwaway server. */
 export interface ThrowawayPostgres {
@@ -68,14 +69,6 @@ export const throwawayPostgresUnavailable: string | null = "missing" in binaries
   ? user
   : null;
 
-/** A port the OS says is free now (bound and released at once). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /**
  * Creates and starts a throwaway cluster.
  *
@@ -103,7 +96,7 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     }
   };
   await run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-  const port = freePort();
+  const port = privatePort();
   // The socket lives in the cluster's folder; fsync off: nothing here needs to survive a crash.
   const options = `-h 127.0.0.1 -p ${port} -k ${root} -c fsync=off -c full_page_writes=off`;
   let running = false;
