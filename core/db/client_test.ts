@@ -58,7 +58,8 @@ withTestDatabases("openDatabase()", async ({ db, kind, t, url }) => {
         await new Promise((resolve) => setTimeout(resolve, 50));
         while (true) {
           const rows = await other.orm.execute(sql`select count(*)::int as n from pg_locks
-            where locktype = 'advisory' and objid = ${lockKey("reindex")} and granted`);
+            where locktype = 'advisory' and objid = ${lockKey("reindex")} and granted
+              and database = (select oid from pg_database where datname = current_database())`);
           if ((rows as unknown as { n: number }[])[0]?.n === 1) break;
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
