@@ -17,15 +17,37 @@
  * the other mood clips), since a weighting meant for short clips changes only their answers.
  * `--weights g,e,i` measures one weighting (scaled the same way) beside equal weights instead of the grid.
  *
+ * `--excerpt-windows` asks another question of the same run, segment search only: would a 10 s excerpt be
+ * found more often if the catalog also held the windows halfway between each clip's three (for a 30 s clip,
+ * 5-15 s and 15-25 s besides 0-10, 10-20 and 20-30 s)? It decodes every catalog clip again and embeds those
+ * windows with `--models` (default `models`; checked first to give the run's own vectors), then measures,
+ * each query weighted as the run's product weighed it: the product's three windows; the in-between windows
+ * for queries of one window's audio only (up to `SHORT_CLIP_SECONDS`: 30 s queries rank as before); and for
+ * every query. It prints what they cost: window rows to embed and index per track.
+ *
  * Run: `node_modules/.bin/deno run -A bench/block_weights.ts --vectors <file.json> [--method segment|whole]
- *   [--teacher-targets .cache/teacher/targets] [--top 15] [--weights g,e,i]`
+ *   [--teacher-targets .cache/teacher/targets] [--top 15] [--weights g,e,i | --excerpt-windows [--models dir]]`
  * @module
  */
 import { dirname, join } from "node:path";
-import { sha256File } from "../core/mod.ts";
+import {
+  createEmbedder,
+  decodeAudio,
+  DEFAULT_FEATURE_PARAMS,
+  loadManifest,
+  sha256File,
+} from "../core/mod.ts";
+import { segmentStarts } from "../core/audio/segments.ts";
+import { SHORT_CLIP_SECONDS } from "../core/recommend/block_weights.ts";
 import { readTeacherOutput } from "../training/teacher/teacher.ts";
 import { classScores, GENRE_TAG_MAP, mapClasses, meanRows } from "../training/teacher/targets.ts";
-import { BLOCK_SIZE, MODELS_PER_CLIP, WINDOWS_PER_CLIP } from "../core/index/segment_search.ts";
+import {
+  BLOCK_SIZE,
+  clipWindows,
+  MODELS_PER_CLIP,
+  WINDOW_VECTOR_SIZE,
+  WINDOWS_PER_CLIP,
+} from "../core/index/segment_search.ts";
 import { arg } from "./_util.ts";
 
 const vectorsFile = arg("vectors");
@@ -36,6 +58,8 @@ const method = arg("method") ?? "segment";
 if (method !== "segment" && method !== "whole") throw new Error(`--method takes segment or whole: ${method}`);
 const targets = arg("teacher-targets") ?? ".cache/teacher/targets";
 const top = Number(arg("top") ?? 15);
+const excerptWindows = Deno.args.includes("--excerpt-windows");
+if (excerptWindows && method !== "segment") throw new Error("--excerpt-windows is a segment search question");
 
 /** `weights`: what the run's product searched with this query (absent in files from before: equal). */
 type Clip = {
@@ -45,13 +69,63 @@ type Clip = {
   mood: boolean;
   vector: number[];
   weights?: number[];
+  seconds?: number;
 };
 const data = JSON.parse(await Deno.readTextFile(vectorsFile)) as {
   clips: Clip[];
-  queries: Record<string, { clip: number; vector: number[]; weights?: number[] }[]>;
+  queries: Record<string, { clip: number; vector: number[]; weights?: number[]; seconds?: number }[]>;
 };
 const EQUAL = [1, 1, 1];
 const clips = data.clips.map((c) => Float32Array.from(c.vector));
+/** Each catalog clip's window vectors: its three, then (`--excerpt-windows`) the ones between them. */
+const catalogWindows = clips.map((c) => clipWindows(c));
+if (excerptWindows) await addInBetweenWindows(arg("models") ?? "models");
+
+/**
+ * Embeds the windows halfway between each catalog clip's windows (none for a clip of one window's audio)
+ * and appends them to `catalogWindows`, after checking that these models give the run's own vectors.
+ */
+async function addInBetweenWindows(modelsDir: string): Promise<void> {
+  const SR = DEFAULT_FEATURE_PARAMS.sampleRate, WINDOW = 10 * SR;
+  const embedder = await createEmbedder({
+    manifest: await loadManifest(modelsDir),
+    modelsDir,
+    provider: "cpu",
+    threads: 2,
+  });
+  try {
+    const windowOf = async (samples: Float32Array, start: number) => {
+      const w = samples.slice(Math.round(start * SR), Math.round(start * SR) + WINDOW);
+      return clipWindows(await embedder.embedSegments([w, w, w]))[0]!;
+    };
+    for (const [i, clip] of data.clips.entries()) {
+      const audio = await decodeAudio(clip.path, { sampleRate: SR, maxSeconds: 1200 });
+      const starts = segmentStarts(audio.seconds);
+      if (i === 0) {
+        const mine = await windowOf(audio.samples, starts[0]!);
+        for (let m = 0; m < MODELS_PER_CLIP; m++) {
+          const cos = dot(mine, catalogWindows[0]![0]!, m * BLOCK_SIZE, m * BLOCK_SIZE);
+          if (!(cos > 0.999)) {
+            throw new Error(`${modelsDir} is not the run's models (block ${m}: cosine ${cos})`);
+          }
+        }
+      }
+      for (let k = 1; k < starts.length; k++) {
+        const between = (starts[k - 1]! + starts[k]!) / 2;
+        if (between > starts[k - 1]!) catalogWindows[i]!.push(await windowOf(audio.samples, between));
+      }
+    }
+  } finally {
+    await embedder.close();
+  }
+}
+
+/** The dot product of two blocks of `BLOCK_SIZE` floats. */
+function dot(a: Float32Array, b: Float32Array, oa: number, ob: number): number {
+  let s = 0;
+  for (let d = 0; d < BLOCK_SIZE; d++) s += a[oa + d]! * b[ob + d]!;
+  return s;
+}
 const moodIdx = data.clips.flatMap((c, i) => (c.mood ? [i] : []));
 const moodSet = new Set(moodIdx);
 const teacherGenre = new Map<number, string>();
@@ -62,63 +136,76 @@ for (const i of moodIdx) {
   teacherGenre.set(i, mapClasses(GENRE_TAG_MAP)[s.indexOf(Math.max(...s))]!);
 }
 
-/** Cosines `[model][query window][catalog window]` between two clip vectors' blocks. */
-function cosines(q: Float32Array, c: Float32Array): number[][][] {
+/** Cosines `[model][query window][catalog window]` between a clip vector's windows and a catalog clip's. */
+function cosines(q: Float32Array, windows: readonly Float32Array[]): number[][][] {
+  const mine = clipWindows(q);
   return Array.from(
     { length: MODELS_PER_CLIP },
-    (_, m) =>
-      Array.from({ length: WINDOWS_PER_CLIP }, (_, a) =>
-        Array.from({ length: WINDOWS_PER_CLIP }, (_, b) => {
-          const oa = (m * WINDOWS_PER_CLIP + a) * BLOCK_SIZE, ob = (m * WINDOWS_PER_CLIP + b) * BLOCK_SIZE;
-          let s = 0;
-          for (let d = 0; d < BLOCK_SIZE; d++) s += q[oa + d]! * c[ob + d]!;
-          return s;
-        })),
+    (_, m) => mine.map((qw) => windows.map((cw) => dot(qw, cw, m * BLOCK_SIZE, m * BLOCK_SIZE))),
   );
 }
 
-/** The weighted distance of a query to one catalog clip, as the product's search would compute it. */
-function distance(cos: number[][][], w: readonly number[]): number {
+/**
+ * The weighted distance of a query to one catalog clip, as the product's search would compute it, over
+ * the clip's first `windows` window vectors (segment search; whole clips compare window a with window a).
+ */
+function distance(cos: number[][][], w: readonly number[], windows: number): number {
   const windowD = (a: number, b: number) => cos.reduce((s, cm, m) => s + w[m]! * (2 - 2 * cm[a]![b]!), 0);
   if (method === "whole") return [...Array(WINDOWS_PER_CLIP).keys()].reduce((s, a) => s + windowD(a, a), 0);
   // segment search: each query window's closest window of the clip, averaged over the query windows
   let sum = 0;
   for (let a = 0; a < WINDOWS_PER_CLIP; a++) {
-    sum += Math.min(...[...Array(WINDOWS_PER_CLIP).keys()].map((b) => windowD(a, b)));
+    sum += Math.min(...cos[0]![a]!.slice(0, windows).map((_, b) => windowD(a, b)));
   }
   return sum / WINDOWS_PER_CLIP;
 }
 
-type Query = { self: number; cos: number[][][][]; runWeights: readonly number[] };
+/** `short`: a query of one window's audio (the product weighs it as a short clip). */
+type Query = { self: number; cos: number[][][][]; runWeights: readonly number[]; short: boolean };
+const isShort = (seconds: number | undefined) => seconds !== undefined && seconds <= SHORT_CLIP_SECONDS;
+if (excerptWindows && Object.values(data.queries).some((l) => l.some((q) => q.seconds === undefined))) {
+  throw new Error("--excerpt-windows needs each query's seconds: rerun quality_bench.ts --vectors");
+}
 const queries: Record<string, Query[]> = {};
 for (const [name, list] of Object.entries(data.queries)) {
   queries[name] = list.map((q) => {
     const v = Float32Array.from(q.vector);
-    return { self: q.clip, cos: clips.map((c) => cosines(v, c)), runWeights: q.weights ?? EQUAL };
+    return {
+      self: q.clip,
+      cos: catalogWindows.map((c) => cosines(v, c)),
+      runWeights: q.weights ?? EQUAL,
+      short: isShort(q.seconds),
+    };
   });
 }
 const moodQueries: Query[] = moodIdx.map((i) => ({
   self: i,
-  cos: clips.map((c) => cosines(clips[i]!, c)),
+  cos: catalogWindows.map((c) => cosines(clips[i]!, c)),
   runWeights: data.clips[i]!.weights ?? EQUAL,
+  short: isShort(data.clips[i]!.seconds),
 }));
-const ranking = (cos: number[][][][], w: readonly number[]) =>
-  cos.map((c, i) => [distance(c, w), i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) =>
-    i
-  );
+
+/** Which catalog windows a query is matched against: the product's three, or also the in-between ones. */
+type Windows = "three" | "in-between for short queries" | "in-between for every query";
+const ranking = (q: Query, w: readonly number[], windows: Windows) => {
+  const all = windows === "in-between for every query" ||
+    (windows === "in-between for short queries" && q.short);
+  return q.cos.map((c, i) => [distance(c, w, all ? Infinity : WINDOWS_PER_CLIP), i] as const)
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) => i);
+};
 
 /** Every figure for one weighting of every query (`"run"`: each query as the run's product weighed it). */
-function measure(weights: readonly number[] | "run"): Record<string, number> {
+function measure(weights: readonly number[] | "run", windows: Windows = "three"): Record<string, number> {
   const wOf = (q: Query) => (weights === "run" ? q.runWeights : weights);
   const r: Record<string, number> = {};
   for (const [name, qs] of Object.entries(queries)) {
-    const pos = qs.map((q) => ranking(q.cos, wOf(q)).indexOf(q.self));
+    const pos = qs.map((q) => ranking(q, wOf(q), windows).indexOf(q.self));
     r[`${name} first`] = pos.filter((p) => p === 0).length;
     r[`${name} top 5`] = pos.filter((p) => p < 5).length;
   }
   let mood = 0, genre = 0;
   for (const q of moodQueries) {
-    const nb = ranking(q.cos, wOf(q)).filter((j) => j !== q.self && moodSet.has(j)).slice(0, 5);
+    const nb = ranking(q, wOf(q), windows).filter((j) => j !== q.self && moodSet.has(j)).slice(0, 5);
     mood += nb.filter((j) => data.clips[j]!.label === data.clips[q.self]!.label).length / 5;
     genre += nb.filter((j) => teacherGenre.get(j) === teacherGenre.get(q.self)).length / 5;
   }
@@ -128,7 +215,7 @@ function measure(weights: readonly number[] | "run"): Record<string, number> {
   const excerpts = (queries.Q1b ?? []).filter((q) => moodSet.has(q.self));
   let excerptMood = 0;
   for (const q of excerpts) {
-    const nb = ranking(q.cos, wOf(q)).filter((j) => j !== q.self && moodSet.has(j)).slice(0, 5);
+    const nb = ranking(q, wOf(q), windows).filter((j) => j !== q.self && moodSet.has(j)).slice(0, 5);
     excerptMood += nb.filter((j) => data.clips[j]!.label === data.clips[q.self]!.label).length / 5;
   }
   r.excerptMood = excerpts.length === 0 ? NaN : excerptMood / excerpts.length;
@@ -161,6 +248,10 @@ for (const [what, mine, theirs] of checks) {
   }
 }
 console.log(`The run's own weighting reproduces ${vectorsFile}'s run (${checks.length} figures).`);
+if (excerptWindows) {
+  reportExcerptWindows();
+  Deno.exit(0);
+}
 
 const only = arg("weights")?.split(",").map(Number);
 if (only !== undefined && (only.length !== 3 || only.some((x) => !(x >= 0)) || only.every((x) => x === 0))) {
@@ -182,24 +273,45 @@ for (const g of only ? [only[0]!] : grid) {
   }
 }
 rows.sort((a, b) => b.r.mood! + b.r.genre! - (a.r.mood! + a.r.genre!));
-const names = Object.keys(queries);
 console.log(
   `\n${method} search, ${rows.length} weightings; best ${top} by mood P@5 + teacher-genre P@5, then equal weights`,
 );
-console.log(
-  `| genre, emotion, instrument (every query) | mood P@5 | teacher-genre P@5 | mood P@5 of 10 s excerpts | ${
-    names.map((q) => `${q} first / top 5`).join(" | ")
-  } |`,
-);
-console.log(`|---|---|---|---|${names.map(() => "---|").join("")}`);
-const line = (w: readonly number[], r: Record<string, number>) =>
-  `| ${w.map((x) => x.toFixed(2)).join(", ")} | ${r.mood!.toFixed(3)} | ${r.genre!.toFixed(3)} | ${
-    r.excerptMood!.toFixed(3)
-  } | ${names.map((q) => `${r[`${q} first`]} / ${r[`${q} top 5`]} of ${queries[q]!.length}`).join(" | ")} |`;
-for (const { w, r } of rows.slice(0, top)) console.log(line(w, r));
-console.log(line([1, 1, 1], equal));
-const runLine = line([1, 1, 1], asRun).replace(
-  /^\| [^|]+\|/,
-  "| as the run searched (short clips weighted) |",
-);
-console.log(runLine);
+header("genre, emotion, instrument (every query)");
+const weightsLabel = (w: readonly number[]) => w.map((x) => x.toFixed(2)).join(", ");
+for (const { w, r } of rows.slice(0, top)) console.log(row(weightsLabel(w), r));
+console.log(row(weightsLabel(EQUAL), equal));
+console.log(row("as the run searched (short clips weighted)", asRun));
+
+/** The table's header, its first column named `first`. */
+function header(first: string): void {
+  const names = Object.keys(queries);
+  console.log(
+    `| ${first} | mood P@5 | teacher-genre P@5 | mood P@5 of 10 s excerpts | ${
+      names.map((q) => `${q} first / top 5`).join(" | ")
+    } |`,
+  );
+  console.log(`|---|---|---|---|${names.map(() => "---|").join("")}`);
+}
+
+/** One line of the table: `label`, then the figures of {@linkcode measure}. */
+function row(label: string, r: Record<string, number>): string {
+  return `| ${label} | ${r.mood!.toFixed(3)} | ${r.genre!.toFixed(3)} | ${r.excerptMood!.toFixed(3)} | ${
+    Object.keys(queries).map((q) => `${r[`${q} first`]} / ${r[`${q} top 5`]} of ${queries[q]!.length}`).join(
+      " | ",
+    )
+  } |`;
+}
+
+/** `--excerpt-windows`: the three ways of matching, each query weighted as the run's product weighed it. */
+function reportExcerptWindows(): void {
+  const rowsPerTrack = catalogWindows.reduce((s, w) => s + w.length, 0) / catalogWindows.length;
+  console.log(
+    `\nsegment search; catalog window rows per track: ${WINDOWS_PER_CLIP} now, ${
+      rowsPerTrack.toFixed(2)
+    } with the in-between windows (each row ${WINDOW_VECTOR_SIZE} floats; each in-between window is one more 10 s window to decode and embed in a reindex)`,
+  );
+  header("catalog windows (each query weighted as the run did)");
+  for (const windows of ["three", "in-between for short queries", "in-between for every query"] as const) {
+    console.log(row(windows, measure("run", windows)));
+  }
+}
