@@ -27,15 +27,16 @@ const skip = redisUnavailable ??
 if (skip) console.log(`queue_faults_test skipped: ${skip}`);
 
 /**
- * Reads a process's standard error as lines, keeping them all. `ended` resolves once the stream is read
- * to its end: a process's exit status can arrive before its last lines are read.
+ * Reads a process's standard error as lines, keeping them all. `ended()` resolves once the stream is read
+ * to its end (a process's exit status can arrive before its last lines are read), or 20 s after it is
+ * called, in case something the process started still holds the stream open.
  */
 function lines(
   stream: ReadableStream<Uint8Array>,
-): { all: string[]; ended: Promise<void>; waitFor(re: RegExp): Promise<string> } {
+): { all: string[]; ended(): Promise<void>; waitFor(re: RegExp): Promise<string> } {
   const all: string[] = [];
   const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
-  const ended = (async () => {
+  const read = (async () => {
     let rest = "";
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
       rest += chunk;
@@ -51,6 +52,11 @@ function lines(
     }
     for (const w of waiters) w.resolve("");
   })();
+  const ended = () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return Promise.race([read, new Promise<void>((resolve) => timer = setTimeout(resolve, 20_000))])
+      .finally(() => clearTimeout(timer));
+  };
   return {
     all,
     ended,
@@ -267,8 +273,8 @@ workerProcessTest(
     await log.waitFor(/Taking jobs from the queue/);
     worker.kill("SIGTERM");
     const status = await worker.status;
-    assert.equal(status.code, 0);
-    await log.ended;
+    await log.ended();
+    assert.equal(status.code, 0, log.all.join("\n"));
     assert.ok(log.all.some((l) => /"msg":"Worker stopped"/.test(l)), log.all.join("\n"));
     for (const line of log.all.filter((l) => l.trim())) JSON.parse(line);
   },
@@ -281,7 +287,7 @@ workerProcessTest(
     await log.waitFor(/The job queue \(Redis\) is unreachable: retrying/);
     worker.kill("SIGTERM");
     const status = await worker.status;
-    await log.ended;
+    await log.ended();
     assert.equal(status.code, 0, log.all.join("\n"));
     assert.ok(log.all.some((l) => /"msg":"Stopped before taking any job"/.test(l)), log.all.join("\n"));
   },

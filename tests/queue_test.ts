@@ -313,9 +313,10 @@ Deno.test({
           );
           // A chat process that cannot reach the board yet starts its own run: wait for its connection.
           const jobs = openJobClient(config.scale.queue!, silentLogger);
-          await until(() => jobs.connected, "the second process's queue connection");
-          const other = await startBot({ config, logger: silentLogger, jobs });
+          let other: Awaited<ReturnType<typeof startBot>> | undefined;
           try {
+            await until(() => jobs.connected, "the second process's queue connection");
+            other = await startBot({ config, logger: silentLogger, jobs });
             const updates: unknown[] = [];
             const second = await other.services.reindex.start(
               { requester: { ...alice, name: "bob" } },
@@ -331,7 +332,7 @@ Deno.test({
               /^A reindex is already running \(\d+ %, embedding, started by alice through another bot process\): its summary is posted where it was started$/,
             );
           } finally {
-            await other.stop();
+            await other?.stop();
             await jobs.close();
           }
           running = await startWorker({ config, logger: worker.logger, app: catalog.app });
