@@ -56,7 +56,8 @@ withTestDatabases("openDatabase()", async ({ db, kind, t, url }) => {
         const first = withAdvisoryLock(db, "reindex", () => held.promise);
         // Let the first caller take its lock on its own reserved connection.
         await new Promise((resolve) => setTimeout(resolve, 50));
-        while (true) {
+        for (let i = 0;; i++) {
+          assert.ok(i < 1000, "the first caller took its lock within 20 s");
           const rows = await other.orm.execute(sql`select count(*)::int as n from pg_locks
             where locktype = 'advisory' and objid = ${lockKey("reindex")} and granted
               and database = (select oid from pg_database where datname = current_database())`);
