@@ -36,14 +36,20 @@ export interface TestRedis {
   close(): Promise<void>;
 }
 
-async function answers(port: number): Promise<boolean> {
+/** Whether the Redis answering on `port` is process `pid` (not another test's server on that port). */
+async function answers(port: number, pid: number): Promise<boolean> {
   try {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     try {
-      await conn.write(new TextEncoder().encode("PING\r\n"));
-      const buf = new Uint8Array(16);
-      const n = await conn.read(buf);
-      return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG");
+      await conn.write(new TextEncoder().encode("INFO server\r\n"));
+      let text = "";
+      const buf = new Uint8Array(4096);
+      while (!/process_id:\d+\r\n/.test(text) && text.length < 65_536) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      return text.match(/process_id:(\d+)/)?.[1] === String(pid);
     } finally {
       conn.close();
     }
@@ -56,22 +62,27 @@ async function answers(port: number): Promise<boolean> {
  * Starts a private Redis server.
  *
  * @returns The running server.
- * @throws {Error} When it does not answer within 10 s.
+ * @throws {Error} When it does not answer within 10 s (three ports tried at the first start).
  */
 export async function startTestRedis(): Promise<TestRedis> {
-  const port = privatePort();
+  let port = privatePort();
   let proc: Deno.ChildProcess | undefined;
   const start = async () => {
-    proc = new Deno.Command("redis-server", {
+    const child = new Deno.Command("redis-server", {
       args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
       stdout: "null",
       stderr: "null",
     }).spawn();
-    for (let i = 0; i < 200; i++) {
-      if (await answers(port)) return;
+    proc = child;
+    let exited = false;
+    void child.status.then(() => exited = true);
+    for (let i = 0; i < 200 && !exited; i++) {
+      if (await answers(port, child.pid)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`redis-server did not answer on port ${port}`);
+    throw new Error(
+      `redis-server ${exited ? "exited at start (port taken?)" : "did not answer"} on port ${port}`,
+    );
   };
   const stop = async () => {
     if (!proc) return;
@@ -81,6 +92,16 @@ export async function startTestRedis(): Promise<TestRedis> {
     await proc.status;
     proc = undefined;
   };
-  await start();
+  // Another test may have taken the port between privatePort() and the start: try another.
+  for (let attempt = 1;; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      await stop();
+      if (attempt === 3) throw err;
+      port = privatePort();
+    }
+  }
   return { url: `redis://127.0.0.1:${port}`, port, start, stop, close: stop };
 }

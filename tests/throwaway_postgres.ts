@@ -96,11 +96,11 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     }
   };
   await run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-  const port = privatePort();
-  // The socket lives in the cluster's folder; fsync off: nothing here needs to survive a crash.
-  const options = `-h 127.0.0.1 -p ${port} -k ${root} -c fsync=off -c full_page_writes=off`;
+  let port = privatePort();
   let running = false;
   const start = async () => {
+    // The socket lives in the cluster's folder; fsync off: nothing here needs to survive a crash.
+    const options = `-h 127.0.0.1 -p ${port} -k ${root} -c fsync=off -c full_page_writes=off`;
     await run("pg_ctl", [
       "-D",
       data,
@@ -119,11 +119,20 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     await run("pg_ctl", ["-D", data, "-m", "fast", "-w", "-t", "60", "stop"]);
     running = false;
   };
-  try {
-    await start();
-  } catch (err) {
-    await Deno.remove(root, { recursive: true }).catch(() => {});
-    throw err;
+  // Another test may have taken the port between privatePort() and the start: try another.
+  for (let attempt = 1;; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      const log = await Deno.readTextFile(join(root, "server.log")).catch(() => "");
+      if (attempt < 3 && /could not bind|already in use/i.test(`${err}\n${log}`)) {
+        port = privatePort();
+        continue;
+      }
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+      throw err;
+    }
   }
   const host = `127.0.0.1:${port}`;
   return {
