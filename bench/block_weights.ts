@@ -37,7 +37,7 @@ import {
   loadManifest,
   sha256File,
 } from "../core/mod.ts";
-import { segmentStarts } from "../core/audio/segments.ts";
+import { cutSegments, segmentStarts } from "../core/audio/segments.ts";
 import { SHORT_CLIP_SECONDS } from "../core/recommend/block_weights.ts";
 import { readTeacherOutput } from "../training/teacher/teacher.ts";
 import { classScores, GENRE_TAG_MAP, mapClasses, meanRows } from "../training/teacher/targets.ts";
@@ -60,6 +60,9 @@ const targets = arg("teacher-targets") ?? ".cache/teacher/targets";
 const top = Number(arg("top") ?? 15);
 const excerptWindows = Deno.args.includes("--excerpt-windows");
 if (excerptWindows && method !== "segment") throw new Error("--excerpt-windows is a segment search question");
+if (excerptWindows && arg("weights") !== undefined) {
+  throw new Error("--excerpt-windows measures the run's own weighting: leave out --weights");
+}
 
 /** `weights`: what the run's product searched with this query (absent in files from before: equal). */
 type Clip = {
@@ -94,26 +97,26 @@ async function addInBetweenWindows(modelsDir: string): Promise<void> {
     threads: 2,
   });
   try {
-    const windowOf = async (samples: Float32Array, start: number) => {
-      const w = samples.slice(Math.round(start * SR), Math.round(start * SR) + WINDOW);
-      return clipWindows(await embedder.embedSegments([w, w, w]))[0]!;
-    };
     for (const [i, clip] of data.clips.entries()) {
       const audio = await decodeAudio(clip.path, { sampleRate: SR, maxSeconds: 1200 });
-      const starts = segmentStarts(audio.seconds);
       if (i === 0) {
-        const mine = await windowOf(audio.samples, starts[0]!);
-        for (let m = 0; m < MODELS_PER_CLIP; m++) {
-          const cos = dot(mine, catalogWindows[0]![0]!, m * BLOCK_SIZE, m * BLOCK_SIZE);
+        const again = await embedder.embedSegments(cutSegments(audio));
+        for (let b = 0; b < MODELS_PER_CLIP * WINDOWS_PER_CLIP; b++) {
+          const cos = dot(again, clips[0]!, b * BLOCK_SIZE, b * BLOCK_SIZE);
           if (!(cos > 0.999)) {
-            throw new Error(`${modelsDir} is not the run's models (block ${m}: cosine ${cos})`);
+            throw new Error(`${modelsDir} is not the run's models (block ${b}: cosine ${cos})`);
           }
         }
       }
-      for (let k = 1; k < starts.length; k++) {
-        const between = (starts[k - 1]! + starts[k]!) / 2;
-        if (between > starts[k - 1]!) catalogWindows[i]!.push(await windowOf(audio.samples, between));
-      }
+      const starts = segmentStarts(audio.seconds);
+      const between = starts.slice(1).map((s, k) => (starts[k]! + s) / 2).filter((m, k) => m > starts[k]!);
+      if (between.length === 0) continue;
+      // Windows are embedded one by one, so two in-between windows (and a copy) are one clip's three.
+      const cut = between.map((m) => audio.samples.slice(Math.round(m * SR), Math.round(m * SR) + WINDOW));
+      const windows = clipWindows(
+        await embedder.embedSegments([...cut, cut.at(-1)!, cut.at(-1)!].slice(0, 3)),
+      );
+      catalogWindows[i]!.push(...windows.slice(0, between.length));
     }
   } finally {
     await embedder.close();
