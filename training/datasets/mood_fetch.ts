@@ -92,13 +92,7 @@ function bad(message: string): never {
  *   lengths, order, counts, a file the loader skips), `missing_tool` without git.
  */
 export async function fetchMoodDataset(opts: FetchMoodOptions): Promise<FetchMoodResult> {
-  const opened = await openSnapshot<MoodProvenance>(
-    opts.from,
-    opts.commit ?? MOOD_SOURCE.commit,
-    opts.folder ?? MOOD_SOURCE.folder,
-    opts.out,
-    { name: "The mood set", ...(opts.logger ? { logger: opts.logger } : {}) },
-  );
+  const opened = await openSnapshot<MoodProvenance>(opts, MOOD_SOURCE, "The mood set");
   if (opened.existing !== undefined) return { provenance: opened.existing, extracted: false };
   const { gitDir, commit, folder, tree, rel } = opened;
   const expected = opts.expectedCounts ??

@@ -116,13 +116,7 @@ export function parseQuadrantMetadata(text: string, name = QUADRANT_METADATA): Q
 export async function fetchQuadrants(
   opts: FetchQuadrantsOptions,
 ): Promise<{ provenance: QuadrantProvenance; extracted: boolean }> {
-  const opened = await openSnapshot<QuadrantProvenance>(
-    opts.from,
-    opts.commit ?? QUADRANT_SOURCE.commit,
-    opts.folder ?? QUADRANT_SOURCE.folder,
-    opts.out,
-    { name: "The 4Q dataset", ...(opts.logger ? { logger: opts.logger } : {}) },
-  );
+  const opened = await openSnapshot<QuadrantProvenance>(opts, QUADRANT_SOURCE, "The 4Q dataset");
   if (opened.existing !== undefined) return { provenance: opened.existing, extracted: false };
   const { gitDir, commit, folder, tree, rel } = opened;
   const expected = opts.expectedPerQuadrant ??

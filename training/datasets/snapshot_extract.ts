@@ -135,35 +135,45 @@ export type OpenedSnapshot<P extends SnapshotProvenance> =
     rel: (path: string) => string;
   };
 
+/** Where a fetcher reads its dataset, and what it writes: a fetcher's own options. */
+export interface SnapshotOptions {
+  /** A clone or a bare repository. */
+  from: string;
+  /** The output folder. */
+  out: string;
+  /** A commit id or name; the source's when absent. */
+  commit?: string;
+  /** The dataset's folder in the repository; the source's when absent. */
+  folder?: string;
+  logger?: Logger;
+}
+
 /**
- * Opens `folder` of `commit` in a snapshot for a fetcher: resolves the git directory and the commit, and
- * returns the verified extraction in `out` when there is one (nothing to do; said in the log), else the
- * folder's files.
+ * Opens the dataset's folder at its commit in a snapshot for a fetcher: resolves the git directory and
+ * the commit, and returns the verified extraction in `out` when there is one (nothing to do; said in the
+ * log), else the folder's files.
  *
- * @param from A clone or a bare repository.
- * @param commit A commit id or name.
- * @param folder The dataset's folder in the repository.
- * @param out The output folder.
- * @param said What the log calls the dataset ("The mood set") and the logger, if any.
+ * @param opts The fetcher's options.
+ * @param source The commit and folder used where `opts` names none.
+ * @param name What the log calls the dataset ("The mood set").
  * @returns `{ existing }`, or what extracting needs.
  * @throws {SoundalikeError} `bad_dataset` for an unknown commit or a folder that is no repository,
  *   `missing_tool` without git.
  */
 export async function openSnapshot<P extends SnapshotProvenance>(
-  from: string,
-  commit: string,
-  folder: string,
-  out: string,
-  said: { name: string; logger?: Logger },
+  opts: SnapshotOptions,
+  source: { commit: string; folder: string },
+  name: string,
 ): Promise<OpenedSnapshot<P>> {
+  const { from, out } = opts;
   const gitDir = await resolveGitDir(from);
-  const resolved = await resolveCommit(gitDir, commit);
+  const resolved = await resolveCommit(gitDir, opts.commit ?? source.commit);
   const existing = await verifiedExtraction<P>(out, resolved);
   if (existing !== undefined) {
-    said.logger?.info(`${said.name} is already extracted and verified`, { out, commit: existing.commit });
+    opts.logger?.info(`${name} is already extracted and verified`, { out, commit: existing.commit });
     return { existing };
   }
-  const dir = folder.replace(/\/+$/, "");
+  const dir = (opts.folder ?? source.folder).replace(/\/+$/, "");
   return {
     gitDir,
     commit: resolved,
