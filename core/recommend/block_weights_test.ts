@@ -71,20 +71,30 @@ const flatIndex = (vs: Float32Array[], trackIds: number[], metric: "l2" | "cosin
 const windowIndex = (vs: Float32Array[], trackIds: number[]) =>
   buildWindowIndex({ kind: "flat", ...rows(vs, trackIds) });
 
+/**
+ * Asserts that `search` of the weighted query ranks the 40 tracks by `distanceOf` and that
+ * weightedDistance() gives those distances back; and that the unweighted query ranks them otherwise, so
+ * the weighting is not a no-op on these vectors.
+ */
+function assertRankedByWeightedDistance(
+  search: (query: Float32Array) => { trackId: number; distance: number }[],
+  distanceOf: (q: Float32Array, c: Float32Array, w: readonly number[]) => number,
+  q: Float32Array,
+): void {
+  const hits = search(weightBlocks(q, w));
+  const expected = catalog.map((c, i) => ({ trackId: ids[i]!, distance: distanceOf(q, c, w) }))
+    .sort((a, b) => a.distance - b.distance);
+  assert.deepEqual(hits.map((h) => h.trackId), expected.map((e) => e.trackId));
+  hits.forEach((h, i) => {
+    const d = weightedDistance(h.distance, w, "l2");
+    assert.ok(Math.abs(d - expected[i]!.distance) < 1e-3, `${d} vs ${expected[i]!.distance}`);
+  });
+  assert.notDeepEqual(search(q).map((h) => h.trackId), expected.map((e) => e.trackId));
+}
+
 Deno.test("weightBlocks() and weightedDistance() on a flat L2 index: ranked and measured by the weighted block distance", () => {
   const index = flatIndex(catalog, ids);
-  for (const q of clips(5, 2)) {
-    const hits = index.search(weightBlocks(q, w), 40);
-    const expected = catalog.map((c, i) => ({ trackId: ids[i]!, distance: wholeDistance(q, c, w) }))
-      .sort((a, b) => a.distance - b.distance);
-    assert.deepEqual(hits.map((h) => h.trackId), expected.map((e) => e.trackId));
-    hits.forEach((h, i) => {
-      const d = weightedDistance(h.distance, w, "l2");
-      assert.ok(Math.abs(d - expected[i]!.distance) < 1e-3, `${d} vs ${expected[i]!.distance}`);
-    });
-    // unweighted, the order differs: the weighting is not a no-op on these vectors
-    assert.notDeepEqual(index.search(q, 40).map((h) => h.trackId), expected.map((e) => e.trackId));
-  }
+  for (const q of clips(5, 2)) assertRankedByWeightedDistance((x) => index.search(x, 40), wholeDistance, q);
 });
 
 Deno.test("weightedDistance() puts a short clip's own audio within the same-audio threshold, as without weights", () => {
@@ -123,17 +133,9 @@ Deno.test("weightedDistance() puts a short clip's own audio within the same-audi
 
 Deno.test("weightBlocks() and weightedDistance() in segment search: ranked and measured by the weighted window distance", () => {
   const windows = windowIndex(catalog, ids);
+  // every window of every track (40 tracks), so the aggregation is exact
   for (const q of clips(5, 3)) {
-    // every window of every track (40 tracks), so the aggregation is exact
-    const hits = searchWindows(windows, weightBlocks(q, w), 40);
-    const expected = catalog.map((c, i) => ({ trackId: ids[i]!, distance: segmentDistance(q, c, w) }))
-      .sort((a, b) => a.distance - b.distance);
-    assert.deepEqual(hits.map((h) => h.trackId), expected.map((e) => e.trackId));
-    hits.forEach((h, i) => {
-      const d = weightedDistance(h.distance, w, "l2");
-      assert.ok(Math.abs(d - expected[i]!.distance) < 1e-3, `${d} vs ${expected[i]!.distance}`);
-    });
-    assert.notDeepEqual(searchWindows(windows, q, 40).map((h) => h.trackId), expected.map((e) => e.trackId));
+    assertRankedByWeightedDistance((x) => searchWindows(windows, x, 40), segmentDistance, q);
   }
 });
 
