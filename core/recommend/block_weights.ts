@@ -62,7 +62,7 @@ function normalised(weights: readonly number[]): number[] {
 }
 
 /** Whether weights are equal (nothing to scale). */
-export function isEqualWeighting(weights: readonly number[]): boolean {
+function isEqualWeighting(weights: readonly number[]): boolean {
   return normalised(weights).every((w) => Math.abs(w - 1) < 1e-12);
 }
 

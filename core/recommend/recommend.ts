@@ -15,7 +15,7 @@ import { SAME_AUDIO_SQUARED_DISTANCE } from "../catalog/reindex.ts";
 import type { DecodedAudio } from "../audio/ffmpeg.ts";
 import type { Logger } from "../logger.ts";
 import { cutSegments, MIN_CLIP_SECONDS } from "../audio/segments.ts";
-import { isEqualWeighting, queryBlockWeights, weightBlocks, weightedDistance } from "./block_weights.ts";
+import { queryBlockWeights, weightBlocks, weightedDistance } from "./block_weights.ts";
 
 /** Squared L2 distance of two clip embeddings whose nine blocks are unit vectors, at most. */
 export const MAX_SQUARED_DISTANCE = 18;
@@ -297,13 +297,15 @@ export async function recommendForVector(
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer: got ${k}`);
   const t0 = performance.now();
   const weights = options.blockWeights;
-  const weighted = weights !== undefined && !isEqualWeighting(weights);
+  // weightBlocks() gives the vector itself back for equal weights: then distances need no mending
+  const query = weights === undefined ? vector : weightBlocks(vector, weights);
   // Ask for a few more than k: the query's own track and duplicates are dropped afterwards.
-  const answer = await deps.search(weighted ? weightBlocks(vector, weights) : vector, k + 5, options.filter);
+  const answer = await deps.search(query, k + 5, options.filter);
   const { metric } = answer;
-  const neighbours = weighted
-    ? answer.neighbours.map((n) => ({ ...n, distance: weightedDistance(n.distance, weights, metric) }))
-    : answer.neighbours;
+  const neighbours = query === vector ? answer.neighbours : answer.neighbours.map((n) => ({
+    ...n,
+    distance: weightedDistance(n.distance, weights!, metric),
+  }));
   const ranked = rankNeighbours(neighbours, k, options.excludeTrackId);
   const t1 = performance.now();
   const cards = new Map((await deps.cards(ranked.map((n) => n.trackId))).map((c) => [c.trackId, c]));
